@@ -1,0 +1,11 @@
+"""Errors a user can fix: the CLI prints their message as one line and exits non-zero."""
+
+
+class UserError(Exception):
+    """A mistake in the user's input or environment, explained in one line with what to do."""
+
+    exit_code = 2
+
+
+class DataError(UserError):
+    """Market data that cannot be used as it is (missing, malformed, unsorted, out of window)."""

@@ -1,0 +1,47 @@
+"""Domain types shared by every package: plain, frozen pydantic models."""
+
+from core.types.features import Features, Regime
+from core.types.market import Candle, DataIssue, MarketInfo, MarketSnapshot, timeframe_seconds
+from core.types.risk import (
+    Approved,
+    BreakerSnapshot,
+    Denied,
+    Hold,
+    Refusal,
+    RefusalCode,
+    RiskLimits,
+    TradingState,
+    Verdict,
+)
+from core.types.trace import GENESIS_HASH, Trace, canonical_json
+from core.types.trading import Action, Fill, Order, OrderType, Portfolio, Position, Proposal, Side
+
+__all__ = [
+    "GENESIS_HASH",
+    "Action",
+    "Approved",
+    "BreakerSnapshot",
+    "Candle",
+    "DataIssue",
+    "Denied",
+    "Features",
+    "Fill",
+    "Hold",
+    "MarketInfo",
+    "MarketSnapshot",
+    "Order",
+    "OrderType",
+    "Portfolio",
+    "Position",
+    "Proposal",
+    "Refusal",
+    "RefusalCode",
+    "Regime",
+    "RiskLimits",
+    "Side",
+    "Trace",
+    "TradingState",
+    "Verdict",
+    "canonical_json",
+    "timeframe_seconds",
+]
