@@ -1,0 +1,1 @@
+"""Analysts: they read a brief and propose; they cannot execute anything."""

@@ -1,0 +1,1 @@
+"""Versioned prompt templates; a template's version is the hash of its text."""

@@ -1,0 +1,1 @@
+"""Quant tools (indicators, features, regime, metrics) and the execution tool (brokers)."""

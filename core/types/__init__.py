@@ -1,5 +1,6 @@
 """Domain types shared by every package: plain, frozen pydantic models."""
 
+from core.types.brief import Brief, RecalledSituation
 from core.types.features import Features, Regime
 from core.types.market import Candle, DataIssue, MarketInfo, MarketSnapshot, timeframe_seconds
 from core.types.risk import (
@@ -21,6 +22,7 @@ __all__ = [
     "Action",
     "Approved",
     "BreakerSnapshot",
+    "Brief",
     "Candle",
     "DataIssue",
     "Denied",
@@ -34,6 +36,7 @@ __all__ = [
     "Portfolio",
     "Position",
     "Proposal",
+    "RecalledSituation",
     "Refusal",
     "RefusalCode",
     "Regime",

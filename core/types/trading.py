@@ -113,4 +113,6 @@ class Portfolio(BaseModel):
         return sum(abs(p.quantity) * marks.get(s, p.avg_price) for s, p in self.positions.items())
 
     def equity(self, marks: dict[str, float]) -> float:
-        return self.cash + sum(p.quantity * marks.get(s, p.avg_price) for s, p in self.positions.items())
+        return self.cash + sum(
+            p.quantity * marks.get(s, p.avg_price) for s, p in self.positions.items()
+        )

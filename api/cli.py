@@ -1,0 +1,116 @@
+"""The `tradegraph` command. Heavy libraries are imported inside commands so `--help` is instant."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# typer ships its own copy of click; its exceptions are what `app(standalone_mode=False)` raises.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+PROCESS_START = time.perf_counter()
+
+app = typer.Typer(
+    name="tradegraph",
+    help=(
+        "LLM-assisted trading agent with a deterministic risk validator, "
+        "honest replay and an audit trail."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Where traces, ledger and state go [default: ./.tradegraph]."),
+]
+
+
+def _parse_date(value: str | None, flag: str) -> datetime | None:
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            return datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+    from core.errors import UserError
+
+    raise UserError(f"{flag} {value!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)")
+
+
+@app.command()
+def run(
+    market: Annotated[
+        str | None,
+        typer.Option(help="synthetic:SEED, a .csv.gz file, a recording folder, or exchange:NAME."),
+    ] = None,
+    symbol: Annotated[str | None, typer.Option(help="Symbol such as BTC/USDT.")] = None,
+    timeframe: Annotated[str | None, typer.Option(help="Timeframe such as 1h.")] = None,
+    bars: Annotated[int | None, typer.Option(help="Replay at most this many candles.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC date).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last candle (UTC date).")] = None,
+    analyst: Annotated[
+        str | None, typer.Option(help="offline (default, no key) or anthropic.")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the summary as JSON here.")
+    ] = None,
+    data_dir: DataDirOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Run the agent over a market on paper, one decision per candle, and summarize."""
+    from api.run_command import execute_run
+
+    execute_run(
+        market=market,
+        symbol=symbol,
+        timeframe=timeframe,
+        bars=bars,
+        start=_parse_date(from_, "--from"),
+        end=_parse_date(to, "--to"),
+        analyst=analyst,
+        json_path=json_path,
+        data_dir=data_dir,
+        quiet=quiet,
+        process_start=PROCESS_START,
+    )
+
+
+@app.command()
+def config(data_dir: DataDirOption = None) -> None:
+    """Print the effective settings (defaults, tradegraph.toml, TRADEGRAPH_* variables)."""
+    from core.settings import load_settings
+
+    settings = load_settings(data_dir=data_dir)
+    typer.echo(settings.model_dump_json(indent=2))
+
+
+def main() -> None:
+    """Console entry point: user mistakes become one line on stderr and a non-zero exit."""
+    from core.errors import UserError
+
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except NoArgsIsHelpError:
+        sys.exit(0)
+    except UsageError as exc:
+        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except typer.Abort:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)

@@ -1,0 +1,151 @@
+"""`tradegraph run`: set up a paper session from the command line, show progress, summarize."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from agents.base import Analyst
+from core.errors import UserError
+from core.settings import Settings
+
+console = Console(stderr=False)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+def make_analyst(name: str, settings: Settings) -> Analyst:
+    if name == "offline":
+        from agents.offline import OfflineAnalyst
+
+        return OfflineAnalyst()
+    if name == "anthropic":
+        key = settings.anthropic_api_key
+        if key is None or not key.get_secret_value().strip():
+            raise UserError(
+                "--analyst anthropic needs ANTHROPIC_API_KEY in the environment: "
+                "export it, or use --analyst offline"
+            )
+        from agents.claude import make_claude_analyst
+
+        return make_claude_analyst(
+            key.get_secret_value(),
+            model=settings.anthropic.model,
+            max_tokens=settings.anthropic.max_tokens,
+            timeout=settings.anthropic.timeout_seconds,
+        )
+    raise UserError(f"unknown analyst {name!r}: choose offline or anthropic")
+
+
+def execute_run(
+    *,
+    market: str | None,
+    symbol: str | None,
+    timeframe: str | None,
+    bars: int | None,
+    start: datetime | None,
+    end: datetime | None,
+    analyst: str | None,
+    json_path: Path | None,
+    data_dir: Path | None,
+    quiet: bool,
+    process_start: float,
+) -> None:
+    from core.datadir import prepare_data_dir
+    from core.market.source import MarketRequest, open_market
+    from core.settings import load_settings
+
+    settings = load_settings(data_dir=data_dir, analyst=analyst, market=market)
+    if json_path is not None and not json_path.parent.resolve().is_dir():
+        raise UserError(
+            f"cannot write --json {json_path}: folder {json_path.parent} does not exist"
+        )
+    chosen = make_analyst(settings.analyst, settings)
+    root = prepare_data_dir(settings.data_dir)
+    info, series = open_market(
+        MarketRequest(
+            spec=settings.market,
+            symbol=symbol,
+            timeframe=timeframe,
+            bars=bars,
+            start=start,
+            end=end,
+        )
+    )
+    from graphs.session import SessionPlan, run_session
+
+    plan = SessionPlan(
+        run_id=new_run_id(), info=info, series=series, settings=settings, data_dir=root
+    )
+    label = " [bold yellow]SYNTHETIC DATA[/]" if info.synthetic else ""
+    console.print(
+        f"[bold]tradegraph[/] paper run [cyan]{plan.run_id}[/] · {info.symbol} {info.timeframe} "
+        f"from {info.source}{label} · analyst [green]{chosen.name}[/] · {len(series):,} candles"
+    )
+    progress = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task("deciding", total=len(series), rate="")
+        step = max(1, len(series) // 200)
+
+        def on_progress(done: int) -> None:
+            if done % step == 0 or done == len(series):
+                elapsed = progress.tasks[task].elapsed or 0.0
+                rate = f"{done / elapsed:,.0f} decisions/s" if elapsed > 0 else ""
+                progress.update(task, completed=done, rate=rate)
+
+        summary = run_session(plan, chosen, on_progress, started=process_start)
+    console.print(summary_table(summary))
+    console.print(
+        f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
+        f"(collection '{summary.trace_store.collection}', run {summary.run_id}, "
+        f"chain head {summary.trace_store.chain_head[:12]})"
+    )
+    if json_path is not None:
+        tmp = json_path.with_name(json_path.name + ".tmp")
+        tmp.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, json_path)
+        console.print(f"Summary JSON: {json_path}")
+
+
+def summary_table(summary: object) -> Table:
+    from graphs.summary import RunSummary
+
+    assert isinstance(summary, RunSummary)
+    s = summary
+    table = Table(title=f"Run {s.run_id}", show_header=False, title_justify="left")
+    table.add_column("", style="bold")
+    table.add_column("")
+    synthetic = " (synthetic)" if s.market.synthetic else ""
+    table.add_row("Market", f"{s.market.symbol} {s.market.timeframe}{synthetic}  {s.market.source}")
+    table.add_row("Window", f"{s.market.first} → {s.market.last}  ({s.bars:,} candles)")
+    table.add_row("Decisions", f"{s.decisions:,}  ({s.perf.decisions_per_second:,.0f}/s)")
+    table.add_row("Orders / fills", f"{s.orders:,} / {s.fills:,}")
+    denied = ", ".join(f"{code} {n}" for code, n in s.denials.items()) or "none"
+    table.add_row("Denials", denied)
+    table.add_row("Equity", f"{s.equity_start:,.2f} → {s.equity_final:,.2f}")
+    colour = "green" if s.total_return >= 0 else "red"
+    table.add_row(
+        "Return",
+        f"[{colour}]{s.total_return:+.2%}[/]  (buy and hold {s.buy_and_hold_return:+.2%})",
+    )
+    table.add_row("Max drawdown", f"{s.max_drawdown:.2%}")
+    table.add_row("Fees paid", f"{s.fees_paid:,.2f}")
+    table.add_row("Trading state", s.trading_state)
+    return table

@@ -1,0 +1,27 @@
+"""The one directory that holds everything tradegraph writes (traces, ledger, checkpoints)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from core.errors import UserError
+
+
+def prepare_data_dir(path: Path) -> Path:
+    """Create the data directory if needed and prove it is writable, or explain in one line."""
+    resolved = path.expanduser().resolve()
+    try:
+        resolved.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=resolved, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or exc.__class__.__name__
+        raise UserError(
+            f"data directory {resolved} is not writable ({reason}): "
+            "pass --data-dir or set TRADEGRAPH_DATA_DIR to a writable folder"
+        ) from None
+    if not os.access(resolved, os.W_OK | os.X_OK):
+        raise UserError(f"data directory {resolved} is not writable: pass --data-dir")
+    return resolved

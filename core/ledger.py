@@ -1,0 +1,138 @@
+"""The portfolio ledger: orders and fills in SQLite, the portfolio rebuilt from them.
+
+Each order and each fill is written in its own transaction, keyed by the client order id, so a
+crash leaves either the whole record or none of it, and a resubmitted order is not duplicated.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from core.types import Fill, Order, Portfolio, Position, Side
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    client_order_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fills (
+    client_order_id TEXT PRIMARY KEY REFERENCES orders(client_order_id),
+    run_id TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS fills_run ON fills(run_id);
+CREATE INDEX IF NOT EXISTS orders_run ON orders(run_id, status);
+"""
+
+
+class Ledger:
+    """Orders and fills of one run (one account), with the portfolio they imply."""
+
+    def __init__(self, path: Path, run_id: str, initial_cash: float, quote: str = "USDT") -> None:
+        self.run_id = run_id
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._initial_cash = initial_cash
+        self._quote = quote
+        self._portfolio = self._rebuild()
+
+    @property
+    def portfolio(self) -> Portfolio:
+        return self._portfolio
+
+    def record_order(self, order: Order) -> bool:
+        """Store a new pending order; False when that client order id is already known."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO orders VALUES (?, ?, ?, 'pending')",
+            (order.client_order_id, self.run_id, order.model_dump_json()),
+        )
+        return cursor.rowcount == 1
+
+    def pending_orders(self) -> list[Order]:
+        rows = self._db.execute(
+            "SELECT body FROM orders WHERE run_id = ? AND status = 'pending' ORDER BY rowid",
+            (self.run_id,),
+        ).fetchall()
+        return [Order.model_validate_json(body) for (body,) in rows]
+
+    def record_fill(self, fill: Fill, stop_loss: float | None = None) -> bool:
+        """Store a fill and close its order atomically; False when it was already recorded."""
+        with self._transaction():
+            cursor = self._db.execute(
+                "INSERT OR IGNORE INTO fills VALUES (?, ?, ?)",
+                (fill.client_order_id, self.run_id, fill.model_dump_json()),
+            )
+            if cursor.rowcount == 0:
+                return False
+            self._db.execute(
+                "UPDATE orders SET status = 'filled' WHERE client_order_id = ?",
+                (fill.client_order_id,),
+            )
+        self._portfolio = apply_fill(self._portfolio, fill, stop_loss)
+        return True
+
+    def cancel(self, client_order_id: str) -> None:
+        self._db.execute(
+            "UPDATE orders SET status = 'cancelled' WHERE client_order_id = ? "
+            "AND status = 'pending'",
+            (client_order_id,),
+        )
+
+    def fills(self) -> list[Fill]:
+        rows = self._db.execute(
+            "SELECT body FROM fills WHERE run_id = ? ORDER BY rowid", (self.run_id,)
+        ).fetchall()
+        return [Fill.model_validate_json(body) for (body,) in rows]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+    def _rebuild(self) -> Portfolio:
+        portfolio = Portfolio(quote_currency=self._quote, cash=self._initial_cash)
+        for fill in self.fills():
+            portfolio = apply_fill(portfolio, fill, None)
+        return portfolio
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def apply_fill(portfolio: Portfolio, fill: Fill, stop_loss: float | None) -> Portfolio:
+    """The portfolio after one spot fill: cash moves by notional and fee, quantity by size."""
+    held = portfolio.positions.get(fill.symbol)
+    quantity = held.quantity if held else 0.0
+    positions = dict(portfolio.positions)
+    if fill.side is Side.BUY:
+        cash = portfolio.cash - fill.notional - fill.fee
+        new_qty = quantity + fill.quantity
+        cost = (held.avg_price * quantity if held else 0.0) + fill.notional
+        positions[fill.symbol] = Position(
+            symbol=fill.symbol,
+            quantity=new_qty,
+            avg_price=cost / new_qty,
+            stop_loss=stop_loss if stop_loss is not None else (held.stop_loss if held else None),
+        )
+    else:
+        cash = portfolio.cash + fill.notional - fill.fee
+        new_qty = quantity - fill.quantity
+        if held is not None and new_qty > 1e-12:
+            positions[fill.symbol] = held.model_copy(update={"quantity": new_qty})
+        else:
+            positions.pop(fill.symbol, None)
+    return portfolio.model_copy(update={"cash": cash, "positions": positions})

@@ -1,0 +1,64 @@
+#!/usr/bin/env python3
+"""Set up the locked environment if needed, then run the demo or the tests.
+
+    python3 dev.py demo     # autonomous paper run on the built-in synthetic market
+    python3 dev.py test     # the whole test suite (what CI runs)
+
+Needs only Python 3.11+ and access to PyPI. The environment lives in .venv and is rebuilt
+whenever uv.lock changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+UV_VERSION = "0.13.8"
+STAMP = VENV / ".tradegraph-lock"
+
+
+def _run(*cmd: str | Path) -> None:
+    result = subprocess.run([str(c) for c in cmd], cwd=ROOT, check=False)
+    if result.returncode != 0:
+        sys.exit(f"dev.py: setup step failed: {' '.join(str(c) for c in cmd)}")
+
+
+def ensure_environment() -> None:
+    """Create .venv from uv.lock unless it already matches the lock file."""
+    if sys.version_info < (3, 11):
+        sys.exit("dev.py: tradegraph needs Python 3.11 or newer; run it with python3.11+")
+    lock = hashlib.sha256((ROOT / "uv.lock").read_bytes()).hexdigest()
+    if STAMP.is_file() and STAMP.read_text() == lock and (BIN / "tradegraph").exists():
+        return
+    print("dev.py: setting up .venv from uv.lock (first run takes a minute) ...", flush=True)
+    if not (BIN / "python").exists():
+        _run(sys.executable, "-m", "venv", VENV)
+    if not (BIN / "uv").exists():
+        _run(BIN / "python", "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}")
+    env_python = BIN / "python"
+    _run(BIN / "uv", "sync", "--locked", "--compile-bytecode", "--quiet", "--python", env_python)
+    STAMP.write_text(lock)
+
+
+def main() -> None:
+    commands = {
+        "demo": ["tradegraph", "run", "--market", "synthetic:7", "--bars", "3000"],
+        "test": ["pytest"],
+    }
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit("usage: python3 dev.py demo|test [extra arguments]")
+    ensure_environment()
+    name, *rest = commands[sys.argv[1]]
+    os.chdir(ROOT)
+    program = str(BIN / name)
+    os.execv(program, [program, *rest, *sys.argv[2:]])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,27 @@
+"""The decision graph of DESIGN.md, assembled in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from graphs.nodes import CycleDeps, CycleSteps, timed
+from graphs.state import CycleState
+
+
+def build_decision_graph(deps: CycleDeps, checkpointer: Any = None) -> Any:
+    """observe -> features -> recall -> analyze -> validate -> (execute ->) record."""
+    steps = CycleSteps(deps)
+    graph = StateGraph(CycleState)
+    for name in ("observe", "features", "recall", "analyze", "validate", "execute", "record"):
+        graph.add_node(name, timed(name, getattr(steps, name)))  # type: ignore[call-overload]
+    graph.add_edge(START, "observe")
+    graph.add_edge("observe", "features")
+    graph.add_edge("features", "recall")
+    graph.add_edge("recall", "analyze")
+    graph.add_edge("analyze", "validate")
+    graph.add_conditional_edges("validate", steps.route, {"execute": "execute", "record": "record"})
+    graph.add_edge("execute", "record")
+    graph.add_edge("record", END)
+    return graph.compile(checkpointer=checkpointer)

@@ -1,0 +1,161 @@
+"""A session: the decision graph driven candle by candle over a market, on a simulated clock.
+
+The feed hands the history one closed candle at a time; the clock is moved to that candle's
+close; then one cycle runs. Nothing in the cycle can reach a candle that has not closed yet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from agents.base import Analyst
+from core.clock import SimulatedClock
+from core.ledger import Ledger
+from core.market.history import MarketHistory, replay
+from core.market.series import CandleSeries
+from core.settings import Settings
+from core.storage import SqliteStateStore
+from core.types import Approved, Denied, MarketInfo
+from graphs.decision import build_decision_graph
+from graphs.nodes import CycleDeps
+from graphs.summary import MarketSummary, PerfSummary, RunSummary, TraceStoreSummary, iso
+from memory.situations import COLLECTION as SITUATIONS
+from memory.situations import SituationMemory
+from memory.store import open_chroma, vector_collection
+from memory.traces import COLLECTION as TRACES
+from memory.traces import TraceStore
+from risk.breakers.board import BreakerBoard
+from tools.execution.paper import PaperBroker
+from tools.metrics import max_drawdown
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    run_id: str
+    info: MarketInfo
+    series: CandleSeries
+    settings: Settings
+    data_dir: Path
+
+
+def run_session(
+    plan: SessionPlan,
+    analyst: Analyst,
+    on_progress: Progress | None = None,
+    *,
+    started: float | None = None,
+) -> RunSummary:
+    """Replay `plan.series` through the decision graph with a paper broker; return the summary.
+
+    `started` is the perf_counter reading the timings count from (the process start, from the
+    CLI); by default, the call itself.
+    """
+    started = time.perf_counter() if started is None else started
+    settings, info = plan.settings, plan.info
+    execution = settings.execution
+    ledger = Ledger(
+        plan.data_dir / "ledger.sqlite",
+        plan.run_id,
+        execution.initial_cash,
+        execution.quote_currency,
+    )
+    broker = PaperBroker(ledger, fee_rate=execution.fee_rate, slippage_bps=execution.slippage_bps)
+    chroma = open_chroma(plan.data_dir)
+    traces = TraceStore(
+        vector_collection(chroma, TRACES), plan.run_id, batch_size=settings.trace_batch_size
+    )
+    situations = SituationMemory(vector_collection(chroma, SITUATIONS))
+    board = BreakerBoard(
+        SqliteStateStore(plan.data_dir / "risk_state.sqlite"),
+        f"replay:{plan.run_id}",
+        settings.risk,
+    )
+    history = MarketHistory(info, capacity=len(plan.series) + 1)
+    clock = SimulatedClock(int(plan.series.ts[0]))
+    deps = CycleDeps(
+        run_id=plan.run_id,
+        history=history,
+        clock=clock,
+        broker=broker,
+        analyst=analyst,
+        breakers=board,
+        limits=settings.risk,
+        traces=traces,
+        situations=situations,
+        recall_k=settings.recall_k,
+    )
+    graph = build_decision_graph(deps)
+    equity: list[float] = []
+    denials: Counter[str] = Counter()
+    orders = 0
+    first_decision = 0.0
+    loop_started = time.perf_counter()
+    try:
+        for seq, candle in enumerate(replay(plan.series)):
+            history.append(candle)
+            clock.advance_to(candle.ts + info.period_ms)
+            result = graph.invoke({"seq": seq})
+            verdict = result["verdict"]
+            if isinstance(verdict, Approved):
+                orders += 1
+            elif isinstance(verdict, Denied):
+                denials.update(verdict.codes)
+            equity.append(result["trace"].equity)
+            if seq == 0:
+                first_decision = time.perf_counter() - started
+            if on_progress is not None:
+                on_progress(seq + 1)
+    finally:
+        traces.flush()
+        situations.flush()
+        for order in broker.pending():
+            ledger.cancel(order.client_order_id)
+    fills = ledger.fills()
+    loop_seconds = time.perf_counter() - loop_started
+    wall = time.perf_counter() - started
+    summary = RunSummary(
+        run_id=plan.run_id,
+        market=MarketSummary(
+            source=info.source,
+            symbol=info.symbol,
+            timeframe=info.timeframe,
+            synthetic=info.synthetic,
+            first=iso(int(plan.series.ts[0])),
+            last=iso(int(plan.series.ts[-1])),
+        ),
+        analyst=analyst.name,
+        bars=len(plan.series),
+        decisions=len(equity),
+        orders=orders,
+        fills=len(fills),
+        denials=dict(sorted(denials.items())),
+        equity_start=execution.initial_cash,
+        equity_final=equity[-1] if equity else execution.initial_cash,
+        total_return=(equity[-1] / execution.initial_cash - 1.0) if equity else 0.0,
+        buy_and_hold_return=float(plan.series.close[len(equity) - 1] / plan.series.close[0] - 1.0)
+        if equity
+        else 0.0,
+        max_drawdown=max_drawdown([execution.initial_cash, *equity]),
+        fees_paid=sum(f.fee for f in fills),
+        trading_state=board.status().state.value,
+        traces=traces.count,
+        trace_store=TraceStoreSummary(
+            path=str(plan.data_dir / "chroma"),
+            collection=TRACES,
+            run_id=plan.run_id,
+            chain_head=traces.last_hash,
+        ),
+        perf=PerfSummary(
+            wall_seconds=round(wall, 3),
+            decisions_per_second=round(len(equity) / loop_seconds, 1) if loop_seconds else 0.0,
+            first_decision_seconds=round(first_decision, 3),
+        ),
+    )
+    ledger.close()
+    return summary

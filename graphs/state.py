@@ -1,0 +1,36 @@
+"""The typed state that flows through one decision cycle."""
+
+from __future__ import annotations
+
+from typing import Annotated, TypedDict
+
+from agents.base import AnalystResult
+from core.types import (
+    BreakerSnapshot,
+    Features,
+    Fill,
+    MarketSnapshot,
+    Order,
+    RecalledSituation,
+    Trace,
+    Verdict,
+)
+
+
+def merge_latency(left: dict[str, float], right: dict[str, float]) -> dict[str, float]:
+    return {**left, **right}
+
+
+class CycleState(TypedDict, total=False):
+    seq: int
+    snapshot: MarketSnapshot
+    fills: list[Fill]
+    breakers: BreakerSnapshot
+    breaker_events: list[str]
+    features: Features
+    recalled: tuple[RecalledSituation, ...]
+    analysis: AnalystResult
+    verdict: Verdict
+    order: Order | None
+    trace: Trace
+    latency_ms: Annotated[dict[str, float], merge_latency]

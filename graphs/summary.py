@@ -1,0 +1,64 @@
+"""The summary of a run, as printed and as written by `--json`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+def iso(ts_ms: int) -> str:
+    return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+class MarketSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    symbol: str
+    timeframe: str
+    synthetic: bool
+    first: str
+    last: str
+
+
+class TraceStoreSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    collection: str
+    run_id: str
+    chain_head: str
+
+
+class PerfSummary(BaseModel):
+    """Wall time and first decision count from process start; the rate from the loop alone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    wall_seconds: float
+    decisions_per_second: float
+    first_decision_seconds: float
+
+
+class RunSummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    run_id: str
+    market: MarketSummary
+    analyst: str
+    bars: int
+    decisions: int
+    orders: int
+    fills: int
+    denials: dict[str, int]
+    equity_start: float
+    equity_final: float
+    total_return: float
+    buy_and_hold_return: float
+    max_drawdown: float
+    fees_paid: float
+    trading_state: str
+    traces: int
+    trace_store: TraceStoreSummary
+    perf: PerfSummary

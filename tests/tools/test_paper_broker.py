@@ -1,0 +1,92 @@
+import pytest
+
+from core.ledger import Ledger
+from core.types import Approved, Order, OrderType, Side
+from risk.approval import UnapprovedOrderError, mint
+from tests.support import HOUR_MS, T0, candle
+from tools.execution.paper import PaperBroker
+
+
+def _order(side=Side.BUY, qty=1.0, created=T0, coid="o-1"):
+    return Order(
+        client_order_id=coid,
+        symbol="SYN/USDT",
+        side=side,
+        type=OrderType.MARKET,
+        quantity=qty,
+        reference_price=100.0,
+        stop_price=90.0 if side is Side.BUY else None,
+        created_ms=created,
+    )
+
+
+@pytest.fixture
+def broker(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.sqlite", "run-1", initial_cash=1_000.0)
+    yield PaperBroker(ledger, fee_rate=0.001, slippage_bps=10)
+    ledger.close()
+
+
+def test_market_buy_fills_at_next_open_with_slippage_and_fee(broker):
+    broker.submit(mint(_order()))
+
+    fills = broker.on_candle(candle(T0, 100.0))
+
+    assert len(fills) == 1
+    assert fills[0].price == pytest.approx(100.0 * 1.001)
+    assert fills[0].fee == pytest.approx(100.1 * 0.001)
+    assert broker.portfolio.cash == pytest.approx(1_000 - 100.1 - 0.1001)
+    assert broker.portfolio.positions["SYN/USDT"].stop_loss == 90.0
+
+
+def test_order_never_fills_in_a_candle_that_opened_before_it(broker):
+    broker.submit(mint(_order(created=T0 + HOUR_MS)))
+
+    assert broker.on_candle(candle(T0, 100.0)) == []
+    assert len(broker.on_candle(candle(T0 + HOUR_MS, 100.0))) == 1
+
+
+def test_forged_approval_is_refused_and_nothing_is_recorded(broker):
+    forged = Approved(order=_order(), signature="0" * 64)
+
+    with pytest.raises(UnapprovedOrderError):
+        broker.submit(forged)
+
+    assert broker.pending() == []
+
+
+def test_resubmitting_the_same_order_does_not_duplicate_it(broker):
+    approved = mint(_order())
+
+    broker.submit(approved)
+    broker.submit(approved)
+    fills = broker.on_candle(candle(T0, 100.0))
+
+    assert len(fills) == 1
+
+
+def test_fills_survive_a_restart_of_the_ledger(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, "run-1", initial_cash=1_000.0)
+    broker = PaperBroker(ledger, fee_rate=0.0, slippage_bps=0)
+    broker.submit(mint(_order()))
+    broker.on_candle(candle(T0, 100.0))
+    ledger.close()
+
+    reopened = Ledger(path, "run-1", initial_cash=1_000.0)
+
+    assert reopened.portfolio.quantity("SYN/USDT") == pytest.approx(1.0)
+    assert reopened.portfolio.cash == pytest.approx(900.0)
+    assert reopened.pending_orders() == []
+    reopened.close()
+
+
+def test_sell_closes_the_position_at_next_open(broker):
+    broker.submit(mint(_order()))
+    broker.on_candle(candle(T0, 100.0))
+    broker.submit(mint(_order(side=Side.SELL, created=T0 + HOUR_MS, coid="o-2")))
+
+    fills = broker.on_candle(candle(T0 + HOUR_MS, 110.0))
+
+    assert fills[0].price == pytest.approx(110.0 * 0.999)
+    assert "SYN/USDT" not in broker.portfolio.positions

@@ -1,0 +1,1 @@
+"""Execution: brokers that accept only orders the risk validator approved."""
