@@ -1,5 +1,8 @@
 """The trace store: one hash-chained record per decision cycle, written to chromadb in batches.
 
+A record's document is a one-line headline (searchable text); the whole trace, as JSON, is in
+its `trace` metadata, which keeps writes fast (chroma indexes documents for full-text search).
+
 Each trace carries the hash of the previous trace of its run, so editing or dropping any stored
 trace breaks the chain where it happened.
 """
@@ -48,9 +51,10 @@ class TraceStore:
         self._collection.add(
             ids=[trace_id(t.run_id, t.seq) for t, _ in batch],
             embeddings=[e for _, e in batch],  # type: ignore[arg-type]
-            documents=[t.model_dump_json() for t, _ in batch],
+            documents=[headline(t) for t, _ in batch],
             metadatas=[
                 {
+                    "trace": t.model_dump_json(),
                     "run_id": t.run_id,
                     "seq": t.seq,
                     "ts": t.ts,
@@ -65,10 +69,18 @@ class TraceStore:
         )
 
 
+def headline(trace: Trace) -> str:
+    """The searchable text of a trace: what was proposed, what was decided, and why."""
+    action = trace.proposal.get("action", "HOLD")
+    refusals = f" ({'; '.join(trace.refusals)})" if trace.refusals else ""
+    thesis = trace.proposal.get("thesis", "")
+    return f"{trace.symbol} {action} {trace.verdict}{refusals}: {thesis}"
+
+
 def load_run(collection: Collection, run_id: str) -> list[Trace]:
-    """All traces of a run in chain order."""
-    got = collection.get(where={"run_id": run_id}, include=["documents"])
-    traces = [Trace.model_validate_json(doc) for doc in got["documents"] or []]
+    """All traces of a run in chain order (the full trace is kept in the `trace` metadata)."""
+    got = collection.get(where={"run_id": run_id}, include=["metadatas"])
+    traces = [Trace.model_validate_json(str(meta["trace"])) for meta in got["metadatas"] or []]
     return sorted(traces, key=lambda t: t.seq)
 
 

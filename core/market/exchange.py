@@ -63,7 +63,7 @@ def fetch_exchange_ohlcv(
     if bars is not None and bars <= 0:
         raise UserError(f"bars must be at least 1, got {bars}")
     if since_ms is None and bars is None:
-        raise UserError("say how many candles to fetch (--bars) or where to start (--start)")
+        raise UserError("say how many candles to fetch (--bars) or where to start (--from)")
     _check_market(exchange, symbol, timeframe)
     # A candle that opened at t has closed once t + period <= now.
     newest_closed = int(exchange.milliseconds()) - period_ms

@@ -75,7 +75,7 @@ def open_market(
     if start_ms is not None and end_ms is not None and start_ms > end_ms:
         raise UserError(
             f"the window starts ({_when(start_ms)}) after it ends ({_when(end_ms)}):"
-            " swap --start and --end"
+            " swap --from and --to"
         )
     spec = request.spec.strip()
     window = _Window(start_ms, end_ms, request.bars)

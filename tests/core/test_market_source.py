@@ -113,7 +113,7 @@ def test_symbol_must_look_like_base_quote(symbol: str, fragment: str) -> None:
 
 
 def test_window_that_ends_before_it_starts_is_refused() -> None:
-    with pytest.raises(UserError, match="swap --start and --end"):
+    with pytest.raises(UserError, match="swap --from and --to"):
         open_market(
             MarketRequest(spec="synthetic", start=datetime(2024, 3, 2), end=datetime(2024, 3, 1))
         )

@@ -1,0 +1,67 @@
+"""A tiny durable key/value store in SQLite, for state that must survive restarts.
+
+It is what the risk package's LockStore protocol expects (structurally: core cannot import
+risk), so circuit-breaker latches and the equity high-water mark live here in production.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+_SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_UPSERT = (
+    "INSERT INTO kv (key, value) VALUES (?, ?) "
+    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+)
+
+
+class SqliteStateStore:
+    """String keys to string values in one SQLite file (WAL, durable commit per put).
+
+    The file, its folder and the table are created on first use. One connection is kept open
+    (the breakers read it every cycle; opening one per call cost more than the cycle itself)
+    and guarded by a lock, so threads may share a store. Several processes can use one file:
+    SQLite serialises writers, and a busy writer is waited for up to 5 s.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            row = (
+                self._connection().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+            )
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, value: str) -> None:
+        with self._lock:
+            conn = self._connection()
+            with conn:  # one transaction, committed (or rolled back) here
+                conn.execute(_UPSERT, (key, value))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is not None:
+            return self._conn
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA synchronous=FULL")  # a latched halt must survive power loss
+            conn.execute("PRAGMA journal_mode=WAL")
+            with conn:
+                conn.execute(_SCHEMA)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
