@@ -160,8 +160,12 @@ def check_confidence(draft: OrderDraft) -> list[Refusal]:
 
 
 def check_notional(draft: OrderDraft) -> list[Refusal]:
+    """The fat-finger cap on opening orders. A SELL of at most what is held only reduces risk,
+    and an exit must never be stuck behind a cap sized for entries."""
     if not (draft.quantity_ok and draft.prices_ok):
         return []  # already refused as INVALID_QUANTITY or INVALID_PRICE
+    if draft.side is Side.SELL and draft.quantity <= draft.held:
+        return []
     limit = draft.limits.max_order_notional
     if not draft.notional <= limit:
         detail = f"notional={draft.notional:.2f} limit={limit:.2f}"

@@ -18,7 +18,8 @@ Policy choices a reviewer should know:
   at the limit price. MARKET orders are counted at the reference price.
 - Stale data (an issue of kind "stale") denies MARKET orders only: a limit order bounds its
   own price. The stale-data breaker separately blocks new entries for the cycle.
-- The notional cap applies to SELLs too: a large exit must be split.
+- The notional cap applies to BUYs; a SELL of at most what is held is exempt, since an exit
+  must never be blocked by a cap sized for entries.
 - A confidence outside [0, 1] or not finite is refused on any side; the minimum applies to BUYs.
 """
 
@@ -227,7 +228,7 @@ def _assert_within_limits(order: Order, draft: OrderDraft) -> None:
     failed: list[str] = []
     if not (is_positive(order.quantity) and is_positive(order.reference_price)):
         failed.append("quantity and reference price finite and positive")
-    if not order.notional <= limits.max_order_notional:
+    if order.side is Side.BUY and not order.notional <= limits.max_order_notional:
         failed.append("notional")
     if draft.state is TradingState.HALTED:
         failed.append("not halted")

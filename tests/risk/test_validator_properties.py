@@ -147,7 +147,6 @@ def test_every_approval_satisfies_every_limit(scenario: Scenario) -> None:
     assert order.symbol == SYMBOL
     assert not limits.allowed_symbols or order.symbol in limits.allowed_symbols
     assert order.reference_price == price
-    assert order.notional <= limits.max_order_notional
     assert state is not TradingState.HALTED
     for target in (proposal.stop_loss, proposal.take_profit, order.limit_price):
         assert target is None or (math.isfinite(target) and target > 0)
@@ -160,6 +159,7 @@ def test_every_approval_satisfies_every_limit(scenario: Scenario) -> None:
         equity = book.equity({SYMBOL: price})
         assert state is TradingState.ACTIVE
         assert limits.min_confidence <= proposal.confidence <= 1.0
+        assert order.notional <= limits.max_order_notional
         assert order.notional <= book.cash * (1 - limits.fee_reserve)
         assert (held + order.quantity) * price <= limits.max_position_fraction * equity
         assert proposal.stop_loss is None or proposal.stop_loss < price
