@@ -93,6 +93,12 @@ class OfflineAnalyst:
         strength = min(max((f.adx_14 - 20.0) / 30.0, 0.0), 1.0)
         nudge, memory_note = _memory_view(brief)
         confidence = min(0.95, max(0.0, 0.55 + 0.3 * strength + 0.05 * (f.volume_z > 0) + nudge))
+        if confidence < brief.min_confidence:
+            return Proposal.hold(
+                brief.symbol,
+                f"weak setup: uptrend but confidence {confidence:.2f} is below the "
+                f"{brief.min_confidence:.2f} minimum (ADX {f.adx_14:.1f}){memory_note}",
+            )
         target = f.close + TARGET_ATR * f.atr_14
         gap = (f.ema_fast - f.ema_slow) / f.ema_slow
         return Proposal(

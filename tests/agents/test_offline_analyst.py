@@ -72,3 +72,12 @@ def test_bad_outcomes_of_similar_situations_lower_confidence(make_brief):
 
 def test_same_brief_same_proposal(make_brief):
     assert OfflineAnalyst().propose(make_brief()) == OfflineAnalyst().propose(make_brief())
+
+
+def test_weak_setup_below_the_minimum_confidence_is_a_hold(make_brief, uptrend_features):
+    weak = uptrend_features.model_copy(update={"adx_14": 21.0, "volume_z": -1.0})
+
+    proposal = OfflineAnalyst().propose(make_brief(features=weak)).proposal
+
+    assert proposal.action is Action.HOLD
+    assert "below the 0.60 minimum" in proposal.thesis
