@@ -19,7 +19,7 @@ from pydantic_settings import (
 )
 
 from core.errors import UserError
-from core.types import RiskLimits
+from core.types import BreakerLimits, RiskLimits
 
 CONFIG_ENV = "TRADEGRAPH_CONFIG"
 DEFAULT_CONFIG_FILE = "tradegraph.toml"
@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     recall_k: int = Field(default=5, ge=0, le=50)
     execution: ExecutionSettings = ExecutionSettings()
     risk: RiskLimits = RiskLimits()
+    breakers: BreakerLimits = BreakerLimits()
     anthropic: AnthropicSettings = AnthropicSettings()
     anthropic_api_key: SecretStr | None = Field(default=None, exclude=True)
 

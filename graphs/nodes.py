@@ -13,6 +13,7 @@ from core.clock import Clock
 from core.market.history import MarketHistory
 from core.types import (
     Approved,
+    BreakerLimits,
     Brief,
     Candle,
     Fill,
@@ -53,6 +54,7 @@ class CycleDeps:
     analyst: Analyst
     breakers: BreakerBoard
     limits: RiskLimits
+    breaker_limits: BreakerLimits
     traces: TraceStore
     situations: SituationMemory
     recall_k: int = 5
@@ -87,7 +89,7 @@ class CycleSteps:
         candle = d.history.last()
         now = d.clock.now_ms()
         fills = d.broker.on_candle(candle)
-        issues = check_data(d.history, now, d.limits.max_data_age_periods)
+        issues = check_data(d.history, now, d.breaker_limits.stale_after_periods)
         snapshot = MarketSnapshot(
             info=d.history.info, now_ms=now, last=candle, bars_seen=len(d.history), issues=issues
         )

@@ -74,7 +74,7 @@ def run_session(
     board = BreakerBoard(
         SqliteStateStore(plan.data_dir / "risk_state.sqlite"),
         f"replay:{plan.run_id}",
-        settings.risk,
+        settings.breakers,
     )
     history = MarketHistory(info, capacity=len(plan.series) + 1)
     clock = SimulatedClock(int(plan.series.ts[0]))
@@ -86,6 +86,7 @@ def run_session(
         analyst=analyst,
         breakers=board,
         limits=settings.risk,
+        breaker_limits=settings.breakers,
         traces=traces,
         situations=situations,
         recall_k=settings.recall_k,

@@ -7,7 +7,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from core.types.trading import Order
+from core.types.trading import Order, Side
 
 
 class TradingState(StrEnum):
@@ -32,6 +32,17 @@ class RefusalCode(Enum):
     INSUFFICIENT_BALANCE = "not enough free cash"
     SHORT_NOT_ALLOWED = "spot is long-only: cannot sell more than is held"
     LOW_CONFIDENCE = "confidence below the minimum for opening orders"
+    MAX_EXPOSURE_EXCEEDED = "gross exposure would exceed its share of equity"
+    MAX_OPEN_POSITIONS = "too many open positions"
+    PRICE_OUTSIDE_COLLAR = "limit or stop price too far from the reference price"
+    BELOW_MIN_AMOUNT = "quantity below the exchange minimum"
+    ABOVE_MAX_AMOUNT = "quantity above the exchange maximum"
+    BELOW_MIN_NOTIONAL = "notional below the exchange minimum"
+    RATE_LIMITED = "too many orders in the window"
+    DUPLICATE_ORDER = "same order sent moments ago"
+    STOP_LOSS_REQUIRED = "opening orders need a stop-loss"
+    RISK_PER_TRADE_EXCEEDED = "loss at the stop would exceed the risk per trade"
+    CORRELATION_CAP = "combined exposure to correlated assets above the cap"
     INTERNAL_ERROR = "the validator failed; denied to be safe"
 
     @property
@@ -51,24 +62,112 @@ class Refusal(BaseModel):
 
 
 class RiskLimits(BaseModel):
-    """Hard limits, from configuration only: nothing an analyst writes can change them."""
+    """Pre-trade limits, from configuration only: nothing an analyst writes can change them.
+
+    Fractions are of equity unless said otherwise. Defaults are documented in README.md.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_order_notional: float = Field(default=25_000.0, gt=0)
     max_position_fraction: float = Field(default=0.5, gt=0, le=1)
-    drawdown_halt: float = Field(default=0.15, gt=0, lt=1)
-    max_data_age_periods: float = Field(default=2.0, gt=0)
+    max_gross_exposure: float = Field(default=1.0, gt=0, le=1)
+    max_open_positions: int = Field(default=5, ge=1)
     min_confidence: float = Field(default=0.6, ge=0, le=1)
     fee_reserve: float = Field(default=0.005, ge=0, lt=0.5)
+    price_collar: float = Field(default=0.10, gt=0, lt=1)
+    max_orders_per_minute: int = Field(default=10, ge=1)
+    max_orders_per_day: int = Field(default=500, ge=1)
+    duplicate_window_seconds: float = Field(default=60.0, ge=0)
+    require_stop_loss: bool = True
+    risk_per_trade: float = Field(default=0.01, gt=0, le=1)
+    volatility_target: float | None = Field(default=None, gt=0)
+    kelly_fraction: float | None = Field(default=None, gt=0, le=1)
+    correlation_threshold: float = Field(default=0.8, gt=0, le=1)
+    max_correlated_exposure: float = Field(default=0.5, gt=0, le=1)
     allowed_symbols: tuple[str, ...] = ()
 
     @model_validator(mode="after")
-    def _symbols_are_ccxt(self) -> Self:
+    def _consistent(self) -> Self:
         bad = [s for s in self.allowed_symbols if "/" not in s]
         if bad:
             raise ValueError(f"allowed_symbols must be ccxt symbols like BTC/USDT, got {bad}")
+        if self.max_position_fraction > self.max_gross_exposure:
+            raise ValueError(
+                "max_position_fraction cannot exceed max_gross_exposure "
+                f"({self.max_position_fraction} > {self.max_gross_exposure})"
+            )
+        if self.max_orders_per_minute > self.max_orders_per_day:
+            raise ValueError("max_orders_per_minute cannot exceed max_orders_per_day")
         return self
+
+
+class BreakerLimits(BaseModel):
+    """Circuit-breaker thresholds, from configuration only. Drawdown is measured from the
+    equity high-water mark; the daily loss from the equity at the first cycle of the UTC day."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    drawdown_reduce_size: float = Field(default=0.05, gt=0, lt=1)
+    reduced_size_multiplier: float = Field(default=0.5, gt=0, le=1)
+    drawdown_reducing: float = Field(default=0.10, gt=0, lt=1)
+    drawdown_halt: float = Field(default=0.15, gt=0, lt=1)
+    flatten_on_halt: bool = True
+    daily_loss_limit: float = Field(default=0.03, gt=0, lt=1)
+    max_consecutive_losses: int = Field(default=4, ge=1)
+    loss_cooldown_candles: int = Field(default=24, ge=1)
+    stale_after_periods: float = Field(default=2.0, gt=0)
+    jump_sigma: float = Field(default=8.0, gt=0)
+    max_errors: int = Field(default=5, ge=1)
+    error_window_minutes: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="after")
+    def _stages_in_order(self) -> Self:
+        stages = (self.drawdown_reduce_size, self.drawdown_reducing, self.drawdown_halt)
+        if not stages[0] < stages[1] < stages[2]:
+            raise ValueError(
+                "drawdown stages must rise: drawdown_reduce_size < drawdown_reducing < "
+                f"drawdown_halt, got {stages[0]} / {stages[1]} / {stages[2]}"
+            )
+        return self
+
+
+class InstrumentRules(BaseModel):
+    """Exchange rules for one symbol, as ccxt's market info gives them (None: no rule known)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount_step: float | None = None
+    price_tick: float | None = None
+    min_amount: float | None = None
+    max_amount: float | None = None
+    min_notional: float | None = None
+
+
+class RecentOrder(BaseModel):
+    """An order already sent, as the throttle and the duplicate guard need it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    side: Side
+    quantity: float
+    created_ms: int
+
+
+class RiskContext(BaseModel):
+    """What the validator needs beyond the proposal, portfolio and market, prepared by the
+    caller each cycle: open orders, recent orders, marks of every held symbol, the symbol's
+    volatility and its correlations with what is held. Empty by default (a first order)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    open_orders: tuple[Order, ...] = ()
+    recent_orders: tuple[RecentOrder, ...] = ()
+    marks: dict[str, float] = Field(default_factory=dict)
+    volatility: float | None = None
+    correlations: dict[str, float] = Field(default_factory=dict)
+    rules: InstrumentRules | None = None
 
 
 class Approved(BaseModel):
@@ -104,7 +203,11 @@ Verdict = Approved | Denied | Hold
 
 
 class BreakerSnapshot(BaseModel):
-    """Trading state after the circuit breakers ran, with what tripped them."""
+    """Trading state after the circuit breakers ran, with what tripped them.
+
+    `size_multiplier` scales opening sizes down (staged drawdown); `flatten` asks the cycle to
+    close every position through the validator's reduce-only path.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -112,3 +215,5 @@ class BreakerSnapshot(BaseModel):
     reasons: tuple[str, ...] = ()
     high_water_mark: float = 0.0
     drawdown: float = 0.0
+    size_multiplier: float = 1.0
+    flatten: bool = False

@@ -13,7 +13,13 @@ from __future__ import annotations
 import json
 import math
 
-from core.types import BreakerSnapshot, MarketSnapshot, RiskLimits, TradingState, canonical_json
+from core.types import (
+    BreakerLimits,
+    BreakerSnapshot,
+    MarketSnapshot,
+    TradingState,
+    canonical_json,
+)
 from risk.breakers.base import Breaker, BreakerEvent, Cycle, EventKind, Trip, most_severe
 from risk.breakers.drawdown import DrawdownBreaker
 from risk.breakers.kill_switch import KillSwitch
@@ -29,7 +35,7 @@ class BreakerBoard:
     trip (stale data) is logged on every cycle it holds, since each cycle it is decided anew.
     """
 
-    def __init__(self, store: LockStore, account: str, limits: RiskLimits) -> None:
+    def __init__(self, store: LockStore, account: str, limits: BreakerLimits) -> None:
         if not isinstance(account, str) or not account.strip():
             raise ValueError("account must be a non-empty string")
         self._store = store

@@ -10,6 +10,7 @@ from core.storage import SqliteStateStore
 from core.types import (
     Action,
     Approved,
+    BreakerLimits,
     BreakerSnapshot,
     Candle,
     DataIssue,
@@ -50,7 +51,7 @@ def market(*issues: str) -> MarketSnapshot:
 
 
 def board(store: LockStore | None = None, account: str = "paper-1") -> BreakerBoard:
-    return BreakerBoard(store or MemoryLockStore(), account, RiskLimits(drawdown_halt=0.15))
+    return BreakerBoard(store or MemoryLockStore(), account, BreakerLimits(drawdown_halt=0.15))
 
 
 def test_every_breaker_satisfies_the_protocol() -> None:
