@@ -27,6 +27,8 @@ class AnalystResult(BaseModel):
     prompt_version: str | None = None
     messages: tuple[dict[str, Any], ...] = ()
     usage: LlmUsage = LlmUsage()
+    error: str | None = None
+    """Set when the analyst failed (API error, timeout): it counts toward the error-rate breaker."""
 
 
 class Analyst(Protocol):

@@ -80,7 +80,10 @@ class ClaudeAnalyst:
             )
         except anthropic.APIError as exc:
             reason = f"LLM call failed ({exc.__class__.__name__}): no proposal this cycle"
-            return self._result(Proposal.hold(brief.symbol, reason), messages, LlmUsage(requests=1))
+            result = self._result(
+                Proposal.hold(brief.symbol, reason), messages, LlmUsage(requests=1)
+            )
+            return result.model_copy(update={"error": reason})
         latency = time.perf_counter() - started
         usage = LlmUsage(
             requests=1,

@@ -58,7 +58,8 @@ def run(
     from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC date).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last candle (UTC date).")] = None,
     analyst: Annotated[
-        str | None, typer.Option(help="offline (default, no key) or anthropic.")
+        str | None,
+        typer.Option(help="offline (default, no key), anthropic, or stress (tests the limits)."),
     ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the summary as JSON here.")
@@ -82,6 +83,52 @@ def run(
         quiet=quiet,
         process_start=PROCESS_START,
     )
+
+
+risk_app = typer.Typer(help="The manual kill switch: halt, resume, status.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
+
+AccountOption = Annotated[
+    str | None,
+    typer.Option(help="One account (e.g. replay:RUN_ID); without it, the global switch."),
+]
+
+
+@risk_app.command("halt")
+def risk_halt(
+    reason: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "manual kill switch",
+    flatten: Annotated[bool, typer.Option(help="Also close every position.")] = False,
+    account: AccountOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Halt trading now (latched until resume) and cancel pending orders."""
+    from api.risk_command import halt
+
+    halt(account, reason, flatten, data_dir)
+
+
+@risk_app.command("resume")
+def risk_resume(
+    reason: Annotated[str, typer.Option(help="Why it is safe to trade again (required).")],
+    account: AccountOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Lift a halt: explicit, and recorded with its reason."""
+    from api.risk_command import resume
+
+    resume(account, reason, data_dir)
+
+
+@risk_app.command("status")
+def risk_status(
+    account: AccountOption = None,
+    show_all: Annotated[bool, typer.Option("--all", help="List ACTIVE accounts too.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Trading state of the global switch and of each account, with the reasons."""
+    from api.risk_command import status
+
+    status(account, show_all, data_dir)
 
 
 @app.command()

@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -14,6 +15,9 @@ from rich.table import Table
 from agents.base import Analyst
 from core.errors import UserError
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from graphs.summary import RunSummary
 
 console = Console(stderr=False)
 
@@ -27,6 +31,10 @@ def make_analyst(name: str, settings: Settings) -> Analyst:
         from agents.offline import OfflineAnalyst
 
         return OfflineAnalyst()
+    if name == "stress":
+        from agents.stress import StressAnalyst
+
+        return StressAnalyst()
     if name == "anthropic":
         key = settings.anthropic_api_key
         if key is None or not key.get_secret_value().strip():
@@ -42,7 +50,7 @@ def make_analyst(name: str, settings: Settings) -> Analyst:
             max_tokens=settings.anthropic.max_tokens,
             timeout=settings.anthropic.timeout_seconds,
         )
-    raise UserError(f"unknown analyst {name!r}: choose offline or anthropic")
+    raise UserError(f"unknown analyst {name!r}: choose offline, anthropic or stress")
 
 
 def execute_run(
@@ -124,10 +132,7 @@ def execute_run(
         console.print(f"Summary JSON: {json_path}")
 
 
-def summary_table(summary: object) -> Table:
-    from graphs.summary import RunSummary
-
-    assert isinstance(summary, RunSummary)
+def summary_table(summary: RunSummary) -> Table:
     s = summary
     table = Table(title=f"Run {s.run_id}", show_header=False, title_justify="left")
     table.add_column("", style="bold")
@@ -148,4 +153,29 @@ def summary_table(summary: object) -> Table:
     table.add_row("Max drawdown", f"{s.max_drawdown:.2%}")
     table.add_row("Fees paid", f"{s.fees_paid:,.2f}")
     table.add_row("Trading state", s.trading_state)
+    checked = "[green]0[/]" if s.risk.violations == 0 else f"[bold red]{s.risk.violations}[/]"
+    table.add_row("Limit violations", f"{checked} (executed orders re-checked independently)")
+    table.add_row("Breaker trips", _trip_lines(s) or "none")
     return table
+
+
+def _trip_lines(summary: RunSummary) -> str:
+    """One line per kind of trip, in the order they first happened, with how often."""
+    first: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for trip in summary.risk.breaker_trips:
+        stage = trip.reason.split(":")[0] if trip.breaker == "stale_data" else trip.reason
+        key = f"{trip.breaker}:{_stage(trip.breaker, stage)}"
+        counts[key] = counts.get(key, 0) + 1
+        short = trip.reason.split(" (")[0]
+        first.setdefault(key, f"{trip.ts[:16]} {trip.breaker}: {short}")
+    return "\n".join(
+        first[key] + (f"  (x{counts[key]})" if counts[key] > 1 else "") for key in first
+    )
+
+
+def _stage(breaker: str, reason: str) -> str:
+    for word in ("size cut", "REDUCING", "halt", "HALTED"):
+        if word in reason:
+            return word
+    return breaker

@@ -102,6 +102,25 @@ class Ledger:
         return portfolio
 
 
+def cancel_pending_orders(path: Path, run_id: str | None = None) -> int:
+    """Cancel pending orders in a ledger file (of one run, or all); how many were cancelled.
+
+    For the kill switch from another process: the running session sees the cancellation
+    because it reads pending orders from the ledger at every fill step.
+    """
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+    try:
+        where = "status = 'pending'" + (" AND run_id = ?" if run_id else "")
+        cursor = db.execute(
+            f"UPDATE orders SET status = 'cancelled' WHERE {where}", (run_id,) if run_id else ()
+        )
+        return cursor.rowcount
+    finally:
+        db.close()
+
+
 class _Transaction:
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path(".tradegraph")
-    analyst: Literal["offline", "anthropic"] = "offline"
+    analyst: Literal["offline", "anthropic", "stress"] = "offline"
     market: str = "synthetic:7"
     trace_batch_size: int = Field(default=256, gt=0)
     recall_k: int = Field(default=5, ge=0, le=50)

@@ -44,6 +44,19 @@ class SqliteStateStore:
             with conn:  # one transaction, committed (or rolled back) here
                 conn.execute(_UPSERT, (key, value))
 
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every key that starts with `prefix`, sorted (by code point, as SQLite sorts text)."""
+        found: list[str] = []
+        with self._lock:
+            rows = self._connection().execute(
+                "SELECT key FROM kv WHERE key >= ? ORDER BY key", (prefix,)
+            )
+            for (key,) in rows:  # the keys with the prefix sort together, from the prefix on
+                if not str(key).startswith(prefix):
+                    break
+                found.append(str(key))
+        return found
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:

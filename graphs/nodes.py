@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agents.base import Analyst
@@ -17,19 +18,27 @@ from core.types import (
     Brief,
     Candle,
     Fill,
+    InstrumentRules,
     MarketSnapshot,
     Order,
     Portfolio,
+    RecentOrder,
+    RiskContext,
     RiskLimits,
     Trace,
+    TradingState,
 )
 from graphs.state import CycleState
 from memory.situations import SituationMemory
 from memory.traces import TraceStore, trace_id
-from risk.breakers.board import BreakerBoard
-from risk.validator import validate
+from risk.breakers import BreakerBoard, BreakerEvent
+from risk.validator import flatten, validate
+from tools.compliance import ExecutedOrder
 from tools.data_checks import check_data
 from tools.features import compute_features
+from tools.trades import RoundTrips
+
+DAY_MS = 86_400_000
 
 
 class Broker(Protocol):
@@ -41,6 +50,22 @@ class Broker(Protocol):
     def submit(self, approved: Approved) -> Order: ...
 
     def on_candle(self, candle: Candle) -> list[Fill]: ...
+
+    def pending(self) -> list[Order]: ...
+
+    def cancel_all(self) -> list[Order]: ...
+
+
+@dataclass
+class CycleJournal:
+    """What a session remembers across cycles: recent orders (for the throttle and duplicate
+    guard), round trips (for the loss-streak breaker), executed orders (for the independent
+    compliance re-check) and breaker events (for the summary)."""
+
+    recent_orders: deque[RecentOrder] = field(default_factory=deque)
+    round_trips: RoundTrips = field(default_factory=RoundTrips)
+    executed: list[ExecutedOrder] = field(default_factory=list)
+    breaker_events: list[BreakerEvent] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +82,8 @@ class CycleDeps:
     breaker_limits: BreakerLimits
     traces: TraceStore
     situations: SituationMemory
+    journal: CycleJournal = field(default_factory=CycleJournal)
+    rules: InstrumentRules | None = None
     recall_k: int = 5
 
 
@@ -89,13 +116,22 @@ class CycleSteps:
         candle = d.history.last()
         now = d.clock.now_ms()
         fills = d.broker.on_candle(candle)
-        issues = check_data(d.history, now, d.breaker_limits.stale_after_periods)
+        for fill in fills:
+            closed = d.journal.round_trips.on_fill(fill)
+            if closed is not None:
+                d.breakers.record_trade(closed.pnl, now)
+        limits = d.breaker_limits
+        issues = check_data(d.history, now, limits.stale_after_periods, limits.jump_sigma)
         snapshot = MarketSnapshot(
             info=d.history.info, now_ms=now, last=candle, bars_seen=len(d.history), issues=issues
         )
         equity = d.broker.portfolio.equity({snapshot.info.symbol: candle.close})
         breakers = d.breakers.update(equity, snapshot, now)
-        events = [f"{e.kind}: {e.reason}" for e in d.breakers.drain_events()]
+        if breakers.state is TradingState.HALTED:
+            d.broker.cancel_all()
+        drained = d.breakers.drain_events()
+        d.journal.breaker_events.extend(drained)
+        events = [f"{e.kind} {e.breaker}: {e.reason}" for e in drained]
         return {
             "snapshot": snapshot,
             "fills": fills,
@@ -117,29 +153,63 @@ class CycleSteps:
         return {"recalled": memory.recall(features.vector(), self.d.recall_k)}
 
     def analyze(self, state: CycleState) -> dict[str, Any]:
-        return {"analysis": self.d.analyst.propose(self._brief(state))}
+        result = self.d.analyst.propose(self._brief(state))
+        if result.error is not None:
+            self.d.breakers.record_error("analyst", result.error, state["snapshot"].now_ms)
+        return {"analysis": result}
 
     def validate(self, state: CycleState) -> dict[str, Any]:
-        snapshot = state["snapshot"]
+        """The validator's verdict; when the breakers demand it, the reduce-only flatten."""
+        d, snapshot = self.d, state["snapshot"]
+        portfolio, symbol = d.broker.portfolio, snapshot.info.symbol
+        order_id = client_order_id(d.run_id, state["seq"])
+        if state["breakers"].flatten and portfolio.quantity(symbol) > 0:
+            verdict = flatten(
+                portfolio, snapshot, symbol, snapshot.now_ms, client_order_id=order_id
+            )
+            return {"verdict": verdict, "flatten": True}
         verdict = validate(
             state["analysis"].proposal,
-            self.d.broker.portfolio,
+            portfolio,
             snapshot,
-            self.d.limits,
+            d.limits,
             state["breakers"],
             snapshot.now_ms,
-            client_order_id=client_order_id(self.d.run_id, state["seq"]),
+            client_order_id=order_id,
+            context=self._context(state),
         )
-        return {"verdict": verdict}
+        return {"verdict": verdict, "flatten": False}
 
     @staticmethod
     def route(state: CycleState) -> str:
         return "execute" if isinstance(state["verdict"], Approved) else "record"
 
     def execute(self, state: CycleState) -> dict[str, Any]:
-        verdict = state["verdict"]
+        d, verdict, snapshot = self.d, state["verdict"], state["snapshot"]
         assert isinstance(verdict, Approved)
-        return {"order": self.d.broker.submit(verdict)}
+        portfolio, open_orders = d.broker.portfolio, tuple(d.broker.pending())
+        order = d.broker.submit(verdict)
+        d.journal.recent_orders.append(
+            RecentOrder(
+                symbol=order.symbol,
+                side=order.side,
+                quantity=order.quantity,
+                created_ms=order.created_ms,
+            )
+        )
+        d.journal.executed.append(
+            ExecutedOrder(
+                order=order,
+                flatten=state.get("flatten", False),
+                confidence=state["analysis"].proposal.confidence,
+                portfolio=portfolio,
+                open_orders=open_orders,
+                marks={snapshot.info.symbol: snapshot.price},
+                state=state["breakers"].state,
+                limits=d.limits,
+            )
+        )
+        return {"order": order}
 
     def record(self, state: CycleState) -> dict[str, Any]:
         d = self.d
@@ -164,6 +234,7 @@ class CycleSteps:
             refusals=tuple(str(r) for r in getattr(verdict, "refusals", ())),
             order=order.model_dump(mode="json") if order else None,
             fills=tuple(f.model_dump(mode="json") for f in state.get("fills", [])),
+            flatten=state.get("flatten", False),
             trading_state=breakers.state.value,
             breaker_reasons=breakers.reasons + tuple(state.get("breaker_events", [])),
             equity=d.broker.portfolio.equity({snapshot.info.symbol: snapshot.price}),
@@ -181,6 +252,20 @@ class CycleSteps:
             )
         return {"trace": sealed}
 
+    def _context(self, state: CycleState) -> RiskContext:
+        """What the validator needs beyond the proposal: orders in flight and recent, marks."""
+        d, snapshot, features = self.d, state["snapshot"], state["features"]
+        recent = d.journal.recent_orders
+        while recent and recent[0].created_ms < snapshot.now_ms - DAY_MS:
+            recent.popleft()
+        return RiskContext(
+            open_orders=tuple(d.broker.pending()),
+            recent_orders=tuple(recent),
+            marks={snapshot.info.symbol: snapshot.price},
+            volatility=features.volatility if features.ready else None,
+            rules=d.rules,
+        )
+
     def _brief(self, state: CycleState) -> Brief:
         snapshot, breakers = state["snapshot"], state["breakers"]
         portfolio = self.d.broker.portfolio
@@ -189,11 +274,14 @@ class CycleSteps:
         equity = portfolio.equity({symbol: snapshot.price})
         held_value = (position.quantity * snapshot.price) if position else 0.0
         limits = self.d.limits
-        room = min(
+        room = breakers.size_multiplier * min(
             limits.max_position_fraction * equity - held_value,
+            limits.max_gross_exposure * equity - portfolio.exposure({symbol: snapshot.price}),
             limits.max_order_notional,
             portfolio.cash * (1.0 - limits.fee_reserve),
         )
+        if breakers.state is not TradingState.ACTIVE:
+            room = 0.0
         return Brief(
             symbol=symbol,
             now_ms=snapshot.now_ms,

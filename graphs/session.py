@@ -21,14 +21,23 @@ from core.settings import Settings
 from core.storage import SqliteStateStore
 from core.types import Approved, Denied, MarketInfo
 from graphs.decision import build_decision_graph
-from graphs.nodes import CycleDeps
-from graphs.summary import MarketSummary, PerfSummary, RunSummary, TraceStoreSummary, iso
+from graphs.nodes import CycleDeps, CycleJournal
+from graphs.summary import (
+    BreakerTrip,
+    MarketSummary,
+    PerfSummary,
+    RiskSummary,
+    RunSummary,
+    TraceStoreSummary,
+    iso,
+)
 from memory.situations import COLLECTION as SITUATIONS
 from memory.situations import SituationMemory
 from memory.store import open_chroma, vector_collection
 from memory.traces import COLLECTION as TRACES
 from memory.traces import TraceStore
-from risk.breakers.board import BreakerBoard
+from risk.breakers import BreakerBoard
+from tools.compliance import count_violations
 from tools.execution.paper import PaperBroker
 from tools.metrics import max_drawdown
 
@@ -78,6 +87,7 @@ def run_session(
     )
     history = MarketHistory(info, capacity=len(plan.series) + 1)
     clock = SimulatedClock(int(plan.series.ts[0]))
+    journal = CycleJournal()
     deps = CycleDeps(
         run_id=plan.run_id,
         history=history,
@@ -89,6 +99,7 @@ def run_session(
         breaker_limits=settings.breakers,
         traces=traces,
         situations=situations,
+        journal=journal,
         recall_k=settings.recall_k,
     )
     graph = build_decision_graph(deps)
@@ -118,6 +129,8 @@ def run_session(
         for order in broker.pending():
             ledger.cancel(order.client_order_id)
     fills = ledger.fills()
+    violations, examples = count_violations(journal.executed)
+    state = board.status().state.value
     loop_seconds = time.perf_counter() - loop_started
     wall = time.perf_counter() - started
     summary = RunSummary(
@@ -144,7 +157,18 @@ def run_session(
         else 0.0,
         max_drawdown=max_drawdown([execution.initial_cash, *equity]),
         fees_paid=sum(f.fee for f in fills),
-        trading_state=board.status().state.value,
+        trading_state=state,
+        risk=RiskSummary(
+            violations=violations,
+            violation_examples=tuple(examples),
+            denials=sum(denials.values()),
+            breaker_trips=tuple(
+                BreakerTrip(ts=iso(e.ts), kind=e.kind, breaker=e.breaker, reason=e.reason)
+                for e in journal.breaker_events
+                if e.kind in ("trip", "halt")
+            ),
+            state=state,
+        ),
         traces=traces.count,
         trace_store=TraceStoreSummary(
             path=str(plan.data_dir / "chroma"),

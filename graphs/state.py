@@ -31,6 +31,7 @@ class CycleState(TypedDict, total=False):
     recalled: tuple[RecalledSituation, ...]
     analysis: AnalystResult
     verdict: Verdict
+    flatten: bool
     order: Order | None
     trace: Trace
     latency_ms: Annotated[dict[str, float], merge_latency]

@@ -31,6 +31,27 @@ class TraceStoreSummary(BaseModel):
     chain_head: str
 
 
+class BreakerTrip(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ts: str
+    kind: str
+    breaker: str
+    reason: str
+
+
+class RiskSummary(BaseModel):
+    """`violations` is counted by the independent compliance re-check, not by the validator."""
+
+    model_config = ConfigDict(frozen=True)
+
+    violations: int
+    violation_examples: tuple[str, ...] = ()
+    denials: int
+    breaker_trips: tuple[BreakerTrip, ...]
+    state: str
+
+
 class PerfSummary(BaseModel):
     """Wall time and first decision count from process start; the rate from the loop alone."""
 
@@ -59,6 +80,7 @@ class RunSummary(BaseModel):
     max_drawdown: float
     fees_paid: float
     trading_state: str
+    risk: RiskSummary
     traces: int
     trace_store: TraceStoreSummary
     perf: PerfSummary

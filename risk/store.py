@@ -16,6 +16,10 @@ class LockStore(Protocol):
 
     def put(self, key: str, value: str) -> None: ...
 
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every stored key that starts with `prefix`, sorted."""
+        ...
+
 
 class MemoryLockStore:
     """A LockStore in a dict: survives a new BreakerBoard, not a new process."""
@@ -28,3 +32,6 @@ class MemoryLockStore:
 
     def put(self, key: str, value: str) -> None:
         self._values[key] = value
+
+    def keys(self, prefix: str = "") -> list[str]:
+        return sorted(key for key in self._values if key.startswith(prefix))

@@ -11,14 +11,13 @@ import numpy as np
 from core.market.history import MarketHistory
 from core.types import DataIssue
 
-OUTLIER_SIGMA = 8.0
 OUTLIER_LOOKBACK = 96
 OUTLIER_MIN_MOVE = 0.01
 """A move must also exceed 1% to count as an outlier, so a near-flat market is not alarming."""
 
 
 def check_data(
-    history: MarketHistory, now_ms: int, max_age_periods: float
+    history: MarketHistory, now_ms: int, max_age_periods: float, jump_sigma: float = 8.0
 ) -> tuple[DataIssue, ...]:
     """Issues with the market as of `now_ms` (empty when the data looks healthy)."""
     period = history.info.period_ms
@@ -39,7 +38,7 @@ def check_data(
         returns = np.diff(np.log(close))
         sigma = float(np.std(returns[:-1]))
         move = abs(float(returns[-1]))
-        if move > OUTLIER_MIN_MOVE and move > OUTLIER_SIGMA * sigma:
+        if move > OUTLIER_MIN_MOVE and move > jump_sigma * sigma:
             issues.append(
                 DataIssue(
                     kind="outlier",

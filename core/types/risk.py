@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum, StrEnum
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -43,6 +43,9 @@ class RefusalCode(Enum):
     STOP_LOSS_REQUIRED = "opening orders need a stop-loss"
     RISK_PER_TRADE_EXCEEDED = "loss at the stop would exceed the risk per trade"
     CORRELATION_CAP = "combined exposure to correlated assets above the cap"
+    VOLATILITY_CAP = "position would exceed the volatility target"
+    KELLY_CAP = "no Kelly edge at this confidence and payoff"
+    DRAWDOWN_SIZE_CAP = "staged drawdown leaves no size for this order"
     INTERNAL_ERROR = "the validator failed; denied to be safe"
 
     @property
@@ -65,9 +68,10 @@ class RiskLimits(BaseModel):
     """Pre-trade limits, from configuration only: nothing an analyst writes can change them.
 
     Fractions are of equity unless said otherwise. Defaults are documented in README.md.
+    Every number must be finite: an infinite limit is a configuration mistake, not "no limit".
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     max_order_notional: float = Field(default=25_000.0, gt=0)
     max_position_fraction: float = Field(default=0.5, gt=0, le=1)
@@ -135,38 +139,50 @@ class BreakerLimits(BaseModel):
 class InstrumentRules(BaseModel):
     """Exchange rules for one symbol, as ccxt's market info gives them (None: no rule known)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
-    amount_step: float | None = None
-    price_tick: float | None = None
-    min_amount: float | None = None
-    max_amount: float | None = None
-    min_notional: float | None = None
+    amount_step: float | None = Field(default=None, gt=0)
+    price_tick: float | None = Field(default=None, gt=0)
+    min_amount: float | None = Field(default=None, ge=0)
+    max_amount: float | None = Field(default=None, gt=0)
+    min_notional: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _amounts_in_order(self) -> Self:
+        low, high = self.min_amount, self.max_amount
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"min_amount {low} cannot exceed max_amount {high}")
+        return self
 
 
 class RecentOrder(BaseModel):
     """An order already sent, as the throttle and the duplicate guard need it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     symbol: str
     side: Side
-    quantity: float
+    quantity: float = Field(ge=0)
     created_ms: int
 
 
 class RiskContext(BaseModel):
     """What the validator needs beyond the proposal, portfolio and market, prepared by the
     caller each cycle: open orders, recent orders, marks of every held symbol, the symbol's
-    volatility and its correlations with what is held. Empty by default (a first order)."""
+    volatility and its correlations with what is held. Empty by default (a first order).
 
-    model_config = ConfigDict(frozen=True)
+    `marks` are prices of held symbols (a missing one counts at the position's average price);
+    `volatility` is the traded symbol's, in the same units as `RiskLimits.volatility_target`;
+    `correlations` maps a held symbol to its correlation with the traded symbol.
+    """
+
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     open_orders: tuple[Order, ...] = ()
     recent_orders: tuple[RecentOrder, ...] = ()
-    marks: dict[str, float] = Field(default_factory=dict)
-    volatility: float | None = None
-    correlations: dict[str, float] = Field(default_factory=dict)
+    marks: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    volatility: float | None = Field(default=None, ge=0)
+    correlations: dict[str, Annotated[float, Field(ge=-1, le=1)]] = Field(default_factory=dict)
     rules: InstrumentRules | None = None
 
 

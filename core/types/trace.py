@@ -37,6 +37,7 @@ class Trace(BaseModel):
     refusals: tuple[str, ...] = ()
     order: dict[str, Any] | None = None
     fills: tuple[dict[str, Any], ...] = ()
+    flatten: bool = False
     trading_state: str
     breaker_reasons: tuple[str, ...] = ()
     equity: float

@@ -1,19 +1,35 @@
 """Circuit breakers: one small class per breaker, run together by the BreakerBoard."""
 
-from risk.breakers.base import Breaker, BreakerEvent, Cycle, Trip, most_severe
+from risk.breakers.admin import RiskStatus, halt_all, list_accounts, resume_all, status_all
+from risk.breakers.base import Breaker, BreakerEvent, Cycle, Notice, Trip, most_severe
 from risk.breakers.board import BreakerBoard
+from risk.breakers.daily_loss import DailyLossBreaker
 from risk.breakers.drawdown import DrawdownBreaker
-from risk.breakers.kill_switch import KillSwitch
+from risk.breakers.error_rate import ErrorRateBreaker
+from risk.breakers.keys import GLOBAL_KILL_KEY
+from risk.breakers.kill_switch import GlobalKillSwitch, KillSwitch
+from risk.breakers.loss_streak import LossStreakBreaker
 from risk.breakers.stale_data import StaleDataBreaker
 
 __all__ = [
+    "GLOBAL_KILL_KEY",
     "Breaker",
     "BreakerBoard",
     "BreakerEvent",
     "Cycle",
+    "DailyLossBreaker",
     "DrawdownBreaker",
+    "ErrorRateBreaker",
+    "GlobalKillSwitch",
     "KillSwitch",
+    "LossStreakBreaker",
+    "Notice",
+    "RiskStatus",
     "StaleDataBreaker",
     "Trip",
+    "halt_all",
+    "list_accounts",
     "most_severe",
+    "resume_all",
+    "status_all",
 ]

@@ -1,21 +1,26 @@
-"""What every circuit breaker shares: the inputs of a cycle, a trip, an audit event, severity.
+"""What every circuit breaker shares: a cycle's inputs, a trip, audit events, severity.
 
-A breaker looks at one cycle and either trips (returns a Trip naming the trading state it
-demands and why) or does not. The board decides what a trip means over time: a HALTED trip is
-latched in the store; a REDUCING trip holds for that cycle only.
+A breaker looks at one cycle and says what it demands now (`evaluate`, then `current`): a Trip
+naming a trading state and why, or None. Breakers with memory (drawdown, daily loss, loss
+streak, error rate, kill switch) keep it in a plain record that the board loads from and saves
+to the LockStore; they say what changed through `changed` (save me) and `notices` (log me).
+Breakers do no I/O: the board owns the store, the clock is the `now_ms` it is given.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final, Literal, Protocol
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from core.types import MarketSnapshot, TradingState
 
 _SEVERITY: Final = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
+DAY_MS: Final = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,21 +32,26 @@ class Cycle:
     now_ms: int
 
 
-class Trip(BaseModel):
-    """A breaker demanding a trading state, and why, in words an operator can act on."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Trip:
+    """A breaker's demand: a trading state, why (in words an operator can act on), and whether
+    the halt must be latched until resume, positions flattened, opening sizes scaled."""
 
     breaker: str
     state: TradingState
     reason: str
+    latch: bool = False
+    flatten: bool = False
+    size_multiplier: float = 1.0
 
 
-EventKind = Literal["trip", "halt", "resume"]
+EventKind = Literal["trip", "reset", "halt", "resume"]
+"""trip: a breaker engaged or went a stage up; reset: it lifted or went down by itself;
+halt, resume: a person (or the CLI) acted."""
 
 
 class BreakerEvent(BaseModel):
-    """One trip, manual halt or resume, for the audit trace."""
+    """One trip, reset, manual halt or resume, for the audit trace."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -49,17 +59,125 @@ class BreakerEvent(BaseModel):
     kind: EventKind
     breaker: str
     reason: str
+    account: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """An event as a breaker reports it; the board adds the time, the breaker and the account."""
+
+    kind: EventKind
+    reason: str
 
 
 class Breaker(Protocol):
-    """A circuit breaker: looks at one cycle, trips or not."""
+    """A circuit breaker: looks at one cycle and says what it demands."""
 
     @property
     def name(self) -> str: ...
 
     def evaluate(self, cycle: Cycle) -> Trip | None: ...
 
+    def current(self) -> Trip | None: ...
+
+
+class StatefulBreaker:
+    """Plumbing for breakers with a stored record: notices to log and a flag to save.
+
+    Subclasses implement `to_record()`, `load(record)` (raising ValueError on anything it did
+    not write) and `clear()` (the state of an account never seen).
+    """
+
+    name: ClassVar[str]
+    part: ClassVar[str]
+    """The last segment of the store key, `risk/<account>/<part>`."""
+
+    def __init__(self) -> None:
+        self.changed = False
+        self.notices: list[Notice] = []
+
+    def notify(self, kind: EventKind, reason: str) -> None:
+        self.notices.append(Notice(kind, reason))
+
+    def take_notices(self) -> list[Notice]:
+        taken, self.notices = self.notices, []
+        return taken
+
+    def to_record(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load(self, record: object) -> None:
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        raise NotImplementedError
+
 
 def most_severe(states: Iterable[TradingState]) -> TradingState:
     """HALTED over REDUCING over ACTIVE; ACTIVE when nothing tripped."""
     return max(states, key=_SEVERITY.__getitem__, default=TradingState.ACTIVE)
+
+
+def utc(ms: int) -> str:
+    """A time for reasons and events: 2023-11-14T22:13Z."""
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+def utc_day(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
+
+
+def finite(value: object) -> float | None:
+    """`value` as a float when it is a real, finite number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+# --- reading stored records: anything unexpected is a ValueError (the board fails closed) ---
+
+
+def fields(record: object, what: str) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise ValueError(f"{what} record is not an object")
+    return record
+
+
+def number_or_none(record: dict[str, Any], key: str, what: str) -> float | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    number = finite(value)
+    if number is None:
+        raise ValueError(f"{what} record {key}={value!r} is not a finite number")
+    return number
+
+
+def integer(record: dict[str, Any], key: str, what: str, *, default: int | None = None) -> int:
+    value = record.get(key, default)
+    if type(value) is not int:
+        raise ValueError(f"{what} record {key}={value!r} is not an integer")
+    return value
+
+
+def integer_or_none(record: dict[str, Any], key: str, what: str) -> int | None:
+    return None if record.get(key) is None else integer(record, key, what)
+
+
+def text(record: dict[str, Any], key: str, what: str, *, default: str | None = None) -> str:
+    value = record.get(key, default)
+    if not isinstance(value, str):
+        raise ValueError(f"{what} record {key}={value!r} is not a string")
+    return value
+
+
+def text_or_none(record: dict[str, Any], key: str, what: str) -> str | None:
+    return None if record.get(key) is None else text(record, key, what)
+
+
+def flag(record: dict[str, Any], key: str, what: str, *, default: bool | None = None) -> bool:
+    value = record.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{what} record {key}={value!r} is not true or false")
+    return value

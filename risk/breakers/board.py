@@ -1,17 +1,35 @@
-"""All circuit breakers of one account, run together each cycle, with halts latched in a store.
+"""All circuit breakers of one account, run together each cycle, their state kept in a store.
 
-Latching: any HALTED trip engages the kill switch, whose record is saved in the LockStore under
-keys namespaced by account. Every update and status re-reads the store (the store is the truth,
-so a resume from another process, such as the CLI, takes effect at the next cycle), and a new
-board over the same store (a restart) is still halted. Only `resume` releases it.
+Breakers (each in its own module): the global and the account kill switch, staged drawdown,
+daily loss, losing streak, error rate and stale data. The snapshot's state is the most severe
+any of them demands; its reasons list each demand, in that order.
 
-Fail closed: a stored record that cannot be read counts as a halt, and is overwritten by one.
+The store is the truth. Every update re-reads each breaker's record (a read is ~2 µs on the
+persistent SQLite connection) and reloads a breaker only when its stored text changed, so a
+halt or resume from another process (the CLI) takes effect at the next cycle, and a new board
+over the same store (a restart) carries on where the old one stopped. The board writes a record
+only when it changed: a trip or reset, a new high-water mark, a new UTC day, a trade, an error.
+
+Latching: a halt that must hold until resume (drawdown halt stage, error rate, equity that is
+not a number, an unreadable record) engages the account's kill switch; so does `halt`. The
+global kill switch (`halt_all`) halts every account. The daily-loss halt is stored by its own
+breaker and lifts by itself at the next UTC day.
+
+Resume (`resume`) releases the account's kill switch and starts every measure afresh, so that
+nothing re-trips at once: the high-water mark is forgotten and restarts from the equity of the
+next update; the daily loss is measured from that equity too (and a daily halt is lifted); the
+error window is emptied; the losing streak and any cooldown are forgotten (the operator has
+reviewed the account: what happened before the resume is not held against it twice). Resume
+does not release the global kill switch (`resume_all` does).
+
+Fail closed: a stored record that cannot be read counts as a halt: the account's kill switch is
+engaged with the reason (the global one for the global record) and the bad record is
+overwritten. If the breakers themselves fail during an update, that cycle is HALTED.
 """
 
 from __future__ import annotations
 
 import json
-import math
 
 from core.types import (
     BreakerLimits,
@@ -20,31 +38,61 @@ from core.types import (
     TradingState,
     canonical_json,
 )
-from risk.breakers.base import Breaker, BreakerEvent, Cycle, EventKind, Trip, most_severe
+from risk.breakers.base import (
+    BreakerEvent,
+    Cycle,
+    EventKind,
+    StatefulBreaker,
+    Trip,
+    most_severe,
+    utc,
+)
+from risk.breakers.daily_loss import DailyLossBreaker
 from risk.breakers.drawdown import DrawdownBreaker
-from risk.breakers.kill_switch import KillSwitch
+from risk.breakers.error_rate import ErrorRateBreaker
+from risk.breakers.keys import GLOBAL_KILL_KEY, account_key, check_account, require_reason
+from risk.breakers.kill_switch import GlobalKillSwitch, KillSwitch
+from risk.breakers.loss_streak import LossStreakBreaker
 from risk.breakers.stale_data import StaleDataBreaker
 from risk.store import LockStore
+
+_HALTED = TradingState.HALTED
+_MANUAL = "manual"
 
 
 class BreakerBoard:
     """Runs every breaker each cycle and reports the most severe state they demand.
 
-    `events` collects trips, halts and resumes until the caller moves them into the audit
-    trace with `drain_events()`. A latched halt is logged once, when it trips; an unlatched
-    trip (stale data) is logged on every cycle it holds, since each cycle it is decided anew.
+    `events` collects trips, resets, halts and resumes until the caller moves them into the
+    audit trace with `drain_events()`. A breaker's event is logged when its state changes
+    (a stage crossed, a halt tripped or lifted), not on every cycle it holds; stale data is
+    decided anew each cycle, so each blocked cycle is one event. A kill switch engaged or
+    released by another process is logged when this board first sees it.
     """
 
     def __init__(self, store: LockStore, account: str, limits: BreakerLimits) -> None:
-        if not isinstance(account, str) or not account.strip():
-            raise ValueError("account must be a non-empty string")
         self._store = store
-        self._limits = limits
-        self._kill_key = f"risk/{account}/kill_switch"
-        self._drawdown_key = f"risk/{account}/drawdown"
+        self.account = check_account(account)
+        self.limits = limits
+        self._global = GlobalKillSwitch()
+        self._kill = KillSwitch()
+        self._drawdown = DrawdownBreaker(limits)
+        self._daily = DailyLossBreaker(limits)
+        self._streak = LossStreakBreaker(limits)
+        self._errors = ErrorRateBreaker(limits)
         self._stale = StaleDataBreaker()
-        self._cycle_trips: tuple[Trip, ...] = ()
+        self._keys: dict[StatefulBreaker, str] = {
+            self._global: GLOBAL_KILL_KEY,
+            self._kill: account_key(account, KillSwitch.part),
+            self._drawdown: account_key(account, DrawdownBreaker.part),
+            self._daily: account_key(account, DailyLossBreaker.part),
+            self._streak: account_key(account, LossStreakBreaker.part),
+            self._errors: account_key(account, ErrorRateBreaker.part),
+        }
+        self._measures = (self._drawdown, self._daily, self._streak)  # read every cycle
+        self._seen: dict[str, str | None] = {}
         self._events: list[BreakerEvent] = []
+        self._now_ms = 0
 
     @property
     def events(self) -> tuple[BreakerEvent, ...]:
@@ -55,116 +103,185 @@ class BreakerBoard:
         drained, self._events = self._events, []
         return drained
 
-    def update(self, equity: float, market: MarketSnapshot, now_ms: int) -> BreakerSnapshot:
-        """Run every breaker on this cycle; latch any halt; the resulting trading state."""
-        kill = self._load_kill_switch(now_ms)
-        drawdown = self._load_drawdown(kill, now_ms)
-        cycle = Cycle(equity=equity, market=market, now_ms=now_ms)
-        breakers: tuple[Breaker, ...] = (drawdown, self._stale)
-        trips = [trip for breaker in breakers if (trip := breaker.evaluate(cycle)) is not None]
-        for trip in trips:
-            if trip.state is TradingState.HALTED:
-                self._latch(kill, trip.breaker, trip.reason, now_ms)
-            else:
-                self._record(now_ms, "trip", trip.breaker, trip.reason)
-        self._cycle_trips = tuple(t for t in trips if t.state is not TradingState.HALTED)
-        self._save_drawdown(drawdown)
-        return self._snapshot(kill, drawdown)
+    # --- each cycle -----------------------------------------------------------------------
 
-    def halt(self, reason: str, now_ms: int) -> BreakerSnapshot:
-        """The manual kill switch: halt now, until `resume`."""
-        _require_reason(reason)
-        kill = self._load_kill_switch(now_ms)
-        kill.engage(reason, now_ms, by="manual")
-        self._save_kill_switch(kill)
-        self._record(now_ms, "halt", kill.name, reason)
-        return self._snapshot(kill, self._load_drawdown(kill, now_ms))
+    def update(self, equity: float, market: MarketSnapshot, now_ms: int) -> BreakerSnapshot:
+        """Run every breaker on this cycle; latch any lasting halt; the resulting state."""
+        try:
+            return self._update(equity, market, now_ms)
+        except Exception as exc:  # fail closed: broken breakers or store, nothing new is sent
+            reason = f"circuit breakers failed, halted this cycle: {type(exc).__name__}: {exc}"
+            self._record(now_ms, "trip", "board", reason[:300])
+            return BreakerSnapshot(state=_HALTED, reasons=(reason[:300],))
+
+    def record_trade(self, pnl: float, now_ms: int) -> None:
+        """A closed round trip's realized PnL (quote currency); losses in a row trip a cooldown."""
+        self._now_ms = max(self._now_ms, now_ms)
+        self._sync(self._streak, now_ms)
+        self._streak.record_trade(pnl, now_ms)
+        self._collect(self._streak, now_ms)
+        self._save_changed()
+
+    def record_error(self, source: str, detail: str, now_ms: int) -> None:
+        """An exchange or LLM failure; too many within the window latch a halt at once."""
+        if not isinstance(source, str) or not source.strip():
+            raise ValueError("an error needs its source, such as 'exchange' or 'llm'")
+        self._now_ms = max(self._now_ms, now_ms)
+        self._sync(self._errors, now_ms)
+        trip = self._errors.record_error(source, str(detail), now_ms)
+        if trip is not None:
+            self._sync_kill(self._kill, now_ms)
+            self._latch(trip, now_ms, logged=False)
+        self._save_changed()
+
+    # --- manual actions -------------------------------------------------------------------
+
+    def halt(self, reason: str, now_ms: int, *, flatten: bool = False) -> BreakerSnapshot:
+        """The account's manual kill switch: halt now, until `resume`; `flatten` asks the cycle
+        to close every position (snapshot.flatten) while halted. Halting an account already
+        halted keeps the first reason, adds a flatten request, and is logged all the same."""
+        require_reason(reason)
+        self._now_ms = max(self._now_ms, now_ms)
+        self._sync_all(now_ms)
+        self._kill.engage(reason, now_ms, by=_MANUAL, flatten=flatten)
+        self._record(now_ms, "halt", self._kill.name, reason + (" (flatten)" if flatten else ""))
+        self._save_changed()
+        return self._snapshot()
 
     def resume(self, reason: str, now_ms: int) -> BreakerSnapshot:
-        """Lift a halt. The high-water mark restarts from the last equity seen, so a drawdown
-        halt does not re-trip at once: the operator has accepted the loss so far."""
-        _require_reason(reason)
-        kill = self._load_kill_switch(now_ms)
-        drawdown = self._load_drawdown(kill, now_ms)
-        kill.release(reason, now_ms, by="manual")
-        drawdown.rebase()
-        self._save_kill_switch(kill)
-        self._save_drawdown(drawdown)
-        self._record(now_ms, "resume", kill.name, reason)
-        return self._snapshot(kill, drawdown)
+        """Lift the account's halts and start every measure afresh (see the module doc). The
+        measures are saved first and the kill switch last, so a crash in between stays halted.
+        The global kill switch, if engaged, still halts the account."""
+        require_reason(reason)
+        self._now_ms = max(self._now_ms, now_ms)
+        self._sync_all(now_ms)
+        self._drawdown.rebase()
+        self._daily.rebase()
+        self._streak.rebase()
+        self._errors.rebase()
+        for part in (self._drawdown, self._daily, self._streak, self._errors):
+            self._save(part)
+        self._kill.release(reason, now_ms, by=_MANUAL)
+        self._save(self._kill)
+        self._record(now_ms, "resume", self._kill.name, reason)
+        return self._snapshot()
 
     def status(self) -> BreakerSnapshot:
-        """The state now: the latch as stored, plus this cycle's unlatched trips."""
-        kill = self._load_kill_switch(now_ms=0)
-        return self._snapshot(kill, self._load_drawdown(kill, now_ms=0))
+        """The state now, as stored, plus the stale-data trip of this board's last cycle."""
+        self._sync_all(self._now_ms)
+        self._save_changed()
+        return self._snapshot()
 
     # --- internals ------------------------------------------------------------------------
 
-    def _snapshot(self, kill: KillSwitch, drawdown: DrawdownBreaker) -> BreakerSnapshot:
-        trips = [t for t in (kill.trip(), *self._cycle_trips) if t is not None]
-        mark = drawdown.high_water_mark
-        last = drawdown.last_equity
+    def _update(self, equity: float, market: MarketSnapshot, now_ms: int) -> BreakerSnapshot:
+        self._now_ms = max(self._now_ms, now_ms)
+        self._sync_all(now_ms)
+        cycle = Cycle(equity=equity, market=market, now_ms=now_ms)
+        for breaker in (self._drawdown, self._daily, self._streak):
+            trip = breaker.evaluate(cycle)
+            logged = self._collect(breaker, now_ms)
+            if trip is not None and trip.latch:
+                self._latch(trip, now_ms, logged=logged)
+        self._stale.evaluate(cycle)
+        for notice in self._stale.take_notices():
+            self._record(now_ms, notice.kind, self._stale.name, notice.reason)
+        self._save_changed()
+        return self._snapshot()
+
+    def _snapshot(self) -> BreakerSnapshot:
+        trips = [
+            trip
+            for trip in (
+                self._global.current(),
+                self._kill.current(),
+                self._drawdown.current(),
+                self._daily.current(),
+                self._streak.current(),
+                self._stale.current(),
+            )
+            if trip is not None
+        ]
+        drawdown = self._drawdown
+        equity = drawdown.equity
         return BreakerSnapshot(
-            state=most_severe(t.state for t in trips),
-            reasons=tuple(t.reason for t in trips),
-            high_water_mark=mark or 0.0,
-            drawdown=drawdown.drawdown(last) if last is not None else 0.0,
+            state=most_severe(trip.state for trip in trips),
+            reasons=tuple(trip.reason for trip in trips),
+            high_water_mark=drawdown.high_water_mark or 0.0,
+            drawdown=drawdown.drawdown(equity) if equity is not None else 0.0,
+            size_multiplier=min((trip.size_multiplier for trip in trips), default=1.0),
+            flatten=any(trip.flatten and trip.state is _HALTED for trip in trips),
         )
 
-    def _latch(self, kill: KillSwitch, breaker: str, reason: str, now_ms: int) -> None:
-        if kill.engaged:
-            return  # already halted: the first reason stands, no new event each cycle
-        kill.engage(reason, now_ms, by=breaker)
-        self._save_kill_switch(kill)
-        self._record(now_ms, "trip", breaker, reason)
+    def _latch(self, trip: Trip, now_ms: int, *, logged: bool) -> None:
+        """Engage the kill switch for a lasting halt; an event unless the breaker logged one
+        (a switch already engaged keeps its first reason: no new event each cycle)."""
+        changed = self._kill.engage(trip.reason, now_ms, by=trip.breaker, flatten=trip.flatten)
+        if changed and not logged:
+            self._record(now_ms, "trip", trip.breaker, trip.reason)
+
+    def _sync_all(self, now_ms: int) -> None:
+        self._sync_kill(self._global, now_ms)
+        self._sync_kill(self._kill, now_ms)
+        for part in self._measures:
+            self._sync(part, now_ms)
+
+    def _sync_kill(self, switch: KillSwitch, now_ms: int) -> None:
+        """Reload a kill switch; log a change made elsewhere (another process, a restart)."""
+        engaged = switch.engaged
+        if self._sync(switch, now_ms) and switch.engaged != engaged:
+            if switch.engaged:
+                kind: EventKind = "halt" if switch.by == _MANUAL else "trip"
+                reason = f"engaged by {switch.by} at {utc(switch.since_ms)}: {switch.reason}"
+            else:
+                kind = "resume" if switch.by == _MANUAL else "reset"
+                reason = f"released by {switch.by} at {utc(switch.since_ms)}: {switch.reason}"
+            self._record(now_ms, kind, switch.name, f"{reason} (seen in the store)")
+
+    def _sync(self, part: StatefulBreaker, now_ms: int) -> bool:
+        """Reload `part` if its stored text changed since this board last read or wrote it.
+        True when it was reloaded cleanly. An unreadable record fails closed."""
+        key = self._keys[part]
+        raw = self._store.get(key)
+        if key in self._seen and self._seen[key] == raw:
+            return False
+        self._seen[key] = raw
+        if raw is None:
+            part.clear()
+            return True
+        try:
+            part.load(json.loads(raw))
+        except Exception as exc:  # any stored text we did not write is a halt
+            part.clear()
+            part.changed = True  # overwrite the bad record with a clean one
+            self._unreadable(part, f"stored {part.name} record unreadable: {exc}"[:300], now_ms)
+            return False
+        return True
+
+    def _unreadable(self, part: StatefulBreaker, reason: str, now_ms: int) -> None:
+        switch = self._global if part is self._global else self._kill
+        if switch.engage(reason, now_ms, by="store"):
+            self._record(now_ms, "trip", "store", reason)
+
+    def _collect(self, breaker: StatefulBreaker, now_ms: int) -> bool:
+        notices = breaker.take_notices()
+        for notice in notices:
+            self._record(now_ms, notice.kind, breaker.name, notice.reason)
+        return bool(notices)
+
+    def _save_changed(self) -> None:
+        for part in self._keys:  # the kill switches first: a halt is durable before the rest
+            if part.changed:
+                self._save(part)
+
+    def _save(self, part: StatefulBreaker) -> None:
+        key = self._keys[part]
+        text = canonical_json(part.to_record())
+        self._store.put(key, text)
+        self._seen[key] = text
+        part.changed = False
 
     def _record(self, now_ms: int, kind: EventKind, breaker: str, reason: str) -> None:
-        self._events.append(BreakerEvent(ts=now_ms, kind=kind, breaker=breaker, reason=reason))
-
-    def _load_kill_switch(self, now_ms: int) -> KillSwitch:
-        raw = self._store.get(self._kill_key)
-        if raw is None:
-            return KillSwitch()
-        try:
-            return KillSwitch.from_record(json.loads(raw))
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            kill = KillSwitch()
-            self._latch(kill, "store", f"stored halt record unreadable: {exc}", now_ms)
-            return kill
-
-    def _save_kill_switch(self, kill: KillSwitch) -> None:
-        self._store.put(self._kill_key, canonical_json(kill.to_record()))
-
-    def _load_drawdown(self, kill: KillSwitch, now_ms: int) -> DrawdownBreaker:
-        breaker = DrawdownBreaker(self._limits.drawdown_halt)
-        raw = self._store.get(self._drawdown_key)
-        if raw is None:
-            return breaker
-        try:
-            record = json.loads(raw)
-            breaker.high_water_mark = _stored_number(record, "high_water_mark")
-            breaker.last_equity = _stored_number(record, "last_equity")
-        except ValueError as exc:
-            self._latch(kill, "store", f"stored high-water mark unreadable: {exc}", now_ms)
-            return DrawdownBreaker(self._limits.drawdown_halt)
-        return breaker
-
-    def _save_drawdown(self, drawdown: DrawdownBreaker) -> None:
-        record = {"high_water_mark": drawdown.high_water_mark, "last_equity": drawdown.last_equity}
-        self._store.put(self._drawdown_key, canonical_json(record))
-
-
-def _stored_number(record: object, key: str) -> float | None:
-    if not isinstance(record, dict):
-        raise ValueError("drawdown record is not an object")
-    value = record.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"drawdown record {key}={value!r} is not a finite number")
-    return float(value)
-
-
-def _require_reason(reason: str) -> None:
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValueError("a halt or resume needs a reason, for the audit trail")
+        self._events.append(
+            BreakerEvent(ts=now_ms, kind=kind, breaker=breaker, reason=reason, account=self.account)
+        )

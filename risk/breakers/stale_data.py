@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import ClassVar, Final
 
 from core.types import TradingState
-from risk.breakers.base import Cycle, Trip
+from risk.breakers.base import Cycle, Notice, Trip
 
-BLOCKING_ISSUES: Final = frozenset({"stale", "gap", "zero_volume"})
+BLOCKING_ISSUES: Final = frozenset({"stale", "gap", "zero_volume", "outlier"})
 
 
 class StaleDataBreaker:
-    """Trips REDUCING for this cycle on stale data, a gap or a zero-volume candle. Not latched:
-    the next cycle with clean data trades normally again."""
+    """Trips REDUCING for this cycle on a data issue of kind stale, gap, zero_volume or outlier
+    (the observe step's data checks; "stale" already covers no fresh candle for
+    stale_after_periods periods). Not latched and not stored: each cycle is decided anew, the
+    next clean cycle trades normally, and each blocked cycle is one notice (no reset notice)."""
 
-    name = "stale_data"
+    name: ClassVar[str] = "stale_data"
+
+    def __init__(self) -> None:
+        self.last: Trip | None = None
+        self.notices: list[Notice] = []
 
     def evaluate(self, cycle: Cycle) -> Trip | None:
         market = cycle.market
         found = [issue for issue in market.issues if issue.kind in BLOCKING_ISSUES]
-        if not found and not market.stale:
+        if not found:
+            self.last = None
             return None
-        described = "; ".join(f"{issue.kind}: {issue.detail}" for issue in found) or "stale"
+        described = "; ".join(f"{issue.kind}: {issue.detail}" for issue in found)
         reason = f"no new entries this cycle, data issues: {described}"
-        return Trip(breaker=self.name, state=TradingState.REDUCING, reason=reason)
+        self.last = Trip(self.name, TradingState.REDUCING, reason)
+        self.notices.append(Notice("trip", reason))
+        return self.last
+
+    def current(self) -> Trip | None:
+        return self.last
+
+    def take_notices(self) -> list[Notice]:
+        taken, self.notices = self.notices, []
+        return taken

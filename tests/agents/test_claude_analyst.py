@@ -104,6 +104,7 @@ def test_api_error_becomes_hold_and_the_key_is_not_in_the_trace_messages(make_br
 
     assert result.proposal.action is Action.HOLD
     assert "LLM call failed" in result.proposal.thesis
+    assert result.error is not None
     assert "sk-ant-test" not in json.dumps(result.model_dump(mode="json"))
 
 

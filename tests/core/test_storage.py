@@ -7,7 +7,7 @@ from contextlib import closing
 from pathlib import Path
 
 from core.storage import SqliteStateStore
-from risk.store import LockStore
+from risk.store import LockStore, MemoryLockStore
 
 
 def test_missing_key_reads_as_none(tmp_path: Path) -> None:
@@ -73,3 +73,53 @@ def test_it_is_a_lock_store(tmp_path: Path) -> None:
     store.put("k", "v")
 
     assert store.get("k") == "v"
+
+
+def test_keys_lists_the_keys_with_a_prefix_sorted(tmp_path: Path) -> None:
+    store = SqliteStateStore(tmp_path / "state.db")
+    for key in ("risk/b/drawdown", "risk/a/kill_switch", "riskier/x", "other", "risk/a/drawdown"):
+        store.put(key, "v")
+
+    assert store.keys("risk/") == ["risk/a/drawdown", "risk/a/kill_switch", "risk/b/drawdown"]
+    assert store.keys("risk/a/") == ["risk/a/drawdown", "risk/a/kill_switch"]
+    assert store.keys("nothing/") == []
+    assert len(store.keys()) == 5
+
+
+def test_keys_handles_prefixes_with_like_wildcards_and_non_ascii(tmp_path: Path) -> None:
+    store = SqliteStateStore(tmp_path / "state.db")
+    for key in ("risk/100%_ü/k", "risk/100%_ü/\U0010ffffz", "risk/100x/k", "risk/100%_ü"):
+        store.put(key, "v")
+
+    assert store.keys("risk/100%_ü/") == ["risk/100%_ü/k", "risk/100%_ü/\U0010ffffz"]
+
+
+def test_keys_sees_writes_from_another_store_on_the_same_file(tmp_path: Path) -> None:
+    reader = SqliteStateStore(tmp_path / "state.db")
+    assert reader.keys("risk/") == []
+
+    SqliteStateStore(tmp_path / "state.db").put("risk/a/kill_switch", "{}")
+
+    assert reader.keys("risk/") == ["risk/a/kill_switch"]
+
+
+def test_memory_store_keys_match_the_sqlite_store(tmp_path: Path) -> None:
+    stores: list[LockStore] = [MemoryLockStore(), SqliteStateStore(tmp_path / "state.db")]
+    for store in stores:
+        for key in ("risk/b/x", "risk/a/y", "other"):
+            store.put(key, "v")
+
+    listed = [store.keys("risk/") for store in stores]
+
+    assert listed[0] == listed[1] == ["risk/a/y", "risk/b/x"]
+
+
+def test_a_long_lived_store_sees_a_put_from_another_process_at_its_next_read(
+    tmp_path: Path,
+) -> None:
+    running = SqliteStateStore(tmp_path / "state.db")
+    running.put("risk/a/kill_switch", "engaged")
+
+    SqliteStateStore(tmp_path / "state.db").put("risk/a/kill_switch", "released")
+
+    assert running.get("risk/a/kill_switch") == "released"

@@ -1,4 +1,7 @@
-"""Circuit breakers: drawdown, kill switch and stale data, and the board that latches halts."""
+"""The breaker board on scripted paths: a crash, a restart, a resume, broken records, writes.
+
+Each breaker has its own file (test_breakers_<breaker>.py); this one tests them together.
+"""
 
 from __future__ import annotations
 
@@ -7,57 +10,59 @@ from pathlib import Path
 import pytest
 
 from core.storage import SqliteStateStore
-from core.types import (
-    Action,
-    Approved,
-    BreakerLimits,
-    BreakerSnapshot,
-    Candle,
-    DataIssue,
-    Denied,
-    MarketInfo,
-    MarketSnapshot,
-    Portfolio,
-    Position,
-    Proposal,
-    RiskLimits,
-    TradingState,
+from core.types import BreakerLimits, BreakerSnapshot
+from risk.breakers import Breaker, BreakerBoard, most_severe
+from risk.breakers.base import Cycle
+from risk.breakers.daily_loss import DailyLossBreaker
+from risk.breakers.drawdown import DrawdownBreaker
+from risk.breakers.error_rate import ErrorRateBreaker
+from risk.breakers.kill_switch import GlobalKillSwitch, KillSwitch
+from risk.breakers.loss_streak import LossStreakBreaker
+from risk.breakers.stale_data import StaleDataBreaker
+from risk.store import MemoryLockStore
+from tests.risk.breakers_support import (
+    ACTIVE,
+    HALTED,
+    HOUR,
+    NOW,
+    REDUCING,
+    BrokenStore,
+    CountingStore,
+    board,
+    kinds,
+    market,
 )
-from risk.breakers import (
-    Breaker,
-    BreakerBoard,
-    Cycle,
-    DrawdownBreaker,
-    KillSwitch,
-    StaleDataBreaker,
-    most_severe,
-)
-from risk.store import LockStore, MemoryLockStore
-from risk.validator import validate
 
-NOW = 1_700_000_000_000
-HOUR = 3_600_000
-ACTIVE, REDUCING, HALTED = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
+CRASH = (100.0, 96.0, 91.0, 86.0, 84.0)
 
 
-def market(*issues: str) -> MarketSnapshot:
-    return MarketSnapshot(
-        info=MarketInfo(source="test", symbol="BTC/USDT", timeframe="1h", synthetic=True),
-        now_ms=NOW,
-        last=Candle(ts=NOW - HOUR, open=100, high=100, low=100, close=100, volume=1),
-        bars_seen=100,
-        issues=tuple(DataIssue(kind=kind, detail=f"{kind} at bar 99") for kind in issues),
-    )
-
-
-def board(store: LockStore | None = None, account: str = "paper-1") -> BreakerBoard:
-    return BreakerBoard(store or MemoryLockStore(), account, BreakerLimits(drawdown_halt=0.15))
+def run_path(tracked: BreakerBoard, path: tuple[float, ...]) -> list[BreakerSnapshot]:
+    return [tracked.update(equity, market(), NOW + i * HOUR) for i, equity in enumerate(path)]
 
 
 def test_every_breaker_satisfies_the_protocol() -> None:
-    breakers: list[Breaker] = [DrawdownBreaker(0.15), KillSwitch(), StaleDataBreaker()]
+    breakers: list[Breaker] = [
+        GlobalKillSwitch(),
+        KillSwitch(),
+        DrawdownBreaker(),
+        DailyLossBreaker(),
+        LossStreakBreaker(),
+        ErrorRateBreaker(),
+        StaleDataBreaker(),
+    ]
 
-    assert [b.name for b in breakers] == ["drawdown", "kill_switch", "stale_data"]
+    names = [b.name for b in breakers]
+
+    assert names == [
+        "global_kill_switch",
+        "kill_switch",
+        "drawdown",
+        "daily_loss",
+        "loss_streak",
+        "error_rate",
+        "stale_data",
+    ]
+    assert all(b.evaluate(Cycle(100.0, market(), NOW)) is None for b in breakers)
 
 
 def test_most_severe_state_wins() -> None:
@@ -66,263 +71,255 @@ def test_most_severe_state_wins() -> None:
     assert most_severe([]) is ACTIVE
 
 
-# --- drawdown ----------------------------------------------------------------------------------
+# --- the scripted crash --------------------------------------------------------------------
 
 
-def test_drawdown_trips_at_the_threshold() -> None:
-    breaker = DrawdownBreaker(0.15, high_water_mark=100.0)
+def test_scripted_crash_cuts_size_then_reduces_then_halts_with_flatten(tmp_path: Path) -> None:
+    tracked = board(SqliteStateStore(tmp_path / "risk.db"))
 
-    trip = breaker.evaluate(Cycle(equity=85.0, market=market(), now_ms=NOW))
+    steps = run_path(tracked, CRASH)
 
-    assert trip is not None
-    assert trip.state is HALTED
-    assert "drawdown 15.00% >= halt at 15.00%" in trip.reason
-
-
-def test_drawdown_just_below_the_threshold_does_not_trip() -> None:
-    breaker = DrawdownBreaker(0.15, high_water_mark=100.0)
-
-    assert breaker.evaluate(Cycle(equity=85.01, market=market(), now_ms=NOW)) is None
-
-
-def test_high_water_mark_only_rises() -> None:
-    breaker = DrawdownBreaker(0.15)
-    for equity in (100.0, 120.0, 110.0):
-        breaker.evaluate(Cycle(equity=equity, market=market(), now_ms=NOW))
-
-    assert breaker.high_water_mark == 120.0
-    assert breaker.drawdown(110.0) == pytest.approx(1 / 12)
+    assert [s.state for s in steps] == [ACTIVE, ACTIVE, ACTIVE, REDUCING, HALTED]
+    assert [s.size_multiplier for s in steps] == [1.0, 1.0, 0.5, 0.5, 0.5]
+    assert [s.flatten for s in steps] == [False, False, False, False, True]
+    assert steps[-1].high_water_mark == 100.0
+    assert steps[-1].drawdown == pytest.approx(0.16)
+    events = tracked.drain_events()
+    assert kinds(events) == [("trip", "drawdown")] * 3
+    assert "drawdown 9.00% >= size cut at 5.00%" in events[0].reason
+    assert "opening sizes x0.5" in events[0].reason
+    assert "drawdown 14.00% >= reducing at 10.00%" in events[1].reason
+    assert "drawdown 16.00% >= halt at 15.00%" in events[2].reason
+    assert "halted until resume, flatten" in events[2].reason
+    assert [e.ts for e in events] == [NOW + 2 * HOUR, NOW + 3 * HOUR, NOW + 4 * HOUR]
+    assert {e.account for e in events} == {"paper-1"}
 
 
-@pytest.mark.parametrize("equity", [float("nan"), float("inf")])
-def test_non_finite_equity_trips_the_drawdown_breaker(equity: float) -> None:
-    breaker = DrawdownBreaker(0.15, high_water_mark=100.0)
-
-    trip = breaker.evaluate(Cycle(equity=equity, market=market(), now_ms=NOW))
-
-    assert trip is not None
-    assert trip.state is HALTED
-    assert breaker.high_water_mark == 100.0
-
-
-def test_board_halts_at_the_drawdown_threshold_and_not_just_below() -> None:
-    tracked = board()
-    tracked.update(10_000.0, market(), NOW)
-
-    below = tracked.update(8_501.0, market(), NOW + HOUR)
-    at = tracked.update(8_500.0, market(), NOW + 2 * HOUR)
-
-    assert below.state is ACTIVE
-    assert at.state is HALTED
-    assert at.high_water_mark == 10_000.0
-    assert at.drawdown == pytest.approx(0.15)
-
-
-def test_high_water_mark_survives_a_new_board() -> None:
-    store = MemoryLockStore()
-    board(store).update(12_000.0, market(), NOW)
-
-    snapshot = board(store).update(11_000.0, market(), NOW + HOUR)
-
-    assert snapshot.high_water_mark == 12_000.0
-
-
-# --- latching ----------------------------------------------------------------------------------
-
-
-def test_halt_survives_restart(tmp_path: Path) -> None:
+def test_crash_halt_survives_a_restart_and_a_recovery_and_lifts_only_by_resume(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "state" / "risk.db"
-    first = board(SqliteStateStore(path))
-    first.update(10_000.0, market(), NOW)
-    assert first.update(8_000.0, market(), NOW + HOUR).state is HALTED
+    run_path(board(SqliteStateStore(path)), CRASH)
 
     restarted = board(SqliteStateStore(path))
+    recovered = restarted.update(100.0, market(), NOW + 5 * HOUR)
 
     assert restarted.status().state is HALTED
-    assert restarted.update(8_000.0, market(), NOW + 2 * HOUR).state is HALTED
-
-
-def test_halt_lifts_only_by_resume(tmp_path: Path) -> None:
-    store = SqliteStateStore(tmp_path / "risk.db")
-    tracked = board(store)
-    tracked.update(10_000.0, market(), NOW)
-    tracked.update(8_000.0, market(), NOW + HOUR)
-
-    recovered = tracked.update(11_000.0, market(), NOW + 2 * HOUR)
     assert recovered.state is HALTED
+    assert recovered.flatten
+    assert "halted by drawdown" in recovered.reasons[0]
+    assert board(SqliteStateStore(path)).status().state is HALTED
 
-    resumed = board(SqliteStateStore(tmp_path / "risk.db")).resume("loss reviewed", NOW + 3 * HOUR)
-    assert resumed.state is ACTIVE
-    assert tracked.update(11_000.0, market(), NOW + 4 * HOUR).state is ACTIVE
+
+def test_resume_from_another_process_lifts_the_halt_without_an_immediate_re_trip(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "risk.db"
+    running = board(SqliteStateStore(path))
+    run_path(running, CRASH)
+    running.drain_events()
+
+    cli = board(SqliteStateStore(path)).resume("loss reviewed", NOW + 5 * HOUR)
+    after = running.update(84.0, market(), NOW + 6 * HOUR)
+    lower = running.update(83.0, market(), NOW + 7 * HOUR)
+
+    assert cli.state is ACTIVE
+    assert (after.state, after.flatten, after.size_multiplier) == (ACTIVE, False, 1.0)
+    assert after.high_water_mark == 84.0  # rebased to the first equity after the resume
+    assert lower.state is ACTIVE
+    assert lower.drawdown == pytest.approx(1 / 84)
+    (seen,) = running.drain_events()
+    assert (seen.kind, seen.breaker) == ("resume", "kill_switch")
+    assert "loss reviewed" in seen.reason
 
 
-def test_resume_rebases_the_high_water_mark_so_the_halt_does_not_re_trip() -> None:
+def test_after_resume_a_new_crash_trips_again_from_the_new_mark() -> None:
     tracked = board()
-    tracked.update(10_000.0, market(), NOW)
-    tracked.update(8_000.0, market(), NOW + HOUR)
+    run_path(tracked, CRASH)
+    tracked.resume("loss reviewed", NOW + 5 * HOUR)
 
-    tracked.resume("accept the loss", NOW + 2 * HOUR)
-    snapshot = tracked.update(7_900.0, market(), NOW + 3 * HOUR)
+    again = run_path(tracked, (84.0, 79.0, 75.0, 71.0))
 
-    assert snapshot.state is ACTIVE
-    assert snapshot.high_water_mark == 8_000.0
+    assert [s.state for s in again] == [ACTIVE, ACTIVE, REDUCING, HALTED]
 
 
-def test_later_drawdown_keeps_the_first_halt_reason_and_logs_one_trip() -> None:
+def test_resume_then_equity_above_the_old_stages_is_plain_active() -> None:
     tracked = board()
-    tracked.update(10_000.0, market(), NOW)
-    first = tracked.update(8_000.0, market(), NOW + HOUR)
+    run_path(tracked, (100.0, 89.0))  # REDUCING, not halted
+    tracked.resume("reviewed", NOW + 2 * HOUR)
 
-    later = tracked.update(7_000.0, market(), NOW + 2 * HOUR)
+    snapshot = tracked.update(89.0, market(), NOW + 3 * HOUR)
 
-    assert later.reasons == first.reasons
-    assert [e.kind for e in tracked.drain_events()] == ["trip"]
-
-
-def test_halts_are_namespaced_by_account() -> None:
-    store = MemoryLockStore()
-    board(store, account="paper-1").halt("operator", NOW)
-
-    other = board(store, account="paper-2").update(10_000.0, market(), NOW)
-
-    assert other.state is ACTIVE
-    assert board(store, account="paper-1").status().state is HALTED
+    assert (snapshot.state, snapshot.size_multiplier, snapshot.reasons) == (ACTIVE, 1.0, ())
 
 
-@pytest.mark.parametrize("stored", ["{not json", "[]", '{"engaged": "no"}'])
-def test_unreadable_halt_record_fails_closed(stored: str) -> None:
-    store = MemoryLockStore()
-    store.put("risk/paper-1/kill_switch", stored)
-    tracked = board(store)
+def test_recovery_while_halted_lowers_the_stage_with_reset_events_but_stays_halted() -> None:
+    tracked = board()
+    run_path(tracked, CRASH)
+    tracked.drain_events()
 
-    snapshot = tracked.update(10_000.0, market(), NOW)
+    snapshot = tracked.update(97.0, market(), NOW + 5 * HOUR)
 
     assert snapshot.state is HALTED
-    assert "unreadable" in snapshot.reasons[0]
-    assert board(store).status().state is HALTED  # now latched as a proper record
+    assert snapshot.flatten
+    (event,) = tracked.drain_events()
+    assert (event.kind, event.breaker) == ("reset", "drawdown")
+    assert "back below halt at 15.00%" in event.reason
+    assert "stays latched until resume" in event.reason
 
 
-def test_unreadable_high_water_mark_fails_closed() -> None:
-    store = MemoryLockStore()
-    store.put("risk/paper-1/drawdown", '{"high_water_mark": NaN, "last_equity": 1.0}')
-
-    snapshot = board(store).update(10_000.0, market(), NOW)
-
-    assert snapshot.state is HALTED
-
-
-def test_nan_equity_halts_the_board() -> None:
+def test_a_deeper_fall_while_halted_keeps_the_first_reason_and_logs_nothing() -> None:
     tracked = board()
-    tracked.update(10_000.0, market(), NOW)
+    first = run_path(tracked, CRASH)[-1]
+    tracked.drain_events()
 
-    assert tracked.update(float("nan"), market(), NOW + HOUR).state is HALTED
+    later = tracked.update(70.0, market(), NOW + 5 * HOUR)
 
-
-# --- kill switch ---------------------------------------------------------------------------
-
-
-def test_kill_switch_halt_and_resume_are_recorded_as_events() -> None:
-    tracked = board()
-
-    halted = tracked.halt("exchange incident", NOW)
-    resumed = tracked.resume("incident closed", NOW + HOUR)
-
-    assert halted.state is HALTED
-    assert "exchange incident" in halted.reasons[0]
-    assert resumed.state is ACTIVE
-    events = tracked.drain_events()
-    assert [(e.ts, e.kind, e.breaker, e.reason) for e in events] == [
-        (NOW, "halt", "kill_switch", "exchange incident"),
-        (NOW + HOUR, "resume", "kill_switch", "incident closed"),
-    ]
+    assert later.reasons[0] == first.reasons[0]
     assert tracked.drain_events() == []
 
 
-def test_manual_halt_holds_through_good_cycles() -> None:
-    tracked = board()
-    tracked.halt("operator", NOW)
-
-    assert tracked.update(10_000.0, market(), NOW + HOUR).state is HALTED
-
-
-def test_drawdown_trip_is_recorded_as_an_event() -> None:
-    tracked = board()
-    tracked.update(10_000.0, market(), NOW)
-    tracked.update(8_000.0, market(), NOW + HOUR)
-
-    (event,) = tracked.events
-
-    assert (event.ts, event.kind, event.breaker) == (NOW + HOUR, "trip", "drawdown")
-    assert "drawdown 20.00%" in event.reason
-
-
-@pytest.mark.parametrize("reason", ["", "   "])
-def test_halt_and_resume_need_a_reason(reason: str) -> None:
-    tracked = board()
-
-    with pytest.raises(ValueError, match="reason"):
-        tracked.halt(reason, NOW)
-    with pytest.raises(ValueError, match="reason"):
-        tracked.resume(reason, NOW)
-
-
-# --- stale data --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("kind", ["stale", "gap", "zero_volume"])
-def test_data_issue_blocks_entries_for_one_cycle_only(kind: str) -> None:
-    tracked = board()
-
-    blocked = tracked.update(10_000.0, market(kind), NOW)
-    clean = tracked.update(10_000.0, market(), NOW + HOUR)
-
-    assert blocked.state is REDUCING
-    assert f"{kind}: {kind} at bar 99" in blocked.reasons[0]
-    assert clean.state is ACTIVE
-    assert clean.reasons == ()
-
-
-def test_stale_data_is_not_latched_across_a_restart() -> None:
+def test_every_halt_and_measure_is_per_account() -> None:
     store = MemoryLockStore()
-    board(store).update(10_000.0, market("stale"), NOW)
+    run_path(board(store, account="paper-1"), CRASH)
 
-    assert board(store).status().state is ACTIVE
+    other = board(store, account="paper-2").update(84.0, market(), NOW)
+
+    assert other.state is ACTIVE
+    assert other.high_water_mark == 84.0
 
 
-def test_outlier_alone_does_not_block_entries() -> None:
-    assert board().update(10_000.0, market("outlier"), NOW).state is ACTIVE
+@pytest.mark.parametrize("account", ["", "  ", "a/b", "global"])
+def test_account_names_that_would_clash_in_the_store_are_refused(account: str) -> None:
+    with pytest.raises(ValueError, match="account"):
+        board(account=account)
 
 
-def test_halt_outranks_stale_data_and_both_reasons_are_given() -> None:
-    tracked = board()
-    tracked.halt("operator", NOW)
+# --- writes only on change -----------------------------------------------------------------
 
-    snapshot = tracked.update(10_000.0, market("gap"), NOW + HOUR)
+
+def test_an_update_where_nothing_changed_writes_nothing() -> None:
+    store = CountingStore()
+    tracked = board(store)
+    tracked.update(100.0, market(), NOW)
+    store.puts.clear()
+
+    for i, equity in enumerate((99.0, 98.5, 99.5, 99.9), start=1):
+        tracked.update(equity, market(), NOW + i * HOUR)
+
+    assert store.puts == []
+
+
+def test_a_new_high_water_mark_is_written_and_survives_a_new_board() -> None:
+    store = CountingStore()
+    board(store).update(100.0, market(), NOW)
+    store.puts.clear()
+
+    board(store).update(120.0, market(), NOW + HOUR)
+    snapshot = board(store).update(115.0, market(), NOW + 2 * HOUR)
+
+    assert store.puts == ["risk/paper-1/drawdown"]
+    assert snapshot.high_water_mark == 120.0
+
+
+def test_a_stage_crossing_is_stored_so_a_restart_does_not_log_it_again() -> None:
+    store = MemoryLockStore()
+    run_path(board(store), (100.0, 91.0))
+
+    restarted = board(store)
+    snapshot = restarted.update(91.0, market(), NOW + 2 * HOUR)
+
+    assert snapshot.size_multiplier == 0.5
+    assert restarted.drain_events() == []
+
+
+# --- fail closed ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stored", ["{not json", "[]", '{"engaged": "no"}', '{"engaged": true}'])
+def test_unreadable_halt_record_fails_closed_and_is_latched_properly(stored: str) -> None:
+    store = MemoryLockStore()
+    store.put("risk/paper-1/kill_switch", stored)
+
+    snapshot = board(store).update(100.0, market(), NOW)
 
     assert snapshot.state is HALTED
-    assert len(snapshot.reasons) == 2
-    assert "operator" in snapshot.reasons[0]
-    assert "gap" in snapshot.reasons[1]
+    assert "stored kill_switch record unreadable" in snapshot.reasons[0]
+    assert board(store).status().state is HALTED
+    assert store.get("risk/paper-1/kill_switch") != stored
 
 
-def test_snapshot_is_a_breaker_snapshot() -> None:
-    assert isinstance(board().update(1.0, market(), NOW), BreakerSnapshot)
+@pytest.mark.parametrize(
+    ("part", "stored"),
+    [
+        ("drawdown", '{"high_water_mark": NaN, "stage": 0}'),
+        ("drawdown", '{"high_water_mark": 100.0, "stage": 7}'),
+        ("daily_loss", '{"day": "monday"}'),
+        ("loss_streak", '{"losses": -1}'),
+        ("loss_streak", "42"),
+    ],
+)
+def test_unreadable_breaker_record_fails_closed(part: str, stored: str) -> None:
+    store = MemoryLockStore()
+    store.put(f"risk/paper-1/{part}", stored)
+    tracked = board(store)
+
+    snapshot = tracked.update(100.0, market(), NOW)
+
+    assert snapshot.state is HALTED
+    assert f"stored {part} record unreadable" in snapshot.reasons[0]
+    assert kinds(tracked.drain_events()) == [("trip", "store")]
+    assert board(store).status().state is HALTED  # latched until resume
 
 
-def test_validator_denies_a_buy_on_a_blocked_cycle_and_allows_an_exit() -> None:
-    snapshot = board().update(10_000.0, market("gap"), NOW)
-    book = Portfolio(
-        cash=9_900.0, positions={"BTC/USDT": Position(symbol="BTC/USDT", quantity=1, avg_price=100)}
+def test_unreadable_global_record_halts_every_account() -> None:
+    store = MemoryLockStore()
+    store.put("risk/global/kill_switch", "garbage")
+
+    first = board(store, account="a").update(100.0, market(), NOW)
+    second = board(store, account="b").update(100.0, market(), NOW)
+
+    assert first.state is HALTED
+    assert second.state is HALTED
+    assert "global_kill_switch record unreadable" in first.reasons[0]
+
+
+def test_a_store_that_fails_halts_the_cycle() -> None:
+    tracked = board(BrokenStore())
+
+    snapshot = tracked.update(100.0, market(), NOW)
+
+    assert snapshot.state is HALTED
+    assert "circuit breakers failed" in snapshot.reasons[0]
+    assert "disk I/O error" in snapshot.reasons[0]
+    assert kinds(tracked.drain_events()) == [("trip", "board")]
+
+
+def test_snapshot_is_a_breaker_snapshot_with_neutral_defaults() -> None:
+    snapshot = board().update(100.0, market(), NOW)
+
+    assert isinstance(snapshot, BreakerSnapshot)
+    assert (snapshot.state, snapshot.reasons, snapshot.size_multiplier, snapshot.flatten) == (
+        ACTIVE,
+        (),
+        1.0,
+        False,
     )
 
-    def decide(action: Action) -> object:
-        proposal = Proposal(action=action, symbol="BTC/USDT", size_fraction=0.1, confidence=0.9)
-        return validate(
-            proposal, book, market("gap"), RiskLimits(), snapshot, NOW, client_order_id="c1"
-        )
 
-    buy_verdict, sell_verdict = decide(Action.BUY), decide(Action.SELL)
+def test_custom_limits_move_the_stages() -> None:
+    limits = BreakerLimits(
+        drawdown_reduce_size=0.02,
+        reduced_size_multiplier=0.25,
+        drawdown_reducing=0.04,
+        drawdown_halt=0.06,
+        flatten_on_halt=False,
+        daily_loss_limit=0.9,
+    )
+    tracked = board(limits=limits)
 
-    assert isinstance(buy_verdict, Denied)
-    assert buy_verdict.codes == ("REDUCING_ONLY",)
-    assert isinstance(sell_verdict, Approved)
+    steps = run_path(tracked, (100.0, 97.0, 95.0, 94.0))
+
+    assert [s.state for s in steps] == [ACTIVE, ACTIVE, REDUCING, HALTED]
+    assert steps[1].size_multiplier == 0.25
+    assert not steps[-1].flatten

@@ -90,3 +90,12 @@ def test_sell_closes_the_position_at_next_open(broker):
 
     assert fills[0].price == pytest.approx(110.0 * 0.999)
     assert "SYN/USDT" not in broker.portfolio.positions
+
+
+def test_cancel_all_leaves_nothing_to_fill(broker):
+    broker.submit(mint(_order()))
+
+    cancelled = broker.cancel_all()
+
+    assert [o.client_order_id for o in cancelled] == ["o-1"]
+    assert broker.on_candle(candle(T0, 100.0)) == []

@@ -30,6 +30,13 @@ class PaperBroker:
     def pending(self) -> list[Order]:
         return self._ledger.pending_orders()
 
+    def cancel_all(self) -> list[Order]:
+        """Cancel every pending order (a halt does this); the orders cancelled."""
+        pending = self._ledger.pending_orders()
+        for order in pending:
+            self._ledger.cancel(order.client_order_id)
+        return pending
+
     def on_candle(self, candle: Candle) -> list[Fill]:
         """Fill the pending orders that this newly closed candle's open can fill."""
         fills = []

@@ -1,0 +1,86 @@
+"""`tradegraph risk halt|resume|status` as an operator uses it, in separate processes."""
+
+import json
+import sqlite3
+
+from tests.api.test_cli import assert_one_line_error, tradegraph
+
+
+def test_global_halt_shows_in_status_and_lifts_only_by_resume(tmp_path):
+    data = str(tmp_path)
+
+    halted = tradegraph("risk", "halt", "--reason", "exchange outage", "--data-dir", data)
+    status = tradegraph("risk", "status", "--data-dir", data, env={"COLUMNS": "200"})
+    resumed = tradegraph("risk", "resume", "--reason", "exchange back", "--data-dir", data)
+    after = tradegraph("risk", "status", "--data-dir", data)
+
+    assert halted.returncode == 0, halted.stderr
+    assert "HALTED" in halted.stdout
+    assert "HALTED" in status.stdout
+    assert "exchange outage" in status.stdout
+    assert resumed.returncode == 0, resumed.stderr
+    assert "HALTED" not in after.stdout
+
+
+def test_resume_needs_a_reason(tmp_path):
+    result = tradegraph("risk", "resume", "--data-dir", str(tmp_path))
+
+    assert_one_line_error(result, "--reason")
+
+
+def test_a_run_after_a_global_halt_sends_no_order_and_reports_it(tmp_path):
+    out = tmp_path / "out.json"
+    tradegraph("risk", "halt", "--data-dir", str(tmp_path))
+
+    result = tradegraph(
+        "run",
+        "--analyst",
+        "stress",
+        "--bars",
+        "200",
+        "--data-dir",
+        str(tmp_path),
+        "--json",
+        str(out),
+        "-q",
+    )
+
+    summary = json.loads(out.read_text())
+    assert result.returncode == 0, result.stderr
+    assert summary["orders"] == 0
+    assert summary["risk"]["state"] == "HALTED"
+    assert summary["risk"]["violations"] == 0
+    assert summary["denials"]["HALTED"] == 200
+
+
+def test_halt_cancels_pending_orders_in_the_ledger(tmp_path):
+    run = tradegraph(
+        "run", "--analyst", "stress", "--bars", "120", "--data-dir", str(tmp_path), "-q"
+    )
+    db = sqlite3.connect(tmp_path / "ledger.sqlite")
+    db.execute("UPDATE orders SET status = 'pending'")
+    db.commit()
+
+    result = tradegraph("risk", "halt", "--data-dir", str(tmp_path))
+
+    pending = db.execute("SELECT COUNT(*) FROM orders WHERE status = 'pending'").fetchone()[0]
+    assert run.returncode == 0
+    assert result.returncode == 0
+    assert "Cancelled" in result.stdout
+    assert pending == 0
+
+
+def test_status_of_an_unknown_account_is_one_line(tmp_path):
+    result = tradegraph("risk", "status", "--account", "nobody", "--data-dir", str(tmp_path))
+
+    assert_one_line_error(result, "nobody")
+
+
+def test_run_summary_reports_risk(tmp_path):
+    out = tmp_path / "out.json"
+
+    tradegraph("run", "--bars", "300", "--data-dir", str(tmp_path), "--json", str(out), "-q")
+
+    risk = json.loads(out.read_text())["risk"]
+    assert set(risk) >= {"violations", "denials", "breaker_trips", "state"}
+    assert risk["violations"] == 0
