@@ -165,7 +165,12 @@ class CycleSteps:
         order_id = client_order_id(d.run_id, state["seq"])
         if state["breakers"].flatten and portfolio.quantity(symbol) > 0:
             verdict = flatten(
-                portfolio, snapshot, symbol, snapshot.now_ms, client_order_id=order_id
+                portfolio,
+                snapshot,
+                symbol,
+                snapshot.now_ms,
+                client_order_id=order_id,
+                context=self._context(state),
             )
             return {"verdict": verdict, "flatten": True}
         verdict = validate(

@@ -1,6 +1,6 @@
 """Proof that an order was approved by this process's risk validator.
 
-An approval is an HMAC-SHA256 over the canonical JSON of the order, keyed by a secret drawn
+An approval is an HMAC-SHA256 over the JSON of the order, keyed by a secret drawn
 once per process. The execution tool calls `verify` before sending anything, so an order the
 validator never saw (forged, edited after approval, or minted by another process, such as one
 replayed from a trace) cannot reach a broker. Only `risk.validator.validate` calls `mint`.
@@ -13,7 +13,7 @@ import hmac
 import secrets
 from typing import Final
 
-from core.types import Approved, Order, canonical_json
+from core.types import Approved, Order
 
 _SECRET: Final[bytes] = secrets.token_bytes(32)
 
@@ -23,7 +23,9 @@ class UnapprovedOrderError(Exception):
 
 
 def _sign(order: Order) -> str:
-    payload = canonical_json(order.model_dump(mode="json")).encode()
+    # Pydantic's JSON of a frozen model lists fields in declaration order, so it is the same
+    # bytes for the same order within a process (the only place a signature is checked).
+    payload = order.model_dump_json().encode()
     return hmac.new(_SECRET, payload, hashlib.sha256).hexdigest()
 
 

@@ -101,7 +101,7 @@ _LIMITS: Final = attrgetter(*_NON_NEGATIVE, *_UNIT, *_OPTIONAL, *_INTS)
 
 def checked_limits(limits: RiskLimits) -> RiskLimits:
     """Limits come from configuration; one that is not finite or out of range is corruption."""
-    if type(limits) is not RiskLimits:
+    if not isinstance(limits, RiskLimits):
         raise TypeError(f"limits is a {type(limits).__name__}, not RiskLimits")
     inf = math.inf
     (notional, window, fee, risk, position, gross, confidence, collar, threshold, correlated,
@@ -153,7 +153,7 @@ def checked_rules(rules: InstrumentRules | None) -> InstrumentRules | None:
     """Exchange rules: each one None or finite, steps and maximum above zero, minimums >= 0."""
     if rules is None:
         return None
-    if type(rules) is not InstrumentRules:
+    if not isinstance(rules, InstrumentRules):
         raise TypeError(f"context.rules is a {type(rules).__name__}, not InstrumentRules")
     inf = math.inf
     step, tick, min_amount, max_amount, min_notional = _RULES(rules)
@@ -238,7 +238,7 @@ def read_book(
     other_open = 0
     correlated: list[str] = []
     for name, position in positions.items():
-        if type(position) is not Position:
+        if not isinstance(position, Position):
             raise TypeError(f"portfolio.positions[{name!r}] is a {type(position).__name__}")
         quantity = position.quantity
         mark = reference if name == market_symbol else marks.get(name, position.avg_price)

@@ -11,18 +11,25 @@ book (`risk.inputs.Book`) marked to market. Each check in `risk.checks.CHECKS` r
 refusals that apply (all are collected, not just the first); `_assert_within_limits` re-checks
 the hard limits on the final order before `mint`, so a bug in a check cannot become an approval.
 
-Policy choices a reviewer should know:
+Policy choices a reviewer should know (details in each module's docstring):
 - Numbers from the proposal and the reference price get their own refusal codes when they are
   not finite; a non-finite or wrongly typed number elsewhere (portfolio, limits, breakers,
-  context) is corruption and gives INTERNAL_ERROR (see `risk.inputs`).
-- Caps resize a BUY down, never up, in the order documented in `risk.sizing`; the limits in
-  `risk.book_checks` (order notional, position share, gross exposure, open positions, cash)
-  deny instead. An approved order carries the resized quantity; nothing else records the cut.
+  context) is corruption and gives INTERNAL_ERROR (`risk.inputs`). Junk that plays no part
+  (a mark of a symbol not held) is ignored.
+- Caps resize a BUY down, never up, in the order documented in `risk.sizing` (risk per trade,
+  volatility target, Kelly; x the drawdown multiplier; correlation cap; exchange rounding). A
+  cap that leaves nothing sendable denies with its own code. The limits in `risk.book_checks`
+  (notional, position share, gross exposure, open positions, free cash) deny instead, as does
+  a BUY size_fraction above 1 (INVALID_QUANTITY: leverage). The approved order carries the
+  resized quantity; nothing else records the cut.
+- Equity and exposure mark the traded symbol at the reference price, others at
+  `context.marks`, else at their average price. Open BUY orders reserve cash, open SELL
+  orders reserve the holding.
 - Prices are rounded to `rules.price_tick` (nearest tick) before any check looks at them;
   quantities down to `rules.amount_step`, then to 8 decimals. Without rules, only the latter.
-- LIMIT orders need a finite positive limit price; limit and stop prices must be within
-  `price_collar` of the reference price. A LIMIT order's notional is counted at its limit price,
-  a MARKET order's at the reference price.
+- Limit and stop prices must be within `price_collar` of the reference price. A BUY's stop
+  must be below, and its target above, both the reference and the limit price; its risk is
+  counted from the worse (higher) of the two, and without a stop the whole notional is at risk.
 - Stale data (an issue of kind "stale") denies MARKET orders only: a limit order bounds its
   own price. The stale-data breaker separately blocks new entries for the cycle.
 - The notional cap applies to opening orders; a SELL of at most what is held is exempt, since

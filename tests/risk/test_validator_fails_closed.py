@@ -139,7 +139,7 @@ def junk_recent(**fields: Any) -> RecentOrder:
 
 
 def test_unknown_trading_state_is_an_internal_error() -> None:
-    breakers = BreakerSnapshot.model_construct(state="PANIC", reasons=(), size_multiplier=1.0)
+    breakers = BreakerSnapshot.model_construct(state="PANIC", reasons=())  # type: ignore[arg-type]
 
     verdict = validate(
         buy(), portfolio(), market(), RiskLimits(), breakers, NOW, client_order_id="x"
@@ -154,7 +154,7 @@ def test_size_multiplier_outside_zero_to_one_is_an_internal_error(multiplier: fl
 
 
 def test_positions_that_are_not_a_dict_are_an_internal_error() -> None:
-    book = Portfolio.model_construct(cash=10_000.0, positions=["BTC"], quote_currency="USDT")
+    book = Portfolio.model_construct(cash=10_000.0, positions=["BTC"])  # type: ignore[arg-type]
 
     assert "positions" in internal_error(run(buy(), book=book))
 
@@ -229,9 +229,9 @@ def test_corrupt_limits_are_an_internal_error(changes: dict[str, Any]) -> None:
         RiskContext.model_construct(volatility=NAN),
         RiskContext.model_construct(rules=InstrumentRules.model_construct(amount_step=-1.0)),
         RiskContext.model_construct(rules=InstrumentRules.model_construct(price_tick=NAN)),
-        RiskContext.model_construct(rules="binance"),
+        RiskContext.model_construct(rules="binance"),  # type: ignore[arg-type]
         RiskContext.model_construct(open_orders=(junk_open_order(quantity=NAN),)),
-        RiskContext.model_construct(open_orders=["not an order"]),
+        RiskContext.model_construct(open_orders=["not an order"]),  # type: ignore[arg-type]
         RiskContext.model_construct(recent_orders=(junk_recent(created_ms="yesterday"),)),
         RiskContext.model_construct(recent_orders=(junk_recent(created_ms=float(NOW)),)),
         RiskContext.model_construct(recent_orders=(junk_recent(quantity=NAN),)),

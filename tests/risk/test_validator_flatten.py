@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from core.types import Denied, Hold, OrderType, Portfolio, Position, RiskContext, Side
+from core.types import (
+    Denied,
+    Hold,
+    OrderType,
+    Portfolio,
+    Position,
+    RiskContext,
+    Side,
+    Verdict,
+)
 from risk import validator
 from risk.approval import verify
 from risk.validator import flatten
@@ -31,7 +40,7 @@ def close(
     price: float = 100.0,
     ctx: RiskContext | None = None,
     symbol: str = SYMBOL,
-) -> object:
+) -> Verdict:
     return flatten(
         book,
         market(price=price, issues=issues),

@@ -169,7 +169,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     price = junk_in("hostile", draw(st.floats(99.0, 101.0)), adversarial)
     rng = random.Random(draw(st.integers(0, 2**32)))
     held = sorted(rng.sample(SYMBOLS, rng.randint(0, 10)))
-    fields = {
+    fields: dict[str, dict[str, Any]] = {
         symbol: {
             "quantity": rng.choice([0.0, *[rng.uniform(0.0, 30.0)] * 6, rng.uniform(-5.0, 500.0)]),
             "avg_price": rng.choice([*[rng.uniform(1.0, 200.0)] * 7, rng.uniform(200.0, 1e4)]),
