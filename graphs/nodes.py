@@ -18,7 +18,6 @@ from core.types import (
     Brief,
     Candle,
     Fill,
-    InstrumentRules,
     MarketSnapshot,
     Order,
     Portfolio,
@@ -83,7 +82,6 @@ class CycleDeps:
     traces: TraceStore
     situations: SituationMemory
     journal: CycleJournal = field(default_factory=CycleJournal)
-    rules: InstrumentRules | None = None
     recall_k: int = 5
 
 
@@ -268,7 +266,7 @@ class CycleSteps:
             recent_orders=tuple(recent),
             marks={snapshot.info.symbol: snapshot.price},
             volatility=features.volatility if features.ready else None,
-            rules=d.rules,
+            rules=d.history.info.rules,
         )
 
     def _brief(self, state: CycleState) -> Brief:

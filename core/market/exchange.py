@@ -22,12 +22,14 @@ import numpy as np
 
 from core.errors import DataError, UserError
 from core.market.series import CandleSeries
-from core.types import timeframe_seconds
+from core.types import InstrumentRules, timeframe_seconds
 
 T = TypeVar("T")
 
 DEFAULT_PAGE_LIMIT: Final = 500  # when ccxt does not say what the exchange allows
 _MESSAGE_CHARS: Final = 200
+_DECIMAL_PLACES: Final = 2  # ccxt.DECIMAL_PLACES (ccxt is imported lazily)
+_TICK_SIZE: Final = 4  # ccxt.TICK_SIZE
 
 
 def make_exchange(name: str) -> Any:
@@ -102,6 +104,36 @@ def fetch_exchange_ohlcv(
     if bars is not None:
         ordered = ordered[:bars] if since_ms is not None else ordered[-bars:]
     return _to_series(exchange, symbol, ordered)
+
+
+def instrument_rules(market: dict[str, Any], precision_mode: int) -> InstrumentRules | None:
+    """Precision and limits from a ccxt market, whichever precision mode the exchange uses."""
+    precision = market.get("precision") or {}
+    limits = market.get("limits") or {}
+
+    def step(value: Any) -> float | None:
+        if value is None:
+            return None
+        if precision_mode == _DECIMAL_PLACES:
+            return float(10.0 ** -float(value))
+        if precision_mode == _TICK_SIZE:
+            return float(value)
+        return None  # significant digits: no fixed step
+
+    def bound(kind: str, side: str) -> float | None:
+        value = (limits.get(kind) or {}).get(side)
+        return float(value) if value else None
+
+    try:
+        return InstrumentRules(
+            amount_step=step(precision.get("amount")),
+            price_tick=step(precision.get("price")),
+            min_amount=bound("amount", "min"),
+            max_amount=bound("amount", "max"),
+            min_notional=bound("cost", "min"),
+        )
+    except ValueError:
+        return None
 
 
 def _check_market(exchange: Any, symbol: str, timeframe: str) -> None:

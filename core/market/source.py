@@ -27,7 +27,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from core.errors import DataError, UserError
-from core.market.exchange import fetch_exchange_ohlcv, make_exchange
+from core.market.exchange import fetch_exchange_ohlcv, instrument_rules, make_exchange
 from core.market.recorded import SUFFIXES, infer_market, load_recorded, resolve_recording
 from core.market.series import CandleSeries
 from core.market.synthetic import DEFAULT_START_MS, simulate_market
@@ -209,8 +209,9 @@ def _open_exchange(
     bars = window.bars
     if bars is None and window.start_ms is None:
         bars = EXCHANGE_BARS
+    exchange = factory(name)
     series = fetch_exchange_ohlcv(
-        factory(name),
+        exchange,
         symbol,
         timeframe,
         bars=bars,
@@ -222,7 +223,9 @@ def _open_exchange(
             f"{name} returned no closed {symbol} {timeframe} candles {window.describe()}:"
             " check the dates (exchanges keep limited history for small timeframes)"
         )
-    return MarketInfo(source=spec, symbol=symbol, timeframe=timeframe, synthetic=False), series
+    rules = instrument_rules(exchange.market(symbol), exchange.precisionMode)
+    info = MarketInfo(source=spec, symbol=symbol, timeframe=timeframe, synthetic=False, rules=rules)
+    return info, series
 
 
 def _to_ms(moment: datetime | None) -> int | None:

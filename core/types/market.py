@@ -8,6 +8,7 @@ from typing import Final
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import UserError
+from core.types.risk import InstrumentRules
 
 _UNIT_SECONDS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TIMEFRAME_RE: Final = re.compile(r"^(\d+)([mhdw])$")
@@ -45,6 +46,8 @@ class MarketInfo(BaseModel):
     symbol: str
     timeframe: str
     synthetic: bool
+    rules: InstrumentRules | None = None
+    """The exchange's precision and limits for the symbol, when the source knows them."""
 
     @property
     def period_ms(self) -> int:

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from core.errors import UserError
-from core.market.exchange import fetch_exchange_ohlcv, make_exchange
+from core.market.exchange import fetch_exchange_ohlcv, instrument_rules, make_exchange
 from core.market.source import MarketRequest, open_market
+from core.types import InstrumentRules
 from tests.conftest import SHARED
 
 ccxt = pytest.importorskip("ccxt")
@@ -291,3 +292,31 @@ def test_open_market_exchange_spec_windows_through_the_factory() -> None:
     )
     assert len(series) == 24
     assert series.ts[-1] == start + 99 * HOUR
+
+
+def test_exchange_market_carries_the_instrument_rules_from_ccxt_market_info() -> None:
+    start = 1_700_000_000_000 - 1_700_000_000_000 % HOUR
+    exchange, _ = binance(KlineServer(100, start), start + 100 * HOUR)
+    exchange.precisionMode = ccxt.DECIMAL_PLACES  # the recorded markets count decimal places
+    market = exchange.market("BTC/USDT")
+
+    info, _ = open_market(
+        MarketRequest(spec="exchange:binance", symbol="BTC/USDT", timeframe="1h", bars=24),
+        exchange_factory=lambda name: exchange,
+    )
+
+    rules = info.rules
+    assert rules is not None
+    assert rules.min_amount == market["limits"]["amount"]["min"]
+    assert rules.max_amount == market["limits"]["amount"]["max"]
+    assert rules.min_notional == market["limits"]["cost"]["min"]
+    assert rules.amount_step == 10.0 ** -market["precision"]["amount"]
+    assert rules.price_tick == 10.0 ** -market["precision"]["price"]
+
+
+def test_decimal_places_precision_becomes_a_step() -> None:
+    market = {"precision": {"amount": 5, "price": 2}, "limits": {"cost": {"min": 5}}}
+
+    rules = instrument_rules(market, precision_mode=2)
+
+    assert rules == InstrumentRules(amount_step=1e-05, price_tick=0.01, min_notional=5.0)

@@ -7,7 +7,7 @@ from agents.stress import StressAnalyst
 from core.market.source import MarketRequest, open_market
 from core.settings import Settings
 from core.storage import SqliteStateStore
-from core.types import MarketInfo
+from core.types import InstrumentRules, MarketInfo
 from graphs.session import SessionPlan, run_session
 from memory.store import open_chroma, vector_collection
 from memory.traces import load_run
@@ -95,3 +95,14 @@ def test_global_kill_switch_stops_every_order_of_a_new_session(tmp_path):
     assert summary.orders == 0
     assert summary.trading_state == "HALTED"
     assert summary.denials["HALTED"] > 0
+
+
+def test_exchange_rules_of_the_market_reach_the_validator(tmp_path):
+    rules = InstrumentRules(min_notional=1e9)
+    info = MarketInfo(source="test", symbol="SYN/USDT", timeframe="1h", synthetic=True, rules=rules)
+    series = series_from_closes(100 * np.exp(np.linspace(0, 0.2, 150)))
+
+    summary = run_session(_plan(tmp_path, series, info, run_id="rules"), StressAnalyst())
+
+    assert summary.orders == 0
+    assert summary.denials["BELOW_MIN_NOTIONAL"] > 0
