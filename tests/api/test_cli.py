@@ -221,3 +221,12 @@ def test_invalid_limit_in_config_is_refused_at_start(tmp_path):
     result = tradegraph("run", "--bars", "100", "--data-dir", str(tmp_path), cwd=tmp_path)
 
     assert_one_line_error(result, "risk.max_position_fraction")
+
+
+def test_contradictory_breaker_stages_are_refused_at_start(tmp_path):
+    config = tmp_path / "tradegraph.toml"
+    config.write_text("[breakers]\ndrawdown_reducing = 0.2\ndrawdown_halt = 0.15\n")
+
+    result = tradegraph("run", "--bars", "100", "--data-dir", str(tmp_path), cwd=tmp_path)
+
+    assert_one_line_error(result, "drawdown stages must rise")
