@@ -45,7 +45,8 @@ def check_gross_exposure(draft: OrderDraft) -> Sequence[Refusal]:
     equity. (A SELL within the holding only lowers it.)"""
     if not (draft.is_buy and draft.sized):
         return ()
-    exposure = draft.book.other_exposure + abs(draft.held + draft.quantity) * draft.reference_price
+    committed = draft.book.committed + draft.quantity
+    exposure = draft.book.other_exposure + abs(committed) * draft.reference_price
     cap = draft.limits.max_gross_exposure * draft.equity
     if not exposure <= cap:
         detail = (

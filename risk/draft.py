@@ -56,4 +56,4 @@ class OrderDraft(NamedTuple):
     @property
     def position_value(self) -> float:
         """Value of the traded symbol's position after a BUY fills, at the reference price."""
-        return (self.held + self.quantity) * self.reference_price
+        return (self.book.committed + self.quantity) * self.reference_price

@@ -204,6 +204,14 @@ class Book(NamedTuple):
     """Notional of open BUY orders (every symbol: they all spend the same cash)."""
     reserved_held: float
     """Quantity of open SELL orders of the traded symbol."""
+    pending_buy: float = 0.0
+    """Quantity of open BUY orders of the traded symbol: exposure that is already on its way."""
+
+    @property
+    def committed(self) -> float:
+        """What the position will be if every open BUY of the symbol fills: the quantity the
+        position, exposure and size checks of a new BUY must add to."""
+        return self.held + self.pending_buy
 
     @property
     def free_cash(self) -> float:
@@ -260,7 +268,14 @@ def read_book(
                     correlated_exposure += value
         else:
             other_exposure -= quantity * mark  # |quantity| x mark
-    reserved_cash, reserved_held = _reserved(context.open_orders, symbol)
+    reserved_cash, reserved_held, pending_buy, pending_other = _reserved(
+        context.open_orders, symbol
+    )
+    for name, value in pending_other.items():
+        other_exposure += value
+        held_other = positions.get(name)
+        if held_other is None or not held_other.quantity > 0:
+            other_open += 1
     return Book(
         cash=cash,
         held=held,
@@ -271,6 +286,7 @@ def read_book(
         correlated_exposure=correlated_exposure,
         reserved_cash=reserved_cash,
         reserved_held=reserved_held,
+        pending_buy=pending_buy,
     )
 
 
@@ -282,12 +298,16 @@ def _name_the_bad_position(name: str, quantity: float, mark: float, reference: f
         raise ValueError(f"mark (or avg_price) of {name}={mark} is not finite and positive")
 
 
-def _reserved(open_orders: tuple[Order, ...], symbol: str) -> tuple[float, float]:
-    """Cash reserved by open BUYs (at their limit price, else their reference price) and the
-    quantity of `symbol` reserved by open SELLs."""
+def _reserved(
+    open_orders: tuple[Order, ...], symbol: str
+) -> tuple[float, float, float, dict[str, float]]:
+    """Cash reserved by open BUYs (at their limit price, else their reference price), the
+    quantity of `symbol` reserved by open SELLs, the quantity of `symbol` on its way in open
+    BUYs, and the notional of open BUYs of every other symbol."""
     if type(open_orders) is not tuple:
         raise TypeError(f"context.open_orders is a {type(open_orders).__name__}, not a tuple")
-    cash = held = 0.0
+    cash = held = buying = 0.0
+    other: dict[str, float] = {}
     for order in open_orders:
         if not isinstance(order, Order):
             raise TypeError(f"an open order is a {type(order).__name__}, not an Order")
@@ -299,12 +319,16 @@ def _reserved(open_orders: tuple[Order, ...], symbol: str) -> tuple[float, float
             if not 0.0 <= price < math.inf:
                 raise ValueError(f"open order {order.client_order_id} price={price}")
             cash += quantity * price
+            if order.symbol == symbol:
+                buying += quantity
+            else:
+                other[order.symbol] = other.get(order.symbol, 0.0) + quantity * price
         elif order.side is Side.SELL:
             if order.symbol == symbol:
                 held += quantity
         else:
             raise ValueError(f"open order {order.client_order_id} has side {order.side!r}")
-    return cash, held
+    return cash, held, buying, other
 
 
 def held_quantity(portfolio: Portfolio, symbol: str) -> float:

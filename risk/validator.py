@@ -278,7 +278,7 @@ def _draft(
             take_profit=take_profit,
             confidence=confidence,
             equity=book.equity,
-            held=book.held,
+            held=book.committed,
             correlated_exposure=book.correlated_exposure if book.correlated else None,
             volatility=volatility(context),
             multiplier=multiplier,
@@ -366,7 +366,7 @@ def _assert_within_limits(order: Order, draft: OrderDraft) -> None:
     if order.type is OrderType.MARKET and draft.stale:
         failed.append("no market order on stale data")
     if order.side is Side.BUY:
-        held, equity = book.held, book.equity
+        held, equity = book.committed, book.equity
         notional = quantity * (reference if limit_price is None else limit_price)
         if state is not TradingState.ACTIVE:
             failed.append("buys only when active")

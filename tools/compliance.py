@@ -71,10 +71,18 @@ def _buy_violations(record: ExecutedOrder, price: float) -> list[str]:
         problems.append(f"buy while {record.state.value}")
     if not _within(notional, limits.max_order_notional):
         problems.append(f"notional {notional:.2f} > {limits.max_order_notional:.2f}")
-    position = (book.quantity(order.symbol) + order.quantity) * order.reference_price
+    pending = sum(
+        o.quantity for o in record.open_orders if o.side is Side.BUY and o.symbol == order.symbol
+    )
+    position = (book.quantity(order.symbol) + pending + order.quantity) * order.reference_price
     if not _within(position, limits.max_position_fraction * equity):
         problems.append(f"position {position:.2f} > {limits.max_position_fraction:.0%} of equity")
-    gross = book.exposure(marks) + order.quantity * order.reference_price
+    in_flight = sum(
+        o.quantity * (o.limit_price or o.reference_price)
+        for o in record.open_orders
+        if o.side is Side.BUY
+    )
+    gross = book.exposure(marks) + in_flight + order.quantity * order.reference_price
     if not _within(gross, limits.max_gross_exposure * equity):
         problems.append(f"gross exposure {gross:.2f} > {limits.max_gross_exposure:.0%} of equity")
     reserved = sum(

@@ -151,11 +151,13 @@ def test_duplicate_guard_applies_to_exits_too() -> None:
 
 
 def test_open_buys_reserve_cash_at_their_limit_price() -> None:
-    # 90 units at a 100 limit reserve 9_000: 1_000 free, 995 spendable.
+    # 90 units at a 100 limit reserve 9_000: 1_000 free, 995 spendable. (The position limit
+    # is lifted here: the 90 units in flight count toward it too.)
     ctx = context(open_orders=(open_order(Side.BUY, 90.0, price=101.0, limit_price=100.0),))
+    limits = RiskLimits(max_position_fraction=1.0)
 
-    too_much = run(buy(size=0.0996), ctx=ctx)
-    just_fits = run(buy(size=0.0995), ctx=ctx)
+    too_much = run(buy(size=0.0996), ctx=ctx, limits=limits)
+    just_fits = run(buy(size=0.0995), ctx=ctx, limits=limits)
 
     assert codes(too_much) == {"INSUFFICIENT_BALANCE"}
     assert "reserved=9000.00" in detail(too_much, "INSUFFICIENT_BALANCE")
@@ -198,3 +200,19 @@ def test_limit_buy_counts_its_own_limit_price_against_free_cash() -> None:
 
     # 9.86 units cost 986 at the reference price but 995.86 at the limit: over 995 spendable.
     assert codes(verdict) == {"INSUFFICIENT_BALANCE"}
+
+
+def test_pending_buys_count_toward_the_position_limit() -> None:
+    limits = RiskLimits(risk_per_trade=1.0)
+    first = run(buy(size=0.3), limits=limits)
+    assert isinstance(first, Approved)
+
+    second = run(buy(size=0.3), limits=limits, ctx=context(open_orders=(first.order,)))
+
+    assert "MAX_POSITION_EXCEEDED" in codes(second)
+
+
+def test_the_same_buy_without_one_in_flight_is_approved() -> None:
+    limits = RiskLimits(risk_per_trade=1.0)
+
+    assert isinstance(run(buy(size=0.3), limits=limits), Approved)

@@ -334,12 +334,20 @@ def check_buy(order: Order, scenario: Scenario) -> None:
     equity = book.cash + sum(p.quantity * prices[s] for s, p in book.positions.items())
     execution = order.limit_price if order.limit_price is not None else price
     notional = order.quantity * execution
+    in_flight = sum(
+        o.quantity for o in context.open_orders if o.side is Side.BUY and o.symbol == SYMBOL
+    )
     after = {s: abs(p.quantity) * prices[s] for s, p in book.positions.items()}
-    after[SYMBOL] = abs(held + order.quantity) * price
+    after[SYMBOL] = abs(held + in_flight + order.quantity) * price
     reserved = sum(
         o.quantity * (o.limit_price if o.limit_price is not None else o.reference_price)
         for o in context.open_orders
         if o.side is Side.BUY
+    )
+    other_in_flight = reserved - sum(
+        o.quantity * (o.limit_price if o.limit_price is not None else o.reference_price)
+        for o in context.open_orders
+        if o.side is Side.BUY and o.symbol == SYMBOL
     )
     multiplier = scenario.breakers.size_multiplier
 
@@ -353,7 +361,7 @@ def check_buy(order: Order, scenario: Scenario) -> None:
     assert within(notional, limits.max_order_notional)
     assert within(notional, (book.cash - reserved) * (1 - limits.fee_reserve))
     assert within(after[SYMBOL], limits.max_position_fraction * equity)
-    assert within(sum(after.values()), limits.max_gross_exposure * equity)
+    assert within(sum(after.values()) + other_in_flight, limits.max_gross_exposure * equity)
     if held <= 0:
         others = sum(1 for s, p in book.positions.items() if s != SYMBOL and p.quantity > 0)
         assert others < limits.max_open_positions
