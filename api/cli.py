@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -33,10 +33,17 @@ DataDirOption = Annotated[
 ]
 
 
-def _parse_date(value: str | None, flag: str) -> datetime | None:
+def _parse_date(value: str | None, flag: str, *, end_of_day: bool = False) -> datetime | None:
+    """A UTC date or time; a bare date given as the end of a window means the whole day."""
     if value is None:
         return None
-    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
+    try:
+        day = datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        pass
+    else:
+        return day + timedelta(days=1, milliseconds=-1) if end_of_day else day
+    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
         try:
             return datetime.strptime(value, fmt)
         except ValueError:
@@ -76,7 +83,7 @@ def run(
         timeframe=timeframe,
         bars=bars,
         start=_parse_date(from_, "--from"),
-        end=_parse_date(to, "--to"),
+        end=_parse_date(to, "--to", end_of_day=True),
         analyst=analyst,
         json_path=json_path,
         data_dir=data_dir,

@@ -40,20 +40,27 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _reason(reason: str, flag: str = "--reason") -> str:
+    if not reason.strip():
+        raise UserError(f"{flag} is empty: say why, for the audit trail")
+    return reason.strip()
+
+
 def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None) -> None:
     from core.ledger import cancel_pending_orders
     from risk.breakers.admin import halt_all
 
+    reason = _reason(reason)
     settings, root, store = _store(data_dir)
     if account is None:
         halt_all(store, reason, _now_ms(), flatten=flatten)
-        run_id = None
+        cancelled = cancel_pending_orders(root / "ledger.sqlite")
         scope = "every account (global kill switch)"
     else:
         _board(store, account, settings).halt(reason, _now_ms(), flatten=flatten)
-        run_id = account[len(REPLAY_PREFIX) :] if account.startswith(REPLAY_PREFIX) else None
+        run_id = account.removeprefix(REPLAY_PREFIX) if account.startswith(REPLAY_PREFIX) else ""
+        cancelled = cancel_pending_orders(root / "ledger.sqlite", run_id) if run_id else 0
         scope = f"account {account}"
-    cancelled = cancel_pending_orders(root / "ledger.sqlite", run_id)
     then = " and flatten positions" if flatten else ""
     console.print(
         f"[bold red]HALTED[/] {scope}: {reason}. Cancelled {cancelled} pending order(s); "
@@ -65,6 +72,7 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
 def resume(account: str | None, reason: str, data_dir: Path | None) -> None:
     from risk.breakers.admin import resume_all
 
+    reason = _reason(reason)
     settings, _, store = _store(data_dir)
     if account is None:
         resume_all(store, reason, _now_ms())

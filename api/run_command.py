@@ -72,10 +72,8 @@ def execute_run(
     from core.settings import load_settings
 
     settings = load_settings(data_dir=data_dir, analyst=analyst, market=market)
-    if json_path is not None and not json_path.parent.resolve().is_dir():
-        raise UserError(
-            f"cannot write --json {json_path}: folder {json_path.parent} does not exist"
-        )
+    if json_path is not None:
+        _check_writable(json_path)
     chosen = make_analyst(settings.analyst, settings)
     root = prepare_data_dir(settings.data_dir)
     info, series = open_market(
@@ -127,9 +125,24 @@ def execute_run(
     )
     if json_path is not None:
         tmp = json_path.with_name(json_path.name + ".tmp")
-        tmp.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, json_path)
+        try:
+            tmp.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
+            os.replace(tmp, json_path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise UserError(f"cannot write --json {json_path}: {exc.strerror}") from None
         console.print(f"Summary JSON: {json_path}")
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a --json path that cannot be written before the run, not after it."""
+    folder = path.parent.resolve()
+    if path.is_dir():
+        raise UserError(f"--json {path} is a folder: give a file name, e.g. {path}/out.json")
+    if not folder.is_dir():
+        raise UserError(f"cannot write --json {path}: folder {path.parent} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write --json {path}: folder {path.parent} is not writable")
 
 
 def summary_table(summary: RunSummary) -> Table:

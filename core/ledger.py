@@ -61,18 +61,29 @@ class Ledger:
         return [Order.model_validate_json(body) for (body,) in rows]
 
     def record_fill(self, fill: Fill, stop_loss: float | None = None) -> bool:
-        """Store a fill and close its order atomically; False when it was already recorded."""
-        with self._transaction():
-            cursor = self._db.execute(
-                "INSERT OR IGNORE INTO fills VALUES (?, ?, ?)",
-                (fill.client_order_id, self.run_id, fill.model_dump_json()),
-            )
-            if cursor.rowcount == 0:
-                return False
-            self._db.execute(
-                "UPDATE orders SET status = 'filled' WHERE client_order_id = ?",
+        """Store a fill and close its pending order atomically; False (and nothing written)
+        when the fill is already recorded or the order was cancelled meanwhile, e.g. by a
+        halt from another process."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            closed = self._db.execute(
+                "UPDATE orders SET status = 'filled' WHERE client_order_id = ? "
+                "AND status = 'pending'",
                 (fill.client_order_id,),
             )
+            added = closed.rowcount == 1 and (
+                self._db.execute(
+                    "INSERT OR IGNORE INTO fills VALUES (?, ?, ?)",
+                    (fill.client_order_id, self.run_id, fill.model_dump_json()),
+                ).rowcount
+                == 1
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT" if added else "ROLLBACK")
+        if not added:
+            return False
         self._portfolio = apply_fill(self._portfolio, fill, stop_loss)
         return True
 
@@ -92,13 +103,18 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
     def _rebuild(self) -> Portfolio:
+        """The portfolio from the fills, with each entry's stop-loss from its order."""
+        rows = self._db.execute(
+            "SELECT f.body, o.body FROM fills f JOIN orders o USING (client_order_id) "
+            "WHERE f.run_id = ? ORDER BY f.rowid",
+            (self.run_id,),
+        ).fetchall()
         portfolio = Portfolio(quote_currency=self._quote, cash=self._initial_cash)
-        for fill in self.fills():
-            portfolio = apply_fill(portfolio, fill, None)
+        for fill_body, order_body in rows:
+            fill, order = Fill.model_validate_json(fill_body), Order.model_validate_json(order_body)
+            stop = order.stop_price if fill.side is Side.BUY else None
+            portfolio = apply_fill(portfolio, fill, stop)
         return portfolio
 
 
@@ -119,17 +135,6 @@ def cancel_pending_orders(path: Path, run_id: str | None = None) -> int:
         return cursor.rowcount
     finally:
         db.close()
-
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
 def apply_fill(portfolio: Portfolio, fill: Fill, stop_loss: float | None) -> Portfolio:

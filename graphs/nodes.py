@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agents.base import Analyst
+from agents.base import Analyst, AnalystResult
 from core.clock import Clock
 from core.market.history import MarketHistory
 from core.types import (
@@ -21,6 +21,7 @@ from core.types import (
     MarketSnapshot,
     Order,
     Portfolio,
+    Proposal,
     RecentOrder,
     RiskContext,
     RiskLimits,
@@ -53,6 +54,8 @@ class Broker(Protocol):
     def pending(self) -> list[Order]: ...
 
     def cancel_all(self) -> list[Order]: ...
+
+    def cancel_buys(self) -> list[Order]: ...
 
 
 @dataclass
@@ -127,6 +130,8 @@ class CycleSteps:
         breakers = d.breakers.update(equity, snapshot, now)
         if breakers.state is TradingState.HALTED:
             d.broker.cancel_all()
+        elif breakers.state is not TradingState.ACTIVE:
+            d.broker.cancel_buys()
         drained = d.breakers.drain_events()
         d.journal.breaker_events.extend(drained)
         events = [f"{e.kind} {e.breaker}: {e.reason}" for e in drained]
@@ -151,7 +156,12 @@ class CycleSteps:
         return {"recalled": memory.recall(features.vector(), self.d.recall_k)}
 
     def analyze(self, state: CycleState) -> dict[str, Any]:
-        result = self.d.analyst.propose(self._brief(state))
+        brief = self._brief(state)
+        try:
+            result = self.d.analyst.propose(brief)
+        except Exception as exc:  # an analyst bug must not stop the account: HOLD, and count it
+            reason = f"analyst failed ({exc.__class__.__name__}): no proposal this cycle"
+            result = AnalystResult(proposal=Proposal.hold(brief.symbol, reason), error=reason)
         if result.error is not None:
             self.d.breakers.record_error("analyst", result.error, state["snapshot"].now_ms)
         return {"analysis": result}

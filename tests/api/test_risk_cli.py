@@ -84,3 +84,24 @@ def test_run_summary_reports_risk(tmp_path):
     risk = json.loads(out.read_text())["risk"]
     assert set(risk) >= {"violations", "denials", "breaker_trips", "state"}
     assert risk["violations"] == 0
+
+
+def test_blank_reason_is_one_line(tmp_path):
+    result = tradegraph("risk", "halt", "--reason", " ", "--data-dir", str(tmp_path))
+
+    assert_one_line_error(result, "--reason")
+
+
+def test_halting_one_account_leaves_other_runs_orders_alone(tmp_path):
+    tradegraph("run", "--analyst", "stress", "--bars", "120", "--data-dir", str(tmp_path), "-q")
+    db = sqlite3.connect(tmp_path / "ledger.sqlite")
+    db.execute("UPDATE orders SET status = 'pending'")
+    db.commit()
+
+    result = tradegraph(
+        "risk", "halt", "--account", "replay:someone-else", "--data-dir", str(tmp_path)
+    )
+
+    pending = db.execute("SELECT COUNT(*) FROM orders WHERE status = 'pending'").fetchone()[0]
+    assert result.returncode == 0, result.stderr
+    assert pending > 0

@@ -58,8 +58,8 @@ class SpyBroker:
     def on_candle(self, candle):
         return self.inner.on_candle(candle)
 
-    def pending(self):
-        return self.inner.pending()
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
 
 
 def test_no_order_reaches_the_broker_without_an_approval(make_plan, monkeypatch):

@@ -99,3 +99,46 @@ def test_cancel_all_leaves_nothing_to_fill(broker):
 
     assert [o.client_order_id for o in cancelled] == ["o-1"]
     assert broker.on_candle(candle(T0, 100.0)) == []
+
+
+def test_resting_stop_sells_the_position_when_a_candle_reaches_it(broker):
+    broker.submit(mint(_order()))
+    broker.on_candle(candle(T0, 100.0))
+
+    fills = broker.on_candle(candle(T0 + HOUR_MS, 89.0))
+
+    assert [f.side for f in fills] == [Side.SELL]
+    assert fills[0].price == pytest.approx(89.0 * 0.999)  # gapped below the 90 stop: the open
+    assert "SYN/USDT" not in broker.portfolio.positions
+
+
+def test_stop_survives_a_restart_of_the_ledger(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, "run-1", initial_cash=1_000.0)
+    PaperBroker(ledger, fee_rate=0.0, slippage_bps=0).submit(mint(_order()))
+    PaperBroker(ledger, fee_rate=0.0, slippage_bps=0).on_candle(candle(T0, 100.0))
+    ledger.close()
+
+    reopened = Ledger(path, "run-1", initial_cash=1_000.0)
+
+    assert reopened.portfolio.positions["SYN/USDT"].stop_loss == 90.0
+    reopened.close()
+
+
+def test_unfilled_limit_order_is_cancelled_after_one_candle(broker):
+    order = _order().model_copy(update={"type": OrderType.LIMIT, "limit_price": 95.0})
+    broker.submit(mint(order))
+
+    assert broker.on_candle(candle(T0, 100.0)) == []
+    assert broker.pending() == []
+
+
+def test_a_fill_never_overwrites_a_cancellation(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.sqlite", "run-1", initial_cash=1_000.0)
+    broker = PaperBroker(ledger, fee_rate=0.0, slippage_bps=0)
+    broker.submit(mint(_order()))
+    ledger.cancel("o-1")
+
+    assert broker.on_candle(candle(T0, 100.0)) == []
+    assert ledger.fills() == []
+    ledger.close()

@@ -1,14 +1,25 @@
-"""The paper broker: fills approved market orders at the next candle's open, like a backtest should.
+"""The paper broker: fills approved orders at the next candle, like a backtest should.
 
-A decision is made at a candle's close; the order it produces can only fill at the open of the
-following candle, moved against the trader by the slippage, and pays the taker fee.
+A decision is made at a candle's close; the order it produces can only fill during the
+following candle: a market order at its open, moved against the trader by the slippage; a
+limit order at its limit (or the open, if better) when the candle trades through it, else it
+is cancelled (time in force: one candle). Every fill pays the taker fee.
+
+The stop-loss approved with an entry rests with the position, as a bracket order does on an
+exchange: when a candle's low reaches it, the position is sold at the stop (or at the open,
+if the candle gapped below it), with slippage. It was checked by the validator with the entry
+(below the price, inside the collar, within the risk per trade); nothing else is sent unasked.
 """
 
 from __future__ import annotations
 
+import math
+
 from core.ledger import Ledger
 from core.types import Approved, Candle, Fill, Order, OrderType, Portfolio, Side
 from risk.approval import verify
+
+QUANTITY_DECIMALS = 8
 
 
 class PaperBroker:
@@ -37,20 +48,59 @@ class PaperBroker:
             self._ledger.cancel(order.client_order_id)
         return pending
 
+    def cancel_buys(self) -> list[Order]:
+        """Cancel pending BUYs (when trading is no longer ACTIVE): exits stay."""
+        buys = [o for o in self._ledger.pending_orders() if o.side is Side.BUY]
+        for order in buys:
+            self._ledger.cancel(order.client_order_id)
+        return buys
+
     def on_candle(self, candle: Candle) -> list[Fill]:
-        """Fill the pending orders that this newly closed candle's open can fill."""
+        """Fill what this newly closed candle fills: pending orders, then resting stops."""
         fills = []
         for order in self._ledger.pending_orders():
+            if candle.ts < order.created_ms:
+                continue
             fill = self._fill(order, candle)
             if fill is None:
+                self._ledger.cancel(order.client_order_id)  # one candle in force
                 continue
             if self._ledger.record_fill(fill, order.stop_price):
+                fills.append(fill)
+        fills.extend(self._trigger_stops(candle))
+        return fills
+
+    def _trigger_stops(self, candle: Candle) -> list[Fill]:
+        fills = []
+        for position in list(self._ledger.portfolio.positions.values()):
+            stop = position.stop_loss
+            if stop is None or position.quantity <= 0 or candle.low > stop:
+                continue
+            exit_order = Order(
+                client_order_id=f"stop-{position.symbol}-{candle.ts}",
+                symbol=position.symbol,
+                side=Side.SELL,
+                type=OrderType.MARKET,
+                quantity=position.quantity,
+                reference_price=stop,
+                stop_price=stop,
+                created_ms=candle.ts,
+            )
+            price = min(stop, candle.open) * (1.0 - self._slippage)
+            fill = Fill(
+                client_order_id=exit_order.client_order_id,
+                symbol=position.symbol,
+                side=Side.SELL,
+                quantity=position.quantity,
+                price=price,
+                fee=position.quantity * price * self._fee_rate,
+                ts=candle.ts,
+            )
+            if self._ledger.record_order(exit_order) and self._ledger.record_fill(fill):
                 fills.append(fill)
         return fills
 
     def _fill(self, order: Order, candle: Candle) -> Fill | None:
-        if candle.ts < order.created_ms:
-            return None
         if order.type is OrderType.MARKET:
             direction = 1.0 if order.side is Side.BUY else -1.0
             price = candle.open * (1.0 + direction * self._slippage)
@@ -62,11 +112,11 @@ class PaperBroker:
         quantity = order.quantity
         if order.side is Side.BUY:
             affordable = self._ledger.portfolio.cash / (price * (1.0 + self._fee_rate))
-            quantity = min(quantity, affordable)
+            scale = 10**QUANTITY_DECIMALS
+            quantity = min(quantity, math.floor(affordable * scale) / scale)
         else:
             quantity = min(quantity, self._ledger.portfolio.quantity(order.symbol))
         if quantity <= 0:
-            self._ledger.cancel(order.client_order_id)
             return None
         return Fill(
             client_order_id=order.client_order_id,
