@@ -13,6 +13,7 @@ from agents.base import Analyst, AnalystResult
 from core.clock import Clock
 from core.market.history import MarketHistory
 from core.types import (
+    Action,
     Approved,
     BreakerLimits,
     Brief,
@@ -25,6 +26,7 @@ from core.types import (
     RecentOrder,
     RiskContext,
     RiskLimits,
+    Side,
     Trace,
     TradingState,
 )
@@ -53,9 +55,7 @@ class Broker(Protocol):
 
     def pending(self) -> list[Order]: ...
 
-    def cancel_all(self) -> list[Order]: ...
-
-    def cancel_buys(self) -> list[Order]: ...
+    def cancel_pending(self, side: Side | None = None) -> list[Order]: ...
 
 
 @dataclass
@@ -129,9 +129,9 @@ class CycleSteps:
         equity = d.broker.portfolio.equity({snapshot.info.symbol: candle.close})
         breakers = d.breakers.update(equity, snapshot, now)
         if breakers.state is TradingState.HALTED:
-            d.broker.cancel_all()
+            d.broker.cancel_pending()
         elif breakers.state is not TradingState.ACTIVE:
-            d.broker.cancel_buys()
+            d.broker.cancel_pending(Side.BUY)
         drained = d.breakers.drain_events()
         d.journal.breaker_events.extend(drained)
         events = [f"{e.kind} {e.breaker}: {e.reason}" for e in drained]
@@ -181,15 +181,18 @@ class CycleSteps:
                 context=self._context(state),
             )
             return {"verdict": verdict, "flatten": True}
+        proposal = state["analysis"].proposal
+        # A HOLD needs no context: skip the ledger read on the hot path.
+        context = RiskContext() if proposal.action == Action.HOLD else self._context(state)
         verdict = validate(
-            state["analysis"].proposal,
+            proposal,
             portfolio,
             snapshot,
             d.limits,
             state["breakers"],
             snapshot.now_ms,
             client_order_id=order_id,
-            context=self._context(state),
+            context=context,
         )
         return {"verdict": verdict, "flatten": False}
 

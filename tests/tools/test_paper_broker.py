@@ -92,10 +92,10 @@ def test_sell_closes_the_position_at_next_open(broker):
     assert "SYN/USDT" not in broker.portfolio.positions
 
 
-def test_cancel_all_leaves_nothing_to_fill(broker):
+def test_cancelling_pending_orders_leaves_nothing_to_fill(broker):
     broker.submit(mint(_order()))
 
-    cancelled = broker.cancel_all()
+    cancelled = broker.cancel_pending()
 
     assert [o.client_order_id for o in cancelled] == ["o-1"]
     assert broker.on_candle(candle(T0, 100.0)) == []
@@ -142,3 +142,15 @@ def test_a_fill_never_overwrites_a_cancellation(tmp_path):
     assert broker.on_candle(candle(T0, 100.0)) == []
     assert ledger.fills() == []
     ledger.close()
+
+
+def test_cancelling_buys_keeps_pending_exits(broker):
+    broker.submit(mint(_order()))
+    broker.on_candle(candle(T0, 100.0))
+    broker.submit(mint(_order(side=Side.SELL, created=T0 + HOUR_MS, coid="o-2")))
+    broker.submit(mint(_order(created=T0 + HOUR_MS, coid="o-3")))
+
+    cancelled = broker.cancel_pending(Side.BUY)
+
+    assert [o.client_order_id for o in cancelled] == ["o-3"]
+    assert [o.client_order_id for o in broker.pending()] == ["o-2"]

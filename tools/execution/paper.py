@@ -41,19 +41,13 @@ class PaperBroker:
     def pending(self) -> list[Order]:
         return self._ledger.pending_orders()
 
-    def cancel_all(self) -> list[Order]:
-        """Cancel every pending order (a halt does this); the orders cancelled."""
-        pending = self._ledger.pending_orders()
-        for order in pending:
+    def cancel_pending(self, side: Side | None = None) -> list[Order]:
+        """Cancel pending orders, of one side or all (a halt cancels all; leaving ACTIVE
+        cancels the BUYs, so exits stay); the orders cancelled."""
+        chosen = [o for o in self._ledger.pending_orders() if side is None or o.side is side]
+        for order in chosen:
             self._ledger.cancel(order.client_order_id)
-        return pending
-
-    def cancel_buys(self) -> list[Order]:
-        """Cancel pending BUYs (when trading is no longer ACTIVE): exits stay."""
-        buys = [o for o in self._ledger.pending_orders() if o.side is Side.BUY]
-        for order in buys:
-            self._ledger.cancel(order.client_order_id)
-        return buys
+        return chosen
 
     def on_candle(self, candle: Candle) -> list[Fill]:
         """Fill what this newly closed candle fills: pending orders, then resting stops."""
