@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from agents.base import AnalystResult, LlmUsage
+from agents.base import AnalystResult, LlmUsage, ResearchContext
 from core.types import Brief, Proposal
 from prompts.loader import load_prompt
 
@@ -58,7 +58,7 @@ class ClaudeAnalyst:
         self._system = load_prompt("analyst_system")
         self.prompt_version = self._system.version
 
-    def propose(self, brief: Brief) -> AnalystResult:
+    def propose(self, brief: Brief, research: ResearchContext | None = None) -> AnalystResult:
         import anthropic
 
         messages: list[dict[str, Any]] = [{"role": "user", "content": render_brief(brief)}]

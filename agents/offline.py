@@ -7,7 +7,7 @@ of equity, and leaves when the trend breaks or the stop is crossed.
 
 from __future__ import annotations
 
-from agents.base import AnalystResult
+from agents.base import AnalystResult, ResearchContext
 from core.types import Action, Brief, Features, Proposal, Regime
 
 STOP_ATR = 2.0
@@ -39,7 +39,7 @@ class OfflineAnalyst:
     model = None
     prompt_version = "offline-trend@1"
 
-    def propose(self, brief: Brief) -> AnalystResult:
+    def propose(self, brief: Brief, research: ResearchContext | None = None) -> AnalystResult:
         proposal = self._decide(brief)
         return AnalystResult(proposal=proposal, prompt_version=self.prompt_version)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from agents.base import AnalystResult
+from agents.base import AnalystResult, ResearchContext
 from core.types import Action, Brief, OrderType, Proposal
 
 TIGHT_STOP = 0.995
@@ -51,7 +51,7 @@ class StressAnalyst:
     def __init__(self) -> None:
         self._turn = 0
 
-    def propose(self, brief: Brief) -> AnalystResult:
+    def propose(self, brief: Brief, research: ResearchContext | None = None) -> AnalystResult:
         self._turn += 1
         if self._turn % 3 == 0:
             fields = _absurd(brief, self._turn // 3)

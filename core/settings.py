@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,12 +36,72 @@ class ExecutionSettings(BaseModel):
     slippage_bps: float = Field(default=5.0, ge=0, lt=1000)
 
 
+class ModelPrice(BaseModel):
+    """USD per million tokens; cache writes are the 5-minute ones."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+    cache_write: float = Field(ge=0)
+    cache_read: float = Field(ge=0)
+
+
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    # platform.claude.com/docs/en/about-claude/pricing, read 2026-11.
+    "claude-sonnet-4-6": ModelPrice(input=3.0, output=15.0, cache_write=3.75, cache_read=0.30),
+    "claude-sonnet-4-5": ModelPrice(input=3.0, output=15.0, cache_write=3.75, cache_read=0.30),
+    "claude-opus-4-6": ModelPrice(input=5.0, output=25.0, cache_write=6.25, cache_read=0.50),
+    "claude-opus-4-7": ModelPrice(input=5.0, output=25.0, cache_write=6.25, cache_read=0.50),
+    "claude-haiku-4-5": ModelPrice(input=1.0, output=5.0, cache_write=1.25, cache_read=0.10),
+}
+
+
+class LlmBudget(BaseModel):
+    """Spending limits for the Claude analyst; None means no limit of that kind.
+
+    A run or day that reaches a limit ends its cycles as HOLD and trips the LLM-budget breaker
+    (no new entries): per run until resume, per UTC day until the next day.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_tool_rounds: int = Field(default=4, ge=0, le=16)
+    run_tokens: int | None = Field(default=None, gt=0)
+    run_usd: float | None = Field(default=5.0, gt=0)
+    day_tokens: int | None = Field(default=None, gt=0)
+    day_usd: float | None = Field(default=20.0, gt=0)
+
+
 class AnthropicSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str = "claude-sonnet-4-6"
+    base_url: str | None = None
+    """An Anthropic-compatible endpoint; unset, the SDK reads ANTHROPIC_BASE_URL or uses its
+    default."""
     max_tokens: int = Field(default=1024, gt=0)
     timeout_seconds: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    """Retries with exponential backoff for 408, 409, 429, 5xx and overloaded answers."""
+    budget: LlmBudget = LlmBudget()
+    prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    @field_validator("prices", mode="after")
+    @classmethod
+    def _keep_default_prices(cls, prices: dict[str, ModelPrice]) -> dict[str, ModelPrice]:
+        """A configured table adds to (or overrides) the built-in prices, never drops them."""
+        return {**DEFAULT_PRICES, **prices}
+
+    def price(self) -> ModelPrice:
+        """The configured model's price; a model without one is a configuration error."""
+        found = self.prices.get(self.model)
+        if found is None:
+            raise UserError(
+                f'no price for model {self.model!r}: add [anthropic.prices."{self.model}"] '
+                "with input, output, cache_write and cache_read (USD per million tokens)"
+            )
+        return found
 
 
 class Settings(BaseSettings):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agents.base import Analyst, AnalystResult
+from agents.base import Analyst, AnalystResult, LlmUsage, ResearchContext
 from core.clock import Clock
 from core.market.history import MarketHistory
 from core.types import (
@@ -68,6 +68,7 @@ class CycleJournal:
     round_trips: RoundTrips = field(default_factory=RoundTrips)
     executed: list[ExecutedOrder] = field(default_factory=list)
     breaker_events: list[BreakerEvent] = field(default_factory=list)
+    llm_usage: LlmUsage = field(default_factory=LlmUsage)
 
 
 @dataclass
@@ -156,14 +157,21 @@ class CycleSteps:
         return {"recalled": memory.recall(features.vector(), self.d.recall_k)}
 
     def analyze(self, state: CycleState) -> dict[str, Any]:
+        d = self.d
         brief = self._brief(state)
+        research = ResearchContext(history=d.history, recall=d.situations.recall)
         try:
-            result = self.d.analyst.propose(brief)
+            result = d.analyst.propose(brief, research)
         except Exception as exc:  # an analyst bug must not stop the account: HOLD, and count it
             reason = f"analyst failed ({exc.__class__.__name__}): no proposal this cycle"
             result = AnalystResult(proposal=Proposal.hold(brief.symbol, reason), error=reason)
+        now = state["snapshot"].now_ms
         if result.error is not None:
-            self.d.breakers.record_error("analyst", result.error, state["snapshot"].now_ms)
+            d.breakers.record_error("analyst", result.error, now)
+        stop = result.budget_exhausted
+        if stop is not None:
+            d.breakers.record_llm_budget(stop.scope, stop.reason, now)
+        d.journal.llm_usage += result.usage
         return {"analysis": result}
 
     def validate(self, state: CycleState) -> dict[str, Any]:
@@ -245,6 +253,8 @@ class CycleSteps:
             analyst=d.analyst.name,
             model=analysis.model,
             prompt_version=analysis.prompt_version,
+            messages=analysis.messages,
+            llm=analysis.usage.model_dump() if analysis.usage.requests else {},
             proposal=analysis.proposal.model_dump(mode="json"),
             verdict=verdict.kind,
             refusals=tuple(str(r) for r in getattr(verdict, "refusals", ())),
@@ -265,6 +275,7 @@ class CycleSteps:
                 vector=vector,
                 close=snapshot.price,
                 bars=len(d.history),
+                stances=analysis.persona_stances,
             )
         return {"trace": sealed}
 
@@ -303,6 +314,7 @@ class CycleSteps:
             now_ms=snapshot.now_ms,
             price=snapshot.price,
             synthetic=snapshot.info.synthetic,
+            timeframe=snapshot.info.timeframe,
             features=state["features"],
             position_quantity=position.quantity if position else 0.0,
             position_avg_price=position.avg_price if position else 0.0,
@@ -310,6 +322,8 @@ class CycleSteps:
             cash=portfolio.cash,
             equity=equity,
             trading_state=breakers.state,
+            breaker_reasons=breakers.reasons,
+            size_multiplier=breakers.size_multiplier,
             max_buy_fraction=max(0.0, room / equity) if equity > 0 else 0.0,
             min_confidence=limits.min_confidence,
             recalled=state.get("recalled", ()),

@@ -8,6 +8,7 @@ path (one recall per cycle) is a NumPy cosine search; chromadb keeps the durable
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,7 @@ class _Pending:
     vector: list[float]
     close: float
     bars_at: int
+    stances: dict[str, float]
 
 
 class SituationMemory:
@@ -60,6 +62,9 @@ class SituationMemory:
                 similarity=1.0,
                 forward_return=close / p.close - 1.0,
                 max_adverse=min(0.0, worst / p.close - 1.0),
+                persona_returns={
+                    name: stance * (close / p.close - 1.0) for name, stance in p.stances.items()
+                },
             )
             self._add_row(_unit(p.vector))
             self._known.append(situation)
@@ -67,11 +72,27 @@ class SituationMemory:
         if len(self._to_persist) >= PERSIST_BATCH:
             self.flush()
 
-    def remember(self, *, id: str, ts: int, vector: list[float], close: float, bars: int) -> None:
-        """Queue this cycle's situation; it becomes recallable when its outcome is known."""
-        self._pending.append(_Pending(id=id, ts=ts, vector=vector, close=close, bars_at=bars))
+    def remember(
+        self,
+        *,
+        id: str,
+        ts: int,
+        vector: list[float],
+        close: float,
+        bars: int,
+        stances: Mapping[str, float] | None = None,
+    ) -> None:
+        """Queue this cycle's situation; it becomes recallable when its outcome is known.
 
-    def recall(self, vector: list[float], k: int) -> tuple[RecalledSituation, ...]:
+        `stances` are the offline personas' positions here (1 long, 0 flat); with the outcome
+        they become what each persona would have earned, for the meta-selector."""
+        self._pending.append(
+            _Pending(
+                id=id, ts=ts, vector=vector, close=close, bars_at=bars, stances=dict(stances or {})
+            )
+        )
+
+    def recall(self, vector: Sequence[float], k: int) -> tuple[RecalledSituation, ...]:
         if k <= 0 or not self._known:
             return ()
         scores = self._vectors[: len(self._known)] @ _unit(vector)
@@ -99,13 +120,18 @@ class SituationMemory:
             ids=[s.id for s, _ in batch],
             embeddings=[v for _, v in batch],  # type: ignore[arg-type]
             metadatas=[
-                {"ts": s.ts, "forward_return": s.forward_return, "max_adverse": s.max_adverse}
+                {
+                    "ts": s.ts,
+                    "forward_return": s.forward_return,
+                    "max_adverse": s.max_adverse,
+                    **{f"persona_{name}": value for name, value in s.persona_returns.items()},
+                }
                 for s, _ in batch
             ],
         )
 
 
-def _unit(vector: list[float]) -> np.ndarray:
+def _unit(vector: Sequence[float]) -> np.ndarray:
     v = np.asarray(vector, dtype=np.float64)
     norm = float(np.linalg.norm(v))
     return v / norm if norm > 0 else v

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.types.features import Features
 from core.types.risk import TradingState
@@ -18,6 +18,9 @@ class RecalledSituation(BaseModel):
     similarity: float
     forward_return: float
     max_adverse: float
+    persona_returns: dict[str, float] = Field(default_factory=dict)
+    """What each offline persona's stance at the time would have earned over the horizon
+    (stance x forward return); empty when the cycle's analyst had no personas."""
 
 
 class Brief(BaseModel):
@@ -27,6 +30,7 @@ class Brief(BaseModel):
     now_ms: int
     price: float
     synthetic: bool
+    timeframe: str = ""
     features: Features
     position_quantity: float
     position_avg_price: float
@@ -34,6 +38,8 @@ class Brief(BaseModel):
     cash: float
     equity: float
     trading_state: TradingState
+    breaker_reasons: tuple[str, ...] = ()
+    size_multiplier: float = 1.0
     max_buy_fraction: float
     min_confidence: float
     recalled: tuple[RecalledSituation, ...] = ()

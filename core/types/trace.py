@@ -32,6 +32,10 @@ class Trace(BaseModel):
     analyst: str
     model: str | None = None
     prompt_version: str | None = None
+    messages: tuple[dict[str, Any], ...] = ()
+    """The LLM conversation of the cycle (requests' per-cycle part, answers, tool calls)."""
+    llm: dict[str, Any] = Field(default_factory=dict)
+    """Tokens and cost of the cycle's LLM requests; empty when no LLM was asked."""
     proposal: dict[str, Any]
     verdict: str
     refusals: tuple[str, ...] = ()

@@ -28,10 +28,11 @@ class Proposal(BaseModel):
 
     `size_fraction` is a fraction of equity to buy with (BUY) or of the position to sell (SELL).
     Field constraints catch junk early, but the validator re-checks everything, because a
-    proposal can also be built without validation (`model_construct`).
+    proposal can also be built without validation (`model_construct`). Unknown fields are
+    refused, so a proposal can say nothing but a proposal.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     action: Action
     symbol: str

@@ -21,7 +21,7 @@ class RecklessAnalyst:
     def __init__(self) -> None:
         self.calls = 0
 
-    def propose(self, brief) -> AnalystResult:
+    def propose(self, brief, research=None) -> AnalystResult:
         self.calls += 1
         wild = [
             dict(action=Action.BUY, symbol=brief.symbol, size_fraction=50.0, confidence=1.0),

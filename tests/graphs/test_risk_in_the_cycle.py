@@ -59,7 +59,7 @@ class AllInWithoutStops:
 
     name = "all-in"
 
-    def propose(self, brief):
+    def propose(self, brief, research=None):
         if brief.max_buy_fraction <= 0:
             return AnalystResult(proposal=Proposal.hold(brief.symbol, "no room"))
         proposal = Proposal(
