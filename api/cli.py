@@ -66,10 +66,20 @@ def run(
     to: Annotated[str | None, typer.Option("--to", help="Last candle (UTC date).")] = None,
     analyst: Annotated[
         str | None,
-        typer.Option(help="offline (default, no key), anthropic, or stress (tests the limits)."),
+        typer.Option(
+            help="anthropic (Claude; the default when ANTHROPIC_API_KEY is set), offline (the "
+            "default without a key), or stress (tests the limits)."
+        ),
     ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the summary as JSON here.")
+    ] = None,
+    cassette: Annotated[
+        Path | None,
+        typer.Option(
+            help="Anthropic calls: replay this cassette (no key needed), or record it if it "
+            "does not exist yet (needs ANTHROPIC_API_KEY)."
+        ),
     ] = None,
     data_dir: DataDirOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -86,6 +96,7 @@ def run(
         end=_parse_date(to, "--to", end_of_day=True),
         analyst=analyst,
         json_path=json_path,
+        cassette=cassette,
         data_dir=data_dir,
         quiet=quiet,
         process_start=PROCESS_START,

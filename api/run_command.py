@@ -21,12 +21,20 @@ if TYPE_CHECKING:
 
 console = Console(stderr=False)
 
+NO_KEY = (
+    "--analyst anthropic needs ANTHROPIC_API_KEY in the environment: "
+    "export it, replay a recorded --cassette, or use --analyst offline"
+)
+
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
 
 
-def make_analyst(name: str, settings: Settings) -> Analyst:
+def make_analyst(
+    name: str, settings: Settings, data_dir: Path, *, replaying: bool = False
+) -> Analyst:
+    """The analyst `name`; a replay (from a cassette) needs no key and spends no real budget."""
     if name == "offline":
         from agents.offline import OfflineAnalyst
 
@@ -36,21 +44,33 @@ def make_analyst(name: str, settings: Settings) -> Analyst:
 
         return StressAnalyst()
     if name == "anthropic":
-        key = settings.anthropic_api_key
-        if key is None or not key.get_secret_value().strip():
-            raise UserError(
-                "--analyst anthropic needs ANTHROPIC_API_KEY in the environment: "
-                "export it, or use --analyst offline"
-            )
+        key = api_key(settings)
+        if key is None and not replaying:
+            raise UserError(NO_KEY)
+        from agents.budget import SpendLedger
         from agents.claude import make_claude_analyst
+        from core.storage import SqliteStateStore
 
+        llm = settings.anthropic
+        store = None if replaying else SqliteStateStore(data_dir / "llm_spend.sqlite")
         return make_claude_analyst(
-            key.get_secret_value(),
-            model=settings.anthropic.model,
-            max_tokens=settings.anthropic.max_tokens,
-            timeout=settings.anthropic.timeout_seconds,
+            key or "replay-without-a-key",
+            model=llm.model,
+            max_tokens=llm.max_tokens,
+            timeout=llm.timeout_seconds,
+            max_retries=llm.max_retries,
+            price=llm.price(),
+            spend=SpendLedger(llm.budget, store),
+            base_url=llm.base_url,
         )
     raise UserError(f"unknown analyst {name!r}: choose offline, anthropic or stress")
+
+
+def api_key(settings: Settings) -> str | None:
+    key = settings.anthropic_api_key
+    if key is None or not key.get_secret_value().strip():
+        return None
+    return key.get_secret_value()
 
 
 def execute_run(
@@ -63,6 +83,7 @@ def execute_run(
     end: datetime | None,
     analyst: str | None,
     json_path: Path | None,
+    cassette: Path | None,
     data_dir: Path | None,
     quiet: bool,
     process_start: float,
@@ -74,8 +95,17 @@ def execute_run(
     settings = load_settings(data_dir=data_dir, analyst=analyst, market=market)
     if json_path is not None:
         _check_writable(json_path)
-    chosen = make_analyst(settings.analyst, settings)
+    mode = None
+    if cassette is not None:
+        if settings.analyst != "anthropic":
+            raise UserError("--cassette records Anthropic calls: use it with --analyst anthropic")
+        from evals.cassettes import cassette_mode
+
+        mode = cassette_mode(cassette, have_key=api_key(settings) is not None)
+    if settings.analyst == "anthropic" and mode is None and api_key(settings) is None:
+        raise UserError(NO_KEY)
     root = prepare_data_dir(settings.data_dir)
+    chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=mode == "replay")
     info, series = open_market(
         MarketRequest(
             spec=settings.market,
@@ -116,7 +146,13 @@ def execute_run(
                 rate = f"{done / elapsed:,.0f} decisions/s" if elapsed > 0 else ""
                 progress.update(task, completed=done, rate=rate)
 
-        summary = run_session(plan, chosen, on_progress, started=process_start)
+        if cassette is not None and mode is not None:
+            from evals.cassettes import llm_cassette
+
+            with llm_cassette(cassette, mode):
+                summary = run_session(plan, chosen, on_progress, started=process_start)
+        else:
+            summary = run_session(plan, chosen, on_progress, started=process_start)
     console.print(summary_table(summary))
     console.print(
         f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
@@ -166,6 +202,14 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_row("Max drawdown", f"{s.max_drawdown:.2%}")
     table.add_row("Fees paid", f"{s.fees_paid:,.2f}")
     table.add_row("Trading state", s.trading_state)
+    if s.llm.requests:
+        u = s.llm
+        table.add_row(
+            "LLM",
+            f"{u.requests:,} requests · tokens in {u.input_tokens:,}, out {u.output_tokens:,}, "
+            f"cache read {u.cache_read_tokens:,}, cache write {u.cache_creation_tokens:,} · "
+            f"${u.cost_usd:,.4f}",
+        )
     checked = "[green]0[/]" if s.risk.violations == 0 else f"[bold red]{s.risk.violations}[/]"
     table.add_row("Limit violations", f"{checked} (executed orders re-checked independently)")
     table.add_row("Breaker trips", _trip_lines(s) or "none")

@@ -9,3 +9,8 @@ class UserError(Exception):
 
 class DataError(UserError):
     """Market data that cannot be used as it is (missing, malformed, unsorted, out of window)."""
+
+
+class ReplayMismatchError(UserError):
+    """A replay asked for an LLM request its cassette does not hold: the run stops, naming it,
+    because carrying on would compare a different conversation than the one recorded."""

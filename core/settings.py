@@ -115,7 +115,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path(".tradegraph")
-    analyst: Literal["offline", "anthropic", "stress"] = "offline"
+    analyst: Literal["offline", "anthropic", "stress"] | None = None
+    """None: Claude when ANTHROPIC_API_KEY is set, else the offline analyst (resolved on load)."""
     market: str = "synthetic:7"
     trace_batch_size: int = Field(default=256, gt=0)
     recall_k: int = Field(default=5, ge=0, le=50)
@@ -152,7 +153,7 @@ def load_settings(**overrides: object) -> Settings:
     if key and "anthropic_api_key" not in values:
         values["anthropic_api_key"] = SecretStr(key)
     try:
-        return Settings(**values)  # type: ignore[arg-type]
+        settings = Settings(**values)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
@@ -161,3 +162,7 @@ def load_settings(**overrides: object) -> Settings:
         ) from None
     except Exception as exc:
         raise UserError(f"cannot read settings from {config}: {exc}") from None
+    if settings.analyst is None:
+        default = "anthropic" if settings.anthropic_api_key is not None else "offline"
+        settings = settings.model_copy(update={"analyst": default})
+    return settings

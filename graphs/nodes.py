@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from agents.base import Analyst, AnalystResult, LlmUsage, ResearchContext
 from core.clock import Clock
+from core.errors import ReplayMismatchError
 from core.market.history import MarketHistory
 from core.types import (
     Action,
@@ -162,6 +163,8 @@ class CycleSteps:
         research = ResearchContext(history=d.history, recall=d.situations.recall)
         try:
             result = d.analyst.propose(brief, research)
+        except ReplayMismatchError:
+            raise  # a replay that left its recording must stop, not read as an outage
         except Exception as exc:  # an analyst bug must not stop the account: HOLD, and count it
             reason = f"analyst failed ({exc.__class__.__name__}): no proposal this cycle"
             result = AnalystResult(proposal=Proposal.hold(brief.symbol, reason), error=reason)

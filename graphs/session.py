@@ -176,6 +176,7 @@ def run_session(
             run_id=plan.run_id,
             chain_head=traces.last_hash,
         ),
+        llm=journal.llm_usage.model_copy(update={"cost_usd": round(journal.llm_usage.cost_usd, 6)}),
         perf=PerfSummary(
             wall_seconds=round(wall, 3),
             decisions_per_second=round(len(equity) / loop_seconds, 1) if loop_seconds else 0.0,

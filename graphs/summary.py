@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from agents.base import LlmUsage
+
 
 def iso(ts_ms: int) -> str:
     return datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat().replace("+00:00", "Z")
@@ -83,4 +85,6 @@ class RunSummary(BaseModel):
     risk: RiskSummary
     traces: int
     trace_store: TraceStoreSummary
+    llm: LlmUsage = LlmUsage()
+    """Anthropic requests, tokens and cost (all zero for the offline analyst)."""
     perf: PerfSummary

@@ -8,6 +8,7 @@ from risk.breakers.drawdown import DrawdownBreaker
 from risk.breakers.error_rate import ErrorRateBreaker
 from risk.breakers.keys import GLOBAL_KILL_KEY
 from risk.breakers.kill_switch import GlobalKillSwitch, KillSwitch
+from risk.breakers.llm_budget import BudgetScope, LlmBudgetBreaker
 from risk.breakers.loss_streak import LossStreakBreaker
 from risk.breakers.stale_data import StaleDataBreaker
 
@@ -16,12 +17,14 @@ __all__ = [
     "Breaker",
     "BreakerBoard",
     "BreakerEvent",
+    "BudgetScope",
     "Cycle",
     "DailyLossBreaker",
     "DrawdownBreaker",
     "ErrorRateBreaker",
     "GlobalKillSwitch",
     "KillSwitch",
+    "LlmBudgetBreaker",
     "LossStreakBreaker",
     "Notice",
     "RiskStatus",

@@ -1,8 +1,8 @@
 """All circuit breakers of one account, run together each cycle, their state kept in a store.
 
 Breakers (each in its own module): the global and the account kill switch, staged drawdown,
-daily loss, losing streak, error rate and stale data. The snapshot's state is the most severe
-any of them demands; its reasons list each demand, in that order.
+daily loss, losing streak, LLM budget, error rate and stale data. The snapshot's state is the
+most severe any of them demands; its reasons list each demand, in that order.
 
 The store is the truth. Every update re-reads each breaker's record (a read is ~2 µs on the
 persistent SQLite connection) and reloads a breaker only when its stored text changed, so a
@@ -12,14 +12,16 @@ only when it changed: a trip or reset, a new high-water mark, a new UTC day, a t
 
 Latching: a halt that must hold until resume (drawdown halt stage, error rate, equity that is
 not a number, an unreadable record) engages the account's kill switch; so does `halt`. The
-global kill switch (`halt_all`) halts every account. The daily-loss halt is stored by its own
-breaker and lifts by itself at the next UTC day.
+global kill switch (`halt_all`) halts every account. The daily-loss halt and the LLM budget
+stop (REDUCING, not a halt) are stored by their own breakers; the daily-loss halt and a day's
+budget stop lift by themselves at the next UTC day, a run's budget stop holds until resume.
 
 Resume (`resume`) releases the account's kill switch and starts every measure afresh, so that
 nothing re-trips at once: the high-water mark is forgotten and restarts from the equity of the
 next update; the daily loss is measured from that equity too (and a daily halt is lifted); the
-error window is emptied; the losing streak and any cooldown are forgotten (the operator has
-reviewed the account: what happened before the resume is not held against it twice). Resume
+error window is emptied; the losing streak and any cooldown are forgotten; an LLM budget stop
+is lifted (the operator has reviewed the account: what happened before the resume is not held
+against it twice; a budget still spent is reported again by the analyst). Resume
 does not release the global kill switch (`resume_all` does).
 
 Fail closed: a stored record that cannot be read counts as a halt: the account's kill switch is
@@ -52,6 +54,7 @@ from risk.breakers.drawdown import DrawdownBreaker
 from risk.breakers.error_rate import ErrorRateBreaker
 from risk.breakers.keys import GLOBAL_KILL_KEY, account_key, check_account, require_reason
 from risk.breakers.kill_switch import GlobalKillSwitch, KillSwitch
+from risk.breakers.llm_budget import BudgetScope, LlmBudgetBreaker
 from risk.breakers.loss_streak import LossStreakBreaker
 from risk.breakers.stale_data import StaleDataBreaker
 from risk.store import LockStore
@@ -80,6 +83,7 @@ class BreakerBoard:
         self._daily = DailyLossBreaker(limits)
         self._streak = LossStreakBreaker(limits)
         self._errors = ErrorRateBreaker(limits)
+        self._llm = LlmBudgetBreaker()
         self._stale = StaleDataBreaker()
         self._keys: dict[StatefulBreaker, str] = {
             self._global: GLOBAL_KILL_KEY,
@@ -88,8 +92,9 @@ class BreakerBoard:
             self._daily: account_key(account, DailyLossBreaker.part),
             self._streak: account_key(account, LossStreakBreaker.part),
             self._errors: account_key(account, ErrorRateBreaker.part),
+            self._llm: account_key(account, LlmBudgetBreaker.part),
         }
-        self._measures = (self._drawdown, self._daily, self._streak)  # read every cycle
+        self._measures = (self._drawdown, self._daily, self._streak, self._llm)  # read every cycle
         self._seen: dict[str, str | None] = {}
         self._events: list[BreakerEvent] = []
         self._now_ms = 0
@@ -134,6 +139,16 @@ class BreakerBoard:
             self._latch(trip, now_ms, logged=False)
         self._save_changed()
 
+    def record_llm_budget(self, scope: BudgetScope, reason: str, now_ms: int) -> None:
+        """The analyst's token or dollar budget is spent: no new entries (REDUCING) until the
+        next UTC day (scope "day") or until resume (scope "run"). Recording a stop already in
+        force changes nothing, so the analyst may report it every cycle."""
+        self._now_ms = max(self._now_ms, now_ms)
+        self._sync(self._llm, now_ms)
+        self._llm.record(scope, reason, now_ms)
+        self._collect(self._llm, now_ms)
+        self._save_changed()
+
     # --- manual actions -------------------------------------------------------------------
 
     def halt(self, reason: str, now_ms: int, *, flatten: bool = False) -> BreakerSnapshot:
@@ -159,7 +174,8 @@ class BreakerBoard:
         self._daily.rebase()
         self._streak.rebase()
         self._errors.rebase()
-        for part in (self._drawdown, self._daily, self._streak, self._errors):
+        self._llm.rebase()
+        for part in (self._drawdown, self._daily, self._streak, self._errors, self._llm):
             self._save(part)
         self._kill.release(reason, now_ms, by=_MANUAL)
         self._save(self._kill)
@@ -178,7 +194,7 @@ class BreakerBoard:
         self._now_ms = max(self._now_ms, now_ms)
         self._sync_all(now_ms)
         cycle = Cycle(equity=equity, market=market, now_ms=now_ms)
-        for breaker in (self._drawdown, self._daily, self._streak):
+        for breaker in (self._drawdown, self._daily, self._streak, self._llm):
             trip = breaker.evaluate(cycle)
             logged = self._collect(breaker, now_ms)
             if trip is not None and trip.latch:
@@ -198,6 +214,7 @@ class BreakerBoard:
                 self._drawdown.current(),
                 self._daily.current(),
                 self._streak.current(),
+                self._llm.current(),
                 self._stale.current(),
             )
             if trip is not None

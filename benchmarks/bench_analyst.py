@@ -1,0 +1,98 @@
+"""The Claude analyst's request economics, measured on the recorded cassettes.
+
+Prints, per cassette: requests, decisions that consulted the model, request bytes per decision,
+and the share of those bytes inside the cacheable prefix (tool definitions and system prompt);
+then replays the whole-run cassette through the real session (vcrpy, real SDK) and reports LLM
+requests per decision and the replay's speed. Targets: prefix share >= 80%, requests per
+decision <= 1.5.
+
+    .venv/bin/python benchmarks/bench_analyst.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.agents.reference_model import CASSETTES, RUN_ARGS, RUN_CASSETTE  # noqa: E402
+
+
+def _bodies(path: Path) -> list[dict]:
+    tape = yaml.safe_load(path.read_text())
+    return [json.loads(i["request"]["body"]) for i in tape["interactions"]]
+
+
+def _bytes(value: object) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def request_economics() -> tuple[int, int, int, int]:
+    print(f"{'cassette':<28}{'requests':>9}{'decisions':>10}{'bytes/decision':>16}{'prefix':>8}")
+    all_requests = all_decisions = all_bytes = all_prefix = 0
+    for path in sorted(CASSETTES.glob("*.yaml")):
+        bodies = _bodies(path)
+        decisions = sum(
+            1  # a body identical to the one before it is the SDK retrying, not a new decision
+            for i, b in enumerate(bodies)
+            if len(b["messages"]) == 1 and (i == 0 or b != bodies[i - 1])
+        )
+        sent = sum(_bytes(b) for b in bodies)
+        prefix = sum(_bytes(b["tools"]) + _bytes(b["system"]) for b in bodies)
+        all_requests += len(bodies)
+        all_decisions += decisions
+        all_bytes += sent
+        all_prefix += prefix
+        print(
+            f"{path.stem:<28}{len(bodies):>9}{decisions:>10}{sent / max(decisions, 1):>16,.0f}"
+            f"{prefix / sent:>8.1%}"
+        )
+    print(
+        f"{'all cassettes':<28}{all_requests:>9}{all_decisions:>10}"
+        f"{all_bytes / all_decisions:>16,.0f}{all_prefix / all_bytes:>8.1%}"
+    )
+    return all_requests, all_decisions, all_bytes, all_prefix
+
+
+def replay_run() -> None:
+    import anthropic
+
+    from core.market.source import MarketRequest, open_market
+    from core.settings import load_settings
+    from evals.cassettes import llm_cassette
+    from graphs.session import SessionPlan, run_session
+    from tests.agents.reference_model import make_analyst
+
+    info, series = open_market(MarketRequest(spec=RUN_ARGS[1], bars=int(RUN_ARGS[3])))
+    client = anthropic.Anthropic(api_key="replay", base_url="https://api.anthropic.com")
+    with tempfile.TemporaryDirectory() as tmp, llm_cassette(RUN_CASSETTE, "replay"):
+        data = Path(tmp)
+        plan = SessionPlan("bench", info, series, load_settings(data_dir=data), data)
+        started = time.perf_counter()
+        summary = run_session(plan, make_analyst(client))
+        wall = time.perf_counter() - started
+    consulted = sum(1 for b in _bodies(RUN_CASSETTE) if len(b["messages"]) == 1)
+    llm = summary.llm
+    print(
+        f"\nreplay of {RUN_CASSETTE.name}: {summary.decisions} decisions, {consulted} consulted "
+        f"the model, {llm.requests} requests -> {llm.requests / consulted:.2f} requests per "
+        f"consulted decision ({llm.requests / summary.decisions:.2f} per decision)"
+    )
+    print(
+        f"tokens: input {llm.input_tokens:,}, cache read {llm.cache_read_tokens:,}, cache write "
+        f"{llm.cache_creation_tokens:,}, output {llm.output_tokens:,}; cost ${llm.cost_usd:.4f} "
+        f"(${llm.cost_usd / consulted:.5f} per consulted decision)"
+    )
+    print(f"replay wall time {wall:.2f} s ({summary.decisions / wall:,.0f} decisions/s)")
+
+
+if __name__ == "__main__":
+    request_economics()
+    replay_run()

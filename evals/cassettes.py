@@ -1,0 +1,72 @@
+"""Recorded LLM calls: record a run's Anthropic requests once, replay them without a key.
+
+A cassette is a vcrpy YAML file. Requests are matched on method, URL and the exact body, so a
+replay is the same conversation or it stops at the first request that differs (the analyst
+turns vcrpy's miss into `ReplayMismatchError`). Credentials and client fingerprints are removed
+before anything is written: only the content type and the API version survive in the headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from core.errors import UserError
+
+KEEP_REQUEST_HEADERS = frozenset({"content-type", "anthropic-version", "anthropic-beta"})
+KEEP_RESPONSE_HEADERS = frozenset({"content-type", "retry-after", "x-should-retry"})
+MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "body")
+
+Mode = Literal["replay", "record"]
+
+
+def cassette_mode(path: Path, *, have_key: bool) -> Mode:
+    """Replay a cassette that exists; record a missing one only when a key can pay for it."""
+    if path.is_file():
+        return "replay"
+    if path.exists():
+        raise UserError(f"cassette {path} is not a file: give the path of a .yaml cassette")
+    if not have_key:
+        raise UserError(
+            f"cassette {path} does not exist and there is no ANTHROPIC_API_KEY to record it: "
+            "export the key to record, or give an existing cassette"
+        )
+    if not path.parent.is_dir():
+        raise UserError(f"cannot record cassette {path}: folder {path.parent} does not exist")
+    return "record"
+
+
+def _scrub_request(request: Any) -> Any:
+    request.headers = {
+        k: v for k, v in request.headers.items() if k.lower() in KEEP_REQUEST_HEADERS
+    }
+    return request
+
+
+def _scrub_response(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers", {})
+    response["headers"] = {k: v for k, v in headers.items() if k.lower() in KEEP_RESPONSE_HEADERS}
+    return response
+
+
+def cassette_config(record_mode: str) -> Any:
+    """The vcrpy configuration every tradegraph cassette is written and read with."""
+    import vcr
+
+    return vcr.VCR(
+        record_mode=record_mode,
+        match_on=MATCH_ON,
+        before_record_request=_scrub_request,
+        before_record_response=_scrub_response,
+        decode_compressed_response=True,
+    )
+
+
+@contextmanager
+def llm_cassette(path: Path, mode: Mode) -> Iterator[None]:
+    """Every Anthropic request inside the block is recorded to or replayed from `path`."""
+    config = cassette_config("none" if mode == "replay" else "once")
+    with config.use_cassette(str(path)):
+        yield
