@@ -17,7 +17,8 @@ from core.errors import UserError
 
 KEEP_REQUEST_HEADERS = frozenset({"content-type", "anthropic-version", "anthropic-beta"})
 KEEP_RESPONSE_HEADERS = frozenset({"content-type", "retry-after", "x-should-retry"})
-MATCH_ON = ("method", "scheme", "host", "port", "path", "query", "body")
+MATCH_ON = ("method", "path", "query", "body")
+"""Not the host: a cassette recorded through an Anthropic-compatible endpoint replays anywhere."""
 
 Mode = Literal["replay", "record"]
 

@@ -135,3 +135,28 @@ def test_anthropic_base_url_is_honoured_and_the_key_reaches_no_file(tmp_path, co
     leaked = [p for p in Path(data).rglob("*") if p.is_file() and key.encode() in p.read_bytes()]
     assert leaked == []
     assert key not in result.stdout + result.stderr
+
+
+def test_a_cassette_recorded_with_a_key_replays_the_same_run_without_one(
+    tmp_path, compatible_server
+):
+    url, seen = compatible_server
+    tape = tmp_path / "recorded.yaml"
+    args = ("run", "--analyst", "anthropic", *RUN_ARGS, "--cassette", str(tape), "--quiet")
+
+    recorded = tradegraph(
+        *args, "--data-dir", str(tmp_path / "a"), "--json", str(tmp_path / "a.json"),
+        env={"ANTHROPIC_API_KEY": "sk-ant-local-secret-42", "ANTHROPIC_BASE_URL": url},
+    )  # fmt: skip
+    calls_while_recording = len(seen)
+    replayed = tradegraph(
+        *args, "--data-dir", str(tmp_path / "b"), "--json", str(tmp_path / "b.json")
+    )
+
+    assert recorded.returncode == 0, recorded.stderr
+    assert replayed.returncode == 0, replayed.stderr
+    assert len(seen) == calls_while_recording > 0
+    first, second = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
+    for key in ("orders", "fills", "equity_final", "total_return", "llm", "denials"):
+        assert first[key] == second[key], key
+    assert "sk-ant-local-secret-42" not in tape.read_text()
