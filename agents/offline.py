@@ -1,127 +1,165 @@
-"""The offline analyst: a deterministic trend-following rule with a thesis a trader can read.
+"""The offline analyst: four deterministic personas and a meta-selector that picks one each cycle.
 
-It needs no key and no network, so every fresh machine can run the whole cycle. It enters
-confirmed uptrends with a stop two ATRs below the price, sized so that the stop costs about 1%
-of equity, and leaves when the trend breaks or the stop is crossed.
+It needs no key and no network, so every fresh machine can run the whole cycle. The personas
+(`agents.personas`: conservative, balanced, aggressive, contrarian) are rule sets over the same
+quant features. While flat, the selector scores each persona by what the regime favours (a
+prior) plus what that persona's stance earned in similar past situations (memory), and lets the
+best one decide; an open position stays with the persona that opened it. Every cycle with ready
+features records all four stances, so memory learns what each would have earned.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from agents.base import AnalystResult, ResearchContext
-from core.types import Action, Brief, Features, Proposal, Regime
+from agents.personas import Persona, default_personas
+from agents.personas.base import pct, warming_up
+from core.types import Action, Brief, Features, Proposal, RecalledSituation, Regime
 
-STOP_ATR = 2.0
-TARGET_ATR = 4.0
-RISK_PER_TRADE = 0.01
 MEMORY_MIN_SAMPLES = 3
+"""Fewer similar situations carrying a persona than this, and memory says nothing about it."""
+
+MEMORY_SHRINK = 20.0
+"""Memory's weight is samples / (samples + this). Five neighbours' 24-candle outcomes are
+noisy: on the recordings their mean barely predicted what followed, so memory overrules the
+regime only on a clear difference (with 5 samples, 2.5 ATRs to put aggressive over balanced in
+an uptrend)."""
+
+FALLBACK = "balanced"
+"""Who manages a position whose opener is unknown (opened before a restart)."""
+
+REGIME_PRIOR: dict[Regime, dict[str, float]] = {
+    Regime.TREND_UP: {"balanced": 1.5, "aggressive": 1.0, "conservative": 0.5},
+    Regime.RANGE: {"contrarian": 1.5, "aggressive": 0.5, "balanced": 0.25},
+    Regime.TREND_DOWN: {"conservative": 1.5, "contrarian": 0.25},
+    Regime.HIGH_VOLATILITY: {"conservative": 1.5},
+}
+"""What each regime favours, in ATRs of 24-candle return (the unit memory evidence is scored in).
+A range reverts (contrarian), an uptrend is ridden (balanced first, aggressive next), and a
+downtrend or a volatility spike calls for the most careful persona, which then stands aside."""
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:+.2f}%"
+@dataclass(frozen=True)
+class Evidence:
+    """Similarity-weighted mean of what a persona's stance earned over similar situations."""
+
+    mean: float
+    samples: int
 
 
-def _memory_view(brief: Brief) -> tuple[float, str]:
-    """Confidence nudge and a sentence from the outcomes of similar past situations."""
-    if len(brief.recalled) < MEMORY_MIN_SAMPLES:
-        return 0.0, ""
-    weights = [max(r.similarity, 0.0) + 1e-9 for r in brief.recalled]
-    mean = sum(w * r.forward_return for w, r in zip(weights, brief.recalled, strict=True)) / sum(
-        weights
-    )
-    nudge = 0.05 if mean > 0 else -0.15
-    return nudge, f"; {len(brief.recalled)} similar past situations averaged {_pct(mean)} after"
+@dataclass(frozen=True)
+class Choice:
+    persona: Persona
+    favoured: Persona
+    """The persona the regime alone would pick."""
+    evidence: dict[str, Evidence]
+
+
+def persona_evidence(name: str, recalled: Sequence[RecalledSituation]) -> Evidence | None:
+    """What `name` earned in the recalled situations that carry it, if there are enough."""
+    total = weight_sum = 0.0
+    samples = 0
+    for situation in recalled:
+        earned = situation.persona_returns.get(name)
+        if earned is None:
+            continue
+        weight = max(situation.similarity, 0.0) + 1e-9
+        total += weight * earned
+        weight_sum += weight
+        samples += 1
+    if samples < MEMORY_MIN_SAMPLES:
+        return None
+    return Evidence(mean=total / weight_sum, samples=samples)
+
+
+def choose(
+    personas: Sequence[Persona], features: Features, recalled: Sequence[RecalledSituation]
+) -> Choice:
+    """The best-scoring persona: regime prior plus memory evidence in ATRs; ties go to the
+    earlier persona in `personas`, so the choice is deterministic."""
+    prior = REGIME_PRIOR.get(features.regime, {})
+    atr_rel = features.atr_14 / features.close if features.close > 0 else 0.0
+    evidence: dict[str, Evidence] = {}
+    best = favoured = personas[0]
+    best_score = best_prior = float("-inf")
+    for persona in personas:
+        score = prior.get(persona.name, 0.0)
+        if score > best_prior:
+            favoured, best_prior = persona, score
+        found = persona_evidence(persona.name, recalled)
+        if found is not None:
+            evidence[persona.name] = found
+            if atr_rel > 0:
+                score += found.mean / atr_rel * found.samples / (found.samples + MEMORY_SHRINK)
+        if score > best_score:
+            best, best_score = persona, score
+    return Choice(persona=best, favoured=favoured, evidence=evidence)
+
+
+def _why(choice: Choice, regime: Regime) -> str:
+    """The bracketed preface of a flat cycle's thesis: who decides, and why."""
+    chosen, favoured = choice.persona.name, choice.favoured.name
+    if chosen == favoured:
+        head = f"{chosen}, {regime} regime"
+    else:
+        head = f"{chosen} over {favoured} ({regime} regime's pick)"
+    shown = [chosen] if chosen == favoured else [chosen, favoured]
+    notes = [
+        f"{name} {pct(choice.evidence[name].mean)} over {choice.evidence[name].samples} similar"
+        for name in shown
+        if name in choice.evidence
+    ]
+    memory = "; memory: " + ", ".join(notes) if notes else "; no memory yet"
+    return f"[{head}{memory}]"
 
 
 class OfflineAnalyst:
-    """Trend/momentum rule; `name` is what traces and summaries call it."""
+    """The meta-selector over the personas; `name` is what traces and summaries call it."""
 
     name = "offline"
     model = None
-    prompt_version = "offline-trend@1"
+    prompt_version = "offline-personas@1"
+
+    def __init__(self, personas: Sequence[Persona] | None = None) -> None:
+        self._personas = tuple(personas) if personas is not None else default_personas()
+        if not self._personas:
+            raise ValueError("the offline analyst needs at least one persona")
+        self._by_name = {p.name: p for p in self._personas}
+        self._opener: str | None = None
+
+    @property
+    def opener(self) -> str | None:
+        """The persona whose last BUY this instance proposed (it manages the position)."""
+        return self._opener
 
     def propose(self, brief: Brief, research: ResearchContext | None = None) -> AnalystResult:
-        proposal = self._decide(brief)
-        return AnalystResult(proposal=proposal, prompt_version=self.prompt_version)
-
-    def _decide(self, brief: Brief) -> Proposal:
         f = brief.features
         if not f.ready:
-            return Proposal.hold(brief.symbol, "warming up: not enough closed candles yet")
-        if brief.position_quantity > 0:
-            return self._manage_position(brief, f)
-        return self._consider_entry(brief, f)
-
-    def _manage_position(self, brief: Brief, f: Features) -> Proposal:
-        stop = brief.position_stop
-        if stop is not None and f.close <= stop:
-            return Proposal(
-                action=Action.SELL,
-                symbol=brief.symbol,
-                size_fraction=1.0,
-                confidence=0.9,
-                thesis=f"exit: close {f.close:,.2f} crossed the stop {stop:,.2f}",
-            )
-        if f.ema_fast < f.ema_slow and f.macd_hist < 0:
-            return Proposal(
-                action=Action.SELL,
-                symbol=brief.symbol,
-                size_fraction=1.0,
-                confidence=0.75,
-                thesis=(
-                    f"exit: trend broke, EMA12 {f.ema_fast:,.2f} fell below EMA48 "
-                    f"{f.ema_slow:,.2f} and the MACD histogram turned negative"
-                ),
-            )
-        return Proposal.hold(
-            brief.symbol,
-            f"hold position: trend intact (EMA12 above EMA48 or MACD still positive), "
-            f"RSI {f.rsi_14:.0f}",
+            return AnalystResult(proposal=warming_up(brief), prompt_version=self.prompt_version)
+        stances = {p.name: 1.0 if p.wants_long(f) else 0.0 for p in self._personas}
+        proposal = self._manage(brief) if brief.position_quantity > 0 else self._enter(brief)
+        return AnalystResult(
+            proposal=proposal, prompt_version=self.prompt_version, persona_stances=stances
         )
 
-    def _consider_entry(self, brief: Brief, f: Features) -> Proposal:
-        uptrend = f.regime is Regime.TREND_UP and f.ema_fast > f.ema_slow
-        momentum = f.macd_hist > 0 and 50.0 < f.rsi_14 < 75.0
-        if not (uptrend and momentum):
-            return Proposal.hold(brief.symbol, self._why_flat(f))
-        stop = f.close - STOP_ATR * f.atr_14
-        if f.atr_14 <= 0 or stop <= 0:
-            return Proposal.hold(brief.symbol, "stand aside: ATR too small to place a stop")
-        stop_distance = (f.close - stop) / f.close
-        size = min(RISK_PER_TRADE / stop_distance, brief.max_buy_fraction * 0.95)
-        if size <= 0:
-            return Proposal.hold(brief.symbol, "stand aside: no risk headroom left")
-        strength = min(max((f.adx_14 - 20.0) / 30.0, 0.0), 1.0)
-        nudge, memory_note = _memory_view(brief)
-        confidence = min(0.95, max(0.0, 0.55 + 0.3 * strength + 0.05 * (f.volume_z > 0) + nudge))
-        if confidence < brief.min_confidence:
-            return Proposal.hold(
-                brief.symbol,
-                f"weak setup: uptrend but confidence {confidence:.2f} is below the "
-                f"{brief.min_confidence:.2f} minimum (ADX {f.adx_14:.1f}){memory_note}",
-            )
-        target = f.close + TARGET_ATR * f.atr_14
-        gap = (f.ema_fast - f.ema_slow) / f.ema_slow
-        return Proposal(
-            action=Action.BUY,
-            symbol=brief.symbol,
-            size_fraction=round(size, 4),
-            stop_loss=stop,
-            take_profit=target,
-            confidence=round(confidence, 3),
-            thesis=(
-                f"enter long: uptrend (ADX {f.adx_14:.1f}, EMA12 above EMA48 by {_pct(gap)}), "
-                f"MACD histogram positive, RSI {f.rsi_14:.0f} not overbought; "
-                f"stop {STOP_ATR:g}xATR at {stop:,.2f}, "
-                f"target {TARGET_ATR:g}xATR at {target:,.2f}{memory_note}"
-            ),
-        )
+    def _enter(self, brief: Brief) -> Proposal:
+        choice = choose(self._personas, brief.features, brief.recalled)
+        proposal = choice.persona.entry(brief)
+        if proposal.action is Action.BUY:
+            self._opener = choice.persona.name
+        return _prefixed(proposal, _why(choice, brief.features.regime))
 
-    @staticmethod
-    def _why_flat(f: Features) -> str:
-        if f.regime is Regime.HIGH_VOLATILITY:
-            return f"stand aside: volatility {f.volatility:.0%} annualized is a spike"
-        if f.regime is Regime.TREND_DOWN:
-            return f"stand aside: downtrend (ADX {f.adx_14:.1f}, EMA12 below EMA48)"
-        if f.regime is Regime.RANGE:
-            return f"stand aside: no trend (ADX {f.adx_14:.1f}), RSI {f.rsi_14:.0f}"
-        return f"stand aside: uptrend without momentum confirmation (RSI {f.rsi_14:.0f})"
+    def _manage(self, brief: Brief) -> Proposal:
+        opener = self._by_name.get(self._opener or "")
+        persona = opener or self._fallback()
+        why = "manages the position it opened" if opener else "opener unknown, default manager"
+        return _prefixed(persona.exit(brief), f"[{persona.name}, {why}]")
+
+    def _fallback(self) -> Persona:
+        return self._by_name.get(FALLBACK, self._personas[0])
+
+
+def _prefixed(proposal: Proposal, preface: str) -> Proposal:
+    return proposal.model_copy(update={"thesis": f"{preface} {proposal.thesis}"})

@@ -42,3 +42,51 @@ def make_brief(uptrend_features):
         return Brief(**values)
 
     return build
+
+
+@pytest.fixture
+def range_oversold_features() -> Features:
+    """A quiet range with an oversold bounce off the lower band: the contrarian's setting."""
+    return Features(
+        ts=0,
+        close=100.0,
+        ready=True,
+        return_1=0.004,
+        rsi_14=28.0,
+        ema_fast=100.5,
+        ema_slow=101.0,
+        atr_14=1.0,
+        adx_14=15.0,
+        macd_hist=-0.1,
+        bb_position=0.08,
+        volume_z=0.3,
+        regime=Regime.RANGE,
+    )
+
+
+@pytest.fixture
+def early_momentum_features() -> Features:
+    """Momentum before ADX confirms a trend (range regime): only the aggressive persona's."""
+    return Features(
+        ts=0,
+        close=100.0,
+        ready=True,
+        return_24=0.03,
+        rsi_14=64.0,
+        ema_fast=99.0,
+        ema_slow=97.5,
+        atr_14=1.0,
+        adx_14=16.0,
+        macd_hist=0.35,
+        bb_position=0.85,
+        volume_z=1.0,
+        regime=Regime.RANGE,
+    )
+
+
+@pytest.fixture
+def strong_uptrend_features(uptrend_features) -> Features:
+    """A strong, clean uptrend every trend persona wants (the conservative included)."""
+    return uptrend_features.model_copy(
+        update={"adx_14": 40.0, "ema_fast": 99.5, "return_24": 0.02, "bb_position": 0.75}
+    )

@@ -1,16 +1,34 @@
+"""The offline analyst as the cycle sees it: the Analyst port, and its memory loop."""
+
+import pytest
+
+from agents.base import Analyst, AnalystResult
 from agents.offline import OfflineAnalyst
 from core.types import Action, Features, RecalledSituation, Regime
+from memory.situations import SituationMemory
+
+
+def test_it_is_an_analyst_usable_without_arguments():
+    analyst: Analyst = OfflineAnalyst()
+
+    assert analyst.name == "offline"
+    assert OfflineAnalyst.prompt_version == "offline-personas@1"
+    assert OfflineAnalyst.model is None
 
 
 def test_confirmed_uptrend_gets_a_buy_with_a_stop_below_and_a_readable_thesis(make_brief):
-    proposal = OfflineAnalyst().propose(make_brief()).proposal
+    result = OfflineAnalyst().propose(make_brief())
+    proposal = result.proposal
 
+    assert isinstance(result, AnalystResult) and result.error is None
+    assert result.prompt_version == "offline-personas@1"
     assert proposal.action is Action.BUY
     assert proposal.stop_loss is not None and proposal.stop_loss < 100.0
     assert proposal.take_profit is not None and proposal.take_profit > 100.0
     assert 0 < proposal.size_fraction <= 0.5
     assert proposal.confidence >= 0.6
     assert "uptrend" in proposal.thesis and "ADX 32.0" in proposal.thesis
+    assert "RSI 62" in proposal.thesis
 
 
 def test_size_risks_about_one_percent_of_equity_at_the_stop(make_brief):
@@ -44,7 +62,7 @@ def test_downtrend_stands_aside(make_brief, uptrend_features):
     proposal = OfflineAnalyst().propose(make_brief(features=down)).proposal
 
     assert proposal.action is Action.HOLD
-    assert "downtrend" in proposal.thesis
+    assert "trend_down regime" in proposal.thesis
 
 
 def test_crossed_stop_sells_the_whole_position(make_brief):
@@ -57,17 +75,30 @@ def test_crossed_stop_sells_the_whole_position(make_brief):
     assert "stop" in proposal.thesis
 
 
-def test_bad_outcomes_of_similar_situations_lower_confidence(make_brief):
+def test_bad_outcomes_of_the_trend_persona_in_similar_situations_keep_it_out(make_brief):
     losers = tuple(
-        RecalledSituation(id=f"s{i}", ts=i, similarity=0.9, forward_return=-0.03, max_adverse=-0.05)
+        RecalledSituation(
+            id=f"s{i}",
+            ts=i,
+            similarity=0.9,
+            forward_return=-0.03,
+            max_adverse=-0.05,
+            persona_returns={
+                "conservative": 0.0,
+                "balanced": -0.03,
+                "aggressive": 0.0,
+                "contrarian": 0.0,
+            },
+        )
         for i in range(5)
     )
 
     plain = OfflineAnalyst().propose(make_brief()).proposal
     warned = OfflineAnalyst().propose(make_brief(recalled=losers)).proposal
 
-    assert warned.confidence < plain.confidence
-    assert "5 similar past situations averaged -3.00%" in warned.thesis
+    assert plain.action is Action.BUY
+    assert warned.action is Action.HOLD
+    assert "balanced -3.00% over 5 similar" in warned.thesis
 
 
 def test_same_brief_same_proposal(make_brief):
@@ -81,3 +112,27 @@ def test_weak_setup_below_the_minimum_confidence_is_a_hold(make_brief, uptrend_f
 
     assert proposal.action is Action.HOLD
     assert "below the 0.60 minimum" in proposal.thesis
+
+
+def test_stances_become_what_each_persona_would_have_earned(make_brief, request):
+    """The loop the selector learns from: stances go into memory, and once the horizon has
+    passed, recall brings back every persona's return (stance x forward return)."""
+    memory = SituationMemory(None, horizon=3)
+    features = request.getfixturevalue("strong_uptrend_features")
+    result = OfflineAnalyst().propose(make_brief(features=features))
+    memory.remember(
+        id="s0",
+        ts=0,
+        vector=features.vector(),
+        close=100.0,
+        bars=1,
+        stances=result.persona_stances,
+    )
+    for bars, close in ((2, 101.0), (3, 103.0), (4, 104.0)):
+        memory.observe(bars=bars, close=close, low=close - 1.0)
+
+    (recalled,) = memory.recall(features.vector(), 5)
+
+    assert recalled.persona_returns == pytest.approx(
+        {"conservative": 0.04, "balanced": 0.04, "aggressive": 0.04, "contrarian": 0.0}
+    )
