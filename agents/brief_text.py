@@ -63,6 +63,21 @@ def brief_payload(brief: Brief) -> dict[str, Any]:
             }
             for r in brief.recalled
         ],
+        **(
+            {
+                "lessons": [
+                    {
+                        "written": _iso(lesson.written_at),
+                        "similarity": _num(lesson.similarity),
+                        "trade_return": _num(lesson.pnl_fraction),
+                        "text": lesson.text,
+                    }
+                    for lesson in brief.lessons
+                ]
+            }
+            if brief.lessons
+            else {}
+        ),
     }
 
 

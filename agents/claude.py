@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import anthropic
     from anthropic.types import Message
 
+    from agents.claude_reflection import ClaudeReflector
+
 SUBMIT = {"type": "tool", "name": SUBMIT_TOOL["name"]}
 ANY_TOOL = {"type": "any"}
 
@@ -65,11 +67,24 @@ class ClaudeAnalyst:
         self.spend = spend
         self._system = load_prompt("analyst_system")
         self.prompt_version = self._system.version
-        self.requests_sent = 0
+        self.requests_sent = [0]
+        """Requests sent so far (in a list, shared with the reflector)."""
         self.tools: list[dict[str, Any]] = [*RESEARCH_TOOLS, SUBMIT_TOOL]
         self.system: list[dict[str, Any]] = [
             {"type": "text", "text": self._system.text, "cache_control": {"type": "ephemeral"}}
         ]
+
+    def reflector(self) -> ClaudeReflector:
+        """Lessons by Claude on this analyst's client, price table and budget."""
+        from agents.claude_reflection import ClaudeReflector
+
+        return ClaudeReflector(
+            self._client,
+            model=self.model,
+            price=self._price,
+            spend=self.spend,
+            counter=self.requests_sent,
+        )
 
     def propose(self, brief: Brief, research: ResearchContext | None = None) -> AnalystResult:
         skip = _nothing_to_decide(brief)
@@ -96,7 +111,7 @@ class ClaudeAnalyst:
         import anthropic
 
         started = time.perf_counter()
-        self.requests_sent += 1
+        self.requests_sent[0] += 1
         try:
             response: Message = self._client.messages.create(  # type: ignore[call-overload]
                 model=self.model,
@@ -107,11 +122,11 @@ class ClaudeAnalyst:
                 messages=talk.messages,
             )
         except anthropic.APIConnectionError as exc:
-            _raise_if_replay_miss(exc, self.requests_sent)
+            raise_if_replay_miss(exc, self.requests_sent[0])
             return self._failed(brief, talk, exc)
         except anthropic.APIError as exc:
             return self._failed(brief, talk, exc)
-        usage = _usage(response, self._price)
+        usage = response_usage(response, self._price)
         talk.usage += usage
         self.spend.add(usage)
         talk.calls.append(
@@ -193,7 +208,7 @@ def _nothing_to_decide(brief: Brief) -> str | None:
     return None
 
 
-def _usage(response: Message, price: ModelPrice) -> LlmUsage:
+def response_usage(response: Message, price: ModelPrice) -> LlmUsage:
     u = response.usage
     usage = LlmUsage(
         requests=1,
@@ -226,7 +241,7 @@ def _tool_errors(calls: list[Any], submit_id: str, error: str) -> dict[str, Any]
     return {"role": "user", "content": results}
 
 
-def _raise_if_replay_miss(exc: Exception, number: int) -> None:
+def raise_if_replay_miss(exc: Exception, number: int) -> None:
     """A replayed cassette without this request must stop the run, not read as an outage."""
     cause = exc.__cause__
     if cause is not None and type(cause).__name__ == "CannotOverwriteExistingCassetteException":

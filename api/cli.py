@@ -81,6 +81,13 @@ def run(
             "does not exist yet (needs ANTHROPIC_API_KEY)."
         ),
     ] = None,
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            help="on: recall similar past situations and lessons (the default); off: decide "
+            "without memory."
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -97,10 +104,21 @@ def run(
         analyst=analyst,
         json_path=json_path,
         cassette=cassette,
+        memory=_on_off(memory, "--memory"),
         data_dir=data_dir,
         quiet=quiet,
         process_start=PROCESS_START,
     )
+
+
+def _on_off(value: str | None, flag: str) -> bool | None:
+    if value is None:
+        return None
+    if value.lower() in ("on", "off"):
+        return value.lower() == "on"
+    from core.errors import UserError
+
+    raise UserError(f"{flag} {value!r}: use {flag} on or {flag} off")
 
 
 risk_app = typer.Typer(help="The manual kill switch: halt, resume, status.", no_args_is_help=True)
@@ -147,6 +165,77 @@ def risk_status(
     from api.risk_command import status
 
     status(account, show_all, data_dir)
+
+
+audit_app = typer.Typer(
+    help="The audit trail: verify the hash chains, show a trace, search, prune.",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Check every trace chain; exit 1 naming the first broken link."""
+    from api.audit_command import verify
+
+    verify(run, data_dir)
+
+
+@audit_app.command("show")
+def audit_show(
+    trace: Annotated[str, typer.Argument(help="A trace id, RUN_ID:SEQ.")],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print one trace readably: what was seen, proposed, decided and done."""
+    from api.audit_command import show
+
+    show(trace, data_dir)
+
+
+@audit_app.command("search")
+def audit_search(
+    text: Annotated[str, typer.Argument(help="What to look for, in words.")],
+    symbol: Annotated[str | None, typer.Option(help="Only this symbol, e.g. BTC/USDT.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only BUY, SELL or HOLD.")] = None,
+    verdict: Annotated[str | None, typer.Option(help="Only approved, denied or hold.")] = None,
+    run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="From this UTC date.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="To this UTC date.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many traces.")] = 10,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Traces nearest in meaning to TEXT, among those matching the filters."""
+    from api.audit_command import search
+
+    search(
+        text,
+        symbol=symbol,
+        action=action,
+        verdict=verdict,
+        run=run,
+        start=_parse_date(from_, "--from"),
+        end=_parse_date(to, "--to", end_of_day=True),
+        limit=limit,
+        data_dir=data_dir,
+    )
+
+
+@audit_app.command("prune")
+def audit_prune(
+    older_than: Annotated[
+        str, typer.Option(help="Delete traces recorded longer ago than this: 90d, 12h, 30m.")
+    ],
+    run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Delete old traces; each chain keeps the hash of its last pruned trace as its anchor."""
+    from api.audit_command import prune
+
+    prune(older_than, run, data_dir)
 
 
 @app.command()

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agents.base import Analyst
+from agents.reflection import Reflector
 from core.errors import UserError
 from core.settings import Settings
 
@@ -66,6 +67,26 @@ def make_analyst(
     raise UserError(f"unknown analyst {name!r}: choose offline, anthropic or stress")
 
 
+def make_reflector(
+    settings: Settings, analyst: Analyst, data_dir: Path, *, replaying: bool = False
+) -> Reflector:
+    """Who writes lessons: `memory.reflection`, or by default Claude when Claude is the
+    analyst (on its client and budget) and the deterministic summary otherwise."""
+    from agents.claude import ClaudeAnalyst
+    from agents.reflection import SummaryReflector
+
+    wanted = settings.memory.reflection or (
+        "anthropic" if isinstance(analyst, ClaudeAnalyst) else "summary"
+    )
+    if wanted == "summary":
+        return SummaryReflector()
+    if isinstance(analyst, ClaudeAnalyst):
+        return analyst.reflector()
+    claude = make_analyst("anthropic", settings, data_dir, replaying=replaying)
+    assert isinstance(claude, ClaudeAnalyst)
+    return claude.reflector()
+
+
 def api_key(settings: Settings) -> str | None:
     key = settings.anthropic_api_key
     if key is None or not key.get_secret_value().strip():
@@ -87,12 +108,17 @@ def execute_run(
     data_dir: Path | None,
     quiet: bool,
     process_start: float,
+    memory: bool | None = None,
 ) -> None:
     from core.datadir import prepare_data_dir
     from core.market.source import MarketRequest, open_market
     from core.settings import load_settings
 
     settings = load_settings(data_dir=data_dir, analyst=analyst, market=market)
+    if memory is not None:
+        settings = settings.model_copy(
+            update={"memory": settings.memory.model_copy(update={"enabled": memory})}
+        )
     if json_path is not None:
         _check_writable(json_path)
     mode = None
@@ -119,7 +145,12 @@ def execute_run(
     from graphs.session import SessionPlan, run_session
 
     plan = SessionPlan(
-        run_id=new_run_id(), info=info, series=series, settings=settings, data_dir=root
+        run_id=new_run_id(),
+        info=info,
+        series=series,
+        settings=settings,
+        data_dir=root,
+        reflector=make_reflector(settings, chosen, root, replaying=mode == "replay"),
     )
     label = " [bold yellow]SYNTHETIC DATA[/]" if info.synthetic else ""
     console.print(

@@ -104,6 +104,20 @@ class AnthropicSettings(BaseModel):
         return found
 
 
+class MemorySettings(BaseModel):
+    """Vector memory: recall of situations and lessons, and how texts are embedded."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    """Recall similar situations and lessons (`--memory on|off`); traces are always written."""
+    embedding: Literal["wordllama", "hashing", "chroma-default"] = "wordllama"
+    """Text embedder for trace and lesson search: wordllama ships its weights in its wheel."""
+    lesson_k: int = Field(default=3, ge=0, le=20)
+    reflection: Literal["summary", "anthropic"] | None = None
+    """Who writes lessons: None follows the analyst (Claude for anthropic, else the summary)."""
+
+
 class Settings(BaseSettings):
     """Everything configurable; see README for the TOML layout."""
 
@@ -120,6 +134,10 @@ class Settings(BaseSettings):
     market: str = "synthetic:7"
     trace_batch_size: int = Field(default=256, gt=0)
     recall_k: int = Field(default=5, ge=0, le=50)
+    chroma_url: str | None = None
+    """A Chroma server (TRADEGRAPH_CHROMA_URL, e.g. http://127.0.0.1:8000); unset, the store is
+    embedded in the data directory."""
+    memory: MemorySettings = MemorySettings()
     execution: ExecutionSettings = ExecutionSettings()
     risk: RiskLimits = RiskLimits()
     breakers: BreakerLimits = BreakerLimits()

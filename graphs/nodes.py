@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agents.base import Analyst, AnalystResult, LlmUsage, ResearchContext
+from agents.reflection import Reflector, SummaryReflector
 from core.clock import Clock
 from core.errors import ReplayMismatchError
 from core.market.history import MarketHistory
@@ -19,6 +20,7 @@ from core.types import (
     BreakerLimits,
     Brief,
     Candle,
+    ClosedPosition,
     Fill,
     MarketSnapshot,
     Order,
@@ -31,8 +33,10 @@ from core.types import (
     Trace,
     TradingState,
 )
+from graphs.reviews import PositionReviews
 from graphs.state import CycleState
-from memory.situations import SituationMemory
+from memory.lessons import Lesson, LessonMemory
+from memory.situations import SituationMemory, situation_id
 from memory.traces import TraceStore, trace_id
 from risk.breakers import BreakerBoard, BreakerEvent
 from risk.validator import flatten, validate
@@ -86,8 +90,16 @@ class CycleDeps:
     breaker_limits: BreakerLimits
     traces: TraceStore
     situations: SituationMemory
+    lessons: LessonMemory = field(default_factory=lambda: LessonMemory(None, None))
+    reflector: Reflector = field(default_factory=SummaryReflector)
     journal: CycleJournal = field(default_factory=CycleJournal)
     recall_k: int = 5
+    lesson_k: int = 3
+    market_key: str = ""
+    """Names this market's moments in situation memory (see memory.situations.market_key)."""
+
+    def __post_init__(self) -> None:
+        self.reviews = PositionReviews(self.history.info.timeframe)
 
 
 Node = Callable[[CycleState], dict[str, Any]]
@@ -123,13 +135,17 @@ class CycleSteps:
             closed = d.journal.round_trips.on_fill(fill)
             if closed is not None:
                 d.breakers.record_trade(closed.pnl, now)
+            review = d.reviews.on_fill(fill, len(d.history), closed)
+            if review is not None:
+                self._reflect(review, now)
+        d.reviews.on_candle(candle)
         limits = d.breaker_limits
         issues = check_data(d.history, now, limits.stale_after_periods, limits.jump_sigma)
         snapshot = MarketSnapshot(
             info=d.history.info, now_ms=now, last=candle, bars_seen=len(d.history), issues=issues
         )
         equity = d.broker.portfolio.equity({snapshot.info.symbol: candle.close})
-        breakers = d.breakers.update(equity, snapshot, now)
+        breakers = d.breakers.update(equity, snapshot, now, unpersisted_traces=d.traces.spooled)
         if breakers.state is TradingState.HALTED:
             d.broker.cancel_pending()
         elif breakers.state is not TradingState.ACTIVE:
@@ -149,13 +165,25 @@ class CycleSteps:
         return {"features": compute_features(self.d.history)}
 
     def recall(self, state: CycleState) -> dict[str, Any]:
-        candle = state["snapshot"].last
-        memory = self.d.situations
-        memory.observe(bars=len(self.d.history), close=candle.close, low=candle.low)
+        d, snapshot = self.d, state["snapshot"]
+        candle, now = snapshot.last, snapshot.now_ms
+        settled = d.situations.observe(
+            bars=len(d.history), close=candle.close, low=candle.low, now_ms=now
+        )
+        for stored in settled:
+            d.traces.annotate_outcome(
+                stored.trace_id,
+                {f"outcome_{h.candles}": h.forward_return for h in stored.situation.horizons},
+            )
+        d.lessons.advance(now)
         features = state["features"]
         if not features.ready:
-            return {"recalled": ()}
-        return {"recalled": memory.recall(features.vector(), self.d.recall_k)}
+            return {"recalled": (), "lessons": ()}
+        vector = features.vector()
+        return {
+            "recalled": d.situations.recall(vector, d.recall_k),
+            "lessons": d.lessons.recall(vector, d.lesson_k),
+        }
 
     def analyze(self, state: CycleState) -> dict[str, Any]:
         d = self.d
@@ -253,6 +281,7 @@ class CycleSteps:
             inputs_hash=_inputs_hash(snapshot),
             features=features.model_dump(mode="json"),
             recalled=tuple(r.id for r in state.get("recalled", ())),
+            lessons=tuple(lesson.id for lesson in state.get("lessons", ())),
             analyst=d.analyst.name,
             model=analysis.model,
             prompt_version=analysis.prompt_version,
@@ -269,18 +298,49 @@ class CycleSteps:
             equity=d.broker.portfolio.equity({snapshot.info.symbol: snapshot.price}),
             latency_ms=dict(state.get("latency_ms", {})),
         )
-        vector = features.vector()
-        sealed = d.traces.append(trace, vector)
+        sealed = d.traces.append(trace)
+        moment = situation_id(d.market_key, snapshot.now_ms)
+        if order is not None:
+            d.reviews.on_order(
+                order,
+                trace_id=trace_id(d.run_id, seq),
+                situation_id=moment,
+                features=features,
+                thesis=str(trace.proposal.get("thesis", "")),
+            )
         if features.ready:
             d.situations.remember(
-                id=trace_id(d.run_id, seq),
+                id=moment,
                 ts=snapshot.now_ms,
-                vector=vector,
+                vector=features.vector(),
                 close=snapshot.price,
                 bars=len(d.history),
                 stances=analysis.persona_stances,
+                trace_id=trace_id(d.run_id, seq),
             )
         return {"trace": sealed}
+
+    def _reflect(self, review: ClosedPosition, now: int) -> None:
+        """A position closed: write its lesson (the deterministic summary if reflection fails)."""
+        d = self.d
+        try:
+            text = d.reflector.reflect(review)
+        except Exception:
+            text = SummaryReflector().reflect(review)
+        d.lessons.add(
+            Lesson(
+                id=f"lesson:{situation_id(d.market_key, now)}",
+                written_at=now,
+                symbol=review.symbol,
+                text=text,
+                author=d.reflector.name,
+                pnl_fraction=review.pnl_fraction,
+                situation_vector=review.entry_features.vector(),
+                situation_id=review.entry_situation_id,
+                entry_trace_id=review.entry_trace_id,
+                order_ids=review.order_ids,
+            )
+        )
 
     def _context(self, state: CycleState) -> RiskContext:
         """What the validator needs beyond the proposal: orders in flight and recent, marks."""
@@ -330,6 +390,7 @@ class CycleSteps:
             max_buy_fraction=max(0.0, room / equity) if equity > 0 else 0.0,
             min_confidence=limits.min_confidence,
             recalled=state.get("recalled", ()),
+            lessons=state.get("lessons", ()),
         )
 
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from agents.base import Analyst
+from agents.base import Analyst, LlmUsage
+from agents.reflection import Reflector, SummaryReflector
 from core.clock import SimulatedClock
 from core.ledger import Ledger
 from core.market.history import MarketHistory, replay
@@ -25,17 +26,15 @@ from graphs.nodes import CycleDeps, CycleJournal
 from graphs.summary import (
     BreakerTrip,
     MarketSummary,
+    MemorySummary,
     PerfSummary,
     RiskSummary,
     RunSummary,
     TraceStoreSummary,
     iso,
 )
-from memory.situations import COLLECTION as SITUATIONS
-from memory.situations import SituationMemory
-from memory.store import open_chroma, vector_collection
+from memory.session_stores import open_memory
 from memory.traces import COLLECTION as TRACES
-from memory.traces import TraceStore
 from risk.breakers import BreakerBoard
 from tools.compliance import count_violations
 from tools.execution.paper import PaperBroker
@@ -51,6 +50,8 @@ class SessionPlan:
     series: CandleSeries
     settings: Settings
     data_dir: Path
+    reflector: Reflector | None = None
+    """Who writes lessons when a position closes; None: the deterministic summary."""
 
 
 def run_session(
@@ -75,11 +76,16 @@ def run_session(
         execution.quote_currency,
     )
     broker = PaperBroker(ledger, fee_rate=execution.fee_rate, slippage_bps=execution.slippage_bps)
-    chroma = open_chroma(plan.data_dir)
-    traces = TraceStore(
-        vector_collection(chroma, TRACES), plan.run_id, batch_size=settings.trace_batch_size
+    memory = open_memory(
+        plan.data_dir,
+        plan.run_id,
+        info,
+        url=settings.chroma_url,
+        embedding=settings.memory.embedding,
+        enabled=settings.memory.enabled,
+        batch_size=settings.trace_batch_size,
     )
-    situations = SituationMemory(vector_collection(chroma, SITUATIONS))
+    traces = memory.traces
     board = BreakerBoard(
         SqliteStateStore(plan.data_dir / "risk_state.sqlite"),
         f"replay:{plan.run_id}",
@@ -98,10 +104,15 @@ def run_session(
         limits=settings.risk,
         breaker_limits=settings.breakers,
         traces=traces,
-        situations=situations,
+        situations=memory.situations,
+        lessons=memory.lessons,
+        reflector=plan.reflector or SummaryReflector(),
         journal=journal,
         recall_k=settings.recall_k,
+        lesson_k=settings.memory.lesson_k,
+        market_key=memory.market_key,
     )
+    reflector = deps.reflector
     graph = build_decision_graph(deps)
     equity: list[float] = []
     denials: Counter[str] = Counter()
@@ -124,8 +135,7 @@ def run_session(
             if on_progress is not None:
                 on_progress(seq + 1)
     finally:
-        traces.flush()
-        situations.flush()
+        memory.flush()
         for order in broker.pending():
             ledger.cancel(order.client_order_id)
     fills = ledger.fills()
@@ -171,12 +181,19 @@ def run_session(
         ),
         traces=traces.count,
         trace_store=TraceStoreSummary(
-            path=str(plan.data_dir / "chroma"),
+            path=memory.location,
             collection=TRACES,
             run_id=plan.run_id,
             chain_head=traces.last_hash,
+            spooled=traces.spooled,
         ),
-        llm=journal.llm_usage.model_copy(update={"cost_usd": round(journal.llm_usage.cost_usd, 6)}),
+        memory=MemorySummary(
+            enabled=settings.memory.enabled,
+            situations=len(memory.situations),
+            lessons_written=len(memory.lessons.written),
+            lessons=len(memory.lessons),
+        ),
+        llm=_rounded(journal.llm_usage + reflector.usage),
         perf=PerfSummary(
             wall_seconds=round(wall, 3),
             decisions_per_second=round(len(equity) / loop_seconds, 1) if loop_seconds else 0.0,
@@ -185,3 +202,7 @@ def run_session(
     )
     ledger.close()
     return summary
+
+
+def _rounded(usage: LlmUsage) -> LlmUsage:
+    return usage.model_copy(update={"cost_usd": round(usage.cost_usd, 6)})

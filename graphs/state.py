@@ -11,6 +11,7 @@ from core.types import (
     Fill,
     MarketSnapshot,
     Order,
+    RecalledLesson,
     RecalledSituation,
     Trace,
     Verdict,
@@ -29,6 +30,7 @@ class CycleState(TypedDict, total=False):
     breaker_events: list[str]
     features: Features
     recalled: tuple[RecalledSituation, ...]
+    lessons: tuple[RecalledLesson, ...]
     analysis: AnalystResult
     verdict: Verdict
     flatten: bool

@@ -31,6 +31,19 @@ class TraceStoreSummary(BaseModel):
     collection: str
     run_id: str
     chain_head: str
+    spooled: int = 0
+    """Traces still in the local spool because the store could not be written."""
+
+
+class MemorySummary(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    enabled: bool
+    situations: int
+    """Situations recallable at the end of the run (this run's and earlier runs')."""
+    lessons_written: int
+    lessons: int
+    """Lessons recallable at the end of the run."""
 
 
 class BreakerTrip(BaseModel):
@@ -85,6 +98,7 @@ class RunSummary(BaseModel):
     risk: RiskSummary
     traces: int
     trace_store: TraceStoreSummary
+    memory: MemorySummary | None = None
     llm: LlmUsage = LlmUsage()
     """Anthropic requests, tokens and cost (all zero for the offline analyst)."""
     perf: PerfSummary

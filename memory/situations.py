@@ -1,28 +1,53 @@
 """Situation memory: feature vectors of past cycles and what happened after them.
 
-A situation enters the recall index only once its outcome is known (its horizon has passed),
-so everything recall can return was known at the time of the query, by construction. The hot
-path (one recall per cycle) is a NumPy cosine search; chromadb keeps the durable copy.
+A situation is one cycle's feature vector (`Features.vector()`: 8 fixed dimensions, each scaled
+to about [-1, 1]) and, once its horizons have passed, its outcome over 1, 6 and 24 candles
+(forward return and maximum adverse excursion). It enters the recall index only when its last
+horizon has passed, and `known_at` records that moment, so everything recall returns was known
+at the time of the query, by construction.
+
+Memory outlives a run: situations persisted by earlier runs in the same store are loaded at
+start and released into the index as the clock passes their `known_at`, so a replay of 2021
+never sees what a replay of 2023 learned, while a live run sees all of it. A situation's id
+names the market moment (symbol, timeframe and candle; the seed too for synthetic markets),
+so the same moment seen again is not counted twice, and replaying the same market twice
+recalls the same situations at every step.
+
+The hot path (one recall per cycle) is a NumPy cosine search; chromadb keeps the durable copy.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.types import RecalledSituation
+from core.types import HorizonOutcome, MarketInfo, RecalledSituation
+from memory.vector_index import VectorIndex
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 COLLECTION = "situations"
-HORIZON = 24
+HORIZONS = (1, 6, 24)
+"""Candles after a situation at which its outcome is read; the last one makes it recallable."""
 PERSIST_BATCH = 256
-"""Candles after a situation at which its outcome (forward return, worst excursion) is read."""
+LOAD_PAGE = 10_000
+
+
+def market_key(info: MarketInfo) -> str:
+    """What makes two candles the same market moment: symbol and timeframe, and for a
+    synthetic market its seed (two seeds are two different worlds)."""
+    world = info.source if info.synthetic else "real"
+    return f"{world}|{info.symbol}|{info.timeframe}"
+
+
+def situation_id(key: str, ts: int) -> str:
+    return f"{hashlib.sha256(key.encode()).hexdigest()[:12]}:{ts}"
 
 
 @dataclass(frozen=True)
@@ -33,44 +58,72 @@ class _Pending:
     close: float
     bars_at: int
     stances: dict[str, float]
+    trace_id: str
+
+
+@dataclass(frozen=True)
+class StoredSituation:
+    """A settled situation with its vector, as persisted and loaded."""
+
+    situation: RecalledSituation
+    vector: list[float]
+    trace_id: str = ""
 
 
 class SituationMemory:
-    """Per-run index of situations whose outcomes are known, with point-in-time recall."""
+    """Point-in-time index of situations whose outcomes are known, with recall."""
 
-    def __init__(self, collection: Collection | None, *, horizon: int = HORIZON) -> None:
-        self._collection = collection
-        self._horizon = horizon
+    def __init__(
+        self,
+        collection: Collection | None,
+        *,
+        symbol: str = "",
+        horizons: Sequence[int] = HORIZONS,
+        prior: Sequence[StoredSituation] = (),
+        enabled: bool = True,
+    ) -> None:
+        if not horizons or any(h <= 0 for h in horizons):
+            raise ValueError("situation horizons must be positive candle counts")
+        self._collection = collection if enabled else None
+        self._symbol = symbol
+        self._horizons = tuple(sorted(set(horizons)))
+        self._enabled = enabled
         self._pending: deque[_Pending] = deque()
-        self._lows: deque[float] = deque(maxlen=horizon)
-        self._vectors = np.zeros((0, 0), dtype=np.float64)
+        self._window: deque[tuple[float, float]] = deque(maxlen=self._horizons[-1])
+        self._index_rows = VectorIndex()
         self._known: list[RecalledSituation] = []
-        self._to_persist: list[tuple[RecalledSituation, list[float]]] = []
+        self._ids: set[str] = set()
+        self._future = sorted(prior, key=lambda s: (s.situation.known_at, s.situation.id))
+        if not enabled:
+            self._future = []
+        self._next_future = 0
+        self._to_persist: list[StoredSituation] = []
 
     def __len__(self) -> int:
         return len(self._known)
 
-    def observe(self, *, bars: int, close: float, low: float) -> None:
-        """A candle closed: settle every pending situation whose horizon has now passed."""
-        self._lows.append(low)
-        while self._pending and bars - self._pending[0].bars_at >= self._horizon:
-            p = self._pending.popleft()
-            worst = min(self._lows)
-            situation = RecalledSituation(
-                id=p.id,
-                ts=p.ts,
-                similarity=1.0,
-                forward_return=close / p.close - 1.0,
-                max_adverse=min(0.0, worst / p.close - 1.0),
-                persona_returns={
-                    name: stance * (close / p.close - 1.0) for name, stance in p.stances.items()
-                },
-            )
-            self._add_row(_unit(p.vector))
-            self._known.append(situation)
-            self._to_persist.append((situation, p.vector))
+    @property
+    def horizon(self) -> int:
+        return self._horizons[-1]
+
+    def observe(self, *, bars: int, close: float, low: float, now_ms: int) -> list[StoredSituation]:
+        """A candle closed at `now_ms`: release what became known by now, and settle every
+        pending situation whose last horizon has now passed; returns those just settled."""
+        self._window.append((close, low))
+        while (
+            self._next_future < len(self._future)
+            and self._future[self._next_future].situation.known_at <= now_ms
+        ):
+            stored = self._future[self._next_future]
+            self._next_future += 1
+            self._index(stored.situation, stored.vector)
+        settled = []
+        longest = self._horizons[-1]
+        while self._pending and bars - self._pending[0].bars_at >= longest:
+            settled.append(self._settle(self._pending.popleft(), bars, now_ms))
         if len(self._to_persist) >= PERSIST_BATCH:
             self.flush()
+        return settled
 
     def remember(
         self,
@@ -81,57 +134,153 @@ class SituationMemory:
         close: float,
         bars: int,
         stances: Mapping[str, float] | None = None,
+        trace_id: str = "",
     ) -> None:
         """Queue this cycle's situation; it becomes recallable when its outcome is known.
 
         `stances` are the offline personas' positions here (1 long, 0 flat); with the outcome
-        they become what each persona would have earned, for the meta-selector."""
+        they become what each persona would have earned, for the meta-selector. With memory
+        off the outcome is still read (for the trace), but nothing is indexed or stored."""
         self._pending.append(
             _Pending(
-                id=id, ts=ts, vector=vector, close=close, bars_at=bars, stances=dict(stances or {})
+                id=id,
+                ts=ts,
+                vector=stored_exactly(vector),
+                close=close,
+                bars_at=bars,
+                stances=dict(stances or {}),
+                trace_id=trace_id,
             )
         )
 
     def recall(self, vector: Sequence[float], k: int) -> tuple[RecalledSituation, ...]:
-        if k <= 0 or not self._known:
-            return ()
-        scores = self._vectors[: len(self._known)] @ _unit(vector)
-        candidates = np.argpartition(-scores, k)[:k] if len(scores) > k else np.arange(len(scores))
-        top = candidates[np.lexsort((candidates, -scores[candidates]))]
+        """The k most similar known situations, most similar first (ties: oldest first)."""
         return tuple(
-            self._known[i].model_copy(update={"similarity": round(float(scores[i]), 6)})
-            for i in top
+            self._known[i].model_copy(update={"similarity": round(score, 6)})
+            for i, score in self._index_rows.top(vector, k)
         )
 
-    def _add_row(self, row: np.ndarray) -> None:
-        n = len(self._known)
-        if n >= self._vectors.shape[0]:
-            grown = np.zeros((max(64, 2 * n), row.shape[0]), dtype=np.float64)
-            if n:
-                grown[:n] = self._vectors[:n]
-            self._vectors = grown
-        self._vectors[n] = row
+    def _settle(self, p: _Pending, bars: int, now_ms: int) -> StoredSituation:
+        """Read every horizon's outcome from the window of candles after the situation."""
+        first = bars - len(self._window) + 1  # the bar count of the window's first candle
+        outcomes = []
+        for h in self._horizons:
+            after = [self._window[j - first] for j in range(p.bars_at + 1, p.bars_at + h + 1)]
+            worst = min(low for _, low in after)
+            outcomes.append(
+                HorizonOutcome(
+                    candles=h,
+                    forward_return=_exact(after[-1][0] / p.close - 1.0),
+                    max_adverse=_exact(min(0.0, worst / p.close - 1.0)),
+                )
+            )
+        last = outcomes[-1]
+        situation = RecalledSituation(
+            id=p.id,
+            ts=p.ts,
+            similarity=1.0,
+            forward_return=last.forward_return,
+            max_adverse=last.max_adverse,
+            symbol=self._symbol,
+            known_at=now_ms,
+            horizons=tuple(outcomes),
+            persona_returns={
+                name: _exact(stance * last.forward_return) for name, stance in p.stances.items()
+            },
+        )
+        stored = StoredSituation(situation, p.vector, p.trace_id)
+        if self._enabled and self._index(situation, p.vector):
+            self._to_persist.append(stored)
+        return stored
+
+    def _index(self, situation: RecalledSituation, vector: Sequence[float]) -> bool:
+        """Add to the recall index unless this market moment is already in it."""
+        if situation.id in self._ids:
+            return False
+        self._ids.add(situation.id)
+        self._index_rows.add(vector)
+        self._known.append(situation)
+        return True
 
     def flush(self) -> None:
         if self._collection is None or not self._to_persist:
             return
         batch, self._to_persist = self._to_persist, []
         self._collection.upsert(
-            ids=[s.id for s, _ in batch],
-            embeddings=[v for _, v in batch],  # type: ignore[arg-type]
-            metadatas=[
-                {
-                    "ts": s.ts,
-                    "forward_return": s.forward_return,
-                    "max_adverse": s.max_adverse,
-                    **{f"persona_{name}": value for name, value in s.persona_returns.items()},
-                }
-                for s, _ in batch
-            ],
+            ids=[s.situation.id for s in batch],
+            embeddings=[s.vector for s in batch],  # type: ignore[arg-type]
+            metadatas=[_metadata(s) for s in batch],
         )
 
 
-def _unit(vector: Sequence[float]) -> np.ndarray:
-    v = np.asarray(vector, dtype=np.float64)
-    norm = float(np.linalg.norm(v))
-    return v / norm if norm > 0 else v
+def stored_exactly(vector: Sequence[float]) -> list[float]:
+    """The vector as chroma will give it back (float32), so that a situation recalled from this
+    run and the same one loaded by a later run compare equal to the last bit."""
+    return np.asarray(vector, dtype=np.float32).astype(np.float64).tolist()  # type: ignore[no-any-return]
+
+
+def _exact(x: float) -> float:
+    """An outcome rounded so that it survives chroma's metadata round trip unchanged."""
+    return round(x, 12)
+
+
+def _metadata(stored: StoredSituation) -> dict[str, Any]:
+    s = stored.situation
+    meta: dict[str, Any] = {
+        "ts": s.ts,
+        "known_at": s.known_at,
+        "symbol": s.symbol,
+        "trace_id": stored.trace_id,
+        "forward_return": s.forward_return,
+        "max_adverse": s.max_adverse,
+    }
+    for h in s.horizons:
+        meta[f"return_{h.candles}"] = h.forward_return
+        meta[f"adverse_{h.candles}"] = h.max_adverse
+    meta.update({f"persona_{name}": value for name, value in s.persona_returns.items()})
+    return meta
+
+
+def _from_metadata(id: str, meta: Mapping[str, Any], vector: Sequence[float]) -> StoredSituation:
+    horizons = sorted(int(key.removeprefix("return_")) for key in meta if key.startswith("return_"))
+    situation = RecalledSituation(
+        id=id,
+        ts=int(meta["ts"]),
+        similarity=1.0,
+        forward_return=float(meta["forward_return"]),
+        max_adverse=float(meta["max_adverse"]),
+        symbol=str(meta.get("symbol", "")),
+        known_at=int(meta.get("known_at", meta["ts"])),
+        horizons=tuple(
+            HorizonOutcome(
+                candles=h,
+                forward_return=float(meta[f"return_{h}"]),
+                max_adverse=float(meta.get(f"adverse_{h}", 0.0)),
+            )
+            for h in horizons
+        ),
+        persona_returns={
+            key.removeprefix("persona_"): float(value)
+            for key, value in meta.items()
+            if key.startswith("persona_")
+        },
+    )
+    return StoredSituation(situation, [float(x) for x in vector], str(meta.get("trace_id", "")))
+
+
+def load_situations(collection: Collection) -> list[StoredSituation]:
+    """Every persisted situation, read in pages; SituationMemory releases them point in time."""
+    loaded: list[StoredSituation] = []
+    offset = 0
+    while True:
+        page = collection.get(include=["embeddings", "metadatas"], limit=LOAD_PAGE, offset=offset)
+        ids = page["ids"]
+        if not ids:
+            return loaded
+        embeddings = page["embeddings"]
+        metadatas = page["metadatas"] or []
+        assert embeddings is not None
+        loaded.extend(
+            _from_metadata(i, m, v) for i, m, v in zip(ids, metadatas, embeddings, strict=True)
+        )
+        offset += len(ids)

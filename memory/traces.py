@@ -1,80 +1,183 @@
 """The trace store: one hash-chained record per decision cycle, written to chromadb in batches.
 
-A record's document is a one-line headline (searchable text); the whole trace, as JSON, is in
-its `trace` metadata, which keeps writes fast (chroma indexes documents for full-text search).
+A record's document is a one-line headline, embedded with the text embedder so that
+`tradegraph audit search` finds traces by meaning; the whole trace, as JSON, is in its `trace`
+metadata, beside the fields to filter on (run, symbol, time, action, verdict, and the outcome
+once the situation's horizon has passed).
 
 Each trace carries the hash of the previous trace of its run, so editing or dropping any stored
-trace breaks the chain where it happened.
+trace breaks the chain where it happened; a per-run head record (collection `trace_runs`) holds
+the last hash and count, so dropping the newest traces is caught too, and holds the anchor that
+a pruned prefix leaves behind.
+
+A batch the store cannot take is spooled locally (see `memory.spool`) and written, in order,
+at the next flush that succeeds; `spooled` says how many are waiting.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from core.types import GENESIS_HASH, Trace
+from memory.embeddings import TextEmbedder
+from memory.spool import TraceSpool
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 COLLECTION = "traces"
+RUNS_COLLECTION = "trace_runs"
+RETRY_SECONDS = 5.0
+"""While spooling, how often (wall clock) the store is tried again between batches."""
 
 
 def trace_id(run_id: str, seq: int) -> str:
     return f"{run_id}:{seq:08d}"
 
 
-class TraceStore:
-    """Appends sealed traces for one run; buffered, flushed every `batch_size` and on close."""
-
-    def __init__(self, collection: Collection, run_id: str, *, batch_size: int = 256) -> None:
-        self._collection = collection
-        self.run_id = run_id
-        self._batch_size = batch_size
-        self._buffer: list[tuple[Trace, list[float]]] = []
-        self.last_hash = GENESIS_HASH
-        self.count = 0
-
-    def append(self, trace: Trace, embedding: list[float]) -> Trace:
-        """Seal the trace onto the chain and queue it for writing; returns the sealed trace."""
-        sealed = trace.sealed(self.last_hash)
-        self.last_hash = sealed.hash
-        self._buffer.append((sealed, embedding))
-        self.count += 1
-        if len(self._buffer) >= self._batch_size:
-            self.flush()
-        return sealed
-
-    def flush(self) -> None:
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
-        self._collection.add(
-            ids=[trace_id(t.run_id, t.seq) for t, _ in batch],
-            embeddings=[e for _, e in batch],  # type: ignore[arg-type]
-            documents=[headline(t) for t, _ in batch],
-            metadatas=[
-                {
-                    "trace": t.model_dump_json(),
-                    "run_id": t.run_id,
-                    "seq": t.seq,
-                    "ts": t.ts,
-                    "symbol": t.symbol,
-                    "action": str(t.proposal.get("action", "HOLD")),
-                    "verdict": t.verdict,
-                    "hash": t.hash,
-                    "prev_hash": t.prev_hash,
-                }
-                for t, _ in batch
-            ],
-        )
-
-
 def headline(trace: Trace) -> str:
-    """The searchable text of a trace: what was proposed, what was decided, and why."""
+    """The searchable text of a trace: what was proposed, what was decided and why, what
+    filled (a resting stop-loss by name) and what the breakers did."""
     action = trace.proposal.get("action", "HOLD")
     refusals = f" ({'; '.join(trace.refusals)})" if trace.refusals else ""
     thesis = trace.proposal.get("thesis", "")
-    return f"{trace.symbol} {action} {trace.verdict}{refusals}: {thesis}"
+    text = f"{trace.symbol} {action} {trace.verdict}{refusals}: {thesis}"
+    for fill in trace.fills:
+        kind = "stop-loss " if str(fill.get("client_order_id", "")).startswith("stop-") else ""
+        text += f" | filled {kind}{fill.get('side')} {_num(fill.get('quantity'))} at "
+        text += _num(fill.get("price"))
+    if trace.breaker_reasons:
+        text += " | breakers: " + "; ".join(trace.breaker_reasons)
+    return text
+
+
+def _num(x: object) -> str:
+    return f"{x:.6g}" if isinstance(x, int | float) else str(x)
+
+
+def filter_fields(trace: Trace) -> dict[str, Any]:
+    """The metadata a stored trace is filtered on; `audit verify` checks them against the
+    trace itself, so editing a filter field is tampering too."""
+    return {
+        "run_id": trace.run_id,
+        "seq": trace.seq,
+        "ts": trace.ts,
+        "symbol": trace.symbol,
+        "action": str(trace.proposal.get("action", "HOLD")),
+        "verdict": trace.verdict,
+        "hash": trace.hash,
+        "prev_hash": trace.prev_hash,
+    }
+
+
+class TraceStore:
+    """Appends sealed traces for one run; buffered, flushed every `batch_size` and on close."""
+
+    def __init__(
+        self,
+        collection: Collection,
+        run_id: str,
+        *,
+        embedder: TextEmbedder,
+        runs: Collection | None = None,
+        spool: TraceSpool | None = None,
+        batch_size: int = 256,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self._collection = collection
+        self._runs = runs
+        self._embedder = embedder
+        self._spool = spool
+        self.run_id = run_id
+        self._batch_size = batch_size
+        self._clock = clock
+        self._buffer: list[Trace] = []
+        self._outcomes: dict[str, dict[str, float]] = {}
+        self._next_retry = 0.0
+        self.last_hash = GENESIS_HASH
+        self.count = 0
+        self.last_error: str | None = None
+
+    @property
+    def spooled(self) -> int:
+        """Traces sealed but only in the local spool, waiting for the store."""
+        return self._spool.count if self._spool is not None else 0
+
+    def append(self, trace: Trace) -> Trace:
+        """Seal the trace onto the chain and queue it for writing; returns the sealed trace."""
+        sealed = trace.sealed(self.last_hash)
+        self.last_hash = sealed.hash
+        self._buffer.append(sealed)
+        self.count += 1
+        if len(self._buffer) >= self._batch_size or (
+            self.spooled and self._clock() >= self._next_retry
+        ):
+            self.flush()
+        return sealed
+
+    def annotate_outcome(self, trace_id: str, outcome: Mapping[str, float]) -> None:
+        """Attach a situation's outcome to its trace's metadata (not hashed: it is learned
+        after the cycle), for filters such as `outcome_24 < 0`."""
+        self._outcomes[trace_id] = dict(outcome)
+
+    def flush(self) -> None:
+        """Write the buffer (after any spooled traces); on failure, spool it and go on."""
+        batch, self._buffer = self._buffer, []
+        if self._spool is not None and self._spool.count:
+            spooled = self._spool.read()
+            try:
+                self._write(spooled)
+            except Exception as exc:
+                self._failed(batch, exc)
+                return
+            self._spool.clear()
+        try:
+            self._write(batch)
+            self._write_outcomes()
+        except Exception as exc:
+            self._failed(batch, exc)
+            return
+        self.last_error = None
+
+    def _failed(self, batch: list[Trace], exc: Exception) -> None:
+        self.last_error = f"{exc.__class__.__name__}: {exc}"
+        self._next_retry = self._clock() + RETRY_SECONDS
+        if self._spool is None:
+            raise exc
+        self._spool.append(batch)
+
+    def _write(self, batch: list[Trace]) -> None:
+        if not batch:
+            return
+        documents = [headline(t) for t in batch]
+        recorded = int(time.time() * 1000)
+        self._collection.upsert(
+            ids=[trace_id(t.run_id, t.seq) for t in batch],
+            embeddings=self._embedder.embed(documents),  # type: ignore[arg-type]
+            documents=documents,
+            metadatas=[
+                {"trace": t.model_dump_json(), "recorded_at": recorded, **filter_fields(t)}
+                for t in batch
+            ],
+        )
+        if self._runs is not None:
+            last = batch[-1]
+            self._runs.upsert(
+                ids=[last.run_id],
+                embeddings=[[1.0]],  # type: ignore[arg-type]
+                metadatas=[{"head_hash": last.hash, "head_seq": last.seq, "updated": recorded}],
+            )
+
+    def _write_outcomes(self) -> None:
+        if not self._outcomes:
+            return
+        outcomes, self._outcomes = self._outcomes, {}
+        self._collection.update(
+            ids=list(outcomes),
+            metadatas=list(outcomes.values()),
+        )
 
 
 def load_run(collection: Collection, run_id: str) -> list[Trace]:
@@ -84,9 +187,9 @@ def load_run(collection: Collection, run_id: str) -> list[Trace]:
     return sorted(traces, key=lambda t: t.seq)
 
 
-def verify_chain(traces: list[Trace]) -> int | None:
+def verify_chain(traces: list[Trace], start_hash: str = GENESIS_HASH) -> int | None:
     """Seq of the first trace whose hash or link does not hold, or None if the chain is intact."""
-    prev = GENESIS_HASH
+    prev = start_hash
     for trace in traces:
         if trace.prev_hash != prev or trace.compute_hash() != trace.hash:
             return trace.seq

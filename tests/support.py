@@ -46,3 +46,11 @@ def candle(ts: int, price: float, volume: float = 10.0) -> Candle:
     return Candle(
         ts=ts, open=price, high=price * 1.001, low=price * 0.999, close=price, volume=volume
     )
+
+
+def stored_traces(data_dir: Path, run_id: str) -> list:
+    """A run's traces as the store holds them, in chain order."""
+    from memory.store import existing_collection, open_chroma
+    from memory.traces import load_run
+
+    return load_run(existing_collection(open_chroma(data_dir), "traces", str(data_dir)), run_id)

@@ -1,8 +1,9 @@
 """Domain types shared by every package: plain, frozen pydantic models."""
 
-from core.types.brief import Brief, RecalledSituation
+from core.types.brief import Brief, HorizonOutcome, RecalledLesson, RecalledSituation
 from core.types.features import Features, Regime
 from core.types.market import Candle, DataIssue, MarketInfo, MarketSnapshot, timeframe_seconds
+from core.types.position_review import ClosedPosition
 from core.types.risk import (
     Approved,
     BreakerLimits,
@@ -29,11 +30,13 @@ __all__ = [
     "BreakerSnapshot",
     "Brief",
     "Candle",
+    "ClosedPosition",
     "DataIssue",
     "Denied",
     "Features",
     "Fill",
     "Hold",
+    "HorizonOutcome",
     "InstrumentRules",
     "MarketInfo",
     "MarketSnapshot",
@@ -42,6 +45,7 @@ __all__ = [
     "Portfolio",
     "Position",
     "Proposal",
+    "RecalledLesson",
     "RecalledSituation",
     "RecentOrder",
     "Refusal",

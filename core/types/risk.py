@@ -124,6 +124,9 @@ class BreakerLimits(BaseModel):
     jump_sigma: float = Field(default=8.0, gt=0)
     max_errors: int = Field(default=5, ge=1)
     error_window_minutes: float = Field(default=60.0, gt=0)
+    on_trace_failure: Literal["halt_entries", "continue"] = "halt_entries"
+    """While traces cannot be persisted (they are spooled locally meanwhile): no new entries
+    until the store is back (the default), or trade on."""
 
     @model_validator(mode="after")
     def _stages_in_order(self) -> Self:

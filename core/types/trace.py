@@ -29,6 +29,9 @@ class Trace(BaseModel):
     inputs_hash: str
     features: dict[str, Any]
     recalled: tuple[str, ...] = ()
+    """Ids of the situations recalled this cycle (each known before the cycle)."""
+    lessons: tuple[str, ...] = ()
+    """Ids of the lessons recalled this cycle (each written before the cycle)."""
     analyst: str
     model: str | None = None
     prompt_version: str | None = None

@@ -1,6 +1,7 @@
 """Circuit breakers: one small class per breaker, run together by the BreakerBoard."""
 
 from risk.breakers.admin import RiskStatus, halt_all, list_accounts, resume_all, status_all
+from risk.breakers.audit_trail import AuditTrailBreaker
 from risk.breakers.base import Breaker, BreakerEvent, Cycle, Notice, Trip, most_severe
 from risk.breakers.board import BreakerBoard
 from risk.breakers.daily_loss import DailyLossBreaker
@@ -14,6 +15,7 @@ from risk.breakers.stale_data import StaleDataBreaker
 
 __all__ = [
     "GLOBAL_KILL_KEY",
+    "AuditTrailBreaker",
     "Breaker",
     "BreakerBoard",
     "BreakerEvent",

@@ -30,6 +30,8 @@ class Cycle:
     equity: float
     market: MarketSnapshot
     now_ms: int
+    unpersisted_traces: int = 0
+    """Traces spooled locally because the trace store could not be written."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """All circuit breakers of one account, run together each cycle, their state kept in a store.
 
 Breakers (each in its own module): the global and the account kill switch, staged drawdown,
-daily loss, losing streak, LLM budget, error rate and stale data. The snapshot's state is the
-most severe any of them demands; its reasons list each demand, in that order.
+daily loss, losing streak, LLM budget, error rate, stale data and the audit trail. The
+snapshot's state is the most severe any of them demands; its reasons list each demand, in that
+order.
 
 The store is the truth. Every update re-reads each breaker's record (a read is ~2 µs on the
 persistent SQLite connection) and reloads a breaker only when its stored text changed, so a
@@ -40,6 +41,7 @@ from core.types import (
     TradingState,
     canonical_json,
 )
+from risk.breakers.audit_trail import AuditTrailBreaker
 from risk.breakers.base import (
     BreakerEvent,
     Cycle,
@@ -85,6 +87,7 @@ class BreakerBoard:
         self._errors = ErrorRateBreaker(limits)
         self._llm = LlmBudgetBreaker()
         self._stale = StaleDataBreaker()
+        self._audit = AuditTrailBreaker(limits)
         self._keys: dict[StatefulBreaker, str] = {
             self._global: GLOBAL_KILL_KEY,
             self._kill: account_key(account, KillSwitch.part),
@@ -110,10 +113,13 @@ class BreakerBoard:
 
     # --- each cycle -----------------------------------------------------------------------
 
-    def update(self, equity: float, market: MarketSnapshot, now_ms: int) -> BreakerSnapshot:
-        """Run every breaker on this cycle; latch any lasting halt; the resulting state."""
+    def update(
+        self, equity: float, market: MarketSnapshot, now_ms: int, *, unpersisted_traces: int = 0
+    ) -> BreakerSnapshot:
+        """Run every breaker on this cycle; latch any lasting halt; the resulting state.
+        `unpersisted_traces` is the trace store's local spool (see AuditTrailBreaker)."""
         try:
-            return self._update(equity, market, now_ms)
+            return self._update(equity, market, now_ms, unpersisted_traces)
         except Exception as exc:  # fail closed: broken breakers or store, nothing new is sent
             reason = f"circuit breakers failed, halted this cycle: {type(exc).__name__}: {exc}"
             self._record(now_ms, "trip", "board", reason[:300])
@@ -190,18 +196,23 @@ class BreakerBoard:
 
     # --- internals ------------------------------------------------------------------------
 
-    def _update(self, equity: float, market: MarketSnapshot, now_ms: int) -> BreakerSnapshot:
+    def _update(
+        self, equity: float, market: MarketSnapshot, now_ms: int, unpersisted_traces: int
+    ) -> BreakerSnapshot:
         self._now_ms = max(self._now_ms, now_ms)
         self._sync_all(now_ms)
-        cycle = Cycle(equity=equity, market=market, now_ms=now_ms)
+        cycle = Cycle(
+            equity=equity, market=market, now_ms=now_ms, unpersisted_traces=unpersisted_traces
+        )
         for breaker in (self._drawdown, self._daily, self._streak, self._llm):
             trip = breaker.evaluate(cycle)
             logged = self._collect(breaker, now_ms)
             if trip is not None and trip.latch:
                 self._latch(trip, now_ms, logged=logged)
-        self._stale.evaluate(cycle)
-        for notice in self._stale.take_notices():
-            self._record(now_ms, notice.kind, self._stale.name, notice.reason)
+        for per_cycle in (self._stale, self._audit):
+            per_cycle.evaluate(cycle)
+            for notice in per_cycle.take_notices():
+                self._record(now_ms, notice.kind, per_cycle.name, notice.reason)
         self._save_changed()
         return self._snapshot()
 
@@ -216,6 +227,7 @@ class BreakerBoard:
                 self._streak.current(),
                 self._llm.current(),
                 self._stale.current(),
+                self._audit.current(),
             )
             if trip is not None
         ]

@@ -137,6 +137,27 @@ class Reference:
         }
         return httpx.Response(200, json=answer, headers={"content-type": "application/json"})
 
+    def lesson(self, body: dict[str, Any]) -> httpx.Response:
+        """The reflection step's answer: a two-sentence lesson from the closed position."""
+        self.seq += 1
+        text = body["messages"][0]["content"]
+        closed = json.loads(
+            text.split("<closed_position>\n", 1)[1].split("\n</closed_position>")[0]
+        )
+        verdict = "paid" if closed["pnl"] > 0 else "lost"
+        lesson = (
+            f"An entry in a {closed['entry_features']['regime']} regime with RSI "
+            f"{closed['entry_features']['rsi_14']:.0f} {verdict} {closed['pnl_fraction']:+.2%}. "
+            "Check the higher timeframe before the next one like it."
+        )
+        content = [{"type": "text", "text": lesson}]
+        usage = {"input_tokens": _tokens(body), "output_tokens": _tokens(content),
+                 "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}  # fmt: skip
+        answer = {"id": f"msg_ref{self.seq:05d}", "type": "message", "role": "assistant",
+                  "model": MODEL, "content": content, "stop_reason": "end_turn",
+                  "stop_sequence": None, "usage": usage}  # fmt: skip
+        return httpx.Response(200, json=answer, headers={"content-type": "application/json"})
+
     @staticmethod
     def overloaded() -> httpx.Response:
         error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
@@ -242,6 +263,8 @@ def trend_follower(ref: Reference) -> Handler:
     """For whole runs: a trend follower that checks the 4h chart before each entry."""
 
     def answer(body: dict[str, Any]) -> httpx.Response:
+        if "tools" not in body:  # the reflection step: one text answer
+            return ref.lesson(body)
         b = brief_of(body)
         f, held = b["features"], b["position"]["quantity"] > 0
         if held and f["ema_fast"] < f["ema_slow"] and f["macd_hist"] < 0:
@@ -336,7 +359,9 @@ def write_run() -> None:
         cassette_config("all").use_cassette(str(RUN_CASSETTE)),
     ):
         settings = load_settings(data_dir=Path(tmp))
-        plan = SessionPlan("reference", info, series, settings, Path(tmp))
+        plan = SessionPlan(
+            "reference", info, series, settings, Path(tmp), reflector=analyst.reflector()
+        )
         summary = run_session(plan, analyst)
     _with_header(RUN_CASSETTE, f"tradegraph run --analyst anthropic {' '.join(RUN_ARGS)}")
     print(f"wrote {RUN_CASSETTE.relative_to(ROOT)}: {summary.llm.requests} requests, "

@@ -117,7 +117,7 @@ def test_weak_setup_below_the_minimum_confidence_is_a_hold(make_brief, uptrend_f
 def test_stances_become_what_each_persona_would_have_earned(make_brief, request):
     """The loop the selector learns from: stances go into memory, and once the horizon has
     passed, recall brings back every persona's return (stance x forward return)."""
-    memory = SituationMemory(None, horizon=3)
+    memory = SituationMemory(None, horizons=(3,))
     features = request.getfixturevalue("strong_uptrend_features")
     result = OfflineAnalyst().propose(make_brief(features=features))
     memory.remember(
@@ -129,7 +129,7 @@ def test_stances_become_what_each_persona_would_have_earned(make_brief, request)
         stances=result.persona_stances,
     )
     for bars, close in ((2, 101.0), (3, 103.0), (4, 104.0)):
-        memory.observe(bars=bars, close=close, low=close - 1.0)
+        memory.observe(bars=bars, close=close, low=close - 1.0, now_ms=bars)
 
     (recalled,) = memory.recall(features.vector(), 5)
 

@@ -2,16 +2,15 @@
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import assert_one_line_error, tradegraph
 from tests.support import BTC_2023
 
-TRADEGRAPH = Path(sys.executable).parent / "tradegraph"
 needs_btc_2023 = pytest.mark.skipif(
     not BTC_2023.exists(),
     reason="../shared/markets is absent: recorded-market tests need it beside the project",
@@ -30,30 +29,6 @@ REQUIRED_KEYS = {
     "max_drawdown",
     "traces",
 }
-
-
-def tradegraph(*args: str, env: dict | None = None, cwd: Path | None = None):
-    environment = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
-    environment.update(env or {})
-    return subprocess.run(
-        [str(TRADEGRAPH), *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=cwd,
-        timeout=600,
-        check=False,
-    )
-
-
-def assert_one_line_error(result, *fragments: str):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def test_help_lists_every_command_with_one_line():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.agents.reference_model import RUN_ARGS, RUN_CASSETTE, Reference, trend_follower
-from tests.api.test_cli import assert_one_line_error, tradegraph
+from tests.cli import assert_one_line_error, tradegraph
 
 LLM_KEYS = {
     "requests",

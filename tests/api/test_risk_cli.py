@@ -3,7 +3,7 @@
 import json
 import sqlite3
 
-from tests.api.test_cli import assert_one_line_error, tradegraph
+from tests.cli import assert_one_line_error, tradegraph
 
 
 def test_global_halt_shows_in_status_and_lifts_only_by_resume(tmp_path):

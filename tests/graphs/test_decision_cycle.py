@@ -8,9 +8,9 @@ from agents.base import AnalystResult
 from agents.offline import OfflineAnalyst
 from core.types import Action, Approved, Proposal
 from graphs.session import run_session
-from memory.store import open_chroma, vector_collection
-from memory.traces import load_run, verify_chain
+from memory.traces import verify_chain
 from risk.approval import verify
+from tests.support import stored_traces
 
 
 class RecklessAnalyst:
@@ -94,7 +94,7 @@ def test_every_cycle_leaves_one_trace_and_the_chain_verifies(make_plan):
 
     summary = run_session(plan, OfflineAnalyst())
 
-    traces = load_run(vector_collection(open_chroma(plan.data_dir), "traces"), plan.run_id)
+    traces = stored_traces(plan.data_dir, plan.run_id)
     assert summary.traces == len(traces) == 250
     assert [t.seq for t in traces] == list(range(250))
     assert verify_chain(traces) is None
@@ -104,7 +104,7 @@ def test_every_cycle_leaves_one_trace_and_the_chain_verifies(make_plan):
 
 def _decisions(plan, cut: int):
     """What each cycle saw and did, without the run's own name (ids differ between runs)."""
-    traces = load_run(vector_collection(open_chroma(plan.data_dir), "traces"), plan.run_id)
+    traces = stored_traces(plan.data_dir, plan.run_id)
     anonymous = {"client_order_id": None}
     return [
         (
@@ -147,7 +147,7 @@ def test_offline_run_trades_and_respects_the_position_limit(make_plan):
 
     assert summary.orders > 0
     assert summary.fills > 0
-    traces = load_run(vector_collection(open_chroma(plan.data_dir), "traces"), plan.run_id)
+    traces = stored_traces(plan.data_dir, plan.run_id)
     limit = plan.settings.risk.max_position_fraction
     for trace in traces:
         if trace.order and trace.order["side"] == "buy":

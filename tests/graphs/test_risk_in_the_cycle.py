@@ -17,10 +17,8 @@ from core.types import (
     RiskLimits,
 )
 from graphs.session import SessionPlan, run_session
-from memory.store import open_chroma, vector_collection
-from memory.traces import load_run
 from risk.breakers import halt_all
-from tests.support import SHARED, series_from_closes
+from tests.support import SHARED, series_from_closes, stored_traces
 
 CRASH_1M = SHARED / "markets" / "binance-2021-05-crash-1m"
 
@@ -50,7 +48,7 @@ def _stage_order(summary) -> list[str]:
 
 
 def _traces(tmp_path, run_id):
-    return load_run(vector_collection(open_chroma(tmp_path), "traces"), run_id)
+    return stored_traces(tmp_path, run_id)
 
 
 class AllInWithoutStops:

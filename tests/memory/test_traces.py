@@ -1,15 +1,24 @@
+"""The trace store and its audit: hash chains, tamper detection, spooling, outcomes, pruning."""
+
 import itertools
+import json
+import time
 
 import pytest
 
 from core.types import GENESIS_HASH, Trace
+from memory.audit import prune_run, verify_run
+from memory.embeddings import HashingEmbedder
+from memory.spool import TraceSpool
 from memory.store import open_chroma, vector_collection
-from memory.traces import TraceStore, load_run, verify_chain
+from memory.traces import TraceStore, headline, load_run, trace_id, verify_chain
+
+EMBEDDER = HashingEmbedder()
 
 
-def _trace(seq: int) -> Trace:
+def make_trace(seq: int, run_id: str = "run-a", action: str = "HOLD") -> Trace:
     return Trace(
-        run_id="run-a",
+        run_id=run_id,
         seq=seq,
         ts=1_000 * seq,
         symbol="SYN/USDT",
@@ -17,7 +26,7 @@ def _trace(seq: int) -> Trace:
         inputs_hash="abc",
         features={"close": 100.0 + seq},
         analyst="offline",
-        proposal={"action": "HOLD", "thesis": "flat"},
+        proposal={"action": action, "thesis": f"flat at {seq}"},
         verdict="hold",
         trading_state="ACTIVE",
         equity=10_000.0,
@@ -25,52 +34,229 @@ def _trace(seq: int) -> Trace:
 
 
 @pytest.fixture
-def collection(tmp_path):
-    return vector_collection(open_chroma(tmp_path), "traces")
+def client(tmp_path):
+    return open_chroma(tmp_path)
 
 
-def test_traces_form_a_hash_chain_that_verifies(collection):
-    store = TraceStore(collection, "run-a", batch_size=4)
-    sealed = [store.append(_trace(i), [0.1] * 8) for i in range(10)]
+@pytest.fixture
+def collections(client):
+    return (
+        vector_collection(client, "traces", embedding="hashing-256"),
+        vector_collection(client, "trace_runs", embedding="none-1"),
+    )
+
+
+def _store(collections, run_id="run-a", **kwargs):
+    traces, runs = collections
+    return TraceStore(traces, run_id, embedder=EMBEDDER, runs=runs, **kwargs)
+
+
+def _write(collections, n, run_id="run-a", **kwargs):
+    store = _store(collections, run_id, **kwargs)
+    sealed = [store.append(make_trace(i, run_id)) for i in range(n)]
     store.flush()
+    return store, sealed
 
-    traces = load_run(collection, "run-a")
+
+def test_traces_form_a_hash_chain_that_verifies(collections):
+    _, sealed = _write(collections, 10, batch_size=4)
+
+    traces = load_run(collections[0], "run-a")
+    report = verify_run(*collections, "run-a")
 
     assert [t.seq for t in traces] == list(range(10))
     assert traces[0].prev_hash == GENESIS_HASH
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(sealed))
     assert verify_chain(traces) is None
+    assert report.intact and report.traces == 10 and report.head == sealed[-1].hash
 
 
-def test_editing_a_stored_trace_breaks_the_chain_at_that_trace(collection):
-    store = TraceStore(collection, "run-a")
+def _edit_metadata(collection, seq, **changes):
+    tid = trace_id("run-a", seq)
+    meta = collection.get(ids=[tid], include=["metadatas"])["metadatas"][0]
+    collection.update(ids=[tid], metadatas=[{**meta, **changes}])
+
+
+def test_editing_the_stored_trace_is_caught_at_that_trace(collections):
+    _write(collections, 5)
+    traces, _ = collections
+    stored = json.loads(
+        traces.get(ids=[trace_id("run-a", 2)], include=["metadatas"])["metadatas"][0]["trace"]
+    )
+    stored["equity"] = 1e9
+
+    _edit_metadata(traces, 2, trace=json.dumps(stored))
+    report = verify_run(*collections, "run-a")
+
+    assert report.broken_seq == 2 and "edited" in report.reason
+
+
+def test_editing_a_trace_and_rehashing_it_is_caught_at_the_next_link(collections):
+    _write(collections, 5)
+    traces, _ = collections
+    forged = load_run(traces, "run-a")[2].model_copy(update={"equity": 1e9})
+    forged = forged.model_copy(update={"hash": forged.compute_hash()})
+
+    _edit_metadata(traces, 2, trace=forged.model_dump_json(), hash=forged.hash)
+    report = verify_run(*collections, "run-a")
+
+    assert report.broken_seq == 3 and "link" in report.reason
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("action", "BUY"), ("symbol", "BTC/USDT"), ("ts", 42), ("verdict", "x")]
+)
+def test_editing_a_filter_field_is_caught(collections, field, value):
+    _write(collections, 4)
+
+    _edit_metadata(collections[0], 1, **{field: value})
+    report = verify_run(*collections, "run-a")
+
+    assert report.broken_seq == 1 and field in report.reason
+
+
+def test_editing_the_searchable_headline_is_caught(collections):
+    _write(collections, 4)
+    traces, _ = collections
+
+    forged = "SYN/USDT BUY approved: all in"
+    traces.update(
+        ids=[trace_id("run-a", 3)], documents=[forged], embeddings=EMBEDDER.embed([forged])
+    )
+    report = verify_run(*collections, "run-a")
+
+    assert report.broken_seq == 3 and "headline" in report.reason
+
+
+def test_dropping_a_trace_is_caught_at_the_hole(collections):
+    _write(collections, 5)
+
+    collections[0].delete(ids=[trace_id("run-a", 1)])
+    report = verify_run(*collections, "run-a")
+
+    assert report.broken_seq == 1 and "missing" in report.reason
+
+
+def test_dropping_the_newest_traces_is_caught_by_the_head_record(collections):
+    _write(collections, 5)
+
+    collections[0].delete(ids=[trace_id("run-a", 3), trace_id("run-a", 4)])
+    report = verify_run(*collections, "run-a")
+
+    assert not report.intact and "head record" in report.reason
+
+
+def test_unflushed_traces_are_written_by_flush(collections):
+    store = _store(collections, batch_size=100)
+    store.append(make_trace(0))
+    assert collections[0].count() == 0
+
+    store.flush()
+
+    assert collections[0].count() == 1
+
+
+def test_outcomes_reach_the_trace_metadata_without_touching_the_chain(collections):
+    store, _ = _write(collections, 3)
+
+    store.annotate_outcome(trace_id("run-a", 1), {"outcome_24": -0.02})
+    store.flush()
+    meta = collections[0].get(ids=[trace_id("run-a", 1)], include=["metadatas"])["metadatas"][0]
+
+    assert meta["outcome_24"] == pytest.approx(-0.02)
+    assert verify_run(*collections, "run-a").intact
+
+
+def test_headline_names_a_stop_loss_fill_and_the_breakers():
+    trace = make_trace(1).model_copy(
+        update={
+            "fills": (
+                {"client_order_id": "stop-SYN-1", "side": "sell", "quantity": 2.0, "price": 95.5},
+            ),
+            "breaker_reasons": ("drawdown 6% from the high-water mark: sizes halved",),
+        }
+    )
+
+    text = headline(trace)
+
+    assert "filled stop-loss sell 2 at 95.5" in text and "sizes halved" in text
+
+
+class _Unreachable:
+    """A collection whose server has gone away."""
+
+    def upsert(self, **_):
+        raise ConnectionError("server unreachable")
+
+    update = upsert
+
+
+def test_a_store_outage_spools_traces_and_the_next_flush_writes_them_in_order(
+    collections, tmp_path
+):
+    traces, runs = collections
+    spool = TraceSpool(tmp_path / "spool", "run-a")
+    down = TraceStore(
+        _Unreachable(), "run-a", embedder=EMBEDDER, runs=runs, spool=spool, batch_size=2
+    )
     for i in range(5):
-        store.append(_trace(i), [0.1] * 8)
+        down.append(make_trace(i))
+    down.flush()
+    assert down.spooled == 5 and "unreachable" in down.last_error
+
+    back = TraceStore(
+        traces, "run-a", embedder=EMBEDDER, runs=runs, spool=TraceSpool(tmp_path / "spool", "run-a")
+    )
+    back.last_hash = down.last_hash
+    back.count = down.count
+    back.append(make_trace(5))
+    back.flush()
+
+    assert back.spooled == 0 and not spool.path.exists()
+    assert [t.seq for t in load_run(traces, "run-a")] == list(range(6))
+    assert verify_run(traces, runs, "run-a").intact
+
+
+def test_spooled_traces_are_fsynced_lines_that_survive_a_restart(tmp_path):
+    spool = TraceSpool(tmp_path, "run-a")
+    spool.append([make_trace(0), make_trace(1)])
+    with spool.path.open("a") as f:
+        f.write('{"run_id": "run-a", "seq": 2, "ts"')  # a crash in the middle of a write
+
+    reopened = TraceSpool(tmp_path, "run-a")
+
+    assert [t.seq for t in reopened.read()] == [0, 1]
+
+
+def test_pruning_keeps_the_chain_verifiable_through_its_anchor(collections):
+    _write(collections, 6)
+    traces, runs = collections
+    future = int(time.time() * 1000) + 60_000
+
+    result = prune_run(traces, runs, "run-a", recorded_before_ms=future)
+    report = verify_run(traces, runs, "run-a")
+
+    assert result.removed == 6 and result.anchor_seq == 5
+    assert traces.count() == 0
+    assert report.intact and report.pruned_through == 5
+
+
+def test_a_run_that_goes_on_after_pruning_still_verifies(collections):
+    store, _ = _write(collections, 4)
+    traces, runs = collections
+    prune_run(traces, runs, "run-a", recorded_before_ms=int(time.time() * 1000) + 60_000)
+
+    for i in range(4, 7):
+        store.append(make_trace(i))
     store.flush()
-    traces = load_run(collection, "run-a")
+    report = verify_run(traces, runs, "run-a")
 
-    traces[2] = traces[2].model_copy(update={"equity": 1e9})
-
-    assert verify_chain(traces) == 2
+    assert report.intact and report.traces == 3 and report.pruned_through == 3
 
 
-def test_dropping_a_trace_breaks_the_chain_after_the_gap(collection):
-    store = TraceStore(collection, "run-a")
-    for i in range(5):
-        store.append(_trace(i), [0.1] * 8)
-    store.flush()
-    traces = load_run(collection, "run-a")
+def test_pruning_nothing_old_changes_nothing(collections):
+    _write(collections, 3)
 
-    del traces[1]
+    result = prune_run(*collections, "run-a", recorded_before_ms=0)
 
-    assert verify_chain(traces) == 2
-
-
-def test_unflushed_traces_are_written_by_flush(collection):
-    store = TraceStore(collection, "run-a", batch_size=100)
-    store.append(_trace(0), [0.1] * 8)
-    assert collection.count() == 0
-
-    store.flush()
-
-    assert collection.count() == 1
+    assert result.removed == 0 and collections[0].count() == 3

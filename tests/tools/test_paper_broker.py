@@ -154,3 +154,20 @@ def test_cancelling_buys_keeps_pending_exits(broker):
 
     assert [o.client_order_id for o in cancelled] == ["o-3"]
     assert [o.client_order_id for o in broker.pending()] == ["o-2"]
+
+
+def test_two_runs_sharing_a_ledger_file_each_get_their_stop_filled(tmp_path):
+    """Stop exits are named per run: a second replay of the same candles in the same data
+    directory must not have its stop taken for the first run's."""
+    path = tmp_path / "ledger.sqlite"
+    stops = []
+    for run_id in ("run-1", "run-2"):
+        ledger = Ledger(path, run_id, initial_cash=1_000.0)
+        broker = PaperBroker(ledger, fee_rate=0.0, slippage_bps=0)
+        broker.submit(mint(_order(coid=f"{run_id}-buy")))
+        broker.on_candle(candle(T0, 100.0))
+
+        stops.append(broker.on_candle(candle(T0 + HOUR_MS, 89.0)))
+        ledger.close()
+
+    assert [[f.side for f in fills] for fills in stops] == [[Side.SELL], [Side.SELL]]

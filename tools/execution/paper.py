@@ -71,7 +71,7 @@ class PaperBroker:
             if stop is None or position.quantity <= 0 or candle.low > stop:
                 continue
             exit_order = Order(
-                client_order_id=f"stop-{position.symbol}-{candle.ts}",
+                client_order_id=f"stop-{self._ledger.run_id}-{position.symbol}-{candle.ts}",
                 symbol=position.symbol,
                 side=Side.SELL,
                 type=OrderType.MARKET,

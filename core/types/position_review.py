@@ -1,0 +1,34 @@
+"""A closed position as the reflection step reviews it: how it was opened, held and closed."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from core.types.features import Features
+
+
+class ClosedPosition(BaseModel):
+    """One round trip, from the first buy of a flat symbol to flat again."""
+
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    timeframe: str
+    opened_ms: int
+    closed_ms: int
+    candles_held: int
+    entry_price: float
+    exit_price: float
+    pnl: float
+    """Realized, in the quote currency, fees included."""
+    pnl_fraction: float
+    """`pnl` as a fraction of what the entry cost."""
+    entry_features: Features
+    entry_thesis: str
+    exit_reason: str
+    """The SELL's thesis, or the resting stop-loss that filled."""
+    max_adverse: float
+    """Worst low while held, against the entry price (at most 0)."""
+    entry_trace_id: str
+    entry_situation_id: str
+    order_ids: tuple[str, ...]

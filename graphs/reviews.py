@@ -1,0 +1,104 @@
+"""Position reviews: follow each position from the order that opened it to the fill that
+closed it, so the reflection step can look back at the whole trade."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.types import Candle, ClosedPosition, Features, Fill, Order, Side
+from tools.trades import ClosedTrade
+
+MAX_UNFILLED = 64
+STOP_PREFIX = "stop-"
+"""Client order ids of resting stop-losses filled by the broker."""
+
+
+@dataclass(frozen=True)
+class _Intent:
+    trace_id: str
+    situation_id: str
+    features: Features
+    thesis: str
+
+
+@dataclass
+class _Open:
+    intent: _Intent
+    opened_bars: int
+    cost: float = 0.0
+    quantity: float = 0.0
+    lowest: float = float("inf")
+    order_ids: list[str] = field(default_factory=list)
+
+
+class PositionReviews:
+    def __init__(self, timeframe: str) -> None:
+        self._timeframe = timeframe
+        self._intents: dict[str, _Intent] = {}
+        self._open: dict[str, _Open] = {}
+        self._exit_theses: dict[str, str] = {}
+
+    def on_order(
+        self, order: Order, *, trace_id: str, situation_id: str, features: Features, thesis: str
+    ) -> None:
+        """An order was sent: remember why, to explain the fill it leads to."""
+        if order.side is Side.BUY:
+            self._intents[order.client_order_id] = _Intent(trace_id, situation_id, features, thesis)
+            _keep_recent(self._intents)
+        else:
+            self._exit_theses[order.client_order_id] = thesis
+            _keep_recent(self._exit_theses)
+
+    def on_candle(self, candle: Candle) -> None:
+        """Track the worst low of every open position (its adverse excursion)."""
+        for position in self._open.values():
+            position.lowest = min(position.lowest, candle.low)
+
+    def on_fill(self, fill: Fill, bars: int, closed: ClosedTrade | None) -> ClosedPosition | None:
+        """Account for one fill; the review of the position it closes, if it closes one."""
+        symbol = fill.symbol
+        if fill.side is Side.BUY:
+            position = self._open.get(symbol)
+            if position is None:
+                intent = self._intents.pop(fill.client_order_id, None)
+                if intent is None:
+                    return None
+                position = self._open[symbol] = _Open(intent=intent, opened_bars=bars)
+            position.cost += fill.notional + fill.fee
+            position.quantity += fill.quantity
+            position.order_ids.append(fill.client_order_id)
+            return None
+        position = self._open.get(symbol)
+        if position is None or closed is None:
+            return None
+        del self._open[symbol]
+        if fill.client_order_id.startswith(STOP_PREFIX):
+            reason = f"the resting stop-loss, filled at {fill.price:,.6g}"
+        else:
+            reason = self._exit_theses.pop(fill.client_order_id, "a SELL order")
+        entry_price = position.cost / position.quantity if position.quantity else fill.price
+        lowest = min(position.lowest, fill.price)
+        return ClosedPosition(
+            symbol=symbol,
+            timeframe=self._timeframe,
+            opened_ms=closed.opened_ms,
+            closed_ms=closed.closed_ms,
+            candles_held=max(0, bars - position.opened_bars),
+            entry_price=entry_price,
+            exit_price=fill.price,
+            pnl=closed.pnl,
+            pnl_fraction=closed.pnl / position.cost if position.cost else 0.0,
+            entry_features=position.intent.features,
+            entry_thesis=position.intent.thesis,
+            exit_reason=reason,
+            max_adverse=min(0.0, lowest / entry_price - 1.0) if entry_price else 0.0,
+            entry_trace_id=position.intent.trace_id,
+            entry_situation_id=position.intent.situation_id,
+            order_ids=(*position.order_ids, fill.client_order_id),
+        )
+
+
+def _keep_recent(orders: dict[str, object] | dict[str, str] | dict[str, _Intent]) -> None:
+    """Orders cancelled unfilled leave nothing to review: keep only the most recent ones."""
+    while len(orders) > MAX_UNFILLED:
+        del orders[next(iter(orders))]

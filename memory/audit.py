@@ -1,0 +1,309 @@
+"""Audit over the stored traces: verify the chains, find traces by meaning, prune old ones.
+
+Verification trusts nothing stored but the hashes: each trace is re-hashed from its own JSON,
+linked to its predecessor, checked against the filter fields and the headline stored beside it
+(so editing those is caught too), the run's sequence must have no hole, and the last trace must
+be the one the run's head record names (so dropping the newest traces is caught). A pruned
+prefix is represented by its anchor: the seq and hash of the last pruned trace, from which the
+remaining chain must continue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.types import GENESIS_HASH, Trace
+from memory.embeddings import TextEmbedder
+from memory.traces import filter_fields, headline, trace_id
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+
+PAGE = 2_000
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    run_id: str
+    traces: int
+    head: str
+    broken_seq: int | None = None
+    reason: str | None = None
+    pruned_through: int | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_seq is None
+
+
+@dataclass(frozen=True)
+class _Record:
+    id: str
+    metadata: Mapping[str, Any]
+    document: str
+
+
+def _records(traces: Collection, where: dict[str, Any] | None) -> Iterator[_Record]:
+    offset = 0
+    while True:
+        page = traces.get(
+            where=where,
+            include=["metadatas", "documents"],
+            limit=PAGE,
+            offset=offset,
+        )
+        ids = page["ids"]
+        if not ids:
+            return
+        metadatas = page["metadatas"] or []
+        documents = page["documents"] or []
+        for i, meta, doc in zip(ids, metadatas, documents, strict=True):
+            yield _Record(i, meta, doc or "")
+        offset += len(ids)
+
+
+def _head(runs: Collection, run_id: str) -> Mapping[str, Any] | None:
+    got = runs.get(ids=[run_id], include=["metadatas"])
+    metadatas = got["metadatas"] or []
+    return metadatas[0] if metadatas else None
+
+
+def run_ids(traces: Collection, runs: Collection) -> list[str]:
+    """Every run with a head record or at least one stored trace."""
+    found = set(runs.get(include=[])["ids"])
+    for record in _records(traces, None):
+        found.add(str(record.metadata.get("run_id", "")))
+    return sorted(found - {""})
+
+
+def verify_run(traces: Collection, runs: Collection, run_id: str) -> ChainReport:
+    head = _head(runs, run_id) or {}
+    anchor_seq = int(head.get("anchor_seq", -1))
+    prev = str(head.get("anchor_hash", GENESIS_HASH))
+    pruned = anchor_seq if anchor_seq >= 0 else None
+    records = sorted(
+        _records(traces, {"run_id": run_id}), key=lambda r: int(r.metadata.get("seq", -1))
+    )
+    expected = anchor_seq + 1
+    for record in records:
+        problem, trace = _check_record(record, expected, prev)
+        if problem is not None:
+            return ChainReport(run_id, len(records), prev, expected, problem, pruned)
+        assert trace is not None
+        prev, expected = trace.hash, expected + 1
+    head_seq, head_hash = head.get("head_seq"), head.get("head_hash")
+    if head_seq is not None and (int(head_seq) != expected - 1 or head_hash != prev):
+        return ChainReport(
+            run_id,
+            len(records),
+            prev,
+            expected,
+            f"the run's head record names trace {head_seq} ({str(head_hash)[:12]}), but the "
+            f"chain ends at trace {expected - 1}: traces were dropped or replaced",
+            pruned,
+        )
+    return ChainReport(run_id, len(records), prev, pruned_through=pruned)
+
+
+def _check_record(record: _Record, seq: int, prev: str) -> tuple[str | None, Trace | None]:
+    stored_seq = int(record.metadata.get("seq", -1))
+    if stored_seq != seq:
+        return f"trace {seq} is missing (the next stored one is {stored_seq})", None
+    try:
+        trace = Trace.model_validate_json(str(record.metadata["trace"]))
+    except (KeyError, ValueError) as exc:
+        return f"the stored trace JSON is unreadable ({exc.__class__.__name__})", None
+    if trace.compute_hash() != trace.hash:
+        return "its content does not match its hash (the trace was edited)", None
+    if trace.prev_hash != prev:
+        return "it does not link to the previous trace (prev_hash differs)", None
+    if record.id != trace_id(trace.run_id, trace.seq):
+        return f"it is stored under the id {record.id}, not its own", None
+    for key, value in filter_fields(trace).items():
+        if record.metadata.get(key) != value:
+            return f"its stored {key!r} field differs from the trace (metadata edited)", None
+    if record.document != headline(trace):
+        return "its stored headline differs from the trace (document edited)", None
+    return None, trace
+
+
+def load_trace(traces: Collection, id_: str) -> Trace | None:
+    got = traces.get(ids=[id_], include=["metadatas"])
+    metadatas = got["metadatas"] or []
+    if not metadatas:
+        return None
+    return Trace.model_validate_json(str(metadatas[0]["trace"]))
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    distance: float
+    ts: int
+    symbol: str
+    action: str
+    verdict: str
+    headline: str
+    outcome_24: float | None
+
+
+def search(
+    traces: Collection,
+    embedder: TextEmbedder,
+    text: str,
+    *,
+    filters: Mapping[str, Any],
+    limit: int = 10,
+) -> list[SearchHit]:
+    """Traces nearest in meaning to `text` among those matching every filter (symbol, action,
+    verdict, run_id, ts_from, ts_to)."""
+    where = where_clause(filters)
+    got = traces.query(
+        query_embeddings=embedder.embed([text]),  # type: ignore[arg-type]
+        n_results=limit,
+        where=where,
+        include=["metadatas", "documents", "distances"],
+    )
+    ids = got["ids"][0] if got["ids"] else []
+    metadatas = (got["metadatas"] or [[]])[0]
+    documents = (got["documents"] or [[]])[0]
+    distances = (got["distances"] or [[]])[0]
+    return [
+        SearchHit(
+            id=i,
+            distance=float(d),
+            ts=int(m["ts"]),  # type: ignore[arg-type]
+            symbol=str(m["symbol"]),
+            action=str(m["action"]),
+            verdict=str(m["verdict"]),
+            headline=doc or "",
+            outcome_24=float(m["outcome_24"]) if "outcome_24" in m else None,  # type: ignore[arg-type]
+        )
+        for i, m, doc, d in zip(ids, metadatas, documents, distances, strict=True)
+    ]
+
+
+def where_clause(filters: Mapping[str, Any]) -> dict[str, Any] | None:
+    terms: list[dict[str, Any]] = []
+    for key in ("symbol", "action", "verdict", "run_id"):
+        if filters.get(key) is not None:
+            terms.append({key: filters[key]})
+    if filters.get("ts_from") is not None:
+        terms.append({"ts": {"$gte": int(filters["ts_from"])}})
+    if filters.get("ts_to") is not None:
+        terms.append({"ts": {"$lte": int(filters["ts_to"])}})
+    if not terms:
+        return None
+    return terms[0] if len(terms) == 1 else {"$and": terms}
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    run_id: str
+    removed: int
+    anchor_seq: int | None
+
+
+def prune_run(
+    traces: Collection, runs: Collection, run_id: str, *, recorded_before_ms: int
+) -> PruneResult:
+    """Delete the run's traces recorded before the cutoff (always a prefix of its chain: a run
+    records in order) and keep the last deleted trace's seq and hash as the chain's anchor."""
+    old = list(
+        _records(
+            traces,
+            {"$and": [{"run_id": run_id}, {"recorded_at": {"$lt": recorded_before_ms}}]},
+        )
+    )
+    if not old:
+        return PruneResult(run_id, 0, None)
+    head = dict(_head(runs, run_id) or {})
+    start = int(head.get("anchor_seq", -1)) + 1
+    seqs = sorted(int(r.metadata["seq"]) for r in old)
+    last = start - 1
+    for seq in seqs:  # only an unbroken prefix: a hole means tampering, which verify reports
+        if seq != last + 1:
+            break
+        last = seq
+    if last < start:
+        return PruneResult(run_id, 0, None)
+    by_seq = {int(r.metadata["seq"]): r for r in old}
+    anchor_hash = str(by_seq[last].metadata["hash"])
+    head.update({"anchor_seq": last, "anchor_hash": anchor_hash})
+    head.setdefault("head_seq", last)
+    head.setdefault("head_hash", anchor_hash)
+    runs.upsert(ids=[run_id], embeddings=[[1.0]], metadatas=[head])  # type: ignore[arg-type]
+    doomed = [by_seq[s].id for s in range(start, last + 1)]
+    for i in range(0, len(doomed), PAGE):
+        traces.delete(ids=doomed[i : i + PAGE])
+    return PruneResult(run_id, len(doomed), last)
+
+
+def readable(trace: Trace) -> list[str]:
+    """A trace as an operator reads it: what was seen, proposed, decided and done."""
+    p = trace.proposal
+    f = trace.features
+    lines = [
+        f"trace {trace_id(trace.run_id, trace.seq)}  ({_iso(trace.ts)})",
+        f"market     {trace.symbol} from {trace.market_source}  inputs {trace.inputs_hash}",
+        f"analyst    {trace.analyst}"
+        + (f"  model {trace.model}" if trace.model else "")
+        + (f"  prompt {trace.prompt_version}" if trace.prompt_version else ""),
+        f"state      {trace.trading_state}  equity {trace.equity:,.2f}",
+    ]
+    if f.get("ready"):
+        lines.append(
+            f"features   close {f.get('close')}  regime {f.get('regime')}  RSI "
+            f"{_num(f.get('rsi_14'))}  ADX {_num(f.get('adx_14'))}  ATR {_num(f.get('atr_14'))}  "
+            f"vol {_num(f.get('volatility'))}"
+        )
+    else:
+        lines.append("features   warming up")
+    lines.append(f"recalled   {len(trace.recalled)} situations, {len(trace.lessons)} lessons")
+    lines.append(
+        f"proposal   {p.get('action')}  size {p.get('size_fraction')}  stop {p.get('stop_loss')}"
+        f"  target {p.get('take_profit')}  confidence {p.get('confidence')}"
+    )
+    lines.append(f"thesis     {p.get('thesis', '')}")
+    lines.append(f"verdict    {trace.verdict}" + (" (flatten)" if trace.flatten else ""))
+    lines.extend(f"  refusal  {r}" for r in trace.refusals)
+    if trace.order:
+        o = trace.order
+        lines.append(
+            f"order      {o.get('client_order_id')} {o.get('side')} {o.get('quantity')} "
+            f"{o.get('type')} limit {o.get('limit_price')} stop {o.get('stop_loss')}"
+        )
+    lines.extend(
+        f"fill       {x.get('side')} {x.get('quantity')} @ {x.get('price')} fee {x.get('fee')}"
+        for x in trace.fills
+    )
+    lines.extend(f"breaker    {r}" for r in trace.breaker_reasons)
+    if trace.llm:
+        lines.append("llm        " + ", ".join(f"{k} {v}" for k, v in trace.llm.items()))
+    if trace.messages:
+        lines.append(f"messages   {len(trace.messages)} (LLM conversation kept in the trace)")
+    if trace.latency_ms:
+        lines.append(
+            "latency    " + ", ".join(f"{k} {v:.2f} ms" for k, v in trace.latency_ms.items())
+        )
+    lines.append(f"hash       {trace.hash}")
+    lines.append(f"prev       {trace.prev_hash}")
+    return lines
+
+
+def _num(x: object) -> str:
+    return f"{x:.4g}" if isinstance(x, int | float) else "-"
+
+
+def _iso(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def runs_summary(reports: Sequence[ChainReport]) -> tuple[int, int]:
+    """(intact runs, broken runs)."""
+    intact = sum(r.intact for r in reports)
+    return intact, len(reports) - intact

@@ -1,0 +1,168 @@
+"""Lessons: short texts written when a position closes, recalled for situations like its entry.
+
+A lesson is indexed the moment it is written (`written_at`, the close of the candle on which the
+position closed), so recall can only return lessons written at or before the query. Lessons of
+earlier runs in the same store are loaded at start and released as the clock passes their
+`written_at`, exactly like situations. In chromadb a lesson is embedded by its text (for
+`tradegraph audit search`-style lookups) and carries its entry situation's feature vector in
+its metadata, which is what recall compares.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.types import RecalledLesson
+from memory.embeddings import TextEmbedder
+from memory.vector_index import VectorIndex
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+
+COLLECTION = "lessons"
+MIN_SIMILARITY = 0.5
+"""A lesson about an entry less like now than this (cosine of the feature vectors) is noise."""
+LOAD_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A written lesson and what it links to (trades and the entry situation)."""
+
+    id: str
+    written_at: int
+    symbol: str
+    text: str
+    author: str
+    pnl_fraction: float
+    situation_vector: list[float]
+    situation_id: str = ""
+    entry_trace_id: str = ""
+    order_ids: tuple[str, ...] = ()
+
+
+class LessonMemory:
+    def __init__(
+        self,
+        collection: Collection | None,
+        embedder: TextEmbedder | None,
+        *,
+        prior: Sequence[Lesson] = (),
+        enabled: bool = True,
+    ) -> None:
+        self._collection = collection if enabled else None
+        self._embedder = embedder
+        self._enabled = enabled
+        self._lessons: list[Lesson] = []
+        self._ids: set[str] = set()
+        self._index_rows = VectorIndex()
+        self._future = sorted(prior, key=lambda lesson: (lesson.written_at, lesson.id))
+        self._next_future = 0
+        self._unsaved: list[Lesson] = []
+        self.written: list[Lesson] = []
+        """Lessons written in this run, oldest first."""
+
+    def __len__(self) -> int:
+        return len(self._lessons)
+
+    def advance(self, now_ms: int) -> None:
+        """Release earlier runs' lessons written at or before `now_ms`."""
+        while (
+            self._next_future < len(self._future)
+            and self._future[self._next_future].written_at <= now_ms
+        ):
+            self._index(self._future[self._next_future])
+            self._next_future += 1
+
+    def add(self, lesson: Lesson) -> None:
+        """A lesson just written: recallable from now on, persisted at the next flush."""
+        if not self._enabled:
+            return
+        self.written.append(lesson)
+        if self._index(lesson):
+            self._unsaved.append(lesson)
+
+    def recall(self, vector: Sequence[float], k: int) -> tuple[RecalledLesson, ...]:
+        return tuple(
+            RecalledLesson(
+                id=self._lessons[i].id,
+                written_at=self._lessons[i].written_at,
+                symbol=self._lessons[i].symbol,
+                similarity=round(score, 6),
+                text=self._lessons[i].text,
+                pnl_fraction=self._lessons[i].pnl_fraction,
+            )
+            for i, score in self._index_rows.top(vector, k)
+            if score >= MIN_SIMILARITY
+        )
+
+    def flush(self) -> None:
+        """Persist the lessons written since the last flush; kept for the next try on failure
+        (lessons are learning material, not the audit trail: a failure must not stop trading)."""
+        if self._collection is None or self._embedder is None or not self._unsaved:
+            return
+        batch = self._unsaved
+        try:
+            self._collection.upsert(
+                ids=[lesson.id for lesson in batch],
+                embeddings=self._embedder.embed([lesson.text for lesson in batch]),  # type: ignore[arg-type]
+                documents=[lesson.text for lesson in batch],
+                metadatas=[
+                    {
+                        "written_at": lesson.written_at,
+                        "symbol": lesson.symbol,
+                        "author": lesson.author,
+                        "pnl_fraction": lesson.pnl_fraction,
+                        "situation_vector": json.dumps(lesson.situation_vector),
+                        "situation_id": lesson.situation_id,
+                        "entry_trace_id": lesson.entry_trace_id,
+                        "order_ids": ",".join(lesson.order_ids),
+                    }
+                    for lesson in batch
+                ],
+            )
+        except Exception:
+            return
+        self._unsaved = []
+
+    def _index(self, lesson: Lesson) -> bool:
+        """Add to the recall index unless a lesson with this id (the same trade closing at the
+        same market moment, seen by an earlier replay) is already in it."""
+        if lesson.id in self._ids:
+            return False
+        self._ids.add(lesson.id)
+        self._index_rows.add(lesson.situation_vector)
+        self._lessons.append(lesson)
+        return True
+
+
+def load_lessons(collection: Collection) -> list[Lesson]:
+    loaded: list[Lesson] = []
+    offset = 0
+    while True:
+        page = collection.get(include=["metadatas", "documents"], limit=LOAD_PAGE, offset=offset)
+        ids = page["ids"]
+        if not ids:
+            return loaded
+        for id_, meta, text in zip(
+            ids, page["metadatas"] or [], page["documents"] or [], strict=True
+        ):
+            order_ids = str(meta.get("order_ids", ""))
+            loaded.append(
+                Lesson(
+                    id=id_,
+                    written_at=int(meta["written_at"]),  # type: ignore[arg-type]
+                    symbol=str(meta.get("symbol", "")),
+                    text=str(text),
+                    author=str(meta.get("author", "")),
+                    pnl_fraction=float(meta.get("pnl_fraction", 0.0)),  # type: ignore[arg-type]
+                    situation_vector=json.loads(str(meta["situation_vector"])),
+                    situation_id=str(meta.get("situation_id", "")),
+                    entry_trace_id=str(meta.get("entry_trace_id", "")),
+                    order_ids=tuple(order_ids.split(",")) if order_ids else (),
+                )
+            )
+        offset += len(ids)

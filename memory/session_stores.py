@@ -1,0 +1,84 @@
+"""Everything a session keeps in vector memory, opened together: traces, situations, lessons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.types import MarketInfo
+from memory.embeddings import text_embedder
+from memory.lessons import COLLECTION as LESSONS
+from memory.lessons import LessonMemory, load_lessons
+from memory.situations import COLLECTION as SITUATIONS
+from memory.situations import SituationMemory, load_situations, market_key
+from memory.spool import TraceSpool, pending_spools
+from memory.store import open_chroma, vector_collection
+from memory.traces import COLLECTION as TRACES
+from memory.traces import RUNS_COLLECTION, TraceStore
+
+RUNS_EMBEDDING = "none-1"
+"""The head records need no embedding; chroma wants one, so each carries [1.0]."""
+
+
+@dataclass
+class MemoryStores:
+    traces: TraceStore
+    situations: SituationMemory
+    lessons: LessonMemory
+    location: str
+    """Where the store is: the chroma folder, or the server's URL."""
+    market_key: str
+
+    def flush(self) -> None:
+        self.traces.flush()
+        self.situations.flush()
+        self.lessons.flush()
+
+
+def open_memory(
+    data_dir: Path,
+    run_id: str,
+    info: MarketInfo,
+    *,
+    url: str | None,
+    embedding: str,
+    enabled: bool,
+    batch_size: int,
+) -> MemoryStores:
+    """Open (or create) the collections, flush traces an earlier process spooled, and load
+    earlier runs' situations and lessons (released point in time) when memory is on."""
+    client = open_chroma(data_dir, url)
+    embedder = text_embedder(embedding)
+    text_kind = f"{embedder.name}-{embedder.dim}"
+    traces = vector_collection(client, TRACES, embedding=text_kind)
+    runs = vector_collection(client, RUNS_COLLECTION, embedding=RUNS_EMBEDDING)
+    situations = vector_collection(client, SITUATIONS)
+    lessons = vector_collection(client, LESSONS, embedding=text_kind)
+    spool_dir = data_dir / "spool"
+    for earlier in pending_spools(spool_dir):
+        if earlier != run_id:
+            TraceStore(
+                traces, earlier, embedder=embedder, runs=runs, spool=TraceSpool(spool_dir, earlier)
+            ).flush()
+    key = market_key(info)
+    return MemoryStores(
+        traces=TraceStore(
+            traces,
+            run_id,
+            embedder=embedder,
+            runs=runs,
+            spool=TraceSpool(spool_dir, run_id),
+            batch_size=batch_size,
+        ),
+        situations=SituationMemory(
+            situations,
+            symbol=info.symbol,
+            prior=load_situations(situations) if enabled else (),
+            enabled=enabled,
+        ),
+        lessons=LessonMemory(
+            lessons, embedder, prior=load_lessons(lessons) if enabled else (), enabled=enabled
+        ),
+        location=url or str(data_dir / "chroma"),
+        market_key=key,
+    )
