@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from core.settings import Settings
 
-console = Console()
+console = Console(soft_wrap=True)
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([dhm])$")
 UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000}
 

@@ -237,3 +237,22 @@ def test_a_bare_to_date_includes_the_whole_day(tmp_path):
     summary = json.loads(out.read_text())
     assert summary["bars"] == 48
     assert summary["market"]["last"] == "2023-03-02T23:00:00Z"
+
+
+def test_memory_off_runs_without_recall(tmp_path):
+    result = tradegraph(
+        "run", "--bars", "300", "--memory", "off", "--data-dir", str(tmp_path),
+        "--json", str(tmp_path / "out.json"), "--quiet",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "out.json").read_text())
+    assert summary["memory"] == {
+        "enabled": False, "situations": 0, "lessons_written": 0, "lessons": 0
+    }  # fmt: skip
+
+
+def test_memory_takes_on_or_off_only(tmp_path):
+    result = tradegraph("run", "--memory", "maybe", "--data-dir", str(tmp_path))
+
+    assert_one_line_error(result, "--memory 'maybe'", "on or --memory off")
