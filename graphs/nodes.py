@@ -18,7 +18,6 @@ from core.types import (
     Action,
     Approved,
     BreakerLimits,
-    Brief,
     Candle,
     ClosedPosition,
     Fill,
@@ -33,6 +32,7 @@ from core.types import (
     Trace,
     TradingState,
 )
+from graphs.briefing import build_brief
 from graphs.reviews import PositionReviews
 from graphs.state import CycleState
 from memory.lessons import Lesson, LessonMemory
@@ -187,7 +187,7 @@ class CycleSteps:
 
     def analyze(self, state: CycleState) -> dict[str, Any]:
         d = self.d
-        brief = self._brief(state)
+        brief = build_brief(state, d.broker.portfolio, d.limits)
         research = ResearchContext(history=d.history, recall=d.situations.recall)
         try:
             result = d.analyst.propose(brief, research)
@@ -354,43 +354,6 @@ class CycleSteps:
             marks={snapshot.info.symbol: snapshot.price},
             volatility=features.volatility if features.ready else None,
             rules=d.history.info.rules,
-        )
-
-    def _brief(self, state: CycleState) -> Brief:
-        snapshot, breakers = state["snapshot"], state["breakers"]
-        portfolio = self.d.broker.portfolio
-        symbol = snapshot.info.symbol
-        position = portfolio.positions.get(symbol)
-        equity = portfolio.equity({symbol: snapshot.price})
-        held_value = (position.quantity * snapshot.price) if position else 0.0
-        limits = self.d.limits
-        room = breakers.size_multiplier * min(
-            limits.max_position_fraction * equity - held_value,
-            limits.max_gross_exposure * equity - portfolio.exposure({symbol: snapshot.price}),
-            limits.max_order_notional,
-            portfolio.cash * (1.0 - limits.fee_reserve),
-        )
-        if breakers.state is not TradingState.ACTIVE:
-            room = 0.0
-        return Brief(
-            symbol=symbol,
-            now_ms=snapshot.now_ms,
-            price=snapshot.price,
-            synthetic=snapshot.info.synthetic,
-            timeframe=snapshot.info.timeframe,
-            features=state["features"],
-            position_quantity=position.quantity if position else 0.0,
-            position_avg_price=position.avg_price if position else 0.0,
-            position_stop=position.stop_loss if position else None,
-            cash=portfolio.cash,
-            equity=equity,
-            trading_state=breakers.state,
-            breaker_reasons=breakers.reasons,
-            size_multiplier=breakers.size_multiplier,
-            max_buy_fraction=max(0.0, room / equity) if equity > 0 else 0.0,
-            min_confidence=limits.min_confidence,
-            recalled=state.get("recalled", ()),
-            lessons=state.get("lessons", ()),
         )
 
 
