@@ -11,6 +11,7 @@ decision <= 1.5.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import tempfile
@@ -26,8 +27,11 @@ from tests.agents.reference_model import CASSETTES, RUN_ARGS, RUN_CASSETTE  # no
 
 
 def _bodies(path: Path) -> list[dict]:
+    """The analyst's request bodies (the reflection step's lesson requests, which carry no
+    tools, are not decisions and are left out)."""
     tape = yaml.safe_load(path.read_text())
-    return [json.loads(i["request"]["body"]) for i in tape["interactions"]]
+    bodies = [json.loads(i["request"]["body"]) for i in tape["interactions"]]
+    return [b for b in bodies if "tools" in b]
 
 
 def _bytes(value: object) -> int:
@@ -76,14 +80,20 @@ def replay_run() -> None:
         data = Path(tmp)
         plan = SessionPlan("bench", info, series, load_settings(data_dir=data), data)
         started = time.perf_counter()
-        summary = run_session(plan, make_analyst(client))
+        analyst = make_analyst(client)
+        plan = dataclasses.replace(plan, reflector=analyst.reflector())
+        summary = run_session(plan, analyst)
         wall = time.perf_counter() - started
     consulted = sum(1 for b in _bodies(RUN_CASSETTE) if len(b["messages"]) == 1)
     llm = summary.llm
+    lessons = summary.memory.lessons_written if summary.memory else 0
+    analyst_requests = llm.requests - lessons
     print(
         f"\nreplay of {RUN_CASSETTE.name}: {summary.decisions} decisions, {consulted} consulted "
-        f"the model, {llm.requests} requests -> {llm.requests / consulted:.2f} requests per "
-        f"consulted decision ({llm.requests / summary.decisions:.2f} per decision)"
+        f"the model, {analyst_requests} analyst requests -> "
+        f"{analyst_requests / consulted:.2f} per consulted decision "
+        f"({analyst_requests / summary.decisions:.2f} per decision); "
+        f"{lessons} lesson request(s) from the reflection step"
     )
     print(
         f"tokens: input {llm.input_tokens:,}, cache read {llm.cache_read_tokens:,}, cache write "

@@ -46,7 +46,9 @@ def build_briefs(spec: str) -> list[Brief]:
     stop: float | None = None
     for bars, candle in enumerate(replay(series), 1):
         history.append(candle)
-        memory.observe(bars=bars, close=candle.close, low=candle.low)
+        memory.observe(
+            bars=bars, close=candle.close, low=candle.low, now_ms=candle.ts + info.period_ms
+        )
         features = compute_features(history)
         brief = Brief(
             symbol=info.symbol,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.types import GENESIS_HASH, Trace
 from memory.embeddings import TextEmbedder
+from memory.store import pages
 from memory.traces import filter_fields, headline, trace_id
 
 if TYPE_CHECKING:
@@ -46,22 +47,10 @@ class _Record:
 
 
 def _records(traces: Collection, where: dict[str, Any] | None) -> Iterator[_Record]:
-    offset = 0
-    while True:
-        page = traces.get(
-            where=where,
-            include=["metadatas", "documents"],
-            limit=PAGE,
-            offset=offset,
-        )
-        ids = page["ids"]
-        if not ids:
-            return
-        metadatas = page["metadatas"] or []
-        documents = page["documents"] or []
-        for i, meta, doc in zip(ids, metadatas, documents, strict=True):
+    for page in pages(traces, ["metadatas", "documents"], where=where, size=PAGE):
+        rows = zip(page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True)
+        for i, meta, doc in rows:
             yield _Record(i, meta, doc or "")
-        offset += len(ids)
 
 
 def _head(runs: Collection, run_id: str) -> Mapping[str, Any] | None:

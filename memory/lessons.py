@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from core.types import RecalledLesson
 from memory.embeddings import TextEmbedder
+from memory.store import pages
 from memory.vector_index import VectorIndex
 
 if TYPE_CHECKING:
@@ -141,12 +142,8 @@ class LessonMemory:
 
 def load_lessons(collection: Collection) -> list[Lesson]:
     loaded: list[Lesson] = []
-    offset = 0
-    while True:
-        page = collection.get(include=["metadatas", "documents"], limit=LOAD_PAGE, offset=offset)
+    for page in pages(collection, ["metadatas", "documents"], size=LOAD_PAGE):
         ids = page["ids"]
-        if not ids:
-            return loaded
         for id_, meta, text in zip(
             ids, page["metadatas"] or [], page["documents"] or [], strict=True
         ):
@@ -165,4 +162,4 @@ def load_lessons(collection: Collection) -> list[Lesson]:
                     order_ids=tuple(order_ids.split(",")) if order_ids else (),
                 )
             )
-        offset += len(ids)
+    return loaded

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.types import HorizonOutcome, MarketInfo, RecalledSituation
+from memory.store import pages
 from memory.vector_index import VectorIndex
 
 if TYPE_CHECKING:
@@ -269,18 +270,11 @@ def _from_metadata(id: str, meta: Mapping[str, Any], vector: Sequence[float]) ->
 
 
 def load_situations(collection: Collection) -> list[StoredSituation]:
-    """Every persisted situation, read in pages; SituationMemory releases them point in time."""
+    """Every persisted situation; SituationMemory releases them point in time."""
     loaded: list[StoredSituation] = []
-    offset = 0
-    while True:
-        page = collection.get(include=["embeddings", "metadatas"], limit=LOAD_PAGE, offset=offset)
-        ids = page["ids"]
-        if not ids:
-            return loaded
+    for page in pages(collection, ["embeddings", "metadatas"], size=LOAD_PAGE):
         embeddings = page["embeddings"]
-        metadatas = page["metadatas"] or []
         assert embeddings is not None
-        loaded.extend(
-            _from_metadata(i, m, v) for i, m, v in zip(ids, metadatas, embeddings, strict=True)
-        )
-        offset += len(ids)
+        rows = zip(page["ids"], page["metadatas"] or [], embeddings, strict=True)
+        loaded.extend(_from_metadata(i, m, v) for i, m, v in rows)
+    return loaded

@@ -9,6 +9,7 @@ the configured text embedder), so no collection ever falls back to chroma's defa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
@@ -18,6 +19,7 @@ from core.errors import UserError
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
+    from chromadb.api.types import GetResult
 
 STORE_FORMAT = 2
 """1: traces embedded by their feature vector, situations with one horizon (before audit and
@@ -126,3 +128,25 @@ def existing_collection(client: ClientAPI, name: str, where: str) -> Collection:
         {"tradegraph_format": STORE_FORMAT, "embedding": found.get("embedding")},
     )
     return collection
+
+
+def pages(
+    collection: Collection,
+    include: list[str],
+    *,
+    where: dict[str, Any] | None = None,
+    size: int = 5_000,
+) -> Iterator[GetResult]:
+    """Every record of a collection (matching `where`), read a page at a time."""
+    offset = 0
+    while True:
+        page = collection.get(
+            where=where,
+            include=include,  # type: ignore[arg-type]
+            limit=size,
+            offset=offset,
+        )
+        if not page["ids"]:
+            return
+        yield page
+        offset += len(page["ids"])

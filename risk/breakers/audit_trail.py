@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from core.types import BreakerLimits, TradingState
-from risk.breakers.base import Cycle, Notice, Trip
+from risk.breakers.base import Cycle, Notice, PerCycleBreaker, Trip
 
 
-class AuditTrailBreaker:
+class AuditTrailBreaker(PerCycleBreaker):
     """REDUCING while `cycle.unpersisted_traces > 0` (unless the policy is "continue"). Not
     latched and not stored: the first clean cycle after the flush trades normally. A trip and
     its reset are each one notice."""
@@ -22,9 +22,8 @@ class AuditTrailBreaker:
     name: ClassVar[str] = "audit_trail"
 
     def __init__(self, limits: BreakerLimits) -> None:
+        super().__init__()
         self._limits = limits
-        self.last: Trip | None = None
-        self.notices: list[Notice] = []
 
     def evaluate(self, cycle: Cycle) -> Trip | None:
         backlog = cycle.unpersisted_traces
@@ -41,10 +40,3 @@ class AuditTrailBreaker:
             self.notices.append(Notice("trip", reason))
         self.last = Trip(self.name, TradingState.REDUCING, reason)
         return self.last
-
-    def current(self) -> Trip | None:
-        return self.last
-
-    def take_notices(self) -> list[Notice]:
-        taken, self.notices = self.notices, []
-        return taken

@@ -72,6 +72,22 @@ class Notice:
     reason: str
 
 
+class PerCycleBreaker:
+    """What the breakers decided anew each cycle (never stored) share: the demand of the last
+    evaluation, and the notices not yet taken by the board."""
+
+    def __init__(self) -> None:
+        self.last: Trip | None = None
+        self.notices: list[Notice] = []
+
+    def current(self) -> Trip | None:
+        return self.last
+
+    def take_notices(self) -> list[Notice]:
+        taken, self.notices = self.notices, []
+        return taken
+
+
 class Breaker(Protocol):
     """A circuit breaker: looks at one cycle and says what it demands."""
 

@@ -5,22 +5,18 @@ from __future__ import annotations
 from typing import ClassVar, Final
 
 from core.types import TradingState
-from risk.breakers.base import Cycle, Notice, Trip
+from risk.breakers.base import Cycle, Notice, PerCycleBreaker, Trip
 
 BLOCKING_ISSUES: Final = frozenset({"stale", "gap", "zero_volume", "outlier"})
 
 
-class StaleDataBreaker:
+class StaleDataBreaker(PerCycleBreaker):
     """Trips REDUCING for this cycle on a data issue of kind stale, gap, zero_volume or outlier
     (the observe step's data checks; "stale" already covers no fresh candle for
     stale_after_periods periods). Not latched and not stored: each cycle is decided anew, the
     next clean cycle trades normally, and each blocked cycle is one notice (no reset notice)."""
 
     name: ClassVar[str] = "stale_data"
-
-    def __init__(self) -> None:
-        self.last: Trip | None = None
-        self.notices: list[Notice] = []
 
     def evaluate(self, cycle: Cycle) -> Trip | None:
         market = cycle.market
@@ -33,10 +29,3 @@ class StaleDataBreaker:
         self.last = Trip(self.name, TradingState.REDUCING, reason)
         self.notices.append(Notice("trip", reason))
         return self.last
-
-    def current(self) -> Trip | None:
-        return self.last
-
-    def take_notices(self) -> list[Notice]:
-        taken, self.notices = self.notices, []
-        return taken
