@@ -64,7 +64,7 @@ def sample_trace(seq: int) -> Trace:
     )
 
 
-def bench_traces(n: int, batch: int) -> None:
+def bench_traces(n: int, batch: int) -> float:
     embedder = text_embedder("wordllama")
     traces = [sample_trace(i) for i in range(n)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,6 +89,7 @@ def bench_traces(n: int, batch: int) -> None:
         f"trace writes: {n:,} traces in batches of {batch}: {n / wall:,.0f} traces/s "
         f"({wall / n * 1000:.2f} ms each; embedding the headlines alone {n / embed:,.0f}/s)"
     )
+    return n / wall
 
 
 def bench_recall(size: int, queries: int, rng: np.random.Generator) -> tuple[float, float]:

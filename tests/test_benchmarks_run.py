@@ -1,0 +1,21 @@
+"""The benchmark scripts still run against the current code (tiny sizes; nothing is timed)."""
+
+import numpy as np
+
+from benchmarks.bench_analyst import request_economics
+from benchmarks.bench_memory import bench_recall, bench_traces
+
+
+def test_memory_benchmark_writes_traces_and_recalls(capsys):
+    rate = bench_traces(40, 16)
+    p50, p95 = bench_recall(300, 20, np.random.default_rng(1))
+
+    assert rate > 0 and 0 < p50 <= p95
+    assert "traces/s" in capsys.readouterr().out
+
+
+def test_analyst_benchmark_reads_every_cassette(capsys):
+    requests, decisions, sent, prefix = request_economics()
+
+    assert requests >= decisions > 0 and 0 < prefix < sent
+    assert "all cassettes" in capsys.readouterr().out
