@@ -48,23 +48,28 @@ def _open(data_dir: Path | None) -> tuple[Settings, Collection, Collection, str]
     return settings, traces, runs, where
 
 
-def verify(run: str | None, data_dir: Path | None) -> None:
+def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
     """Check every chain (or one run's); exit 1 naming the first broken link."""
     from memory.audit import run_ids, verify_run
 
+    if head is not None and (run is None or not re.fullmatch(r"[0-9a-f]{64}", head)):
+        raise UserError(
+            "--head takes the 64-hex chain head of one run (its summary's "
+            "trace_store.chain_head), with --run"
+        )
     _, traces, runs, where = _open(data_dir)
     ids = [run] if run else run_ids(traces, runs)
     if not ids:
         raise UserError(f"no traces in {where}: nothing to verify")
     broken = 0
     for run_id in ids:
-        report = verify_run(traces, runs, run_id)
+        report = verify_run(traces, runs, run_id, expected_head=head)
         pruned = (
             f", traces up to {report.pruned_through} pruned (anchored)"
             if report.pruned_through is not None
             else ""
         )
-        if report.traces == 0 and report.pruned_through is None:
+        if report.reason == "the store holds no such run":
             raise UserError(f"no run {run_id!r} in {where}: see `tradegraph audit verify`")
         if report.intact:
             console.print(
@@ -88,11 +93,14 @@ def show(trace_ref: str, data_dir: Path | None) -> None:
 
     _, traces, _, where = _open(data_dir)
     run_id, _, seq = trace_ref.rpartition(":")
-    if not run_id or not seq.isdigit():
+    if not run_id or not re.fullmatch(r"[0-9]{1,12}", seq):
         raise UserError(
             f"{trace_ref!r} is not a trace id: use RUN_ID:SEQ as `audit search` prints it"
         )
-    trace = load_trace(traces, trace_id(run_id, int(seq)))
+    try:
+        trace = load_trace(traces, trace_id(run_id, int(seq)))
+    except ValueError as exc:
+        raise UserError(f"{exc}: the store was altered, see `tradegraph audit verify`") from None
     if trace is None:
         raise UserError(f"no trace {trace_ref} in {where}: find ids with `tradegraph audit search`")
     for line in readable(trace):
@@ -162,7 +170,11 @@ def prune(older_than: str, run: str | None, data_dir: Path | None) -> None:
     match = DURATION.match(older_than.strip())
     if match is None:
         raise UserError(f"--older-than {older_than!r}: use a duration such as 90d, 12h or 30m")
-    cutoff = int(time.time() * 1000 - float(match.group(1)) * UNIT_MS[match.group(2)])
+    age_ms = float(match.group(1)) * UNIT_MS[match.group(2)]
+    now_ms = int(time.time() * 1000)
+    if age_ms > now_ms:
+        raise UserError(f"--older-than {older_than}: that is before 1970, nothing is that old")
+    cutoff = int(now_ms - age_ms)
     _, traces, runs, _ = _open(data_dir)
     total = 0
     for run_id in [run] if run else run_ids(traces, runs):

@@ -177,12 +177,19 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def audit_verify(
     run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
+    head: Annotated[
+        str | None,
+        typer.Option(
+            help="With --run: the chain head kept outside the store (the run summary's "
+            "trace_store.chain_head); catches a rewrite of the whole chain."
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Check every trace chain; exit 1 naming the first broken link."""
     from api.audit_command import verify
 
-    verify(run, data_dir)
+    verify(run, head, data_dir)
 
 
 @audit_app.command("show")

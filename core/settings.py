@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     analyst: Literal["offline", "anthropic", "stress"] | None = None
     """None: Claude when ANTHROPIC_API_KEY is set, else the offline analyst (resolved on load)."""
     market: str = "synthetic:7"
-    trace_batch_size: int = Field(default=256, gt=0)
+    trace_batch_size: int = Field(default=256, gt=0, le=5000)
     recall_k: int = Field(default=5, ge=0, le=50)
     chroma_url: str | None = None
     """A Chroma server (TRADEGRAPH_CHROMA_URL, e.g. http://127.0.0.1:8000); unset, the store is

@@ -136,7 +136,7 @@ class CycleSteps:
             if closed is not None:
                 d.breakers.record_trade(closed.pnl, now)
             review = d.reviews.on_fill(fill, len(d.history), closed)
-            if review is not None:
+            if review is not None and d.lessons.enabled:
                 self._reflect(review, now)
         d.reviews.on_candle(candle)
         limits = d.breaker_limits
@@ -325,6 +325,8 @@ class CycleSteps:
         d = self.d
         try:
             text = d.reflector.reflect(review)
+        except ReplayMismatchError:
+            raise  # a replay that left its recording must stop, as in analyze
         except Exception:
             text = SummaryReflector().reflect(review)
         d.lessons.add(

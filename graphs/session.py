@@ -135,7 +135,7 @@ def run_session(
             if on_progress is not None:
                 on_progress(seq + 1)
     finally:
-        memory.flush()
+        memory.close()
         for order in broker.pending():
             ledger.cancel(order.client_order_id)
     fills = ledger.fills()

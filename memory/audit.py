@@ -67,14 +67,24 @@ def run_ids(traces: Collection, runs: Collection) -> list[str]:
     return sorted(found - {""})
 
 
-def verify_run(traces: Collection, runs: Collection, run_id: str) -> ChainReport:
-    head = _head(runs, run_id) or {}
-    anchor_seq = int(head.get("anchor_seq", -1))
+def verify_run(
+    traces: Collection, runs: Collection, run_id: str, *, expected_head: str | None = None
+) -> ChainReport:
+    """The first link of the run's chain that does not hold, if any. `expected_head` is a
+    chain head kept outside the store (the run summary's `trace_store.chain_head`): with it,
+    even a rewrite of the whole chain and its head record inside the store is caught."""
+    head = _head(runs, run_id)
+    records = sorted(_records(traces, {"run_id": run_id}), key=_position)
+    if head is None:
+        if not records:
+            return ChainReport(run_id, 0, GENESIS_HASH, 0, "the store holds no such run")
+        return ChainReport(
+            run_id, len(records), GENESIS_HASH, 0,
+            "the run has traces but no head record (the head record was deleted)",
+        )  # fmt: skip
+    anchor_seq = _as_int(head.get("anchor_seq", -1))
     prev = str(head.get("anchor_hash", GENESIS_HASH))
     pruned = anchor_seq if anchor_seq >= 0 else None
-    records = sorted(
-        _records(traces, {"run_id": run_id}), key=lambda r: int(r.metadata.get("seq", -1))
-    )
     expected = anchor_seq + 1
     for record in records:
         problem, trace = _check_record(record, expected, prev)
@@ -93,11 +103,35 @@ def verify_run(traces: Collection, runs: Collection, run_id: str) -> ChainReport
             f"chain ends at trace {expected - 1}: traces were dropped or replaced",
             pruned,
         )
+    if expected_head is not None and expected_head != prev:
+        return ChainReport(
+            run_id,
+            len(records),
+            prev,
+            expected - 1,
+            f"the chain ends at {prev[:12]}, not at the head kept outside the store "
+            f"({expected_head[:12]}): the chain was rewritten",
+            pruned,
+        )
     return ChainReport(run_id, len(records), prev, pruned_through=pruned)
 
 
+def _position(record: _Record) -> int:
+    """Where a record sits in its chain, from its id (RUN:SEQ), which the metadata cannot
+    move; the stored `seq` field is checked against the trace separately."""
+    return _as_int(record.id.rpartition(":")[2])
+
+
+def _as_int(value: object) -> int:
+    """A stored number, or -1 when the field was tampered into something else."""
+    try:
+        return int(value)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError):
+        return -1
+
+
 def _check_record(record: _Record, seq: int, prev: str) -> tuple[str | None, Trace | None]:
-    stored_seq = int(record.metadata.get("seq", -1))
+    stored_seq = _position(record)
     if stored_seq != seq:
         return f"trace {seq} is missing (the next stored one is {stored_seq})", None
     try:
@@ -119,11 +153,15 @@ def _check_record(record: _Record, seq: int, prev: str) -> tuple[str | None, Tra
 
 
 def load_trace(traces: Collection, id_: str) -> Trace | None:
+    """The stored trace, None if there is none; ValueError if its JSON is unreadable."""
     got = traces.get(ids=[id_], include=["metadatas"])
     metadatas = got["metadatas"] or []
     if not metadatas:
         return None
-    return Trace.model_validate_json(str(metadatas[0]["trace"]))
+    try:
+        return Trace.model_validate_json(str(metadatas[0].get("trace", "")))
+    except ValueError:
+        raise ValueError(f"the stored JSON of trace {id_} is unreadable") from None
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,12 @@ class LessonMemory:
         *,
         prior: Sequence[Lesson] = (),
         enabled: bool = True,
+        scope: str = "",
     ) -> None:
         self._collection = collection if enabled else None
         self._embedder = embedder
         self._enabled = enabled
+        self._scope = scope
         self._lessons: list[Lesson] = []
         self._ids: set[str] = set()
         self._index_rows = VectorIndex()
@@ -68,6 +70,10 @@ class LessonMemory:
 
     def __len__(self) -> int:
         return len(self._lessons)
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
 
     def advance(self, now_ms: int) -> None:
         """Release earlier runs' lessons written at or before `now_ms`."""
@@ -114,6 +120,7 @@ class LessonMemory:
                 metadatas=[
                     {
                         "written_at": lesson.written_at,
+                        "scope": self._scope,
                         "symbol": lesson.symbol,
                         "author": lesson.author,
                         "pnl_fraction": lesson.pnl_fraction,
@@ -140,9 +147,12 @@ class LessonMemory:
         return True
 
 
-def load_lessons(collection: Collection) -> list[Lesson]:
+def load_lessons(collection: Collection, scope: str | None = None) -> list[Lesson]:
+    """The persisted lessons of `scope` (all when None), released later by `written_at`."""
     loaded: list[Lesson] = []
-    for page in pages(collection, ["metadatas", "documents"], size=LOAD_PAGE):
+    where = {"scope": scope} if scope is not None else None
+    include = ["metadatas", "documents"]
+    for page in pages(collection, include, where=where, size=LOAD_PAGE):
         ids = page["ids"]
         for id_, meta, text in zip(
             ids, page["metadatas"] or [], page["documents"] or [], strict=True

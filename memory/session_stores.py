@@ -10,8 +10,8 @@ from memory.embeddings import text_embedder
 from memory.lessons import COLLECTION as LESSONS
 from memory.lessons import LessonMemory, load_lessons
 from memory.situations import COLLECTION as SITUATIONS
-from memory.situations import SituationMemory, load_situations, market_key
-from memory.spool import TraceSpool, pending_spools
+from memory.situations import SituationMemory, load_situations, market_key, memory_scope
+from memory.spool import SpoolBusyError, TraceSpool, pending_spools
 from memory.store import open_chroma, vector_collection
 from memory.traces import COLLECTION as TRACES
 from memory.traces import RUNS_COLLECTION, TraceStore
@@ -29,8 +29,9 @@ class MemoryStores:
     """Where the store is: the chroma folder, or the server's URL."""
     market_key: str
 
-    def flush(self) -> None:
-        self.traces.flush()
+    def close(self) -> None:
+        """Write everything still buffered; the trace spool is released for a later run."""
+        self.traces.close()
         self.situations.flush()
         self.lessons.flush()
 
@@ -56,11 +57,14 @@ def open_memory(
     lessons = vector_collection(client, LESSONS, embedding=text_kind)
     spool_dir = data_dir / "spool"
     for earlier in pending_spools(spool_dir):
-        if earlier != run_id:
-            TraceStore(
-                traces, earlier, embedder=embedder, runs=runs, spool=TraceSpool(spool_dir, earlier)
-            ).flush()
-    key = market_key(info)
+        if earlier == run_id:
+            continue
+        try:
+            spool = TraceSpool(spool_dir, earlier)
+        except SpoolBusyError:
+            continue  # that run is still going: it flushes its own spool
+        TraceStore(traces, earlier, embedder=embedder, runs=runs, spool=spool).close()
+    key, scope = market_key(info), memory_scope(info)
     return MemoryStores(
         traces=TraceStore(
             traces,
@@ -73,11 +77,16 @@ def open_memory(
         situations=SituationMemory(
             situations,
             symbol=info.symbol,
-            prior=load_situations(situations) if enabled else (),
+            scope=scope,
+            prior=load_situations(situations, scope) if enabled else (),
             enabled=enabled,
         ),
         lessons=LessonMemory(
-            lessons, embedder, prior=load_lessons(lessons) if enabled else (), enabled=enabled
+            lessons,
+            embedder,
+            prior=load_lessons(lessons, scope) if enabled else (),
+            enabled=enabled,
+            scope=scope,
         ),
         location=url or str(data_dir / "chroma"),
         market_key=key,

@@ -47,6 +47,14 @@ def market_key(info: MarketInfo) -> str:
     return f"{world}|{info.symbol}|{info.timeframe}"
 
 
+def memory_scope(info: MarketInfo) -> str:
+    """Which situations a run learns from: the same world (real markets, or one synthetic
+    seed) at the same timeframe, any symbol (the features are scaled alike for every symbol;
+    the outcomes are counted in candles, so timeframes do not mix)."""
+    world = info.source if info.synthetic else "real"
+    return f"{world}|{info.timeframe}"
+
+
 def situation_id(key: str, ts: int) -> str:
     return f"{hashlib.sha256(key.encode()).hexdigest()[:12]}:{ts}"
 
@@ -69,6 +77,7 @@ class StoredSituation:
     situation: RecalledSituation
     vector: list[float]
     trace_id: str = ""
+    scope: str = ""
 
 
 class SituationMemory:
@@ -79,6 +88,7 @@ class SituationMemory:
         collection: Collection | None,
         *,
         symbol: str = "",
+        scope: str = "",
         horizons: Sequence[int] = HORIZONS,
         prior: Sequence[StoredSituation] = (),
         enabled: bool = True,
@@ -87,6 +97,7 @@ class SituationMemory:
             raise ValueError("situation horizons must be positive candle counts")
         self._collection = collection if enabled else None
         self._symbol = symbol
+        self._scope = scope
         self._horizons = tuple(sorted(set(horizons)))
         self._enabled = enabled
         self._pending: deque[_Pending] = deque()
@@ -189,7 +200,7 @@ class SituationMemory:
                 name: _exact(stance * last.forward_return) for name, stance in p.stances.items()
             },
         )
-        stored = StoredSituation(situation, p.vector, p.trace_id)
+        stored = StoredSituation(situation, p.vector, p.trace_id, self._scope)
         if self._enabled and self._index(situation, p.vector):
             self._to_persist.append(stored)
         return stored
@@ -231,6 +242,7 @@ def _metadata(stored: StoredSituation) -> dict[str, Any]:
         "ts": s.ts,
         "known_at": s.known_at,
         "symbol": s.symbol,
+        "scope": stored.scope,
         "trace_id": stored.trace_id,
         "forward_return": s.forward_return,
         "max_adverse": s.max_adverse,
@@ -251,7 +263,7 @@ def _from_metadata(id: str, meta: Mapping[str, Any], vector: Sequence[float]) ->
         forward_return=float(meta["forward_return"]),
         max_adverse=float(meta["max_adverse"]),
         symbol=str(meta.get("symbol", "")),
-        known_at=int(meta.get("known_at", meta["ts"])),
+        known_at=int(meta["known_at"]),
         horizons=tuple(
             HorizonOutcome(
                 candles=h,
@@ -266,15 +278,23 @@ def _from_metadata(id: str, meta: Mapping[str, Any], vector: Sequence[float]) ->
             if key.startswith("persona_")
         },
     )
-    return StoredSituation(situation, [float(x) for x in vector], str(meta.get("trace_id", "")))
+    return StoredSituation(
+        situation,
+        [float(x) for x in vector],
+        str(meta.get("trace_id", "")),
+        str(meta.get("scope", "")),
+    )
 
 
-def load_situations(collection: Collection) -> list[StoredSituation]:
-    """Every persisted situation; SituationMemory releases them point in time."""
+def load_situations(collection: Collection, scope: str | None = None) -> list[StoredSituation]:
+    """The persisted situations of `scope` (all when None); SituationMemory releases them
+    point in time. A record without its `known_at` is skipped: when it became known cannot
+    be told, so it can never be recalled safely."""
     loaded: list[StoredSituation] = []
-    for page in pages(collection, ["embeddings", "metadatas"], size=LOAD_PAGE):
+    where = {"scope": scope} if scope is not None else None
+    for page in pages(collection, ["embeddings", "metadatas"], where=where, size=LOAD_PAGE):
         embeddings = page["embeddings"]
         assert embeddings is not None
         rows = zip(page["ids"], page["metadatas"] or [], embeddings, strict=True)
-        loaded.extend(_from_metadata(i, m, v) for i, m, v in rows)
+        loaded.extend(_from_metadata(i, m, v) for i, m, v in rows if "known_at" in m)
     return loaded

@@ -9,13 +9,27 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import IO
 
 from core.types import Trace
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: one process per data directory there
+    fcntl = None  # type: ignore[assignment]
+
+
+class SpoolBusyError(Exception):
+    """Another live process owns this run's spool."""
+
 
 class TraceSpool:
+    """A run's spool, owned by one process at a time (an exclusive lock on a side file), so
+    a run opening the store never flushes the spool of a run that is still going."""
+
     def __init__(self, folder: Path, run_id: str) -> None:
         self.path = folder / f"traces-{run_id}.jsonl"
+        self._lock = _claim(folder / f"traces-{run_id}.lock")
         self.count = sum(1 for _ in self._lines()) if self.path.is_file() else 0
 
     def append(self, traces: list[Trace]) -> None:
@@ -44,8 +58,31 @@ class TraceSpool:
         self.path.unlink(missing_ok=True)
         self.count = 0
 
+    def release(self) -> None:
+        """Give up ownership (the process is done with this run); an empty spool leaves no
+        lock file behind."""
+        if self._lock is None:
+            return
+        if not self.path.exists():
+            Path(self._lock.name).unlink(missing_ok=True)
+        self._lock.close()
+        self._lock = None
+
     def _lines(self) -> list[str]:
         return [line for line in self.path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _claim(path: Path) -> IO[str] | None:
+    if fcntl is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise SpoolBusyError(str(path)) from None
+    return handle
 
 
 def pending_spools(folder: Path) -> list[str]:

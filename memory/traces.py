@@ -11,7 +11,9 @@ the last hash and count, so dropping the newest traces is caught too, and holds 
 a pruned prefix leaves behind.
 
 A batch the store cannot take is spooled locally (see `memory.spool`) and written, in order,
-at the next flush that succeeds; `spooled` says how many are waiting.
+at the next flush that succeeds; `spooled` says how many are waiting. Traces not yet flushed
+(at most one batch) live only in memory: a crash loses them, so live runs flush every trace
+(`trace_batch_size = 1`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 
 COLLECTION = "traces"
 RUNS_COLLECTION = "trace_runs"
+WRITE_CHUNK = 1_000
+"""Traces per chroma call: chroma refuses batches above its maximum (5,461 here)."""
 RETRY_SECONDS = 5.0
 """While spooling, how often (wall clock) the store is tried again between batches."""
 
@@ -117,29 +121,39 @@ class TraceStore:
             self.flush()
         return sealed
 
+    def close(self) -> None:
+        """Flush, then give up the spool (another process may take over what is left)."""
+        self.flush()
+        if self._spool is not None:
+            self._spool.release()
+
     def annotate_outcome(self, trace_id: str, outcome: Mapping[str, float]) -> None:
         """Attach a situation's outcome to its trace's metadata (not hashed: it is learned
         after the cycle), for filters such as `outcome_24 < 0`."""
         self._outcomes[trace_id] = dict(outcome)
 
     def flush(self) -> None:
-        """Write the buffer (after any spooled traces); on failure, spool it and go on."""
+        """Write the buffer (after any spooled traces, in order); on failure, spool the buffer
+        and go on. Writes are upserts by trace id, so writing a spooled trace again after a
+        failure halfway through is harmless."""
         batch, self._buffer = self._buffer, []
-        if self._spool is not None and self._spool.count:
-            spooled = self._spool.read()
-            try:
-                self._write(spooled)
-            except Exception as exc:
-                self._failed(batch, exc)
-                return
-            self._spool.clear()
+        try:
+            if self._spool is not None and self._spool.count:
+                self._write(self._spool.read())
+                self._spool.clear()
+        except Exception as exc:
+            self._failed(batch, exc)
+            return
         try:
             self._write(batch)
-            self._write_outcomes()
         except Exception as exc:
             self._failed(batch, exc)
             return
         self.last_error = None
+        try:
+            self._write_outcomes()
+        except Exception as exc:  # annotations only: kept for the next flush
+            self.last_error = f"{exc.__class__.__name__}: {exc}"
 
     def _failed(self, batch: list[Trace], exc: Exception) -> None:
         self.last_error = f"{exc.__class__.__name__}: {exc}"
@@ -148,22 +162,26 @@ class TraceStore:
             raise exc
         self._spool.append(batch)
 
-    def _write(self, batch: list[Trace]) -> None:
-        if not batch:
+    def _write(self, traces: list[Trace]) -> None:
+        """Upsert in chunks chroma accepts (it refuses batches above its maximum), then move
+        the run's head record to the last trace written."""
+        if not traces:
             return
-        documents = [headline(t) for t in batch]
         recorded = int(time.time() * 1000)
-        self._collection.upsert(
-            ids=[trace_id(t.run_id, t.seq) for t in batch],
-            embeddings=self._embedder.embed(documents),  # type: ignore[arg-type]
-            documents=documents,
-            metadatas=[
-                {"trace": t.model_dump_json(), "recorded_at": recorded, **filter_fields(t)}
-                for t in batch
-            ],
-        )
+        for start in range(0, len(traces), WRITE_CHUNK):
+            batch = traces[start : start + WRITE_CHUNK]
+            documents = [headline(t) for t in batch]
+            self._collection.upsert(
+                ids=[trace_id(t.run_id, t.seq) for t in batch],
+                embeddings=self._embedder.embed(documents),  # type: ignore[arg-type]
+                documents=documents,
+                metadatas=[
+                    {"trace": t.model_dump_json(), "recorded_at": recorded, **filter_fields(t)}
+                    for t in batch
+                ],
+            )
         if self._runs is not None:
-            last = batch[-1]
+            last = traces[-1]
             self._runs.upsert(
                 ids=[last.run_id],
                 embeddings=[[1.0]],  # type: ignore[arg-type]
@@ -174,10 +192,14 @@ class TraceStore:
         if not self._outcomes:
             return
         outcomes, self._outcomes = self._outcomes, {}
-        self._collection.update(
-            ids=list(outcomes),
-            metadatas=list(outcomes.values()),
-        )
+        ids = list(outcomes)
+        try:
+            for start in range(0, len(ids), WRITE_CHUNK):
+                chunk = ids[start : start + WRITE_CHUNK]
+                self._collection.update(ids=chunk, metadatas=[outcomes[i] for i in chunk])
+        except Exception:
+            self._outcomes = {**outcomes, **self._outcomes}
+            raise
 
 
 def load_run(collection: Collection, run_id: str) -> list[Trace]:

@@ -128,3 +128,24 @@ def test_prune_keeps_the_chain_verifiable(tmp_path):
     assert "pruned 200 traces" in pruned.stdout
     assert verified.returncode == 0, verified.stdout
     assert "traces up to 199 pruned (anchored)" in verified.stdout
+
+
+def test_verify_against_the_head_from_the_run_summary(audited_run):
+    data, run_id = audited_run
+    head = json.loads((data / "out.json").read_text())["trace_store"]["chain_head"]
+
+    good = tradegraph("audit", "verify", "--run", run_id, "--head", head, "--data-dir", str(data))
+    bad = tradegraph(
+        "audit", "verify", "--run", run_id, "--head", "0" * 64, "--data-dir", str(data)
+    )  # fmt: skip
+
+    assert good.returncode == 0, good.stdout
+    assert bad.returncode == 1 and "chain was rewritten" in bad.stdout
+
+
+def test_head_needs_a_run_and_a_hash(audited_run):
+    data, _ = audited_run
+
+    result = tradegraph("audit", "verify", "--head", "abc", "--data-dir", str(data))
+
+    assert_one_line_error(result, "--head takes the 64-hex chain head")

@@ -144,3 +144,41 @@ def test_trading_goes_on_during_an_outage_when_the_setting_says_continue(make_pl
 
     during = [t for t in stored_traces(plan.data_dir, plan.run_id) if t.seq in outage]
     assert not any("spooled locally" in r for t in during for r in t.breaker_reasons)
+
+
+def test_two_synthetic_worlds_do_not_share_memory(make_plan):
+    first = make_plan(bars=400, seed=5, run_id="seed5")
+    other = make_plan(bars=400, seed=6, run_id="seed6")
+    other = dataclasses.replace(other, data_dir=first.data_dir)  # the same store
+
+    run_session(first, OfflineAnalyst())
+    summary = run_session(other, OfflineAnalyst())
+
+    alone = make_plan(bars=400, seed=6, run_id="seed6-alone")
+    assert summary.memory.situations == run_session(alone, OfflineAnalyst()).memory.situations
+    assert _recall_steps(other) == _recall_steps(alone)
+
+
+class _CountingReflector:
+    name = "counting"
+
+    def __init__(self):
+        from agents.base import LlmUsage
+
+        self.usage = LlmUsage()
+        self.calls = 0
+
+    def reflect(self, closed):
+        self.calls += 1
+        return "a lesson"
+
+
+def test_memory_off_asks_for_no_lesson(make_plan):
+    reflector = _CountingReflector()
+    plan = dataclasses.replace(
+        make_plan(bars=1500, seed=5, memory={"enabled": False}), reflector=reflector
+    )
+
+    summary = run_session(plan, OfflineAnalyst())
+
+    assert summary.fills > 0 and reflector.calls == 0

@@ -24,6 +24,7 @@ def test_traces_spooled_before_a_crash_are_flushed_when_the_next_run_opens(tmp_p
         crashed.append(make_trace(i, "crashed"))
     crashed.flush()  # the store was down: all four went to the spool, then the process died
     assert spool.path.exists()
+    spool.release()
 
     open_memory(tmp_path, "next", INFO, url=None, embedding="hashing", enabled=True, batch_size=8)
 

@@ -9,7 +9,7 @@ import pytest
 from core.types import GENESIS_HASH, Trace
 from memory.audit import prune_run, verify_run
 from memory.embeddings import HashingEmbedder
-from memory.spool import TraceSpool
+from memory.spool import SpoolBusyError, TraceSpool
 from memory.store import open_chroma, vector_collection
 from memory.traces import TraceStore, headline, load_run, trace_id, verify_chain
 
@@ -71,8 +71,8 @@ def test_traces_form_a_hash_chain_that_verifies(collections):
     assert report.intact and report.traces == 10 and report.head == sealed[-1].hash
 
 
-def _edit_metadata(collection, seq, **changes):
-    tid = trace_id("run-a", seq)
+def _edit_metadata(collection, which, **changes):
+    tid = trace_id("run-a", which)
     meta = collection.get(ids=[tid], include=["metadatas"])["metadatas"][0]
     collection.update(ids=[tid], metadatas=[{**meta, **changes}])
 
@@ -203,6 +203,7 @@ def test_a_store_outage_spools_traces_and_the_next_flush_writes_them_in_order(
         down.append(make_trace(i))
     down.flush()
     assert down.spooled == 5 and "unreachable" in down.last_error
+    spool.release()  # the failing process is gone; the next one takes the spool over
 
     back = TraceStore(
         traces, "run-a", embedder=EMBEDDER, runs=runs, spool=TraceSpool(tmp_path / "spool", "run-a")
@@ -222,6 +223,7 @@ def test_spooled_traces_are_fsynced_lines_that_survive_a_restart(tmp_path):
     spool.append([make_trace(0), make_trace(1)])
     with spool.path.open("a") as f:
         f.write('{"run_id": "run-a", "seq": 2, "ts"')  # a crash in the middle of a write
+    spool.release()
 
     reopened = TraceSpool(tmp_path, "run-a")
 
@@ -260,3 +262,75 @@ def test_pruning_nothing_old_changes_nothing(collections):
     result = prune_run(*collections, "run-a", recorded_before_ms=0)
 
     assert result.removed == 0 and collections[0].count() == 3
+
+
+def test_a_live_runs_spool_is_not_taken_by_another_process(tmp_path):
+    live = TraceSpool(tmp_path, "run-a")
+
+    with pytest.raises(SpoolBusyError):
+        TraceSpool(tmp_path, "run-a")
+    live.release()
+    assert TraceSpool(tmp_path, "run-a").count == 0
+
+
+def test_a_spool_larger_than_one_chroma_batch_is_written_back(collections, tmp_path):
+    traces, runs = collections
+    spool = TraceSpool(tmp_path / "spool", "run-a")
+    down = TraceStore(_Unreachable(), "run-a", embedder=EMBEDDER, runs=runs, spool=spool,
+                      batch_size=5000)  # fmt: skip
+    for i in range(6000):
+        down.append(make_trace(i))
+    down.flush()
+    spool.release()
+
+    back = TraceStore(traces, "run-a", embedder=EMBEDDER, runs=runs,
+                      spool=TraceSpool(tmp_path / "spool", "run-a"))  # fmt: skip
+    back.flush()
+
+    assert back.spooled == 0 and traces.count() == 6000
+    assert verify_run(traces, runs, "run-a").intact
+
+
+def test_deleting_the_head_record_is_caught(collections):
+    _write(collections, 5)
+    traces, runs = collections
+
+    runs.delete(ids=["run-a"])
+    traces.delete(ids=[trace_id("run-a", 4)])
+    report = verify_run(traces, runs, "run-a")
+
+    assert not report.intact and "no head record" in report.reason
+
+
+def test_a_run_whose_traces_were_all_deleted_is_broken(collections):
+    _write(collections, 3)
+    traces, runs = collections
+
+    traces.delete(ids=[trace_id("run-a", i) for i in range(3)])
+    report = verify_run(traces, runs, "run-a")
+
+    assert not report.intact and "head record" in report.reason
+
+
+def test_a_rewritten_chain_is_caught_by_a_head_kept_outside_the_store(collections):
+    _, sealed = _write(collections, 4)
+    traces, runs = collections
+    forger = TraceStore(traces, "run-a", embedder=EMBEDDER, runs=runs)
+    for i in range(4):  # a whole new chain, head record and all
+        forger.append(make_trace(i).model_copy(update={"equity": 1.0}))
+    forger.flush()
+
+    inside = verify_run(traces, runs, "run-a")
+    outside = verify_run(traces, runs, "run-a", expected_head=sealed[-1].hash)
+
+    assert inside.intact
+    assert not outside.intact and "rewritten" in outside.reason
+
+
+def test_a_seq_field_tampered_into_text_is_reported_not_a_crash(collections):
+    _write(collections, 3)
+
+    _edit_metadata(collections[0], 1, seq="1x")
+    report = verify_run(*collections, "run-a")
+
+    assert not report.intact and report.broken_seq == 1
