@@ -19,6 +19,7 @@ The hot path (one recall per cycle) is a NumPy cosine search; chromadb keeps the
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -237,46 +238,40 @@ def _exact(x: float) -> float:
 
 
 def _metadata(stored: StoredSituation) -> dict[str, Any]:
+    """What a persisted situation carries: the fields to filter on, and the outcome packed in
+    one JSON field (chroma's write cost grows with every metadata key)."""
     s = stored.situation
-    meta: dict[str, Any] = {
+    outcome = {
+        "max_adverse": s.max_adverse,
+        "horizons": [[h.candles, h.forward_return, h.max_adverse] for h in s.horizons],
+        "personas": s.persona_returns,
+    }
+    return {
         "ts": s.ts,
         "known_at": s.known_at,
         "symbol": s.symbol,
         "scope": stored.scope,
         "trace_id": stored.trace_id,
         "forward_return": s.forward_return,
-        "max_adverse": s.max_adverse,
+        "outcome": json.dumps(outcome, separators=(",", ":")),
     }
-    for h in s.horizons:
-        meta[f"return_{h.candles}"] = h.forward_return
-        meta[f"adverse_{h.candles}"] = h.max_adverse
-    meta.update({f"persona_{name}": value for name, value in s.persona_returns.items()})
-    return meta
 
 
 def _from_metadata(id: str, meta: Mapping[str, Any], vector: Sequence[float]) -> StoredSituation:
-    horizons = sorted(int(key.removeprefix("return_")) for key in meta if key.startswith("return_"))
+    outcome = json.loads(str(meta["outcome"]))
     situation = RecalledSituation(
         id=id,
         ts=int(meta["ts"]),
         similarity=1.0,
         forward_return=float(meta["forward_return"]),
-        max_adverse=float(meta["max_adverse"]),
+        max_adverse=float(outcome["max_adverse"]),
         symbol=str(meta.get("symbol", "")),
         known_at=int(meta["known_at"]),
         horizons=tuple(
-            HorizonOutcome(
-                candles=h,
-                forward_return=float(meta[f"return_{h}"]),
-                max_adverse=float(meta.get(f"adverse_{h}", 0.0)),
-            )
-            for h in horizons
+            HorizonOutcome(candles=int(c), forward_return=float(r), max_adverse=float(a))
+            for c, r, a in outcome["horizons"]
         ),
-        persona_returns={
-            key.removeprefix("persona_"): float(value)
-            for key, value in meta.items()
-            if key.startswith("persona_")
-        },
+        persona_returns={str(k): float(v) for k, v in outcome["personas"].items()},
     )
     return StoredSituation(
         situation,
@@ -296,5 +291,7 @@ def load_situations(collection: Collection, scope: str | None = None) -> list[St
         embeddings = page["embeddings"]
         assert embeddings is not None
         rows = zip(page["ids"], page["metadatas"] or [], embeddings, strict=True)
-        loaded.extend(_from_metadata(i, m, v) for i, m, v in rows if "known_at" in m)
+        loaded.extend(
+            _from_metadata(i, m, v) for i, m, v in rows if "known_at" in m and "outcome" in m
+        )
     return loaded
