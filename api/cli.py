@@ -92,9 +92,9 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run the agent over a market on paper, one decision per candle, and summarize."""
-    from api.run_command import execute_run
+    from api.run_command import RunRequest, execute_run
 
-    execute_run(
+    request = RunRequest(
         market=market,
         symbol=symbol,
         timeframe=timeframe,
@@ -102,13 +102,11 @@ def run(
         start=_parse_date(from_, "--from"),
         end=_parse_date(to, "--to", end_of_day=True),
         analyst=analyst,
-        json_path=json_path,
         cassette=cassette,
-        memory=_on_off(memory, "--memory"),
         data_dir=data_dir,
-        quiet=quiet,
-        process_start=PROCESS_START,
+        memory=_on_off(memory, "--memory"),
     )
+    execute_run(request, json_path=json_path, quiet=quiet, process_start=PROCESS_START)
 
 
 def _on_off(value: str | None, flag: str) -> bool | None:
@@ -119,6 +117,67 @@ def _on_off(value: str | None, flag: str) -> bool | None:
     from core.errors import UserError
 
     raise UserError(f"{flag} {value!r}: use {flag} on or {flag} off")
+
+
+@app.command("eval")
+def evaluate(
+    market: Annotated[
+        str | None,
+        typer.Option(help="synthetic:SEED, a .csv.gz file, a recording folder, or exchange:NAME."),
+    ] = None,
+    symbol: Annotated[str | None, typer.Option(help="Symbol such as BTC/USDT.")] = None,
+    timeframe: Annotated[str | None, typer.Option(help="Timeframe such as 1h.")] = None,
+    bars: Annotated[int | None, typer.Option(help="Replay at most this many candles.")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC date).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last candle (UTC date).")] = None,
+    analyst: Annotated[
+        str | None, typer.Option(help="offline (the default without a key), anthropic or stress.")
+    ] = None,
+    cassette: Annotated[
+        Path | None,
+        typer.Option(help="Anthropic calls: replay this cassette, or record it with a key."),
+    ] = None,
+    memory: Annotated[str | None, typer.Option(help="on (the default) or off.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for report.json, report.html and the traces [default: eval/RUN_ID]."
+        ),
+    ] = None,
+    check_lookahead: Annotated[
+        bool,
+        typer.Option(
+            "--check-lookahead",
+            help="Replay again with the future cut off at random points; exit 1 if any "
+            "decision changes.",
+        ),
+    ] = False,
+    data_dir: DataDirOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Replay a market through the agent and write a report against baselines."""
+    from api.eval_command import execute_eval
+    from api.run_command import RunRequest
+
+    request = RunRequest(
+        market=market,
+        symbol=symbol,
+        timeframe=timeframe,
+        bars=bars,
+        start=_parse_date(from_, "--from"),
+        end=_parse_date(to, "--to", end_of_day=True),
+        analyst=analyst,
+        cassette=cassette,
+        data_dir=data_dir,
+        memory=_on_off(memory, "--memory"),
+    )
+    execute_eval(
+        request,
+        out=out,
+        check_lookahead=check_lookahead,
+        quiet=quiet,
+        process_start=PROCESS_START,
+    )
 
 
 risk_app = typer.Typer(help="The manual kill switch: halt, resume, status.", no_args_is_help=True)
@@ -259,7 +318,7 @@ def main() -> None:
     from core.errors import UserError
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except UserError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
@@ -275,3 +334,7 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         sys.exit(130)
+    if isinstance(code, int) and code != 0:  # typer returns Ctrl-C as exit code 130
+        if code == 130:
+            typer.echo("interrupted", err=True)
+        sys.exit(code)

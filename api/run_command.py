@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +21,8 @@ from core.errors import UserError
 from core.settings import Settings
 
 if TYPE_CHECKING:
+    from evals.cassettes import Mode
+    from graphs.session import CycleObserver, SessionPlan
     from graphs.summary import RunSummary
 
 console = Console(stderr=False)
@@ -94,67 +99,97 @@ def api_key(settings: Settings) -> str | None:
     return key.get_secret_value()
 
 
-def execute_run(
-    *,
-    market: str | None,
-    symbol: str | None,
-    timeframe: str | None,
-    bars: int | None,
-    start: datetime | None,
-    end: datetime | None,
-    analyst: str | None,
-    json_path: Path | None,
-    cassette: Path | None,
-    data_dir: Path | None,
-    quiet: bool,
-    process_start: float,
-    memory: bool | None = None,
-) -> None:
+@dataclass(frozen=True)
+class RunRequest:
+    """What the user asked for on the command line (None: the settings decide)."""
+
+    market: str | None = None
+    symbol: str | None = None
+    timeframe: str | None = None
+    bars: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    analyst: str | None = None
+    cassette: Path | None = None
+    data_dir: Path | None = None
+    memory: bool | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    settings: Settings
+    plan: SessionPlan
+    analyst: Analyst
+    cassette: Path | None
+    mode: Mode | None
+    """replay or record, when a cassette is given."""
+
+
+def prepare_run(request: RunRequest) -> PreparedRun:
+    """Settings, analyst, market and plan, with every user mistake refused before any work."""
     from core.datadir import prepare_data_dir
     from core.market.source import MarketRequest, open_market
     from core.settings import load_settings
+    from graphs.session import SessionPlan
 
-    settings = load_settings(data_dir=data_dir, analyst=analyst, market=market)
-    if memory is not None:
+    settings = load_settings(
+        data_dir=request.data_dir, analyst=request.analyst, market=request.market
+    )
+    if request.memory is not None:
         settings = settings.model_copy(
-            update={"memory": settings.memory.model_copy(update={"enabled": memory})}
+            update={"memory": settings.memory.model_copy(update={"enabled": request.memory})}
         )
-    if json_path is not None:
-        _check_writable(json_path)
     mode = None
-    if cassette is not None:
+    if request.cassette is not None:
         if settings.analyst != "anthropic":
             raise UserError("--cassette records Anthropic calls: use it with --analyst anthropic")
         from evals.cassettes import cassette_mode
 
-        mode = cassette_mode(cassette, have_key=api_key(settings) is not None)
+        mode = cassette_mode(request.cassette, have_key=api_key(settings) is not None)
     if settings.analyst == "anthropic" and mode is None and api_key(settings) is None:
         raise UserError(NO_KEY)
     root = prepare_data_dir(settings.data_dir)
-    chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=mode == "replay")
+    replaying = mode == "replay"
+    chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=replaying)
     info, series = open_market(
         MarketRequest(
             spec=settings.market,
-            symbol=symbol,
-            timeframe=timeframe,
-            bars=bars,
-            start=start,
-            end=end,
+            symbol=request.symbol,
+            timeframe=request.timeframe,
+            bars=request.bars,
+            start=request.start,
+            end=request.end,
         )
     )
-    from graphs.session import SessionPlan, run_session
-
     plan = SessionPlan(
-        run_id=new_run_id(),
+        run_id=request.run_id or new_run_id(),
         info=info,
         series=series,
         settings=settings,
         data_dir=root,
-        reflector=make_reflector(settings, chosen, root, replaying=mode == "replay"),
+        reflector=make_reflector(settings, chosen, root, replaying=replaying),
     )
+    return PreparedRun(settings, plan, chosen, request.cassette, mode)
+
+
+def replay_with_progress(
+    prepared: PreparedRun,
+    *,
+    quiet: bool,
+    process_start: float,
+    verb: str = "paper run",
+    on_cycle: CycleObserver | None = None,
+    stop_on_interrupt: bool = False,
+) -> RunSummary:
+    """Run the session with a progress bar (and the cassette, if any) and return its summary."""
+    from graphs.session import run_session
+
+    plan, chosen = prepared.plan, prepared.analyst
+    info, series = plan.info, plan.series
     label = " [bold yellow]SYNTHETIC DATA[/]" if info.synthetic else ""
     console.print(
-        f"[bold]tradegraph[/] paper run [cyan]{plan.run_id}[/] · {info.symbol} {info.timeframe} "
+        f"[bold]tradegraph[/] {verb} [cyan]{plan.run_id}[/] · {info.symbol} {info.timeframe} "
         f"from {info.source}{label} · analyst [green]{chosen.name}[/] · {len(series):,} candles"
     )
     progress = Progress(
@@ -177,13 +212,35 @@ def execute_run(
                 rate = f"{done / elapsed:,.0f} decisions/s" if elapsed > 0 else ""
                 progress.update(task, completed=done, rate=rate)
 
-        if cassette is not None and mode is not None:
-            from evals.cassettes import llm_cassette
+        with _recorded_calls(prepared):
+            return run_session(
+                plan,
+                chosen,
+                on_progress,
+                started=process_start,
+                on_cycle=on_cycle,
+                stop_on_interrupt=stop_on_interrupt,
+            )
 
-            with llm_cassette(cassette, mode):
-                summary = run_session(plan, chosen, on_progress, started=process_start)
-        else:
-            summary = run_session(plan, chosen, on_progress, started=process_start)
+
+@contextmanager
+def _recorded_calls(prepared: PreparedRun) -> Iterator[None]:
+    if prepared.cassette is None or prepared.mode is None:
+        yield
+        return
+    from evals.cassettes import llm_cassette
+
+    with llm_cassette(prepared.cassette, prepared.mode):
+        yield
+
+
+def execute_run(
+    request: RunRequest, *, json_path: Path | None, quiet: bool, process_start: float
+) -> None:
+    if json_path is not None:
+        _check_writable(json_path)
+    prepared = prepare_run(request)
+    summary = replay_with_progress(prepared, quiet=quiet, process_start=process_start)
     console.print(summary_table(summary))
     console.print(
         f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
@@ -191,14 +248,19 @@ def execute_run(
         f"chain head {summary.trace_store.chain_head[:12]})"
     )
     if json_path is not None:
-        tmp = json_path.with_name(json_path.name + ".tmp")
-        try:
-            tmp.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp, json_path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
-            raise UserError(f"cannot write --json {json_path}: {exc.strerror}") from None
+        write_atomically(json_path, summary.model_dump_json(indent=2) + "\n", "--json")
         console.print(f"Summary JSON: {json_path}")
+
+
+def write_atomically(path: Path, text: str, what: str) -> None:
+    """Write through a temporary file, so a crash never leaves half a file behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {what} {path}: {exc.strerror}") from None
 
 
 def _check_writable(path: Path) -> None:

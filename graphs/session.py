@@ -20,7 +20,7 @@ from core.market.history import MarketHistory, replay
 from core.market.series import CandleSeries
 from core.settings import Settings
 from core.storage import SqliteStateStore
-from core.types import Approved, Denied, MarketInfo
+from core.types import Approved, Denied, MarketInfo, Trace
 from graphs.decision import build_decision_graph
 from graphs.nodes import CycleDeps, CycleJournal
 from graphs.summary import (
@@ -41,6 +41,8 @@ from tools.execution.paper import PaperBroker
 from tools.metrics import max_drawdown
 
 Progress = Callable[[int], None]
+CycleObserver = Callable[[Trace, float], None]
+"""Called after every cycle with its sealed trace and the position held after it."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,14 @@ def run_session(
     on_progress: Progress | None = None,
     *,
     started: float | None = None,
+    on_cycle: CycleObserver | None = None,
+    stop_on_interrupt: bool = False,
 ) -> RunSummary:
     """Replay `plan.series` through the decision graph with a paper broker; return the summary.
 
     `started` is the perf_counter reading the timings count from (the process start, from the
-    CLI); by default, the call itself.
+    CLI); by default, the call itself. With `stop_on_interrupt`, Ctrl-C ends the replay
+    after the cycle in progress and the summary is marked `partial`.
     """
     started = time.perf_counter() if started is None else started
     settings, info = plan.settings, plan.info
@@ -119,6 +124,7 @@ def run_session(
     orders = 0
     first_decision = 0.0
     loop_started = time.perf_counter()
+    partial = False
     try:
         for seq, candle in enumerate(replay(plan.series)):
             history.append(candle)
@@ -130,10 +136,16 @@ def run_session(
             elif isinstance(verdict, Denied):
                 denials.update(verdict.codes)
             equity.append(result["trace"].equity)
+            if on_cycle is not None:
+                on_cycle(result["trace"], broker.portfolio.quantity(info.symbol))
             if seq == 0:
                 first_decision = time.perf_counter() - started
             if on_progress is not None:
                 on_progress(seq + 1)
+    except KeyboardInterrupt:
+        if not stop_on_interrupt:
+            raise
+        partial = True
     finally:
         memory.close()
         for order in broker.pending():
@@ -145,6 +157,7 @@ def run_session(
     wall = time.perf_counter() - started
     summary = RunSummary(
         run_id=plan.run_id,
+        partial=partial,
         market=MarketSummary(
             source=info.source,
             symbol=info.symbol,

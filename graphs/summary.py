@@ -81,6 +81,8 @@ class RunSummary(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     run_id: str
+    partial: bool = False
+    """True when Ctrl-C ended the replay early: the figures cover the cycles that ran."""
     market: MarketSummary
     analyst: str
     bars: int

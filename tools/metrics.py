@@ -1,10 +1,12 @@
-"""Performance metrics of an equity curve."""
+"""Performance metrics of an equity curve: drawdown, return, and the full set a report shows."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 
 def max_drawdown(equity: Sequence[float]) -> float:
@@ -21,3 +23,75 @@ def total_return(equity: Sequence[float]) -> float:
     if len(equity) == 0 or equity[0] == 0:
         return 0.0
     return float(equity[-1] / equity[0] - 1.0)
+
+
+YEAR_SECONDS = 365 * 86_400
+"""Crypto trades every day: annualization uses 365 days of the timeframe's candles."""
+
+
+class PerformanceMetrics(BaseModel):
+    """The metrics a trader reads first, from an equity curve sampled once per candle.
+
+    Returns are candle to candle; `sharpe` and `sortino` assume a zero risk-free rate and are
+    annualized with 365 days of candles, as is `volatility`; `max_drawdown` is a positive
+    fraction; `exposure` is the share of candles with a position; `turnover` is the traded
+    notional over the average equity; `win_rate` is over closed trades."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total_return: float
+    cagr: float
+    sharpe: float
+    sortino: float
+    calmar: float
+    max_drawdown: float
+    volatility: float
+    win_rate: float
+    trades: int
+    exposure: float
+    turnover: float
+    fees_paid: float
+
+
+def performance(
+    equity: Sequence[float],
+    *,
+    period_seconds: float,
+    trade_pnls: Sequence[float] = (),
+    bars_exposed: int = 0,
+    traded_notional: float = 0.0,
+    fees_paid: float = 0.0,
+) -> PerformanceMetrics:
+    """Metrics of `equity` (its first value is the starting capital, then one value per
+    candle close); the rest describe the trading that produced it."""
+    curve = np.asarray(equity, dtype=np.float64)
+    if curve.size < 2 or curve[0] <= 0:
+        return PerformanceMetrics(
+            total_return=0.0, cagr=0.0, sharpe=0.0, sortino=0.0, calmar=0.0,
+            max_drawdown=0.0, volatility=0.0, win_rate=0.0, trades=len(trade_pnls),
+            exposure=0.0, turnover=0.0, fees_paid=fees_paid,
+        )  # fmt: skip
+    per_year = YEAR_SECONDS / period_seconds
+    returns = curve[1:] / curve[:-1] - 1.0
+    growth = curve[-1] / curve[0]
+    years = returns.size / per_year
+    cagr = float(growth ** (1.0 / years) - 1.0) if growth > 0 else -1.0
+    spread = float(returns.std(ddof=1)) if returns.size > 1 else 0.0
+    downside = float(np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)))
+    mean = float(returns.mean())
+    drawdown = max_drawdown(curve.tolist())
+    wins = sum(1 for pnl in trade_pnls if pnl > 0)
+    return PerformanceMetrics(
+        total_return=float(growth - 1.0),
+        cagr=cagr,
+        sharpe=mean / spread * math.sqrt(per_year) if spread > 0 else 0.0,
+        sortino=mean / downside * math.sqrt(per_year) if downside > 0 else 0.0,
+        calmar=cagr / drawdown if drawdown > 0 else 0.0,
+        max_drawdown=drawdown,
+        volatility=spread * math.sqrt(per_year),
+        win_rate=wins / len(trade_pnls) if trade_pnls else 0.0,
+        trades=len(trade_pnls),
+        exposure=bars_exposed / returns.size,
+        turnover=traded_notional / float(curve.mean()),
+        fees_paid=fees_paid,
+    )

@@ -1,0 +1,113 @@
+"""Baselines an agent is measured against, filled exactly as the paper broker fills the agent.
+
+A signal decided at a candle's close is traded at the next candle's open, with slippage against
+the trade and the taker fee on its notional; positions are all in (spot, long only); equity is
+marked at every close. `buy_and_hold` buys at the second candle's open (the first decision is
+taken at the first close, as the agent's is), `sma_crossover` is long while the fast simple
+moving average of the closes is above the slow one, and `cash` never trades.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.market.series import CandleSeries
+from tools.metrics import PerformanceMetrics, performance
+
+SMA_FAST = 20
+SMA_SLOW = 50
+
+
+@dataclass(frozen=True)
+class Costs:
+    initial_cash: float = 10_000.0
+    fee_rate: float = 0.001
+    slippage_bps: float = 5.0
+
+
+@dataclass
+class SimulatedRun:
+    """A baseline's equity curve (starting capital first, then every close) and its trading."""
+
+    equity: list[float]
+    trade_pnls: list[float] = field(default_factory=list)
+    entries: list[int] = field(default_factory=list)
+    """Candle index of each fill that opened a position (for the parity check and the plot)."""
+    exits: list[int] = field(default_factory=list)
+    bars_exposed: int = 0
+    traded_notional: float = 0.0
+    fees_paid: float = 0.0
+
+    def metrics(self, period_seconds: float) -> PerformanceMetrics:
+        return performance(
+            self.equity,
+            period_seconds=period_seconds,
+            trade_pnls=self.trade_pnls,
+            bars_exposed=self.bars_exposed,
+            traded_notional=self.traded_notional,
+            fees_paid=self.fees_paid,
+        )
+
+
+def simulate_long_signal(series: CandleSeries, want_long: np.ndarray, costs: Costs) -> SimulatedRun:
+    """Trade `want_long[t]` (decided at the close of candle t) from the open of candle t+1."""
+    slip = costs.slippage_bps / 10_000.0
+    cash, units = costs.initial_cash, 0.0
+    cost_basis = 0.0
+    run = SimulatedRun(equity=[costs.initial_cash])
+    opens, closes = series.open, series.close
+    for t in range(len(series)):
+        wanted_before = bool(want_long[t - 1]) if t > 0 else False
+        if wanted_before and units == 0.0:
+            price = opens[t] * (1.0 + slip)
+            units = cash / (price * (1.0 + costs.fee_rate))
+            fee = units * price * costs.fee_rate
+            cost_basis = cash
+            run.traded_notional += units * price
+            run.fees_paid += fee
+            cash = 0.0
+            run.entries.append(t)
+        elif not wanted_before and units > 0.0:
+            price = opens[t] * (1.0 - slip)
+            proceeds = units * price
+            fee = proceeds * costs.fee_rate
+            cash = proceeds - fee
+            run.traded_notional += proceeds
+            run.fees_paid += fee
+            run.trade_pnls.append(cash - cost_basis)
+            units = 0.0
+            run.exits.append(t)
+        if units > 0.0:
+            run.bars_exposed += 1
+        run.equity.append(cash + units * closes[t])
+    return run
+
+
+def buy_and_hold(series: CandleSeries, costs: Costs) -> SimulatedRun:
+    return simulate_long_signal(series, np.ones(len(series), dtype=bool), costs)
+
+
+def sma_crossover(
+    series: CandleSeries, costs: Costs, fast: int = SMA_FAST, slow: int = SMA_SLOW
+) -> SimulatedRun:
+    return simulate_long_signal(series, sma_signal(series.close, fast, slow), costs)
+
+
+def sma_signal(close: np.ndarray, fast: int, slow: int) -> np.ndarray:
+    """True where the fast SMA is above the slow one; False until both exist."""
+    if fast >= slow:
+        raise ValueError(f"the fast SMA ({fast}) must be shorter than the slow one ({slow})")
+    want = np.zeros(close.size, dtype=bool)
+    if close.size < slow:
+        return want
+    sums = np.concatenate(([0.0], np.cumsum(close, dtype=np.float64)))
+    fast_sma = (sums[fast:] - sums[:-fast]) / fast
+    slow_sma = (sums[slow:] - sums[:-slow]) / slow
+    want[slow - 1 :] = fast_sma[slow - fast :] > slow_sma
+    return want
+
+
+def cash(series: CandleSeries, costs: Costs) -> SimulatedRun:
+    return simulate_long_signal(series, np.zeros(len(series), dtype=bool), costs)

@@ -1,0 +1,271 @@
+"""The evaluation report: a documented, stable schema (`report.json`), built from one replay.
+
+Everything in it is computed from what the replay recorded cycle by cycle (the sealed traces
+and the position after each cycle) and from the same candles for the baselines, which fill
+exactly as the paper broker fills the agent (see `evals.baselines`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from core.market.series import CandleSeries
+from core.settings import Settings
+from core.types import Fill, Side, Trace, canonical_json
+from evals.baselines import Costs, buy_and_hold, cash, sma_crossover
+from graphs.summary import RunSummary, iso
+from tools.metrics import PerformanceMetrics, performance
+from tools.trades import RoundTrips
+
+SCHEMA_VERSION = 1
+
+
+class MarketSection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    symbol: str
+    timeframe: str
+    first: str
+    last: str
+    bars: int
+    synthetic: bool
+
+
+class AgentSection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    analyst: str
+    model: str | None
+    prompt_version: str | None
+    config_hash: str
+    """sha256 of the settings that shape decisions (limits, breakers, costs, model, memory)."""
+    memory: bool
+
+
+class RiskSection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    violations: int
+    """Executed orders outside the limits in force, re-checked independently of the validator."""
+    denials: dict[str, int]
+    breaker_trips: int
+    final_state: str
+
+
+class LlmSection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cost_usd: float
+
+
+class PerfSection(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    wall_seconds: float
+    decisions_per_second: float
+    bars_per_second: float
+
+
+class Determinism(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    trace_root_hash: str
+    """Hash over every cycle's decision content, independent of run ids and timings: two
+    replays with the same inputs and seed give the same root."""
+
+
+class EvalReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    partial: bool = False
+    """True when the replay was interrupted: the figures cover the cycles that ran."""
+    market: MarketSection
+    agent: AgentSection
+    metrics: PerformanceMetrics
+    baselines: dict[str, PerformanceMetrics]
+    risk: RiskSection
+    llm: LlmSection
+    perf: PerfSection
+    determinism: Determinism
+
+
+@dataclass
+class CycleRecorder:
+    """Collects, cycle by cycle, what the report needs (a `run_session` observer)."""
+
+    traces: list[Trace] = field(default_factory=list)
+    held: list[float] = field(default_factory=list)
+
+    def __call__(self, trace: Trace, position: float) -> None:
+        self.traces.append(trace)
+        self.held.append(position)
+
+
+WALL_CLOCK_KEYS = frozenset({"latency_s"})
+"""Keys inside a trace's messages that hold wall-clock measurements (the LLM audit notes)."""
+
+
+def decision_digest(trace: Trace) -> str:
+    """The cycle's content without what differs between identical replays (the run id, in
+    ids and hashes, and wall-clock latencies)."""
+    body = trace.model_dump(mode="json", exclude={"run_id", "latency_ms", "prev_hash", "hash"})
+    return canonical_json(_without_wall_clock(body)).replace(trace.run_id, "RUN")
+
+
+def _without_wall_clock(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_wall_clock(v) for k, v in value.items() if k not in WALL_CLOCK_KEYS}
+    if isinstance(value, list):
+        return [_without_wall_clock(v) for v in value]
+    return value
+
+
+def trace_root_hash(traces: list[Trace]) -> str:
+    root = hashlib.sha256()
+    for trace in traces:
+        root.update(hashlib.sha256(decision_digest(trace).encode()).digest())
+    return root.hexdigest()
+
+
+def config_hash(settings: Settings) -> str:
+    shaping = settings.model_dump(
+        mode="json",
+        include={"risk", "breakers", "execution", "recall_k", "memory", "analyst"},
+    )
+    shaping["model"] = settings.anthropic.model if settings.analyst == "anthropic" else None
+    return hashlib.sha256(canonical_json(shaping).encode()).hexdigest()
+
+
+def agent_metrics(
+    recorder: CycleRecorder, initial_cash: float, period_seconds: float
+) -> PerformanceMetrics:
+    trips = RoundTrips()
+    pnls: list[float] = []
+    notional = fees = 0.0
+    for trace in recorder.traces:
+        for raw in trace.fills:
+            fill = Fill.model_validate(raw)
+            notional += fill.notional
+            fees += fill.fee
+            closed = trips.on_fill(fill)
+            if closed is not None:
+                pnls.append(closed.pnl)
+    return performance(
+        [initial_cash, *(t.equity for t in recorder.traces)],
+        period_seconds=period_seconds,
+        trade_pnls=pnls,
+        bars_exposed=sum(1 for q in recorder.held if q > 0),
+        traded_notional=notional,
+        fees_paid=fees,
+    )
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """The report and the series behind its plots."""
+
+    report: EvalReport
+    times_ms: list[int]
+    """Close time of every replayed candle."""
+    close: list[float]
+    equity: dict[str, list[float]]
+    """Equity at every close: the agent's and each baseline's."""
+    buys: list[tuple[int, float]]
+    sells: list[tuple[int, float]]
+    breaker_trips: list[tuple[str, str, str]]
+    """(time, breaker, reason) of every trip and halt."""
+
+
+def build_report(
+    summary: RunSummary,
+    recorder: CycleRecorder,
+    series: CandleSeries,
+    settings: Settings,
+    *,
+    period_seconds: float,
+    model: str | None,
+    prompt_version: str | None,
+    partial: bool = False,
+) -> EvalResult:
+    execution = settings.execution
+    costs = Costs(execution.initial_cash, execution.fee_rate, execution.slippage_bps)
+    replayed = series.window(0, len(recorder.traces))
+    baselines = {
+        "buy_and_hold": buy_and_hold(replayed, costs),
+        "sma_crossover": sma_crossover(replayed, costs),
+        "cash": cash(replayed, costs),
+    }
+    bars = len(recorder.traces)
+    wall = summary.perf.wall_seconds
+    llm = summary.llm
+    report = EvalReport(
+        run_id=summary.run_id,
+        partial=partial,
+        market=MarketSection(
+            source=summary.market.source,
+            symbol=summary.market.symbol,
+            timeframe=summary.market.timeframe,
+            first=iso(int(series.ts[0])),
+            last=iso(int(series.ts[max(bars - 1, 0)])),
+            bars=bars,
+            synthetic=summary.market.synthetic,
+        ),
+        agent=AgentSection(
+            analyst=summary.analyst,
+            model=model,
+            prompt_version=prompt_version,
+            config_hash=config_hash(settings),
+            memory=settings.memory.enabled,
+        ),
+        metrics=agent_metrics(recorder, execution.initial_cash, period_seconds),
+        baselines={k: run.metrics(period_seconds) for k, run in baselines.items()},
+        risk=RiskSection(
+            violations=summary.risk.violations,
+            denials=summary.denials,
+            breaker_trips=len(summary.risk.breaker_trips),
+            final_state=summary.trading_state,
+        ),
+        llm=LlmSection(
+            requests=llm.requests,
+            input_tokens=llm.input_tokens,
+            output_tokens=llm.output_tokens,
+            cache_read_tokens=llm.cache_read_tokens,
+            cost_usd=llm.cost_usd,
+        ),
+        perf=PerfSection(
+            wall_seconds=wall,
+            decisions_per_second=summary.perf.decisions_per_second,
+            bars_per_second=round(bars / wall, 1) if wall > 0 else 0.0,
+        ),
+        determinism=Determinism(trace_root_hash=trace_root_hash(recorder.traces)),
+    )
+    fills = [Fill.model_validate(raw) for t in recorder.traces for raw in t.fills]
+    return EvalResult(
+        report=report,
+        times_ms=[t.ts for t in recorder.traces],
+        close=[float(c) for c in replayed.close],
+        equity={
+            "agent": [t.equity for t in recorder.traces],
+            **{k: run.equity[1:] for k, run in baselines.items()},
+        },
+        buys=[(f.ts, f.price) for f in fills if f.side is Side.BUY],
+        sells=[(f.ts, f.price) for f in fills if f.side is Side.SELL],
+        breaker_trips=[(t.ts, t.breaker, t.reason) for t in summary.risk.breaker_trips],
+    )
+
+
+def report_json(report: EvalReport) -> str:
+    data: dict[str, Any] = report.model_dump(mode="json")
+    return json.dumps(data, indent=2) + "\n"

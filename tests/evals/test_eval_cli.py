@@ -1,0 +1,153 @@
+"""`tradegraph eval` as a user runs it: reports, determinism, look-ahead check, bad input."""
+
+import json
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.agents.reference_model import RUN_ARGS, RUN_CASSETTE
+from tests.cli import TRADEGRAPH, assert_one_line_error, tradegraph
+from tests.support import BTC_2023
+
+METRICS = {
+    "total_return", "cagr", "sharpe", "sortino", "calmar", "max_drawdown", "volatility",
+    "win_rate", "trades", "exposure", "turnover", "fees_paid",
+}  # fmt: skip
+
+
+def _eval(out, *args, env=None):
+    result = tradegraph("eval", *args, "--out", str(out), "--quiet", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads((out / "report.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval")
+    return out, _eval(out, "--market", "synthetic:5", "--bars", "900")
+
+
+def test_report_json_has_the_documented_schema(report):
+    _, data = report
+
+    assert set(data) >= {
+        "market", "agent", "metrics", "baselines", "risk", "llm", "perf", "determinism"
+    }  # fmt: skip
+    assert set(data["market"]) == {
+        "source", "symbol", "timeframe", "first", "last", "bars", "synthetic"
+    }  # fmt: skip
+    assert set(data["agent"]) >= {"analyst", "model", "prompt_version", "config_hash"}
+    assert set(data["metrics"]) == METRICS
+    assert set(data["baselines"]) == {"buy_and_hold", "sma_crossover", "cash"}
+    assert all(set(b) == METRICS for b in data["baselines"].values())
+    assert set(data["risk"]) == {"violations", "denials", "breaker_trips", "final_state"}
+    assert set(data["llm"]) == {
+        "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cost_usd"
+    }  # fmt: skip
+    assert set(data["perf"]) == {"wall_seconds", "decisions_per_second", "bars_per_second"}
+    assert re.fullmatch(r"[0-9a-f]{64}", data["determinism"]["trace_root_hash"])
+    assert data["market"]["bars"] == 900 and data["market"]["synthetic"] is True
+    assert data["risk"]["violations"] == 0
+    assert 0 <= data["metrics"]["max_drawdown"] < 1
+    assert data["baselines"]["cash"]["total_return"] == 0.0
+
+
+def test_report_html_is_one_self_contained_page_with_plots(report):
+    out, _ = report
+    html = (out / "report.html").read_text()
+
+    assert html.count('src="data:image/png;base64,') >= 3
+    assert not re.search(r'(src|href)="(?!data:)', html)
+    for heading in ("Metrics", "Equity", "Drawdown", "Trades on price", "Breaker trips"):
+        assert f"<h2>{heading}</h2>" in html
+    assert "SYNTHETIC DATA" in html
+
+
+def test_two_evaluations_with_the_same_inputs_have_the_same_root(report, tmp_path):
+    _, first = report
+
+    second = _eval(tmp_path / "again", "--market", "synthetic:5", "--bars", "900")
+
+    assert second["run_id"] != first["run_id"]
+    assert second["determinism"] == first["determinism"]
+    assert second["metrics"] == first["metrics"]
+
+
+def test_a_different_market_has_a_different_root(report, tmp_path):
+    _, first = report
+
+    other = _eval(tmp_path / "other", "--market", "synthetic:6", "--bars", "900")
+
+    assert other["determinism"] != first["determinism"]
+
+
+def test_the_lookahead_check_passes_for_the_real_graph(tmp_path):
+    result = tradegraph(
+        "eval", "--market", "synthetic:3", "--bars", "700", "--check-lookahead",
+        "--out", str(tmp_path), "--quiet",
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count(": identical") == 3
+
+
+def test_a_recorded_llm_run_replays_bit_identically(tmp_path):
+    args = ("--analyst", "anthropic", *RUN_ARGS, "--cassette", str(RUN_CASSETTE))
+
+    first = _eval(tmp_path / "a", *args)
+    second = _eval(tmp_path / "b", *args)
+
+    assert first["llm"]["requests"] > 60
+    assert first["determinism"] == second["determinism"]
+    assert first["agent"]["model"] == "claude-sonnet-4-6"
+
+
+def test_ctrl_c_leaves_a_partial_report_marked_partial(tmp_path):
+    process = subprocess.Popen(
+        [str(TRADEGRAPH), "eval", "--market", "synthetic:4", "--bars", "60000",
+         "--out", str(tmp_path), "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(6)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 130, stdout + stderr
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["partial"] is True and 0 < data["market"]["bars"] < 60000
+    assert "Partial report" in (tmp_path / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--market", "nowhere.csv.gz"), "nowhere.csv.gz"),
+        (("--analyst", "anthropic"), "ANTHROPIC_API_KEY"),
+        (("--memory", "sometimes"), "--memory"),
+    ],
+)
+def test_eval_mistakes_get_one_line(tmp_path, args, fragment):
+    result = tradegraph("eval", *args, "--out", str(tmp_path / "out"))
+
+    assert_one_line_error(result, fragment)
+
+
+@pytest.mark.skipif(not BTC_2023.exists(), reason="../shared/markets is absent: needs BTC 2023")
+def test_an_empty_window_is_one_line(tmp_path):
+    result = tradegraph(
+        "eval", "--market", str(BTC_2023), "--from", "2030-01-01", "--out", str(tmp_path)
+    )
+
+    assert_one_line_error(result, "2023")
+
+
+def test_an_unwritable_out_folder_is_one_line(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+
+    result = tradegraph("eval", "--bars", "50", "--out", str(blocker / "report"))
+
+    assert_one_line_error(result, "--out")
