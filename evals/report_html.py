@@ -7,6 +7,7 @@ price, denials by refusal code, breaker trips, and the metrics table side by sid
 from __future__ import annotations
 
 import base64
+import importlib
 import io
 from datetime import UTC, datetime
 from html import escape
@@ -44,7 +45,7 @@ ROWS = (
 
 
 def _png(figure: Any) -> str:
-    import matplotlib.dates as mdates
+    mdates: Any = importlib.import_module("matplotlib.dates")
 
     for ax in figure.axes:
         if ax.get_label() != "bars":
