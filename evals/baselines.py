@@ -96,7 +96,8 @@ def sma_crossover(
 
 
 def sma_signal(close: np.ndarray, fast: int, slow: int) -> np.ndarray:
-    """True where the fast SMA is above the slow one; False until both exist."""
+    """True where the fast SMA is above the slow one; False until the candle after the first
+    full slow average (backtesting.py's warm-up, so the parity check compares like with like)."""
     if fast >= slow:
         raise ValueError(f"the fast SMA ({fast}) must be shorter than the slow one ({slow})")
     want = np.zeros(close.size, dtype=bool)
@@ -106,6 +107,7 @@ def sma_signal(close: np.ndarray, fast: int, slow: int) -> np.ndarray:
     fast_sma = (sums[fast:] - sums[:-fast]) / fast
     slow_sma = (sums[slow:] - sums[:-slow]) / slow
     want[slow - 1 :] = fast_sma[slow - fast :] > slow_sma
+    want[slow - 1] = False
     return want
 
 
