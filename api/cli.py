@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,8 @@ import typer
 
 # typer ships its own copy of click; its exceptions are what `app(standalone_mode=False)` raises.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+from api.dates import parse_date
 
 PROCESS_START = time.perf_counter()
 
@@ -31,26 +32,6 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Where traces, ledger and state go [default: ./.tradegraph]."),
 ]
-
-
-def _parse_date(value: str | None, flag: str, *, end_of_day: bool = False) -> datetime | None:
-    """A UTC date or time; a bare date given as the end of a window means the whole day."""
-    if value is None:
-        return None
-    try:
-        day = datetime.strptime(value, "%Y-%m-%d")
-    except ValueError:
-        pass
-    else:
-        return day + timedelta(days=1, milliseconds=-1) if end_of_day else day
-    for fmt in ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"):
-        try:
-            return datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-    from core.errors import UserError
-
-    raise UserError(f"{flag} {value!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)")
 
 
 @app.command()
@@ -99,8 +80,8 @@ def run(
         symbol=symbol,
         timeframe=timeframe,
         bars=bars,
-        start=_parse_date(from_, "--from"),
-        end=_parse_date(to, "--to", end_of_day=True),
+        start=parse_date(from_, "--from"),
+        end=parse_date(to, "--to", end_of_day=True),
         analyst=analyst,
         cassette=cassette,
         data_dir=data_dir,
@@ -152,6 +133,14 @@ def evaluate(
             "decision changes.",
         ),
     ] = False,
+    suite: Annotated[
+        Path | None,
+        typer.Option(help="A suite TOML file: many markets x configurations, one report."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="With --suite: local processes [default: the suite's, else 2]."),
+    ] = None,
     data_dir: DataDirOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
@@ -159,13 +148,28 @@ def evaluate(
     from api.eval_command import execute_eval
     from api.run_command import RunRequest
 
+    if suite is not None:
+        from api.suite_command import execute_suite
+        from core.errors import UserError
+
+        given = [flag for flag, value in (("--market", market), ("--symbol", symbol),
+                 ("--timeframe", timeframe), ("--bars", bars), ("--from", from_), ("--to", to),
+                 ("--cassette", cassette), ("--check-lookahead", check_lookahead or None))
+                 if value is not None]  # fmt: skip
+        if given:
+            raise UserError(f"--suite runs the markets its file lists: drop {given[0]}")
+        if workers is not None and workers < 1:
+            raise UserError("--workers must be at least 1")
+        execute_suite(suite, out=out, workers=workers, quiet=quiet)
+        return
+
     request = RunRequest(
         market=market,
         symbol=symbol,
         timeframe=timeframe,
         bars=bars,
-        start=_parse_date(from_, "--from"),
-        end=_parse_date(to, "--to", end_of_day=True),
+        start=parse_date(from_, "--from"),
+        end=parse_date(to, "--to", end_of_day=True),
         analyst=analyst,
         cassette=cassette,
         data_dir=data_dir,
@@ -283,8 +287,8 @@ def audit_search(
         action=action,
         verdict=verdict,
         run=run,
-        start=_parse_date(from_, "--from"),
-        end=_parse_date(to, "--to", end_of_day=True),
+        start=parse_date(from_, "--from"),
+        end=parse_date(to, "--to", end_of_day=True),
         limit=limit,
         data_dir=data_dir,
     )

@@ -12,6 +12,7 @@ import random
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.run_command import (
     RunRequest,
@@ -23,25 +24,26 @@ from api.run_command import (
 )
 from core.errors import UserError
 
+if TYPE_CHECKING:
+    from evals.report import CycleRecorder, EvalResult
+
 LOOKAHEAD_CUTS = 3
 
 
-def execute_eval(
+def evaluate(
     request: RunRequest,
+    folder: Path,
     *,
-    out: Path | None,
-    check_lookahead: bool,
     quiet: bool,
     process_start: float,
-) -> None:
+    announce: bool = True,
+) -> tuple[EvalResult, CycleRecorder]:
+    """One replay, evaluated: report.json and report.html written into `folder`."""
     from core.types import timeframe_seconds
     from evals.report import CycleRecorder, build_report, report_json
     from evals.report_html import render_html
 
-    run_id = request.run_id or new_run_id()
-    folder = _output_folder(out or Path("eval") / run_id)
-    request = replace(request, run_id=run_id, data_dir=request.data_dir or folder)
-    prepared = prepare_run(request)
+    prepared = prepare_run(replace(request, data_dir=request.data_dir or folder))
     recorder = CycleRecorder()
     summary = replay_with_progress(
         prepared,
@@ -50,6 +52,7 @@ def execute_eval(
         verb="evaluation",
         on_cycle=recorder,
         stop_on_interrupt=True,
+        announce=announce,
     )
     if not recorder.traces:
         raise UserError("the replay was stopped before its first decision: no report written")
@@ -66,15 +69,30 @@ def execute_eval(
     )
     write_atomically(folder / "report.json", report_json(result.report), "report")
     write_atomically(folder / "report.html", render_html(result), "report")
+    return result, recorder
+
+
+def execute_eval(
+    request: RunRequest,
+    *,
+    out: Path | None,
+    check_lookahead: bool,
+    quiet: bool,
+    process_start: float,
+) -> None:
+    run_id = request.run_id or new_run_id()
+    folder = output_folder(out or Path("eval") / run_id)
+    request = replace(request, run_id=run_id, data_dir=request.data_dir or folder)
+    result, recorder = evaluate(request, folder, quiet=quiet, process_start=process_start)
     _print_summary(result.report, folder)
-    if summary.partial:
+    if result.report.partial:
         console.print("[bold yellow]interrupted[/]: the report covers the cycles that ran")
         sys.exit(130)
     if check_lookahead and not _lookahead_holds(request, recorder, quiet, process_start):
         sys.exit(1)
 
 
-def _output_folder(folder: Path) -> Path:
+def output_folder(folder: Path) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

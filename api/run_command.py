@@ -114,6 +114,8 @@ class RunRequest:
     data_dir: Path | None = None
     memory: bool | None = None
     run_id: str | None = None
+    overrides: tuple[tuple[str, object], ...] = ()
+    """Settings sections to override, e.g. (("risk", {"max_position_fraction": 0.3}),)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,30 @@ class PreparedRun:
     """replay or record, when a cassette is given."""
 
 
+def with_overrides(settings: Settings, overrides: tuple[tuple[str, object], ...]) -> Settings:
+    """Settings with some sections changed; every limit is validated again (one line if not)."""
+    if not overrides:
+        return settings
+    from pydantic import ValidationError
+
+    from core.settings import Settings as SettingsModel
+
+    merged = settings.model_dump()
+    for section, value in overrides:
+        if section not in merged:
+            raise UserError(f"unknown setting {section!r} in the suite: see `tradegraph config`")
+        current = merged[section]
+        merged[section] = {**current, **value} if isinstance(current, dict) else value  # type: ignore[dict-item]
+    try:
+        return SettingsModel.model_validate(
+            {**merged, "anthropic_api_key": settings.anthropic_api_key}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"invalid setting {where} in the suite: {first['msg']}") from None
+
+
 def prepare_run(request: RunRequest) -> PreparedRun:
     """Settings, analyst, market and plan, with every user mistake refused before any work."""
     from core.datadir import prepare_data_dir
@@ -136,6 +162,7 @@ def prepare_run(request: RunRequest) -> PreparedRun:
     settings = load_settings(
         data_dir=request.data_dir, analyst=request.analyst, market=request.market
     )
+    settings = with_overrides(settings, request.overrides)
     if request.memory is not None:
         settings = settings.model_copy(
             update={"memory": settings.memory.model_copy(update={"enabled": request.memory})}
@@ -181,6 +208,7 @@ def replay_with_progress(
     verb: str = "paper run",
     on_cycle: CycleObserver | None = None,
     stop_on_interrupt: bool = False,
+    announce: bool = True,
 ) -> RunSummary:
     """Run the session with a progress bar (and the cassette, if any) and return its summary."""
     from graphs.session import run_session
@@ -188,10 +216,12 @@ def replay_with_progress(
     plan, chosen = prepared.plan, prepared.analyst
     info, series = plan.info, plan.series
     label = " [bold yellow]SYNTHETIC DATA[/]" if info.synthetic else ""
-    console.print(
-        f"[bold]tradegraph[/] {verb} [cyan]{plan.run_id}[/] · {info.symbol} {info.timeframe} "
-        f"from {info.source}{label} · analyst [green]{chosen.name}[/] · {len(series):,} candles"
-    )
+    if announce:
+        console.print(
+            f"[bold]tradegraph[/] {verb} [cyan]{plan.run_id}[/] · {info.symbol} "
+            f"{info.timeframe} from {info.source}{label} · analyst [green]{chosen.name}[/] · "
+            f"{len(series):,} candles"
+        )
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
