@@ -34,17 +34,25 @@ DataDirOption = Annotated[
 ]
 
 
+MarketOption = Annotated[
+    str | None,
+    typer.Option(help="synthetic:SEED, a .csv.gz file, a recording folder, or exchange:NAME."),
+]
+SymbolOption = Annotated[str | None, typer.Option(help="Symbol such as BTC/USDT.")]
+TimeframeOption = Annotated[str | None, typer.Option(help="Timeframe such as 1h.")]
+BarsOption = Annotated[int | None, typer.Option(help="Replay at most this many candles.")]
+FromOption = Annotated[str | None, typer.Option("--from", help="First candle (UTC date).")]
+ToOption = Annotated[str | None, typer.Option("--to", help="Last candle (UTC date).")]
+
+
 @app.command()
 def run(
-    market: Annotated[
-        str | None,
-        typer.Option(help="synthetic:SEED, a .csv.gz file, a recording folder, or exchange:NAME."),
-    ] = None,
-    symbol: Annotated[str | None, typer.Option(help="Symbol such as BTC/USDT.")] = None,
-    timeframe: Annotated[str | None, typer.Option(help="Timeframe such as 1h.")] = None,
-    bars: Annotated[int | None, typer.Option(help="Replay at most this many candles.")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC date).")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last candle (UTC date).")] = None,
+    market: MarketOption = None,
+    symbol: SymbolOption = None,
+    timeframe: TimeframeOption = None,
+    bars: BarsOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
     analyst: Annotated[
         str | None,
         typer.Option(
@@ -102,15 +110,12 @@ def _on_off(value: str | None, flag: str) -> bool | None:
 
 @app.command("eval")
 def evaluate(
-    market: Annotated[
-        str | None,
-        typer.Option(help="synthetic:SEED, a .csv.gz file, a recording folder, or exchange:NAME."),
-    ] = None,
-    symbol: Annotated[str | None, typer.Option(help="Symbol such as BTC/USDT.")] = None,
-    timeframe: Annotated[str | None, typer.Option(help="Timeframe such as 1h.")] = None,
-    bars: Annotated[int | None, typer.Option(help="Replay at most this many candles.")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="First candle (UTC date).")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Last candle (UTC date).")] = None,
+    market: MarketOption = None,
+    symbol: SymbolOption = None,
+    timeframe: TimeframeOption = None,
+    bars: BarsOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
     analyst: Annotated[
         str | None, typer.Option(help="offline (the default without a key), anthropic or stress.")
     ] = None,
