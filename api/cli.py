@@ -159,7 +159,8 @@ def evaluate(
 
         given = [flag for flag, value in (("--market", market), ("--symbol", symbol),
                  ("--timeframe", timeframe), ("--bars", bars), ("--from", from_), ("--to", to),
-                 ("--cassette", cassette), ("--check-lookahead", check_lookahead or None))
+                 ("--cassette", cassette), ("--check-lookahead", check_lookahead or None),
+                 ("--analyst", analyst), ("--memory", memory), ("--data-dir", data_dir))
                  if value is not None]  # fmt: skip
         if given:
             raise UserError(f"--suite runs the markets its file lists: drop {given[0]}")

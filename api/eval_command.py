@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from evals.report import CycleRecorder, EvalResult
 
 LOOKAHEAD_CUTS = 3
+MIN_LOOKAHEAD_BARS = 8
 
 
 def evaluate(
@@ -83,6 +84,10 @@ def execute_eval(
     run_id = request.run_id or new_run_id()
     folder = output_folder(out or Path("eval") / run_id)
     request = replace(request, run_id=run_id, data_dir=request.data_dir or folder)
+    if check_lookahead and request.bars is not None and request.bars < MIN_LOOKAHEAD_BARS:
+        raise UserError(
+            f"--check-lookahead needs at least {MIN_LOOKAHEAD_BARS} candles to cut: raise --bars"
+        )
     result, recorder = evaluate(request, folder, quiet=quiet, process_start=process_start)
     _print_summary(result.report, folder)
     if result.report.partial:
@@ -127,6 +132,11 @@ def _lookahead_holds(
     assert isinstance(recorder, CycleRecorder)
     full = [decision_digest(t).replace(t.run_id, "RUN") for t in recorder.traces]
     bars = len(full)
+    if bars < MIN_LOOKAHEAD_BARS:
+        raise UserError(
+            f"--check-lookahead needs at least {MIN_LOOKAHEAD_BARS} candles to cut, the window "
+            f"has {bars}: widen it"
+        )
     rng = random.Random(bars)
     cuts = sorted(rng.sample(range(max(2, bars // 4), bars), min(LOOKAHEAD_CUTS, bars // 2)))
     held = True

@@ -140,8 +140,7 @@ def with_overrides(settings: Settings, overrides: tuple[tuple[str, object], ...]
     for section, value in overrides:
         if section not in merged:
             raise UserError(f"unknown setting {section!r} in the suite: see `tradegraph config`")
-        current = merged[section]
-        merged[section] = {**current, **value} if isinstance(current, dict) else value  # type: ignore[dict-item]
+        merged[section] = _merged(merged[section], value)
     try:
         return SettingsModel.model_validate(
             {**merged, "anthropic_api_key": settings.anthropic_api_key}
@@ -150,6 +149,13 @@ def with_overrides(settings: Settings, overrides: tuple[tuple[str, object], ...]
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise UserError(f"invalid setting {where} in the suite: {first['msg']}") from None
+
+
+def _merged(current: object, change: object) -> object:
+    """`change` laid over `current`, table by table (a nested value keeps its siblings)."""
+    if isinstance(current, dict) and isinstance(change, dict):
+        return {**current, **{k: _merged(current.get(k), v) for k, v in change.items()}}
+    return change
 
 
 def prepare_run(request: RunRequest) -> PreparedRun:

@@ -17,6 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape as markup_escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from api.dates import parse_date
@@ -40,7 +41,7 @@ def run_job(job: SuiteJob, folder: str) -> dict[str, Any]:
             start=parse_date(options.get("from"), "from"),
             end=parse_date(options.get("to"), "to", end_of_day=True),
             analyst=options.get("analyst"),
-            memory=None if memory is None else str(memory).lower() == "on",
+            memory=None if memory is None else str(memory) == "on",
             overrides=job.overrides,
         )
         result, _ = evaluate(
@@ -48,8 +49,9 @@ def run_job(job: SuiteJob, folder: str) -> dict[str, Any]:
             announce=False,
         )  # fmt: skip
     except UserError as exc:
-        return {"label": job.label, "market": job.market_label, "config": job.config,
-                "error": str(exc)}  # fmt: skip
+        return _failed(job, str(exc))
+    except Exception as exc:  # a bug in one job must not take the suite down: report it
+        return _failed(job, f"{exc.__class__.__name__}: {exc}")
     return {
         "label": job.label,
         "market": job.market_label,
@@ -59,6 +61,10 @@ def run_job(job: SuiteJob, folder: str) -> dict[str, Any]:
     }
 
 
+def _failed(job: SuiteJob, error: str) -> dict[str, Any]:
+    return {"label": job.label, "market": job.market_label, "config": job.config, "error": error}
+
+
 def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: bool) -> None:
     from api.eval_command import output_folder
 
@@ -66,7 +72,7 @@ def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: b
     folder = output_folder(out or Path("eval") / f"suite-{path.stem}")
     count = workers or suite.workers
     console.print(
-        f"[bold]tradegraph[/] suite [cyan]{escape(suite.name)}[/] · {len(suite.jobs)} jobs "
+        f"[bold]tradegraph[/] suite [cyan]{markup_escape(suite.name)}[/] · {len(suite.jobs)} jobs "
         f"on {count} processes · {folder}"
     )
     rows, partial = _run_all(suite, folder, count, quiet)
@@ -83,7 +89,7 @@ def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: b
     write_atomically(folder / "suite.html", render_suite_html(combined), "suite report")
     failed = [r for r in rows if "error" in r]
     for row in failed:
-        console.print(f"[red]failed[/] {row['label']}: {escape(row['error'])}")
+        console.print(f"[red]failed[/] {row['label']}: {markup_escape(row['error'])}")
     for config, agg in combined["aggregate"].items():
         console.print(
             f"{config}: mean return {agg['mean_total_return']:+.2%} vs buy & hold "
@@ -114,18 +120,21 @@ def _run_all(
     try:
         with progress:
             task = progress.add_task("evaluating", total=len(futures))
-            for future in as_completed(futures):
-                rows.append(future.result())
+            for _ in as_completed(futures):
                 progress.advance(task)
     except KeyboardInterrupt:
         partial = True
         for future in futures:
             future.cancel()
-        rows.extend(
-            f.result() for f in futures if f.done() and not f.cancelled() and f.result() not in rows
-        )
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+    for future, job in futures.items():  # after the shutdown: every job that finished counts
+        if future.cancelled() or not future.done():
+            continue
+        try:
+            rows.append(future.result())
+        except BaseException as exc:
+            rows.append(_failed(job, f"{exc.__class__.__name__}: {exc}"))
     return rows, partial
 
 

@@ -118,9 +118,13 @@ WALL_CLOCK_KEYS = frozenset({"latency_s"})
 
 
 def decision_digest(trace: Trace) -> str:
-    """The cycle's content without what differs between identical replays (the run id, in
-    ids and hashes, and wall-clock latencies)."""
-    body = trace.model_dump(mode="json", exclude={"run_id", "latency_ms", "prev_hash", "hash"})
+    """The cycle's content without what differs between identical replays: the run id (in ids
+    and hashes), wall-clock latencies, and where the candles were read from (the path as typed
+    goes into `market_source` and `inputs_hash`; the candles' content is in the features)."""
+    body = trace.model_dump(
+        mode="json",
+        exclude={"run_id", "latency_ms", "prev_hash", "hash", "market_source", "inputs_hash"},
+    )
     return canonical_json(_without_wall_clock(body)).replace(trace.run_id, "RUN")
 
 
@@ -268,4 +272,4 @@ def build_report(
 
 def report_json(report: EvalReport) -> str:
     data: dict[str, Any] = report.model_dump(mode="json")
-    return json.dumps(data, indent=2) + "\n"
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"

@@ -25,6 +25,8 @@ configuration; the combined report has a table per market and an aggregate per c
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,10 @@ from typing import Any
 
 from core.errors import UserError
 
-JOB_KEYS = frozenset({"market", "symbol", "timeframe", "from", "to", "bars", "analyst", "memory"})
+JOB_KEYS = frozenset(
+    {"market", "symbol", "timeframe", "from", "to", "bars", "analyst", "memory", "name"}
+)
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 AGGREGATED = ("total_return", "max_drawdown", "sharpe", "trades")
 
 
@@ -81,14 +86,21 @@ def load_suite(path: Path) -> Suite:
         if "market" not in options:
             raise UserError(f"suite file {path}: market #{i} has no `market`")
         options["market"] = _resolve(str(options["market"]), path.parent)
-        market_label = _market_label(options)
+        label = market.get("name") or _market_label(options, market)
+        market_label = _safe(str(label), path, "market name")
+        options.pop("name", None)
         for j, config in enumerate(configs, 1):
             if not isinstance(config, dict):
                 raise UserError(f"suite file {path}: config #{j} must be a table")
-            name = str(config.get("name", f"config-{j}"))
+            name = _safe(str(config.get("name", f"config-{j}")), path, "config name")
             settings = config.get("settings", {})
-            if not isinstance(settings, dict):
-                raise UserError(f"suite file {path}: configs.{name}.settings must be a table")
+            if not isinstance(settings, dict) or not all(
+                isinstance(v, dict) for v in settings.values()
+            ):
+                raise UserError(
+                    f"suite file {path}: configs.{name}.settings must hold tables such as "
+                    "risk = {{ max_position_fraction = 0.3 }}"
+                )
             rest = {k: v for k, v in config.items() if k not in ("name", "settings")}
             label = f"{market_label}/{name}"
             if label in seen:
@@ -120,7 +132,31 @@ def _options(table: dict[str, Any], path: Path, where: str) -> dict[str, Any]:
             f"suite file {path}: {where} has unknown option {unknown[0]!r} "
             f"(use {', '.join(sorted(JOB_KEYS))})"
         )
-    return dict(table)
+    options = dict(table)
+    for key in ("from", "to"):
+        if isinstance(options.get(key), dt.date):  # a TOML date or date-time
+            options[key] = options[key].isoformat()[:16]
+    if "memory" in options:
+        memory = options["memory"]
+        if isinstance(memory, bool):
+            options["memory"] = "on" if memory else "off"
+        elif str(memory).lower() not in ("on", "off"):
+            raise UserError(f"suite file {path}: {where} memory must be on or off")
+    if "bars" in options and (not isinstance(options["bars"], int) or options["bars"] < 1):
+        raise UserError(f"suite file {path}: {where} bars must be a whole number of at least 1")
+    for key in ("market", "symbol", "timeframe", "from", "to", "analyst"):
+        if key in options and not isinstance(options[key], str):
+            raise UserError(f"suite file {path}: {where} {key} must be text")
+    return options
+
+
+def _safe(name: str, path: Path, what: str) -> str:
+    """A name that is also a folder under --out: letters, digits, dot, dash, underscore."""
+    if not SAFE_NAME.match(name) or ".." in name:
+        raise UserError(
+            f"suite file {path}: {what} {name!r} may hold only letters, digits, '.', '-' and '_'"
+        )
+    return name
 
 
 def _resolve(market: str, folder: Path) -> str:
@@ -130,13 +166,16 @@ def _resolve(market: str, folder: Path) -> str:
     return str(candidate if candidate.is_absolute() else (folder / candidate).resolve())
 
 
-def _market_label(options: dict[str, Any]) -> str:
+def _market_label(options: dict[str, Any], own: dict[str, Any]) -> str:
+    """Market, symbol and timeframe, and the window when the market entry sets its own (so
+    one market in two windows makes two jobs)."""
     market = str(options["market"])
     name = market if market.startswith(("synthetic", "exchange:")) else Path(market).name
     name = name.removesuffix(".csv.gz")
-    parts = [name, options.get("symbol"), options.get("timeframe")]
+    window = [options.get(k) for k in ("from", "to", "bars") if k in own]
+    parts = [name, options.get("symbol"), options.get("timeframe"), *window]
     label = "-".join(str(p).replace("/", "_") for p in parts if p)
-    return label.replace(":", "_")
+    return re.sub(r"[^A-Za-z0-9._-]", "_", label)
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

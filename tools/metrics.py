@@ -72,16 +72,20 @@ def performance(
             exposure=0.0, turnover=0.0, fees_paid=fees_paid,
         )  # fmt: skip
     per_year = YEAR_SECONDS / period_seconds
-    returns = curve[1:] / curve[:-1] - 1.0
+    previous = curve[:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        returns = np.where(
+            previous > 0, curve[1:] / np.where(previous > 0, previous, 1.0) - 1.0, 0.0
+        )
     growth = curve[-1] / curve[0]
     years = returns.size / per_year
-    cagr = float(growth ** (1.0 / years) - 1.0) if growth > 0 else -1.0
+    cagr = _cagr(growth, years)
     spread = float(returns.std(ddof=1)) if returns.size > 1 else 0.0
     downside = float(np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)))
     mean = float(returns.mean())
     drawdown = max_drawdown(curve.tolist())
     wins = sum(1 for pnl in trade_pnls if pnl > 0)
-    return PerformanceMetrics(
+    return _finite(
         total_return=float(growth - 1.0),
         cagr=cagr,
         sharpe=mean / spread * math.sqrt(per_year) if spread > 0 else 0.0,
@@ -92,6 +96,29 @@ def performance(
         win_rate=wins / len(trade_pnls) if trade_pnls else 0.0,
         trades=len(trade_pnls),
         exposure=bars_exposed / returns.size,
-        turnover=traded_notional / float(curve.mean()),
+        turnover=traded_notional / float(curve.mean()) if curve.mean() > 0 else 0.0,
         fees_paid=fees_paid,
+    )
+
+
+MIN_CAGR_YEARS = 1.0 / 365.0
+"""Below a day of candles, compounding a return to a year says nothing (and overflows)."""
+
+
+def _cagr(growth: float, years: float) -> float:
+    if growth <= 0:
+        return -1.0
+    if years < MIN_CAGR_YEARS:
+        return 0.0
+    try:
+        return float(growth ** (1.0 / years) - 1.0)
+    except OverflowError:
+        return 0.0
+
+
+def _finite(**values: float | int) -> PerformanceMetrics:
+    """Metrics with every non-finite value (a degenerate curve) reported as 0, since JSON has
+    no NaN or infinity and a reader should never see them."""
+    return PerformanceMetrics.model_validate(
+        {k: (v if math.isfinite(v) else 0.0) for k, v in values.items()}
     )

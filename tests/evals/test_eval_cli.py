@@ -151,3 +151,9 @@ def test_an_unwritable_out_folder_is_one_line(tmp_path):
     result = tradegraph("eval", "--bars", "50", "--out", str(blocker / "report"))
 
     assert_one_line_error(result, "--out")
+
+
+def test_the_lookahead_check_refuses_a_window_too_short_to_cut(tmp_path):
+    result = tradegraph("eval", "--bars", "2", "--check-lookahead", "--out", str(tmp_path))
+
+    assert_one_line_error(result, "--check-lookahead needs at least")

@@ -40,3 +40,12 @@ def test_ids_that_embed_the_run_id_are_normalized():
     )
 
     assert "run-xyz" not in decision_digest(trace)
+
+
+def test_where_the_candles_were_read_from_does_not_change_the_root():
+    here = make_trace(1, "run-a")
+    there = here.model_copy(
+        update={"market_source": "/elsewhere/BTC_USDT-1h.csv.gz", "inputs_hash": "0" * 16}
+    )
+
+    assert decision_digest(here) == decision_digest(there)

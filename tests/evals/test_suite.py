@@ -106,3 +106,56 @@ def test_suite_and_market_together_is_one_line(tmp_path):
     result = tradegraph("eval", "--suite", str(path), "--market", "synthetic:1")
 
     assert_one_line_error(result, "drop --market")
+
+
+def test_suite_values_are_read_as_a_user_writes_them(tmp_path):
+    path = tmp_path / "suite.toml"
+    path.write_text(
+        "[[markets]]\nmarket = 'synthetic:1'\nfrom = 2024-01-01\nmemory = true\n"
+        "[[markets]]\nmarket = 'synthetic:1'\nfrom = 2024-02-01\nmemory = false\n"
+    )
+
+    first, second = load_suite(path).jobs
+
+    assert first.options["from"] == "2024-01-01" and first.options["memory"] == "on"
+    assert second.options["memory"] == "off"
+    assert first.label != second.label  # the same market in two windows
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[[markets]]\nmarket = 'synthetic:1'\n[[configs]]\nname = '../../x'\n", "may hold only"),
+        ("[[markets]]\nmarket = 'synthetic:1'\n[[configs]]\nname = 'a'\n"
+         "settings = { risk = 0.3 }\n", "must hold tables"),
+        ("[[markets]]\nmarket = 'synthetic:1'\nmemory = 'maybe'\n", "on or off"),
+        ("[[markets]]\nmarket = 'synthetic:1'\nbars = 0\n", "at least 1"),
+    ],
+)  # fmt: skip
+def test_suite_values_that_cannot_work_are_refused(tmp_path, text, fragment):
+    path = tmp_path / "suite.toml"
+    path.write_text(text)
+
+    with pytest.raises(UserError, match=fragment):
+        load_suite(path)
+
+
+def test_settings_overrides_merge_table_by_table():
+    from api.run_command import with_overrides
+    from core.settings import Settings
+
+    base = Settings(anthropic={"budget": {"day_usd": 3.0}})
+
+    changed = with_overrides(base, (("anthropic", {"budget": {"run_usd": 1.0}}),))
+
+    assert changed.anthropic.budget.run_usd == 1.0
+    assert changed.anthropic.budget.day_usd == 3.0
+
+
+def test_suite_refuses_options_it_would_ignore(tmp_path):
+    path = tmp_path / "suite.toml"
+    path.write_text(SUITE)
+
+    result = tradegraph("eval", "--suite", str(path), "--analyst", "anthropic")
+
+    assert_one_line_error(result, "drop --analyst")

@@ -87,3 +87,17 @@ def test_trading_figures_come_from_the_trades_and_the_fills():
     assert m.exposure == pytest.approx(0.5)
     assert m.turnover == pytest.approx(201.0 / statistics.fmean([100, 101, 99, 102, 103]))
     assert m.fees_paid == 0.4
+
+
+def test_a_total_loss_gives_finite_metrics():
+    m = performance([10_000.0, 0.0, 0.0], period_seconds=60)
+
+    assert m.total_return == -1.0 and m.max_drawdown == 1.0 and m.cagr == -1.0
+    assert all(math.isfinite(v) for v in m.model_dump().values())
+
+
+def test_a_run_shorter_than_a_day_reports_no_cagr_instead_of_an_overflow():
+    m = performance([10_000.0, 11_000.0, 12_000.0], period_seconds=60)
+
+    assert m.cagr == 0.0 and m.calmar == 0.0
+    assert m.total_return == pytest.approx(0.2)
