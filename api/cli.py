@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,9 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from api.dates import parse_date
+
+if TYPE_CHECKING:
+    from api.run_command import RunRequest
 
 PROCESS_START = time.perf_counter()
 
@@ -81,9 +84,30 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run the agent over a market on paper, one decision per candle, and summarize."""
-    from api.run_command import RunRequest, execute_run
+    from api.run_command import execute_run
 
-    request = RunRequest(
+    request = _run_request(
+        market, symbol, timeframe, bars, from_, to, analyst, cassette, data_dir, memory
+    )
+    execute_run(request, json_path=json_path, quiet=quiet, process_start=PROCESS_START)
+
+
+def _run_request(
+    market: str | None,
+    symbol: str | None,
+    timeframe: str | None,
+    bars: int | None,
+    from_: str | None,
+    to: str | None,
+    analyst: str | None,
+    cassette: Path | None,
+    data_dir: Path | None,
+    memory: str | None,
+) -> RunRequest:
+    """What `run` and `eval` share: the market, its window, the analyst, memory."""
+    from api.run_command import RunRequest
+
+    return RunRequest(
         market=market,
         symbol=symbol,
         timeframe=timeframe,
@@ -95,7 +119,6 @@ def run(
         data_dir=data_dir,
         memory=_on_off(memory, "--memory"),
     )
-    execute_run(request, json_path=json_path, quiet=quiet, process_start=PROCESS_START)
 
 
 def _on_off(value: str | None, flag: str) -> bool | None:
@@ -151,7 +174,6 @@ def evaluate(
 ) -> None:
     """Replay a market through the agent and write a report against baselines."""
     from api.eval_command import execute_eval
-    from api.run_command import RunRequest
 
     if suite is not None:
         from api.suite_command import execute_suite
@@ -169,17 +191,8 @@ def evaluate(
         execute_suite(suite, out=out, workers=workers, quiet=quiet)
         return
 
-    request = RunRequest(
-        market=market,
-        symbol=symbol,
-        timeframe=timeframe,
-        bars=bars,
-        start=parse_date(from_, "--from"),
-        end=parse_date(to, "--to", end_of_day=True),
-        analyst=analyst,
-        cassette=cassette,
-        data_dir=data_dir,
-        memory=_on_off(memory, "--memory"),
+    request = _run_request(
+        market, symbol, timeframe, bars, from_, to, analyst, cassette, data_dir, memory
     )
     execute_eval(
         request,

@@ -130,7 +130,7 @@ def _lookahead_holds(
     from evals.report import CycleRecorder, decision_digest
 
     assert isinstance(recorder, CycleRecorder)
-    full = [decision_digest(t).replace(t.run_id, "RUN") for t in recorder.traces]
+    full = [decision_digest(t) for t in recorder.traces]
     bars = len(full)
     if bars < MIN_LOOKAHEAD_BARS:
         raise UserError(

@@ -6,11 +6,14 @@ close; then one cycle runs. Nothing in the cycle can reach a candle that has not
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agents.base import Analyst, LlmUsage
 from agents.reflection import Reflector, SummaryReflector
@@ -69,7 +72,8 @@ def run_session(
 
     `started` is the perf_counter reading the timings count from (the process start, from the
     CLI); by default, the call itself. With `stop_on_interrupt`, Ctrl-C ends the replay
-    after the cycle in progress and the summary is marked `partial`.
+    after the cycle in progress (so the interrupted cycle still leaves its trace) and the
+    summary is marked `partial`; a second Ctrl-C stops at once.
     """
     started = time.perf_counter() if started is None else started
     settings, info = plan.settings, plan.info
@@ -125,8 +129,12 @@ def run_session(
     first_decision = 0.0
     loop_started = time.perf_counter()
     partial = False
+    stop = _StopBetweenCycles() if stop_on_interrupt else None
     try:
         for seq, candle in enumerate(replay(plan.series)):
+            if stop is not None and stop.requested:
+                partial = True
+                break
             history.append(candle)
             clock.advance_to(candle.ts + info.period_ms)
             result = graph.invoke({"seq": seq})
@@ -142,11 +150,9 @@ def run_session(
                 first_decision = time.perf_counter() - started
             if on_progress is not None:
                 on_progress(seq + 1)
-    except KeyboardInterrupt:
-        if not stop_on_interrupt:
-            raise
-        partial = True
     finally:
+        if stop is not None:
+            stop.restore()
         memory.close()
         for order in broker.pending():
             ledger.cancel(order.client_order_id)
@@ -215,6 +221,28 @@ def run_session(
     )
     ledger.close()
     return summary
+
+
+class _StopBetweenCycles:
+    """Turns the first Ctrl-C into a request to stop before the next cycle (a cycle is never
+    cut in the middle, between an order and its trace); the second one interrupts as usual.
+    Signals can only be handled on the main thread: elsewhere Ctrl-C keeps its usual effect."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
+
+    def _on_interrupt(self, signum: int, frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def restore(self) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 def _rounded(usage: LlmUsage) -> LlmUsage:

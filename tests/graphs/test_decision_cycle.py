@@ -155,3 +155,21 @@ def test_offline_run_trades_and_respects_the_position_limit(make_plan):
                 trace.order["quantity"] * trace.order["reference_price"]
                 <= limit * trace.equity * 1.0001
             )
+
+
+def test_ctrl_c_stops_between_cycles_and_every_cycle_that_ran_has_its_trace(make_plan):
+    import os
+    import signal
+
+    plan = make_plan(bars=300)
+
+    def interrupt_at_50(trace, _position):
+        if trace.seq == 50:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    summary = run_session(plan, OfflineAnalyst(), on_cycle=interrupt_at_50, stop_on_interrupt=True)
+
+    traces = stored_traces(plan.data_dir, plan.run_id)
+    assert summary.partial and summary.decisions == 51
+    assert [t.seq for t in traces] == list(range(51))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
