@@ -55,9 +55,17 @@ def main() -> None:
         sys.exit("usage: python3 dev.py demo|test [extra arguments]")
     ensure_environment()
     name, *rest = commands[sys.argv[1]]
+    extra = sys.argv[2:]
+    if sys.argv[1] == "demo" and not any(a.startswith("--analyst") for a in extra):
+        rest += ["--analyst", "offline"]  # offline unless asked, even with a key in the shell
+        print(
+            "dev.py: the demo uses the offline analyst; to try Claude: "
+            "python3 dev.py demo --analyst anthropic (needs ANTHROPIC_API_KEY)",
+            flush=True,
+        )
     os.chdir(ROOT)
     program = str(BIN / name)
-    os.execv(program, [program, *rest, *sys.argv[2:]])
+    os.execv(program, [program, *rest, *extra])
 
 
 if __name__ == "__main__":

@@ -84,6 +84,10 @@ class ResearchContext:
 
 
 class Analyst(Protocol):
+    """Anything that turns a brief into a proposal. An analyst may also set a class attribute
+    `deterministic = True` (same brief, same proposal, no cost): a resumed run then asks it
+    again while catching up, instead of replaying the proposals its traces recorded."""
+
     name: str
 
     def propose(self, brief: Brief, research: ResearchContext | None = None) -> AnalystResult: ...

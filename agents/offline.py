@@ -119,6 +119,8 @@ class OfflineAnalyst:
     """The meta-selector over the personas; `name` is what traces and summaries call it."""
 
     name = "offline"
+    deterministic = True
+    """Same brief, same proposal: a resumed run asks it again rather than replaying traces."""
     model = None
     prompt_version = "offline-personas@1"
 

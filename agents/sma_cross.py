@@ -20,6 +20,7 @@ ALL_IN = 0.999
 
 class SmaCrossAnalyst:
     name = "sma-cross"
+    deterministic = True
     model = None
     prompt_version = "sma-cross@1"
 

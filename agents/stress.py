@@ -45,6 +45,7 @@ def _absurd(brief: Brief, turn: int) -> dict[str, Any]:
 
 class StressAnalyst:
     name = "stress"
+    deterministic = True
     model = None
     prompt_version = "stress@1"
 

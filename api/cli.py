@@ -12,7 +12,7 @@ import typer
 # typer ships its own copy of click; its exceptions are what `app(standalone_mode=False)` raises.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
-from api.dates import parse_date
+from core.dates import parse_date
 
 if TYPE_CHECKING:
     from api.run_command import RunRequest
@@ -41,7 +41,10 @@ MarketOption = Annotated[
     str | None,
     typer.Option(help="synthetic:SEED, a .csv.gz file, a recording folder, or exchange:NAME."),
 ]
-SymbolOption = Annotated[str | None, typer.Option(help="Symbol such as BTC/USDT.")]
+SymbolOption = Annotated[
+    str | None,
+    typer.Option(help="Symbol such as BTC/USDT, or several (BTC/USDT,ETH/USDT): one portfolio."),
+]
 TimeframeOption = Annotated[str | None, typer.Option(help="Timeframe such as 1h.")]
 BarsOption = Annotated[int | None, typer.Option(help="Replay at most this many candles.")]
 FromOption = Annotated[str | None, typer.Option("--from", help="First candle (UTC date).")]
@@ -60,7 +63,7 @@ def run(
         str | None,
         typer.Option(
             help="anthropic (Claude; the default when ANTHROPIC_API_KEY is set), offline (the "
-            "default without a key), or stress (tests the limits)."
+            "default without a key), stress (tests the limits), or module:Class (your own)."
         ),
     ] = None,
     json_path: Annotated[
@@ -80,16 +83,44 @@ def run(
             "without memory."
         ),
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            help="Trade this account (created on first use): its ledger, positions, stops "
+            "and breaker state carry over from run to run [default: one of the run's own]."
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            help="Carry on a run that was killed or stopped (RUN_ID), from its last sealed "
+            "trace, with the options it was started with."
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Run the agent over a market on paper, one decision per candle, and summarize."""
+    from dataclasses import replace
+
     from api.run_command import execute_run
 
     request = _run_request(
         market, symbol, timeframe, bars, from_, to, analyst, cassette, data_dir, memory
     )
-    execute_run(request, json_path=json_path, quiet=quiet, process_start=PROCESS_START)
+    if resume is not None:
+        given = [flag for flag, value in (("--market", market), ("--symbol", symbol),
+                 ("--timeframe", timeframe), ("--bars", bars), ("--from", from_), ("--to", to),
+                 ("--analyst", analyst), ("--cassette", cassette), ("--memory", memory),
+                 ("--account", account)) if value is not None]  # fmt: skip
+        if given:
+            from core.errors import UserError
+
+            raise UserError(f"--resume carries on with the run's own options: drop {given[0]}")
+    request = replace(request, account=account)
+    execute_run(
+        request, json_path=json_path, quiet=quiet, process_start=PROCESS_START, resume=resume
+    )
 
 
 def _run_request(

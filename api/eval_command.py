@@ -1,76 +1,19 @@
-"""`tradegraph eval`: replay a market through the decision graph and write a report.
-
-The replay is the same session `tradegraph run` drives (simulated clock, paper broker, the
-validator, breakers, memory); the report adds the metrics, the baselines filled the same way,
-the determinism root and, with `--check-lookahead`, proof that no decision used the future.
-"""
+"""`tradegraph eval`: show an evaluation from the command line (the harness is `evals.harness`)."""
 
 from __future__ import annotations
 
-import os
-import random
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.run_command import (
-    RunRequest,
-    console,
-    new_run_id,
-    prepare_run,
-    replay_with_progress,
-    write_atomically,
-)
+from api.run_command import RunRequest, console, new_run_id, replay_with_progress
+from core.datadir import output_folder
 from core.errors import UserError
 
 if TYPE_CHECKING:
-    from evals.report import CycleRecorder, EvalResult
-
-LOOKAHEAD_CUTS = 3
-MIN_LOOKAHEAD_BARS = 8
-
-
-def evaluate(
-    request: RunRequest,
-    folder: Path,
-    *,
-    quiet: bool,
-    process_start: float,
-    announce: bool = True,
-) -> tuple[EvalResult, CycleRecorder]:
-    """One replay, evaluated: report.json and report.html written into `folder`."""
-    from core.types import timeframe_seconds
-    from evals.report import CycleRecorder, build_report, report_json
-    from evals.report_html import render_html
-
-    prepared = prepare_run(replace(request, data_dir=request.data_dir or folder))
-    recorder = CycleRecorder()
-    summary = replay_with_progress(
-        prepared,
-        quiet=quiet,
-        process_start=process_start,
-        verb="evaluation",
-        on_cycle=recorder,
-        stop_on_interrupt=True,
-        announce=announce,
-    )
-    if not recorder.traces:
-        raise UserError("the replay was stopped before its first decision: no report written")
-    analyst = prepared.analyst
-    result = build_report(
-        summary,
-        recorder,
-        prepared.plan.series,
-        prepared.settings,
-        period_seconds=timeframe_seconds(prepared.plan.info.timeframe),
-        model=getattr(analyst, "model", None),
-        prompt_version=getattr(analyst, "prompt_version", None),
-        partial=summary.partial,
-    )
-    write_atomically(folder / "report.json", report_json(result.report), "report")
-    write_atomically(folder / "report.html", render_html(result), "report")
-    return result, recorder
+    from evals.harness import Runner
+    from evals.report import EvalReport
 
 
 def execute_eval(
@@ -81,6 +24,9 @@ def execute_eval(
     quiet: bool,
     process_start: float,
 ) -> None:
+    from evals.harness import MIN_LOOKAHEAD_BARS, evaluate
+    from evals.harness import check_lookahead as lookahead
+
     run_id = request.run_id or new_run_id()
     folder = output_folder(out or Path("eval") / run_id)
     request = replace(request, run_id=run_id, data_dir=request.data_dir or folder)
@@ -88,29 +34,45 @@ def execute_eval(
         raise UserError(
             f"--check-lookahead needs at least {MIN_LOOKAHEAD_BARS} candles to cut: raise --bars"
         )
-    result, recorder = evaluate(request, folder, quiet=quiet, process_start=process_start)
+    result, recorder = evaluate(
+        request, folder, run=_with_progress(quiet, process_start, "evaluation")
+    )
     _print_summary(result.report, folder)
     if result.report.partial:
         console.print("[bold yellow]interrupted[/]: the report covers the cycles that ran")
         sys.exit(130)
-    if check_lookahead and not _lookahead_holds(request, recorder, quiet, process_start):
+    if not check_lookahead:
+        return
+    held = True
+    for cut in lookahead(request, recorder, run=_with_progress(True, process_start, "")):
+        if cut.first_changed is None:
+            console.print(f"look-ahead check: future cut after candle {cut.cut:,}: identical")
+        else:
+            held = False
+            console.print(
+                f"[bold red]look-ahead check failed[/]: with the future cut after candle "
+                f"{cut.cut:,}, decision {cut.first_changed:,} changed"
+            )
+    if not held:
         sys.exit(1)
 
 
-def output_folder(folder: Path) -> Path:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create --out {folder}: {exc.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"--out {folder} is not writable: give another folder")
-    return folder.resolve()
+def _with_progress(quiet: bool, process_start: float, verb: str) -> Runner:
+    def run(prepared, on_cycle):  # type: ignore[no-untyped-def]
+        return replay_with_progress(
+            prepared,
+            quiet=quiet,
+            process_start=process_start,
+            verb=verb or "look-ahead check",
+            on_cycle=on_cycle,
+            stop_on_interrupt=True,
+            announce=bool(verb),
+        )
+
+    return run
 
 
-def _print_summary(report: object, folder: Path) -> None:
-    from evals.report import EvalReport
-
-    assert isinstance(report, EvalReport)
+def _print_summary(report: EvalReport, folder: Path) -> None:
     m, hold = report.metrics, report.baselines["buy_and_hold"]
     console.print(
         f"agent {m.total_return:+.2%} (max DD {m.max_drawdown:.2%}, Sharpe {m.sharpe:.2f}, "
@@ -119,45 +81,3 @@ def _print_summary(report: object, folder: Path) -> None:
     )
     console.print(f"trace root {report.determinism.trace_root_hash}")
     console.print(f"Report: {folder / 'report.json'} and {folder / 'report.html'}")
-
-
-def _lookahead_holds(
-    request: RunRequest, recorder: object, quiet: bool, process_start: float
-) -> bool:
-    """Replay again with the future cut off at random points (in the same store, which now
-    holds everything the full replay learned); every decision before a cut must be the
-    same as in the full replay."""
-    from evals.report import CycleRecorder, decision_digest
-
-    assert isinstance(recorder, CycleRecorder)
-    full = [decision_digest(t) for t in recorder.traces]
-    bars = len(full)
-    if bars < MIN_LOOKAHEAD_BARS:
-        raise UserError(
-            f"--check-lookahead needs at least {MIN_LOOKAHEAD_BARS} candles to cut, the window "
-            f"has {bars}: widen it"
-        )
-    rng = random.Random(bars)
-    cuts = sorted(rng.sample(range(max(2, bars // 4), bars), min(LOOKAHEAD_CUTS, bars // 2)))
-    held = True
-    for number, cut in enumerate(cuts, 1):
-        cut_request = replace(request, run_id=f"{request.run_id}-cut{number}", bars=None)
-        prepared = prepare_run(cut_request)
-        plan = replace(prepared.plan, series=prepared.plan.series.window(0, cut))
-        prepared = replace(prepared, plan=plan)
-        again = CycleRecorder()
-        replay_with_progress(
-            prepared, quiet=True, process_start=process_start, verb="look-ahead check",
-            on_cycle=again,
-        )  # fmt: skip
-        seen = [decision_digest(t) for t in again.traces]
-        first = next((i for i, (a, b) in enumerate(zip(seen, full, strict=False)) if a != b), None)
-        if first is None:
-            console.print(f"look-ahead check: future cut after candle {cut:,}: identical")
-        else:
-            held = False
-            console.print(
-                f"[bold red]look-ahead check failed[/]: with the future cut after candle "
-                f"{cut:,}, decision {first:,} changed"
-            )
-    return held

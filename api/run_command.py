@@ -1,13 +1,11 @@
-"""`tradegraph run`: set up a paper session from the command line, show progress, summarize."""
+"""`tradegraph run`: drive a paper session from the command line, show progress, summarize.
+
+The session is assembled in `graphs.assembly` (every driver shares it); this module only
+shows it: the progress bar, the summary table, the files written."""
 
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,195 +13,20 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from agents.base import Analyst
-from agents.reflection import Reflector
+from core.datadir import write_atomically
 from core.errors import UserError
-from core.settings import Settings
+from graphs.assembly import PreparedRun, RunRequest, new_run_id, prepare_resume, prepare_run
 
 if TYPE_CHECKING:
-    from evals.cassettes import Mode
-    from graphs.session import CycleObserver, SessionPlan
+    from graphs.session import CycleObserver
     from graphs.summary import RunSummary
 
+__all__ = [
+    "PreparedRun", "RunRequest", "console", "execute_run", "new_run_id", "prepare_run",
+    "write_atomically",
+]  # fmt: skip
+
 console = Console(stderr=False)
-
-NO_KEY = (
-    "--analyst anthropic needs ANTHROPIC_API_KEY in the environment: "
-    "export it, replay a recorded --cassette, or use --analyst offline"
-)
-
-
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
-
-
-def make_analyst(
-    name: str, settings: Settings, data_dir: Path, *, replaying: bool = False
-) -> Analyst:
-    """The analyst `name`; a replay (from a cassette) needs no key and spends no real budget."""
-    if name == "offline":
-        from agents.offline import OfflineAnalyst
-
-        return OfflineAnalyst()
-    if name == "stress":
-        from agents.stress import StressAnalyst
-
-        return StressAnalyst()
-    if name == "anthropic":
-        key = api_key(settings)
-        if key is None and not replaying:
-            raise UserError(NO_KEY)
-        from agents.budget import SpendLedger
-        from agents.claude import make_claude_analyst
-        from core.storage import SqliteStateStore
-
-        llm = settings.anthropic
-        store = None if replaying else SqliteStateStore(data_dir / "llm_spend.sqlite")
-        return make_claude_analyst(
-            key or "replay-without-a-key",
-            model=llm.model,
-            max_tokens=llm.max_tokens,
-            timeout=llm.timeout_seconds,
-            max_retries=llm.max_retries,
-            price=llm.price(),
-            spend=SpendLedger(llm.budget, store),
-            base_url=llm.base_url,
-        )
-    raise UserError(f"unknown analyst {name!r}: choose offline, anthropic or stress")
-
-
-def make_reflector(
-    settings: Settings, analyst: Analyst, data_dir: Path, *, replaying: bool = False
-) -> Reflector:
-    """Who writes lessons: `memory.reflection`, or by default Claude when Claude is the
-    analyst (on its client and budget) and the deterministic summary otherwise."""
-    from agents.claude import ClaudeAnalyst
-    from agents.reflection import SummaryReflector
-
-    wanted = settings.memory.reflection or (
-        "anthropic" if isinstance(analyst, ClaudeAnalyst) else "summary"
-    )
-    if wanted == "summary":
-        return SummaryReflector()
-    if isinstance(analyst, ClaudeAnalyst):
-        return analyst.reflector()
-    claude = make_analyst("anthropic", settings, data_dir, replaying=replaying)
-    assert isinstance(claude, ClaudeAnalyst)
-    return claude.reflector()
-
-
-def api_key(settings: Settings) -> str | None:
-    key = settings.anthropic_api_key
-    if key is None or not key.get_secret_value().strip():
-        return None
-    return key.get_secret_value()
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """What the user asked for on the command line (None: the settings decide)."""
-
-    market: str | None = None
-    symbol: str | None = None
-    timeframe: str | None = None
-    bars: int | None = None
-    start: datetime | None = None
-    end: datetime | None = None
-    analyst: str | None = None
-    cassette: Path | None = None
-    data_dir: Path | None = None
-    memory: bool | None = None
-    run_id: str | None = None
-    overrides: tuple[tuple[str, object], ...] = ()
-    """Settings sections to override, e.g. (("risk", {"max_position_fraction": 0.3}),)."""
-
-
-@dataclass(frozen=True)
-class PreparedRun:
-    settings: Settings
-    plan: SessionPlan
-    analyst: Analyst
-    cassette: Path | None
-    mode: Mode | None
-    """replay or record, when a cassette is given."""
-
-
-def with_overrides(settings: Settings, overrides: tuple[tuple[str, object], ...]) -> Settings:
-    """Settings with some sections changed; every limit is validated again (one line if not)."""
-    if not overrides:
-        return settings
-    from pydantic import ValidationError
-
-    from core.settings import Settings as SettingsModel
-
-    merged = settings.model_dump()
-    for section, value in overrides:
-        if section not in merged:
-            raise UserError(f"unknown setting {section!r} in the suite: see `tradegraph config`")
-        merged[section] = _merged(merged[section], value)
-    try:
-        return SettingsModel.model_validate(
-            {**merged, "anthropic_api_key": settings.anthropic_api_key}
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UserError(f"invalid setting {where} in the suite: {first['msg']}") from None
-
-
-def _merged(current: object, change: object) -> object:
-    """`change` laid over `current`, table by table (a nested value keeps its siblings)."""
-    if isinstance(current, dict) and isinstance(change, dict):
-        return {**current, **{k: _merged(current.get(k), v) for k, v in change.items()}}
-    return change
-
-
-def prepare_run(request: RunRequest) -> PreparedRun:
-    """Settings, analyst, market and plan, with every user mistake refused before any work."""
-    from core.datadir import prepare_data_dir
-    from core.market.source import MarketRequest, open_market
-    from core.settings import load_settings
-    from graphs.session import SessionPlan
-
-    settings = load_settings(
-        data_dir=request.data_dir, analyst=request.analyst, market=request.market
-    )
-    settings = with_overrides(settings, request.overrides)
-    if request.memory is not None:
-        settings = settings.model_copy(
-            update={"memory": settings.memory.model_copy(update={"enabled": request.memory})}
-        )
-    mode = None
-    if request.cassette is not None:
-        if settings.analyst != "anthropic":
-            raise UserError("--cassette records Anthropic calls: use it with --analyst anthropic")
-        from evals.cassettes import cassette_mode
-
-        mode = cassette_mode(request.cassette, have_key=api_key(settings) is not None)
-    if settings.analyst == "anthropic" and mode is None and api_key(settings) is None:
-        raise UserError(NO_KEY)
-    root = prepare_data_dir(settings.data_dir)
-    replaying = mode == "replay"
-    chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=replaying)
-    info, series = open_market(
-        MarketRequest(
-            spec=settings.market,
-            symbol=request.symbol,
-            timeframe=request.timeframe,
-            bars=request.bars,
-            start=request.start,
-            end=request.end,
-        )
-    )
-    plan = SessionPlan(
-        run_id=request.run_id or new_run_id(),
-        info=info,
-        series=series,
-        settings=settings,
-        data_dir=root,
-        reflector=make_reflector(settings, chosen, root, replaying=replaying),
-    )
-    return PreparedRun(settings, plan, chosen, request.cassette, mode)
 
 
 def replay_with_progress(
@@ -217,16 +40,20 @@ def replay_with_progress(
     announce: bool = True,
 ) -> RunSummary:
     """Run the session with a progress bar (and the cassette, if any) and return its summary."""
-    from graphs.session import run_session
+    from graphs.assembly import run_prepared
 
     plan, chosen = prepared.plan, prepared.analyst
-    info, series = plan.info, plan.series
+    info = plan.info
+    total = sum(len(series) for _, series in plan.markets)
     label = " [bold yellow]SYNTHETIC DATA[/]" if info.synthetic else ""
+    symbols = ",".join(market.symbol for market, _ in plan.markets)
     if announce:
+        verb = f"resuming {verb}" if prepared.resume else verb
+        account = f" · account [magenta]{plan.account}[/]" if plan.account else ""
         console.print(
-            f"[bold]tradegraph[/] {verb} [cyan]{plan.run_id}[/] · {info.symbol} "
-            f"{info.timeframe} from {info.source}{label} · analyst [green]{chosen.name}[/] · "
-            f"{len(series):,} candles"
+            f"[bold]tradegraph[/] {verb} [cyan]{plan.run_id}[/] · {symbols} "
+            f"{info.timeframe} from {info.source}{label} · analyst [green]{chosen.name}[/]"
+            f"{account} · {total:,} candles"
         )
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -239,44 +66,38 @@ def replay_with_progress(
         transient=False,
     )
     with progress:
-        task = progress.add_task("deciding", total=len(series), rate="")
-        step = max(1, len(series) // 200)
+        task = progress.add_task("deciding", total=total, rate="")
+        step = max(1, total // 200)
 
         def on_progress(done: int) -> None:
-            if done % step == 0 or done == len(series):
+            if done % step == 0 or done == total:
                 elapsed = progress.tasks[task].elapsed or 0.0
                 rate = f"{done / elapsed:,.0f} decisions/s" if elapsed > 0 else ""
                 progress.update(task, completed=done, rate=rate)
 
-        with _recorded_calls(prepared):
-            return run_session(
-                plan,
-                chosen,
-                on_progress,
-                started=process_start,
-                on_cycle=on_cycle,
-                stop_on_interrupt=stop_on_interrupt,
-            )
-
-
-@contextmanager
-def _recorded_calls(prepared: PreparedRun) -> Iterator[None]:
-    if prepared.cassette is None or prepared.mode is None:
-        yield
-        return
-    from evals.cassettes import llm_cassette
-
-    with llm_cassette(prepared.cassette, prepared.mode):
-        yield
+        return run_prepared(
+            prepared,
+            on_progress=on_progress,
+            on_cycle=on_cycle,
+            started=process_start,
+            stop_on_interrupt=stop_on_interrupt,
+        )
 
 
 def execute_run(
-    request: RunRequest, *, json_path: Path | None, quiet: bool, process_start: float
+    request: RunRequest,
+    *,
+    json_path: Path | None,
+    quiet: bool,
+    process_start: float,
+    resume: str | None = None,
 ) -> None:
     if json_path is not None:
         _check_writable(json_path)
-    prepared = prepare_run(request)
-    summary = replay_with_progress(prepared, quiet=quiet, process_start=process_start)
+    prepared = prepare_resume(resume, request.data_dir) if resume else prepare_run(request)
+    summary = replay_with_progress(
+        prepared, quiet=quiet, process_start=process_start, stop_on_interrupt=True
+    )
     console.print(summary_table(summary))
     console.print(
         f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
@@ -286,17 +107,13 @@ def execute_run(
     if json_path is not None:
         write_atomically(json_path, summary.model_dump_json(indent=2) + "\n", "--json")
         console.print(f"Summary JSON: {json_path}")
-
-
-def write_atomically(path: Path, text: str, what: str) -> None:
-    """Write through a temporary file, so a crash never leaves half a file behind."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write {what} {path}: {exc.strerror}") from None
+    if summary.partial:
+        console.print(
+            f"[bold yellow]stopped by {summary.stopped_by or 'an interrupt'}[/] after "
+            f"{summary.decisions:,} decisions: carry on with `tradegraph run --resume "
+            f"{summary.run_id}`" + (f" --data-dir {request.data_dir}" if request.data_dir else "")
+        )
+        raise SystemExit(143 if summary.stopped_by == "SIGTERM" else 130)
 
 
 def _check_writable(path: Path) -> None:
@@ -317,6 +134,15 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_column("")
     synthetic = " (synthetic)" if s.market.synthetic else ""
     table.add_row("Market", f"{s.market.symbol} {s.market.timeframe}{synthetic}  {s.market.source}")
+    table.add_row(
+        "Account",
+        s.account
+        + (
+            f"  (resumed after {s.resumed_from:,} sealed cycles)"
+            if s.resumed_from is not None
+            else ""
+        ),
+    )
     table.add_row("Window", f"{s.market.first} → {s.market.last}  ({s.bars:,} candles)")
     table.add_row("Decisions", f"{s.decisions:,}  ({s.perf.decisions_per_second:,.0f}/s)")
     table.add_row("Orders / fills", f"{s.orders:,} / {s.fills:,}")
@@ -326,8 +152,14 @@ def summary_table(summary: RunSummary) -> Table:
     colour = "green" if s.total_return >= 0 else "red"
     table.add_row(
         "Return",
-        f"[{colour}]{s.total_return:+.2%}[/]  (buy and hold {s.buy_and_hold_return:+.2%})",
+        f"[{colour}]{s.total_return:+.2%}[/]  (buy and hold {s.buy_and_hold_return:+.2%}"
+        + (", equal weight)" if len(s.symbols) > 1 else ")"),
     )
+    if len(s.symbols) > 1:
+        table.add_row("Per symbol", "\n".join(
+            f"{m.symbol}: {m.orders} orders, realized {m.realized_pnl:+,.2f}, "
+            f"buy and hold {m.buy_and_hold_return:+.2%}" for m in s.symbols
+        ))  # fmt: skip
     table.add_row("Max drawdown", f"{s.max_drawdown:.2%}")
     table.add_row("Fees paid", f"{s.fees_paid:,.2f}")
     table.add_row("Trading state", s.trading_state)

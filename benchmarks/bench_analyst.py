@@ -68,9 +68,9 @@ def request_economics() -> tuple[int, int, int, int]:
 def replay_run() -> None:
     import anthropic
 
+    from agents.cassettes import llm_cassette
     from core.market.source import MarketRequest, open_market
     from core.settings import load_settings
-    from evals.cassettes import llm_cassette
     from graphs.session import SessionPlan, run_session
     from tests.agents.reference_model import make_analyst
 

@@ -25,3 +25,25 @@ def prepare_data_dir(path: Path) -> Path:
     if not os.access(resolved, os.W_OK | os.X_OK):
         raise UserError(f"data directory {resolved} is not writable: pass --data-dir")
     return resolved
+
+
+def write_atomically(path: Path, text: str, what: str) -> None:
+    """Write through a temporary file, so a crash never leaves half a file behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"cannot write {what} {path}: {exc.strerror}") from None
+
+
+def output_folder(folder: Path) -> Path:
+    """A folder for reports (created), or one line saying why it cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create --out {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"--out {folder} is not writable: give another folder")
+    return folder.resolve()

@@ -1,7 +1,9 @@
-"""The portfolio ledger: orders and fills in SQLite, the portfolio rebuilt from them.
+"""The portfolio ledger: orders and fills of an account in SQLite, the portfolio rebuilt from them.
 
 Each order and each fill is written in its own transaction, keyed by the client order id, so a
 crash leaves either the whole record or none of it, and a resubmitted order is not duplicated.
+An account outlives runs: every row also names the run that wrote it, so a paper replay that
+was killed can be rolled back and replayed exactly (`discard_run`).
 """
 
 from __future__ import annotations
@@ -14,29 +16,38 @@ from core.types import Fill, Order, Portfolio, Position, Side
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
     client_order_id TEXT PRIMARY KEY,
-    run_id TEXT NOT NULL,
+    account TEXT NOT NULL,
     body TEXT NOT NULL,
-    status TEXT NOT NULL
+    status TEXT NOT NULL,
+    run_id TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS fills (
     client_order_id TEXT PRIMARY KEY REFERENCES orders(client_order_id),
-    run_id TEXT NOT NULL,
-    body TEXT NOT NULL
+    account TEXT NOT NULL,
+    body TEXT NOT NULL,
+    run_id TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS fills_run ON fills(run_id);
-CREATE INDEX IF NOT EXISTS orders_run ON orders(run_id, status);
+CREATE INDEX IF NOT EXISTS fills_account ON fills(account);
+CREATE INDEX IF NOT EXISTS orders_account ON orders(account, status);
 """
 
 
 class Ledger:
-    """Orders and fills of one run (one account), with the portfolio they imply."""
+    """Orders and fills of one account, with the portfolio they imply; new rows are written
+    on behalf of `run_id` (the account's name when not given)."""
 
-    def __init__(self, path: Path, run_id: str, initial_cash: float, quote: str = "USDT") -> None:
-        self.run_id = run_id
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+    def __init__(
+        self,
+        path: Path,
+        account: str,
+        initial_cash: float,
+        quote: str = "USDT",
+        *,
+        run_id: str | None = None,
+    ) -> None:
+        self.account = account
+        self.run_id = run_id or account
+        self._db = connect(path)
         self._initial_cash = initial_cash
         self._quote = quote
         self._portfolio = self._rebuild()
@@ -48,15 +59,15 @@ class Ledger:
     def record_order(self, order: Order) -> bool:
         """Store a new pending order; False when that client order id is already known."""
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO orders VALUES (?, ?, ?, 'pending')",
-            (order.client_order_id, self.run_id, order.model_dump_json()),
+            "INSERT OR IGNORE INTO orders VALUES (?, ?, ?, 'pending', ?)",
+            (order.client_order_id, self.account, order.model_dump_json(), self.run_id),
         )
         return cursor.rowcount == 1
 
     def pending_orders(self) -> list[Order]:
         rows = self._db.execute(
-            "SELECT body FROM orders WHERE run_id = ? AND status = 'pending' ORDER BY rowid",
-            (self.run_id,),
+            "SELECT body FROM orders WHERE account = ? AND status = 'pending' ORDER BY rowid",
+            (self.account,),
         ).fetchall()
         return [Order.model_validate_json(body) for (body,) in rows]
 
@@ -73,8 +84,8 @@ class Ledger:
             )
             added = closed.rowcount == 1 and (
                 self._db.execute(
-                    "INSERT OR IGNORE INTO fills VALUES (?, ?, ?)",
-                    (fill.client_order_id, self.run_id, fill.model_dump_json()),
+                    "INSERT OR IGNORE INTO fills VALUES (?, ?, ?, ?)",
+                    (fill.client_order_id, self.account, fill.model_dump_json(), self.run_id),
                 ).rowcount
                 == 1
             )
@@ -94,11 +105,39 @@ class Ledger:
             (client_order_id,),
         )
 
-    def fills(self) -> list[Fill]:
+    def fills(self, run_id: str | None = None) -> list[Fill]:
+        """The account's fills in the order they were recorded (only one run's, if given)."""
+        where, args = "account = ?", [self.account]
+        if run_id is not None:
+            where, args = where + " AND run_id = ?", [*args, run_id]
         rows = self._db.execute(
-            "SELECT body FROM fills WHERE run_id = ? ORDER BY rowid", (self.run_id,)
+            f"SELECT body FROM fills WHERE {where} ORDER BY rowid", args
         ).fetchall()
         return [Fill.model_validate_json(body) for (body,) in rows]
+
+    def orders(self, run_id: str | None = None) -> list[tuple[Order, str]]:
+        """The account's orders with their status, oldest first (only one run's, if given)."""
+        where, args = "account = ?", [self.account]
+        if run_id is not None:
+            where, args = where + " AND run_id = ?", [*args, run_id]
+        rows = self._db.execute(
+            f"SELECT body, status FROM orders WHERE {where} ORDER BY rowid", args
+        ).fetchall()
+        return [(Order.model_validate_json(body), str(status)) for body, status in rows]
+
+    def discard_run(self, run_id: str) -> int:
+        """Delete what one run wrote (paper only: a killed replay is rolled back, then replayed
+        from its start); the portfolio is rebuilt from what remains. Rows deleted."""
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            gone = self._db.execute(
+                "DELETE FROM fills WHERE account = ? AND run_id = ?", (self.account, run_id)
+            ).rowcount
+            gone += self._db.execute(
+                "DELETE FROM orders WHERE account = ? AND run_id = ?", (self.account, run_id)
+            ).rowcount
+        self._portfolio = self._rebuild()
+        return int(gone)
 
     def close(self) -> None:
         self._db.close()
@@ -107,8 +146,8 @@ class Ledger:
         """The portfolio from the fills, with each entry's stop-loss from its order."""
         rows = self._db.execute(
             "SELECT f.body, o.body FROM fills f JOIN orders o USING (client_order_id) "
-            "WHERE f.run_id = ? ORDER BY f.rowid",
-            (self.run_id,),
+            "WHERE f.account = ? ORDER BY f.rowid",
+            (self.account,),
         ).fetchall()
         portfolio = Portfolio(quote_currency=self._quote, cash=self._initial_cash)
         for fill_body, order_body in rows:
@@ -118,8 +157,23 @@ class Ledger:
         return portfolio
 
 
-def cancel_pending_orders(path: Path, run_id: str | None = None) -> int:
-    """Cancel pending orders in a ledger file (of one run, or all); how many were cancelled.
+def connect(path: Path) -> sqlite3.Connection:
+    """The ledger file, created or brought to the current layout (accounts outlive runs)."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
+    if columns and "account" not in columns:  # the first layout keyed rows by run only
+        for table in ("orders", "fills"):
+            db.execute(f"ALTER TABLE {table} RENAME COLUMN run_id TO account")
+            db.execute(f"ALTER TABLE {table} ADD COLUMN run_id TEXT NOT NULL DEFAULT ''")
+            db.execute(f"UPDATE {table} SET run_id = account")
+    db.executescript(_SCHEMA)
+    return db
+
+
+def cancel_pending_orders(path: Path, account: str | None = None) -> int:
+    """Cancel pending orders in a ledger file (of one account, or all); how many.
 
     For the kill switch from another process: the running session sees the cancellation
     because it reads pending orders from the ledger at every fill step.
@@ -128,9 +182,9 @@ def cancel_pending_orders(path: Path, run_id: str | None = None) -> int:
         return 0
     db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
     try:
-        where = "status = 'pending'" + (" AND run_id = ?" if run_id else "")
+        where = "status = 'pending'" + (" AND account = ?" if account else "")
         cursor = db.execute(
-            f"UPDATE orders SET status = 'cancelled' WHERE {where}", (run_id,) if run_id else ()
+            f"UPDATE orders SET status = 'cancelled' WHERE {where}", (account,) if account else ()
         )
         return cursor.rowcount
     finally:

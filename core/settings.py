@@ -7,6 +7,7 @@ analyst writes.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -118,6 +119,11 @@ class MemorySettings(BaseModel):
     """Who writes lessons: None follows the analyst (Claude for anthropic, else the summary)."""
 
 
+BUILT_IN_ANALYSTS = ("offline", "anthropic", "stress")
+PLUGIN_ANALYST = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+"""`package.module:ClassName`: an analyst of the user's own."""
+
+
 class Settings(BaseSettings):
     """Everything configurable; see README for the TOML layout."""
 
@@ -129,8 +135,9 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path(".tradegraph")
-    analyst: Literal["offline", "anthropic", "stress"] | None = None
-    """None: Claude when ANTHROPIC_API_KEY is set, else the offline analyst (resolved on load)."""
+    analyst: str | None = None
+    """offline, anthropic, stress, or `module:Class` (your own analyst); None: Claude when
+    ANTHROPIC_API_KEY is set, else the offline analyst (resolved on load)."""
     market: str = "synthetic:7"
     trace_batch_size: int = Field(default=256, gt=0, le=5000)
     recall_k: int = Field(default=5, ge=0, le=50)
@@ -143,6 +150,15 @@ class Settings(BaseSettings):
     breakers: BreakerLimits = BreakerLimits()
     anthropic: AnthropicSettings = AnthropicSettings()
     anthropic_api_key: SecretStr | None = Field(default=None, exclude=True)
+
+    @field_validator("analyst")
+    @classmethod
+    def _known_analyst(cls, value: str | None) -> str | None:
+        if value is None or value in BUILT_IN_ANALYSTS or PLUGIN_ANALYST.match(value):
+            return value
+        raise ValueError(
+            f"unknown analyst {value!r}: choose offline, anthropic, stress, or module:Class"
+        )
 
     @classmethod
     def settings_customise_sources(

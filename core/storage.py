@@ -44,6 +44,12 @@ class SqliteStateStore:
             with conn:  # one transaction, committed (or rolled back) here
                 conn.execute(_UPSERT, (key, value))
 
+    def delete(self, key: str) -> None:
+        with self._lock:
+            conn = self._connection()
+            with conn:
+                conn.execute("DELETE FROM kv WHERE key = ?", (key,))
+
     def keys(self, prefix: str = "") -> list[str]:
         """Every key that starts with `prefix`, sorted (by code point, as SQLite sorts text)."""
         found: list[str] = []

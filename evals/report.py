@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from core.market.series import CandleSeries
-from core.settings import Settings
-from core.types import Fill, Side, Trace, canonical_json
-from evals.baselines import Costs, buy_and_hold, cash, sma_crossover
+from core.settings import ExecutionSettings, Settings
+from core.types import Fill, MarketInfo, Side, Trace, canonical_json
+from evals.baselines import Costs, SimulatedRun, buy_and_hold, cash, sma_crossover
 from graphs.summary import RunSummary, iso
 from tools.metrics import PerformanceMetrics, performance
 from tools.trades import RoundTrips
@@ -195,7 +196,7 @@ class EvalResult:
 def build_report(
     summary: RunSummary,
     recorder: CycleRecorder,
-    series: CandleSeries,
+    markets: Sequence[tuple[MarketInfo, CandleSeries]],
     settings: Settings,
     *,
     period_seconds: float,
@@ -204,14 +205,18 @@ def build_report(
     partial: bool = False,
 ) -> EvalResult:
     execution = settings.execution
-    costs = Costs(execution.initial_cash, execution.fee_rate, execution.slippage_bps)
-    replayed = series.window(0, len(recorder.traces))
+    closes = _closes_of_ticks(recorder.traces)
+    bars = len(closes)
+    series = markets[0][1]
+    replayed = series.window(0, bars)
     baselines = {
-        "buy_and_hold": buy_and_hold(replayed, costs),
-        "sma_crossover": sma_crossover(replayed, costs),
-        "cash": cash(replayed, costs),
+        name: _equal_weight(markets, recorder.traces, strategy, execution)
+        for name, strategy in (
+            ("buy_and_hold", buy_and_hold),
+            ("sma_crossover", sma_crossover),
+            ("cash", cash),
+        )
     }
-    bars = len(recorder.traces)
     wall = summary.perf.wall_seconds
     llm = summary.llm
     report = EvalReport(
@@ -233,7 +238,7 @@ def build_report(
             config_hash=config_hash(settings),
             memory=settings.memory.enabled,
         ),
-        metrics=agent_metrics(recorder, execution.initial_cash, period_seconds),
+        metrics=agent_metrics(recorder, summary.equity_start, period_seconds),
         baselines={k: run.metrics(period_seconds) for k, run in baselines.items()},
         risk=RiskSection(
             violations=summary.risk.violations,
@@ -256,18 +261,56 @@ def build_report(
         determinism=Determinism(trace_root_hash=trace_root_hash(recorder.traces)),
     )
     fills = [Fill.model_validate(raw) for t in recorder.traces for raw in t.fills]
+    primary = markets[0][0].symbol
     return EvalResult(
         report=report,
-        times_ms=[t.ts for t in recorder.traces],
+        times_ms=[recorder.traces[i].ts for i in closes],
         close=[float(c) for c in replayed.close],
         equity={
-            "agent": [t.equity for t in recorder.traces],
+            "agent": [recorder.traces[i].equity for i in closes],
             **{k: run.equity[1:] for k, run in baselines.items()},
         },
-        buys=[(f.ts, f.price) for f in fills if f.side is Side.BUY],
-        sells=[(f.ts, f.price) for f in fills if f.side is Side.SELL],
+        buys=[(f.ts, f.price) for f in fills if f.side is Side.BUY and f.symbol == primary],
+        sells=[(f.ts, f.price) for f in fills if f.side is Side.SELL and f.symbol == primary],
         breaker_trips=[(t.ts, t.breaker, t.reason) for t in summary.risk.breaker_trips],
     )
+
+
+def _closes_of_ticks(traces: list[Trace]) -> list[int]:
+    """Index of the last cycle of each candle close (a portfolio runs one cycle per market
+    at each close; the account's equity after the last one is the close's equity)."""
+    return [i for i, t in enumerate(traces) if i + 1 == len(traces) or traces[i + 1].ts != t.ts]
+
+
+def _equal_weight(
+    markets: Sequence[tuple[MarketInfo, CandleSeries]],
+    traces: list[Trace],
+    strategy: Callable[[CandleSeries, Costs], SimulatedRun],
+    execution: ExecutionSettings,
+) -> SimulatedRun:
+    """A baseline over the portfolio: the starting cash split equally between the markets,
+    each traded by `strategy` over the candles the agent saw of it, added up at every close
+    (a market's last equity carries over a close it has no candle at)."""
+    share = execution.initial_cash / len(markets)
+    costs = Costs(share, execution.fee_rate, execution.slippage_bps)
+    ticks = [traces[i].ts for i in _closes_of_ticks(traces)]
+    total = SimulatedRun(equity=[execution.initial_cash] + [0.0] * len(ticks))
+    for info, series in markets:
+        seen = sum(1 for t in traces if t.symbol == info.symbol)
+        run = strategy(series.window(0, seen), costs)
+        closes_at = {int(ts) + info.period_ms: k for k, ts in enumerate(series.ts[:seen])}
+        last = share
+        for j, tick in enumerate(ticks, 1):
+            k = closes_at.get(tick)
+            last = run.equity[k + 1] if k is not None else last
+            total.equity[j] += last
+        total.trade_pnls.extend(run.trade_pnls)
+        total.bars_exposed = max(total.bars_exposed, run.bars_exposed)
+        total.traded_notional += run.traded_notional
+        total.fees_paid += run.fees_paid
+        if info is markets[0][0]:
+            total.entries, total.exits = run.entries, run.exits
+    return total
 
 
 def report_json(report: EvalReport) -> str:

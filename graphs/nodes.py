@@ -33,6 +33,7 @@ from core.types import (
     TradingState,
 )
 from graphs.briefing import build_brief
+from graphs.market_book import MarketBook
 from graphs.reviews import PositionReviews
 from graphs.state import CycleState
 from memory.lessons import Lesson, LessonMemory
@@ -56,7 +57,7 @@ class Broker(Protocol):
 
     def submit(self, approved: Approved) -> Order: ...
 
-    def on_candle(self, candle: Candle) -> list[Fill]: ...
+    def on_candle(self, symbol: str, candle: Candle) -> list[Fill]: ...
 
     def pending(self) -> list[Order]: ...
 
@@ -97,9 +98,20 @@ class CycleDeps:
     lesson_k: int = 3
     market_key: str = ""
     """Names this market's moments in situation memory (see memory.situations.market_key)."""
+    book: MarketBook | None = None
+    """Marks and correlations across the node's markets; None: this market alone."""
+    replayed: Callable[[int], AnalystResult | None] | None = None
+    """While a resumed run catches up: the analysis its sealed trace recorded for a cycle."""
 
     def __post_init__(self) -> None:
         self.reviews = PositionReviews(self.history.info.timeframe)
+        if self.book is None:
+            self.book = MarketBook({self.history.info.symbol: self.history})
+
+    @property
+    def marks(self) -> dict[str, float]:
+        assert self.book is not None
+        return self.book.marks
 
 
 Node = Callable[[CycleState], dict[str, Any]]
@@ -130,7 +142,10 @@ class CycleSteps:
         d = self.d
         candle = d.history.last()
         now = d.clock.now_ms()
-        fills = d.broker.on_candle(candle)
+        symbol = d.history.info.symbol
+        assert d.book is not None
+        d.book.mark(symbol, candle.close)
+        fills = d.broker.on_candle(symbol, candle)
         for fill in fills:
             closed = d.journal.round_trips.on_fill(fill)
             if closed is not None:
@@ -144,7 +159,7 @@ class CycleSteps:
         snapshot = MarketSnapshot(
             info=d.history.info, now_ms=now, last=candle, bars_seen=len(d.history), issues=issues
         )
-        equity = d.broker.portfolio.equity({snapshot.info.symbol: candle.close})
+        equity = d.broker.portfolio.equity(d.marks)
         breakers = d.breakers.update(equity, snapshot, now, unpersisted_traces=d.traces.spooled)
         if breakers.state is TradingState.HALTED:
             d.broker.cancel_pending()
@@ -189,8 +204,9 @@ class CycleSteps:
         d = self.d
         brief = build_brief(state, d.broker.portfolio, d.limits)
         research = ResearchContext(history=d.history, recall=d.situations.recall)
+        recorded = d.replayed(state["seq"]) if d.replayed is not None else None
         try:
-            result = d.analyst.propose(brief, research)
+            result = recorded if recorded is not None else d.analyst.propose(brief, research)
         except ReplayMismatchError:
             raise  # a replay that left its recording must stop, not read as an outage
         except Exception as exc:  # an analyst bug must not stop the account: HOLD, and count it
@@ -240,7 +256,7 @@ class CycleSteps:
         return "execute" if isinstance(state["verdict"], Approved) else "record"
 
     def execute(self, state: CycleState) -> dict[str, Any]:
-        d, verdict, snapshot = self.d, state["verdict"], state["snapshot"]
+        d, verdict = self.d, state["verdict"]
         assert isinstance(verdict, Approved)
         portfolio, open_orders = d.broker.portfolio, tuple(d.broker.pending())
         order = d.broker.submit(verdict)
@@ -259,7 +275,7 @@ class CycleSteps:
                 confidence=state["analysis"].proposal.confidence,
                 portfolio=portfolio,
                 open_orders=open_orders,
-                marks={snapshot.info.symbol: snapshot.price},
+                marks=dict(d.marks),
                 state=state["breakers"].state,
                 limits=d.limits,
             )
@@ -295,7 +311,7 @@ class CycleSteps:
             flatten=state.get("flatten", False),
             trading_state=breakers.state.value,
             breaker_reasons=breakers.reasons + tuple(state.get("breaker_events", [])),
-            equity=d.broker.portfolio.equity({snapshot.info.symbol: snapshot.price}),
+            equity=d.broker.portfolio.equity(d.marks),
             latency_ms=dict(state.get("latency_ms", {})),
         )
         sealed = d.traces.append(trace)
@@ -350,10 +366,13 @@ class CycleSteps:
         recent = d.journal.recent_orders
         while recent and recent[0].created_ms < snapshot.now_ms - DAY_MS:
             recent.popleft()
+        assert d.book is not None
+        portfolio = d.broker.portfolio
         return RiskContext(
             open_orders=tuple(d.broker.pending()),
             recent_orders=tuple(recent),
-            marks={snapshot.info.symbol: snapshot.price},
+            marks=dict(d.marks),
+            correlations=d.book.correlations(snapshot.info.symbol, portfolio.positions),
             volatility=features.volatility if features.ready else None,
             rules=d.history.info.rules,
         )

@@ -1,51 +1,46 @@
-"""A session: the decision graph driven candle by candle over a market, on a simulated clock.
+"""A replay session: a trading node on a simulated clock with a paper broker, over one or
+several markets, against an account.
 
-The feed hands the history one closed candle at a time; the clock is moved to that candle's
-close; then one cycle runs. Nothing in the cycle can reach a candle that has not closed yet.
+Without an account name the session trades an account of its own (`replay:RUN_ID`); with one,
+it carries on that account's ledger, positions, resting stops and breaker state. A session
+that was killed is resumed by the same call with `resume=True`: what it wrote after its start
+is rolled back (paper only), its breaker records are set back to how they were when it
+started, and its cycles are replayed up to its last sealed trace, each checked against that
+trace (a resumed run decides exactly as the first one did, or stops saying so); from there it
+carries on. So no order is doubled, no fill lost, and no order is left without its trace.
 """
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.base import Analyst, LlmUsage
+from agents.base import Analyst, AnalystResult, LlmUsage
 from agents.reflection import Reflector, SummaryReflector
+from core.accounts import AccountBook, RunRecord, replay_account
 from core.clock import SimulatedClock
+from core.errors import UserError
 from core.ledger import Ledger
-from core.market.history import MarketHistory, replay
 from core.market.series import CandleSeries
 from core.settings import Settings
 from core.storage import SqliteStateStore
-from core.types import Approved, Denied, MarketInfo, Trace
-from graphs.decision import build_decision_graph
-from graphs.nodes import CycleDeps, CycleJournal
-from graphs.summary import (
-    BreakerTrip,
-    MarketSummary,
-    MemorySummary,
-    PerfSummary,
-    RiskSummary,
-    RunSummary,
-    TraceStoreSummary,
-    iso,
-)
+from core.types import MarketInfo, Proposal, Trace
+from graphs.feeds import ReplayFeed
+from graphs.node import CycleObserver, NodeConfig, NodePorts, Progress, TradingNode
+from graphs.nodes import CycleJournal
+from graphs.run_summary import summarize
+from graphs.stopping import StopBetweenCycles
+from graphs.summary import RunSummary
 from memory.session_stores import open_memory
-from memory.traces import COLLECTION as TRACES
+from memory.traces import load_run, verify_chain
 from risk.breakers import BreakerBoard
-from tools.compliance import count_violations
+from risk.breakers.keys import PREFIX
 from tools.execution.paper import PaperBroker
-from tools.metrics import max_drawdown
 
-Progress = Callable[[int], None]
-CycleObserver = Callable[[Trace, float], None]
-"""Called after every cycle with its sealed trace and the position held after it."""
+__all__ = ["CycleObserver", "Progress", "SessionPlan", "run_session"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +52,20 @@ class SessionPlan:
     data_dir: Path
     reflector: Reflector | None = None
     """Who writes lessons when a position closes; None: the deterministic summary."""
+    more_markets: tuple[tuple[MarketInfo, CandleSeries], ...] = ()
+    """A portfolio: the other markets the node trades, at the same timeframe."""
+    account: str | None = None
+    """The account traded; None: one of the run's own, `replay:RUN_ID`."""
+    request: dict[str, Any] = field(default_factory=dict)
+    """What the driver was asked (kept with the run, so that `--resume` can rebuild it)."""
+
+    @property
+    def markets(self) -> tuple[tuple[MarketInfo, CandleSeries], ...]:
+        return ((self.info, self.series), *self.more_markets)
+
+    @property
+    def account_name(self) -> str:
+        return self.account or replay_account(self.run_id)
 
 
 def run_session(
@@ -67,183 +76,184 @@ def run_session(
     started: float | None = None,
     on_cycle: CycleObserver | None = None,
     stop_on_interrupt: bool = False,
+    resume: bool = False,
 ) -> RunSummary:
-    """Replay `plan.series` through the decision graph with a paper broker; return the summary.
+    """Replay the plan's markets through a trading node with a paper broker; the summary.
 
     `started` is the perf_counter reading the timings count from (the process start, from the
-    CLI); by default, the call itself. With `stop_on_interrupt`, Ctrl-C ends the replay
-    after the cycle in progress (so the interrupted cycle still leaves its trace) and the
-    summary is marked `partial`; a second Ctrl-C stops at once.
+    CLI); by default, the call itself. With `stop_on_interrupt`, Ctrl-C or SIGTERM ends the
+    replay after the cycle in progress and the summary is marked `partial`; a second signal
+    stops at once. With `resume`, the run `plan.run_id` that was killed carries on.
     """
     started = time.perf_counter() if started is None else started
-    settings, info = plan.settings, plan.info
+    settings, root = plan.settings, plan.data_dir
     execution = settings.execution
-    ledger = Ledger(
-        plan.data_dir / "ledger.sqlite",
-        plan.run_id,
-        execution.initial_cash,
-        execution.quote_currency,
+    accounts = AccountBook(root / "ledger.sqlite")
+    account = accounts.open_account(
+        plan.account_name, execution.initial_cash, execution.quote_currency, _now_ms()
     )
-    broker = PaperBroker(ledger, fee_rate=execution.fee_rate, slippage_bps=execution.slippage_bps)
+    breaker_store = SqliteStateStore(root / "risk_state.sqlite")
+    _start_or_resume(plan, accounts, breaker_store, resume)
+    ledger = Ledger(
+        root / "ledger.sqlite",
+        account.name,
+        account.initial_cash,
+        account.quote,
+        run_id=plan.run_id,
+    )
+    if resume:
+        ledger.discard_run(plan.run_id)
+    equity_start = ledger.portfolio.equity({})
     memory = open_memory(
-        plan.data_dir,
+        root,
         plan.run_id,
-        info,
+        [info for info, _ in plan.markets],
         url=settings.chroma_url,
         embedding=settings.memory.embedding,
         enabled=settings.memory.enabled,
         batch_size=settings.trace_batch_size,
     )
-    traces = memory.traces
-    board = BreakerBoard(
-        SqliteStateStore(plan.data_dir / "risk_state.sqlite"),
-        f"replay:{plan.run_id}",
-        settings.breakers,
-    )
-    history = MarketHistory(info, capacity=len(plan.series) + 1)
-    clock = SimulatedClock(int(plan.series.ts[0]))
-    journal = CycleJournal()
-    deps = CycleDeps(
-        run_id=plan.run_id,
-        history=history,
-        clock=clock,
-        broker=broker,
+    sealed = _sealed_traces(memory.traces, plan.run_id) if resume else []
+    memory.traces.catch_up(sealed)
+    feed = ReplayFeed(plan.markets)
+    ports = NodePorts(
+        feed=feed,
+        clock=SimulatedClock(int(plan.series.ts[0])),
+        ledger=ledger,
+        broker=PaperBroker(
+            ledger, fee_rate=execution.fee_rate, slippage_bps=execution.slippage_bps
+        ),
+        board=BreakerBoard(breaker_store, account.name, settings.breakers),
+        memory=memory,
         analyst=analyst,
-        breakers=board,
-        limits=settings.risk,
-        breaker_limits=settings.breakers,
-        traces=traces,
-        situations=memory.situations,
-        lessons=memory.lessons,
+        accounts=accounts,
         reflector=plan.reflector or SummaryReflector(),
-        journal=journal,
-        recall_k=settings.recall_k,
-        lesson_k=settings.memory.lesson_k,
-        market_key=memory.market_key,
+        journal=CycleJournal(),
+        replayed=_recorded_analysis(sealed, analyst),
     )
-    reflector = deps.reflector
-    graph = build_decision_graph(deps)
-    equity: list[float] = []
-    denials: Counter[str] = Counter()
-    orders = 0
-    first_decision = 0.0
-    loop_started = time.perf_counter()
-    partial = False
-    stop = _StopBetweenCycles() if stop_on_interrupt else None
+    node = TradingNode(NodeConfig(plan.run_id, account.name, settings, root), ports)
+    stop = StopBetweenCycles() if stop_on_interrupt else None
+    outcome = None
     try:
-        for seq, candle in enumerate(replay(plan.series)):
-            if stop is not None and stop.requested:
-                partial = True
-                break
-            history.append(candle)
-            clock.advance_to(candle.ts + info.period_ms)
-            result = graph.invoke({"seq": seq})
-            verdict = result["verdict"]
-            if isinstance(verdict, Approved):
-                orders += 1
-            elif isinstance(verdict, Denied):
-                denials.update(verdict.codes)
-            equity.append(result["trace"].equity)
-            if on_cycle is not None:
-                on_cycle(result["trace"], broker.portfolio.quantity(info.symbol))
-            if seq == 0:
-                first_decision = time.perf_counter() - started
-            if on_progress is not None:
-                on_progress(seq + 1)
+        outcome = node.run(on_progress=on_progress, on_cycle=on_cycle, stop=stop, started=started)
     finally:
         if stop is not None:
             stop.restore()
         memory.close()
-        for order in broker.pending():
+        for order in ports.broker.pending():
             ledger.cancel(order.client_order_id)
-    fills = ledger.fills()
-    violations, examples = count_violations(journal.executed)
-    state = board.status().state.value
-    loop_seconds = time.perf_counter() - loop_started
-    wall = time.perf_counter() - started
-    summary = RunSummary(
-        run_id=plan.run_id,
-        partial=partial,
-        market=MarketSummary(
-            source=info.source,
-            symbol=info.symbol,
-            timeframe=info.timeframe,
-            synthetic=info.synthetic,
-            first=iso(int(plan.series.ts[0])),
-            last=iso(int(plan.series.ts[-1])),
-        ),
-        analyst=analyst.name,
-        bars=len(plan.series),
-        decisions=len(equity),
-        orders=orders,
-        fills=len(fills),
-        denials=dict(sorted(denials.items())),
-        equity_start=execution.initial_cash,
-        equity_final=equity[-1] if equity else execution.initial_cash,
-        total_return=(equity[-1] / execution.initial_cash - 1.0) if equity else 0.0,
-        buy_and_hold_return=float(plan.series.close[len(equity) - 1] / plan.series.close[0] - 1.0)
-        if equity
-        else 0.0,
-        max_drawdown=max_drawdown([execution.initial_cash, *equity]),
-        fees_paid=sum(f.fee for f in fills),
-        trading_state=state,
-        risk=RiskSummary(
-            violations=violations,
-            violation_examples=tuple(examples),
-            denials=sum(denials.values()),
-            breaker_trips=tuple(
-                BreakerTrip(ts=iso(e.ts), kind=e.kind, breaker=e.breaker, reason=e.reason)
-                for e in journal.breaker_events
-                if e.kind in ("trip", "halt")
-            ),
-            state=state,
-        ),
-        traces=traces.count,
-        trace_store=TraceStoreSummary(
-            path=memory.location,
-            collection=TRACES,
-            run_id=plan.run_id,
-            chain_head=traces.last_hash,
-            spooled=traces.spooled,
-        ),
-        memory=MemorySummary(
-            enabled=settings.memory.enabled,
-            situations=len(memory.situations),
-            lessons_written=len(memory.lessons.written),
-            lessons=len(memory.lessons),
-        ),
-        llm=_rounded(journal.llm_usage + reflector.usage),
-        perf=PerfSummary(
-            wall_seconds=round(wall, 3),
-            decisions_per_second=round(len(equity) / loop_seconds, 1) if loop_seconds else 0.0,
-            first_decision_seconds=round(first_decision, 3),
-        ),
+        finished = outcome is not None and not outcome.partial
+        accounts.set_status(plan.run_id, "finished" if finished else "interrupted")
+    summary = summarize(
+        plan.run_id,
+        analyst,
+        node,
+        outcome,
+        equity_start=equity_start,
+        started=started,
+        usage=_rounded(ports.journal.llm_usage + ports.reflector.usage),
+        signal_name=stop.signal_name if stop is not None else None,
+        account=account.name,
+        resumed_from=len(sealed) if resume else None,
     )
     ledger.close()
+    accounts.close()
     return summary
 
 
-class _StopBetweenCycles:
-    """Turns the first Ctrl-C into a request to stop before the next cycle (a cycle is never
-    cut in the middle, between an order and its trace); the second one interrupts as usual.
-    Signals can only be handled on the main thread: elsewhere Ctrl-C keeps its usual effect."""
+def _start_or_resume(
+    plan: SessionPlan, accounts: AccountBook, store: SqliteStateStore, resume: bool
+) -> RunRecord:
+    account = plan.account_name
+    prefix = f"{PREFIX}{account}/"
+    if not resume:
+        unfinished = [r for r in accounts.unfinished(account) if r.run_id != plan.run_id]
+        if unfinished and plan.account is not None:
+            raise UserError(
+                f"account {account} has a run that did not finish ({unfinished[0].run_id}): "
+                f"resume it first with `tradegraph run --resume {unfinished[0].run_id}`"
+            )
+        if accounts.run(plan.run_id) is not None:
+            raise UserError(f"run {plan.run_id} exists already: resume it with --resume")
+        record = RunRecord(
+            run_id=plan.run_id,
+            account=account,
+            status="running",
+            started_ms=_now_ms(),
+            request=plan.request,
+            breaker_state={key: store.get(key) or "" for key in store.keys(prefix)},
+        )
+        accounts.start_run(record)
+        return record
+    found = accounts.run(plan.run_id)
+    if found is None:
+        raise UserError(f"no run {plan.run_id} in this data directory: nothing to resume")
+    if found.status == "finished":
+        raise UserError(f"run {plan.run_id} finished: there is nothing to resume")
+    _restore_breakers(store, prefix, found.breaker_state)
+    accounts.set_status(plan.run_id, "running")
+    return found
 
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._on_interrupt)
 
-    def _on_interrupt(self, signum: int, frame: object) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
+def _restore_breakers(store: SqliteStateStore, prefix: str, saved: dict[str, str]) -> None:
+    """Set the account's breaker records back to how they were when the run started, so the
+    replayed cycles trip exactly what they tripped the first time. A manual halt engaged since
+    then stays: an operator's halt is never lifted but by an explicit resume."""
+    kill_key = f"{prefix}kill_switch"
+    current_kill = store.get(kill_key)
+    for key in store.keys(prefix):
+        if key not in saved:
+            store.delete(key)
+    for key, value in saved.items():
+        store.put(key, value)
+    if (
+        current_kill is not None
+        and '"manual"' in current_kill
+        and current_kill != saved.get(kill_key)
+    ):
+        store.put(kill_key, current_kill)
 
-    def restore(self) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+
+def _sealed_traces(traces: Any, run_id: str) -> list[Trace]:
+    """The run's traces as sealed before it was killed, checked link by link."""
+    sealed = load_run(traces.collection, run_id)
+    expected = list(range(len(sealed)))
+    if [t.seq for t in sealed] != expected or verify_chain(sealed) is not None:
+        raise UserError(
+            f"run {run_id}'s stored traces do not form an intact chain: "
+            f"`tradegraph audit verify --run {run_id}` says where; it cannot be resumed"
+        )
+    return sealed
+
+
+def _recorded_analysis(
+    sealed: list[Trace], analyst: Analyst
+) -> Callable[[int], AnalystResult | None] | None:
+    """While catching up, an analyst that is not deterministic (Claude) is not asked again:
+    the cycle gets the analysis its sealed trace recorded (no second bill, the same decision).
+    A deterministic analyst decides again, which also rebuilds its own state."""
+    if not sealed or getattr(analyst, "deterministic", False):
+        return None
+    by_seq = {trace.seq: trace for trace in sealed}
+
+    def recorded(seq: int) -> AnalystResult | None:
+        trace = by_seq.get(seq)
+        if trace is None:
+            return None
+        return AnalystResult(
+            proposal=Proposal.model_validate(trace.proposal),
+            model=trace.model,
+            prompt_version=trace.prompt_version,
+            messages=trace.messages,
+            usage=LlmUsage.model_validate(trace.llm) if trace.llm else LlmUsage(),
+        )
+
+    return recorded
 
 
 def _rounded(usage: LlmUsage) -> LlmUsage:
     return usage.model_copy(update={"cost_usd": round(usage.cost_usd, 6)})
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000

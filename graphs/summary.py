@@ -77,13 +77,37 @@ class PerfSummary(BaseModel):
     first_decision_seconds: float
 
 
+class SymbolSummary(BaseModel):
+    """One market of a run: its window, decisions, orders, realized P&L and buy-and-hold."""
+
+    model_config = ConfigDict(frozen=True)
+
+    symbol: str
+    first: str
+    last: str
+    decisions: int
+    orders: int
+    fills: int
+    realized_pnl: float
+    fees_paid: float
+    buy_and_hold_return: float
+
+
 class RunSummary(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     run_id: str
     partial: bool = False
-    """True when Ctrl-C ended the replay early: the figures cover the cycles that ran."""
+    """True when Ctrl-C or SIGTERM ended the replay early: the figures cover the cycles that ran."""
+    stopped_by: str | None = None
+    """SIGINT or SIGTERM when a signal ended the run early."""
+    account: str = ""
+    """The account traded: `replay:RUN_ID` for a run of its own, or the --account given."""
+    resumed_from: int | None = None
+    """For a resumed run: how many sealed traces it caught up on before carrying on."""
     market: MarketSummary
+    symbols: tuple[SymbolSummary, ...] = ()
+    """Per market; `buy_and_hold_return` above is their equal-weight portfolio."""
     analyst: str
     bars: int
     decisions: int

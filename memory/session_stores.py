@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,23 +24,26 @@ RUNS_EMBEDDING = "none-1"
 @dataclass
 class MemoryStores:
     traces: TraceStore
-    situations: SituationMemory
+    """One hash chain per run, whatever the number of symbols."""
+    situations: dict[str, SituationMemory]
+    """Per symbol: situations are a market's own moments."""
     lessons: LessonMemory
     location: str
     """Where the store is: the chroma folder, or the server's URL."""
-    market_key: str
+    market_keys: dict[str, str]
 
     def close(self) -> None:
         """Write everything still buffered; the trace spool is released for a later run."""
         self.traces.close()
-        self.situations.flush()
+        for situations in self.situations.values():
+            situations.flush()
         self.lessons.flush()
 
 
 def open_memory(
     data_dir: Path,
     run_id: str,
-    info: MarketInfo,
+    markets: MarketInfo | Sequence[MarketInfo],
     *,
     url: str | None,
     embedding: str,
@@ -47,7 +51,9 @@ def open_memory(
     batch_size: int,
 ) -> MemoryStores:
     """Open (or create) the collections, flush traces an earlier process spooled, and load
-    earlier runs' situations and lessons (released point in time) when memory is on."""
+    earlier runs' situations and lessons (released point in time) when memory is on.
+    Lessons are shared by the markets of one world and timeframe (the first market's scope)."""
+    infos = [markets] if isinstance(markets, MarketInfo) else list(markets)
     client = open_chroma(data_dir, url)
     embedder = text_embedder(embedding)
     text_kind = f"{embedder.name}-{embedder.dim}"
@@ -56,15 +62,16 @@ def open_memory(
     situations = vector_collection(client, SITUATIONS)
     lessons = vector_collection(client, LESSONS, embedding=text_kind)
     spool_dir = data_dir / "spool"
-    for earlier in pending_spools(spool_dir):
-        if earlier == run_id:
-            continue
+    for earlier in pending_spools(spool_dir):  # this run's own too, when it is resumed
         try:
             spool = TraceSpool(spool_dir, earlier)
         except SpoolBusyError:
             continue  # that run is still going: it flushes its own spool
         TraceStore(traces, earlier, embedder=embedder, runs=runs, spool=spool).close()
-    key, scope = market_key(info), memory_scope(info)
+    scope = memory_scope(infos[0])
+    if any(memory_scope(info) != scope for info in infos):
+        raise ValueError("the markets of one run must share a world and a timeframe")
+    prior = load_situations(situations, scope) if enabled else ()
     return MemoryStores(
         traces=TraceStore(
             traces,
@@ -74,13 +81,16 @@ def open_memory(
             spool=TraceSpool(spool_dir, run_id),
             batch_size=batch_size,
         ),
-        situations=SituationMemory(
-            situations,
-            symbol=info.symbol,
-            scope=scope,
-            prior=load_situations(situations, scope) if enabled else (),
-            enabled=enabled,
-        ),
+        situations={
+            info.symbol: SituationMemory(
+                situations,
+                symbol=info.symbol,
+                scope=scope,
+                prior=prior,
+                enabled=enabled,
+            )
+            for info in infos
+        },
         lessons=LessonMemory(
             lessons,
             embedder,
@@ -89,5 +99,5 @@ def open_memory(
             scope=scope,
         ),
         location=url or str(data_dir / "chroma"),
-        market_key=key,
+        market_keys={info.symbol: market_key(info) for info in infos},
     )

@@ -22,7 +22,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from core.types import GENESIS_HASH, Trace
+from core.types import GENESIS_HASH, Trace, canonical_json
 from memory.embeddings import TextEmbedder
 from memory.spool import TraceSpool
 
@@ -100,9 +100,24 @@ class TraceStore:
         self._buffer: list[Trace] = []
         self._outcomes: dict[str, dict[str, float]] = {}
         self._next_retry = 0.0
+        self._sealed: list[Trace] = []
         self.last_hash = GENESIS_HASH
         self.count = 0
         self.last_error: str | None = None
+
+    def catch_up(self, sealed: list[Trace]) -> None:
+        """A resumed run replays its cycles up to its last sealed trace first: each of those
+        cycles is checked against the sealed trace (`same_decision`) and adopts it, so the
+        chain carries on unchanged; a cycle that decides otherwise raises ChainDivergedError."""
+        self._sealed = list(reversed(sealed))
+
+    @property
+    def catching_up(self) -> bool:
+        return bool(self._sealed)
+
+    @property
+    def collection(self) -> Collection:
+        return self._collection
 
     @property
     def spooled(self) -> int:
@@ -111,6 +126,8 @@ class TraceStore:
 
     def append(self, trace: Trace) -> Trace:
         """Seal the trace onto the chain and queue it for writing; returns the sealed trace."""
+        if self._sealed:
+            return self._adopt(trace, self._sealed.pop())
         sealed = trace.sealed(self.last_hash)
         self.last_hash = sealed.hash
         self._buffer.append(sealed)
@@ -119,6 +136,19 @@ class TraceStore:
             self.spooled and self._clock() >= self._next_retry
         ):
             self.flush()
+        return sealed
+
+    def _adopt(self, trace: Trace, sealed: Trace) -> Trace:
+        as_stored = Trace.model_validate_json(trace.model_dump_json())  # NaN is stored as null
+        difference = decision_difference(as_stored, sealed)
+        if difference is not None:
+            raise ChainDivergedError(
+                f"resuming run {self.run_id}: cycle {sealed.seq} decides differently from its "
+                f"sealed trace ({difference}); the code, settings or data changed since the run "
+                "started, so it cannot be continued exactly: start a new run"
+            )
+        self.last_hash = sealed.hash
+        self.count += 1
         return sealed
 
     def close(self) -> None:
@@ -200,6 +230,27 @@ class TraceStore:
         except Exception:
             self._outcomes = {**outcomes, **self._outcomes}
             raise
+
+
+class ChainDivergedError(RuntimeError):
+    """A resumed run's replayed cycle does not match the trace it sealed before."""
+
+
+DECISION_FIELDS = (
+    "seq", "ts", "symbol", "inputs_hash", "features", "recalled", "lessons", "analyst",
+    "proposal", "verdict", "refusals", "order", "fills", "flatten", "trading_state",
+    "breaker_reasons", "equity",
+)  # fmt: skip
+"""What a cycle decided and from what; not wall-clock latencies, not the run's name."""
+
+
+def decision_difference(replayed: Trace, sealed: Trace) -> str | None:
+    """The first decision field in which two traces of one cycle differ, if any."""
+    for name in DECISION_FIELDS:
+        mine, theirs = getattr(replayed, name), getattr(sealed, name)
+        if mine != theirs and canonical_json(mine) != canonical_json(theirs):
+            return f"{name} differs"
+    return None
 
 
 def load_run(collection: Collection, run_id: str) -> list[Trace]:

@@ -25,6 +25,23 @@ def total_return(equity: Sequence[float]) -> float:
     return float(equity[-1] / equity[0] - 1.0)
 
 
+def buy_and_hold_return(
+    opens: Sequence[float] | np.ndarray,
+    closes: Sequence[float] | np.ndarray,
+    *,
+    fee_rate: float,
+    slippage_bps: float,
+) -> float:
+    """Buy-and-hold as the paper broker would fill it, the one definition every summary and
+    report uses: all in at the second candle's open (the first decision is taken at the first
+    close), slippage against the buy and the taker fee, marked at the last close."""
+    if len(closes) < 2:
+        return 0.0
+    price = float(opens[1]) * (1.0 + slippage_bps / 10_000.0)
+    units = 1.0 / (price * (1.0 + fee_rate))
+    return float(units * closes[-1] - 1.0)
+
+
 YEAR_SECONDS = 365 * 86_400
 """Crypto trades every day: annualization uses 365 days of the timeframe's candles."""
 

@@ -330,7 +330,7 @@ def _with_header(path: Path, scenario: str) -> None:
 
 
 def write_scenarios() -> None:
-    from evals.cassettes import cassette_config
+    from agents.cassettes import cassette_config
 
     history = scenario_history()
     for name, script in SCENARIOS.items():
@@ -347,8 +347,8 @@ def write_run() -> None:
     """The cassette of `tradegraph run --analyst anthropic` over RUN_ARGS, default settings."""
     import tempfile
 
+    from agents.cassettes import cassette_config
     from core.settings import load_settings
-    from evals.cassettes import cassette_config
     from graphs.session import SessionPlan, run_session
 
     info, series = open_market(MarketRequest(spec=RUN_ARGS[1], bars=int(RUN_ARGS[3])))

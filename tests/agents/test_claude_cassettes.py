@@ -12,8 +12,8 @@ import anthropic
 import pytest
 
 from agents.base import LlmUsage
+from agents.cassettes import cassette_config
 from core.types import Action
-from evals.cassettes import cassette_config
 from tests.agents.reference_model import (
     BASE_URL,
     CASSETTES,

@@ -4,11 +4,11 @@ import anthropic
 import httpx2 as httpx
 import pytest
 
+from agents.cassettes import cassette_config
 from agents.reflection import SummaryReflector
 from core.errors import ReplayMismatchError
 from core.settings import LlmBudget
 from core.types import ClosedPosition
-from evals.cassettes import cassette_config
 from tests.agents.reference_model import Reference, make_analyst, scripted_client
 
 

@@ -141,7 +141,7 @@ def test_suite_values_that_cannot_work_are_refused(tmp_path, text, fragment):
 
 
 def test_settings_overrides_merge_table_by_table():
-    from api.run_command import with_overrides
+    from graphs.assembly import with_overrides
     from core.settings import Settings
 
     base = Settings(anthropic={"budget": {"day_usd": 3.0}})

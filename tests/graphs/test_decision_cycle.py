@@ -55,8 +55,8 @@ class SpyBroker:
         self.received.append(approved)
         return self.inner.submit(approved)
 
-    def on_candle(self, candle):
-        return self.inner.on_candle(candle)
+    def on_candle(self, symbol, candle):
+        return self.inner.on_candle(symbol, candle)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

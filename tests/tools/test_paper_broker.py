@@ -30,7 +30,7 @@ def broker(tmp_path):
 def test_market_buy_fills_at_next_open_with_slippage_and_fee(broker):
     broker.submit(mint(_order()))
 
-    fills = broker.on_candle(candle(T0, 100.0))
+    fills = broker.on_candle("SYN/USDT", candle(T0, 100.0))
 
     assert len(fills) == 1
     assert fills[0].price == pytest.approx(100.0 * 1.001)
@@ -42,8 +42,8 @@ def test_market_buy_fills_at_next_open_with_slippage_and_fee(broker):
 def test_order_never_fills_in_a_candle_that_opened_before_it(broker):
     broker.submit(mint(_order(created=T0 + HOUR_MS)))
 
-    assert broker.on_candle(candle(T0, 100.0)) == []
-    assert len(broker.on_candle(candle(T0 + HOUR_MS, 100.0))) == 1
+    assert broker.on_candle("SYN/USDT", candle(T0, 100.0)) == []
+    assert len(broker.on_candle("SYN/USDT", candle(T0 + HOUR_MS, 100.0))) == 1
 
 
 def test_forged_approval_is_refused_and_nothing_is_recorded(broker):
@@ -60,7 +60,7 @@ def test_resubmitting_the_same_order_does_not_duplicate_it(broker):
 
     broker.submit(approved)
     broker.submit(approved)
-    fills = broker.on_candle(candle(T0, 100.0))
+    fills = broker.on_candle("SYN/USDT", candle(T0, 100.0))
 
     assert len(fills) == 1
 
@@ -70,7 +70,7 @@ def test_fills_survive_a_restart_of_the_ledger(tmp_path):
     ledger = Ledger(path, "run-1", initial_cash=1_000.0)
     broker = PaperBroker(ledger, fee_rate=0.0, slippage_bps=0)
     broker.submit(mint(_order()))
-    broker.on_candle(candle(T0, 100.0))
+    broker.on_candle("SYN/USDT", candle(T0, 100.0))
     ledger.close()
 
     reopened = Ledger(path, "run-1", initial_cash=1_000.0)
@@ -83,10 +83,10 @@ def test_fills_survive_a_restart_of_the_ledger(tmp_path):
 
 def test_sell_closes_the_position_at_next_open(broker):
     broker.submit(mint(_order()))
-    broker.on_candle(candle(T0, 100.0))
+    broker.on_candle("SYN/USDT", candle(T0, 100.0))
     broker.submit(mint(_order(side=Side.SELL, created=T0 + HOUR_MS, coid="o-2")))
 
-    fills = broker.on_candle(candle(T0 + HOUR_MS, 110.0))
+    fills = broker.on_candle("SYN/USDT", candle(T0 + HOUR_MS, 110.0))
 
     assert fills[0].price == pytest.approx(110.0 * 0.999)
     assert "SYN/USDT" not in broker.portfolio.positions
@@ -98,14 +98,14 @@ def test_cancelling_pending_orders_leaves_nothing_to_fill(broker):
     cancelled = broker.cancel_pending()
 
     assert [o.client_order_id for o in cancelled] == ["o-1"]
-    assert broker.on_candle(candle(T0, 100.0)) == []
+    assert broker.on_candle("SYN/USDT", candle(T0, 100.0)) == []
 
 
 def test_resting_stop_sells_the_position_when_a_candle_reaches_it(broker):
     broker.submit(mint(_order()))
-    broker.on_candle(candle(T0, 100.0))
+    broker.on_candle("SYN/USDT", candle(T0, 100.0))
 
-    fills = broker.on_candle(candle(T0 + HOUR_MS, 89.0))
+    fills = broker.on_candle("SYN/USDT", candle(T0 + HOUR_MS, 89.0))
 
     assert [f.side for f in fills] == [Side.SELL]
     assert fills[0].price == pytest.approx(89.0 * 0.999)  # gapped below the 90 stop: the open
@@ -116,7 +116,7 @@ def test_stop_survives_a_restart_of_the_ledger(tmp_path):
     path = tmp_path / "ledger.sqlite"
     ledger = Ledger(path, "run-1", initial_cash=1_000.0)
     PaperBroker(ledger, fee_rate=0.0, slippage_bps=0).submit(mint(_order()))
-    PaperBroker(ledger, fee_rate=0.0, slippage_bps=0).on_candle(candle(T0, 100.0))
+    PaperBroker(ledger, fee_rate=0.0, slippage_bps=0).on_candle("SYN/USDT", candle(T0, 100.0))
     ledger.close()
 
     reopened = Ledger(path, "run-1", initial_cash=1_000.0)
@@ -129,7 +129,7 @@ def test_unfilled_limit_order_is_cancelled_after_one_candle(broker):
     order = _order().model_copy(update={"type": OrderType.LIMIT, "limit_price": 95.0})
     broker.submit(mint(order))
 
-    assert broker.on_candle(candle(T0, 100.0)) == []
+    assert broker.on_candle("SYN/USDT", candle(T0, 100.0)) == []
     assert broker.pending() == []
 
 
@@ -139,14 +139,14 @@ def test_a_fill_never_overwrites_a_cancellation(tmp_path):
     broker.submit(mint(_order()))
     ledger.cancel("o-1")
 
-    assert broker.on_candle(candle(T0, 100.0)) == []
+    assert broker.on_candle("SYN/USDT", candle(T0, 100.0)) == []
     assert ledger.fills() == []
     ledger.close()
 
 
 def test_cancelling_buys_keeps_pending_exits(broker):
     broker.submit(mint(_order()))
-    broker.on_candle(candle(T0, 100.0))
+    broker.on_candle("SYN/USDT", candle(T0, 100.0))
     broker.submit(mint(_order(side=Side.SELL, created=T0 + HOUR_MS, coid="o-2")))
     broker.submit(mint(_order(created=T0 + HOUR_MS, coid="o-3")))
 
@@ -165,9 +165,9 @@ def test_two_runs_sharing_a_ledger_file_each_get_their_stop_filled(tmp_path):
         ledger = Ledger(path, run_id, initial_cash=1_000.0)
         broker = PaperBroker(ledger, fee_rate=0.0, slippage_bps=0)
         broker.submit(mint(_order(coid=f"{run_id}-buy")))
-        broker.on_candle(candle(T0, 100.0))
+        broker.on_candle("SYN/USDT", candle(T0, 100.0))
 
-        stops.append(broker.on_candle(candle(T0 + HOUR_MS, 89.0)))
+        stops.append(broker.on_candle("SYN/USDT", candle(T0 + HOUR_MS, 89.0)))
         ledger.close()
 
     assert [[f.side for f in fills] for fills in stops] == [[Side.SELL], [Side.SELL]]

@@ -49,11 +49,12 @@ class PaperBroker:
             self._ledger.cancel(order.client_order_id)
         return chosen
 
-    def on_candle(self, candle: Candle) -> list[Fill]:
-        """Fill what this newly closed candle fills: pending orders, then resting stops."""
+    def on_candle(self, symbol: str, candle: Candle) -> list[Fill]:
+        """Fill what this newly closed candle of `symbol` fills: that symbol's pending orders,
+        then its resting stop."""
         fills = []
         for order in self._ledger.pending_orders():
-            if candle.ts < order.created_ms:
+            if order.symbol != symbol or candle.ts < order.created_ms:
                 continue
             fill = self._fill(order, candle)
             if fill is None:
@@ -61,15 +62,16 @@ class PaperBroker:
                 continue
             if self._ledger.record_fill(fill, order.stop_price):
                 fills.append(fill)
-        fills.extend(self._trigger_stops(candle))
+        fills.extend(self._trigger_stop(symbol, candle))
         return fills
 
-    def _trigger_stops(self, candle: Candle) -> list[Fill]:
-        fills = []
-        for position in list(self._ledger.portfolio.positions.values()):
+    def _trigger_stop(self, symbol: str, candle: Candle) -> list[Fill]:
+        fills: list[Fill] = []
+        position = self._ledger.portfolio.positions.get(symbol)
+        if position is not None:
             stop = position.stop_loss
             if stop is None or position.quantity <= 0 or candle.low > stop:
-                continue
+                return fills
             exit_order = Order(
                 client_order_id=f"stop-{self._ledger.run_id}-{position.symbol}-{candle.ts}",
                 symbol=position.symbol,

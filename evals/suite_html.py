@@ -1,0 +1,58 @@
+"""The combined suite report as one self-contained HTML page: an aggregate per configuration,
+then a table per market linking each job's own report."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+
+def render_suite_html(combined: dict[str, Any]) -> str:
+    def pct(x: float) -> str:
+        return f"{x:+.2%}"
+
+    markets: dict[str, list[dict[str, Any]]] = {}
+    for row in combined["rows"]:
+        markets.setdefault(row["market"], []).append(row)
+    sections = []
+    for market, rows in markets.items():
+        lines = []
+        for r in rows:
+            if "error" in r:
+                lines.append(f"<tr><td>{escape(r['config'])}</td><td colspan=6>failed: "
+                             f"{escape(r['error'])}</td></tr>")  # fmt: skip
+                continue
+            m, hold = r["report"]["metrics"], r["report"]["baselines"]["buy_and_hold"]
+            link = escape(f"{r['label']}/report.html")
+            lines.append(
+                f'<tr><td><a href="{link}">{escape(r["config"])}</a></td>'
+                f"<td>{pct(m['total_return'])}</td><td>{m['max_drawdown']:.2%}</td>"
+                f"<td>{m['sharpe']:.2f}</td><td>{m['trades']}</td>"
+                f"<td>{pct(hold['total_return'])}</td><td>{r['report']['risk']['violations']}</td></tr>"
+            )
+        sections.append(
+            f"<h2>{escape(market)}</h2><table><tr><th>config</th><th>return</th><th>max DD</th>"
+            f"<th>Sharpe</th><th>trades</th><th>buy &amp; hold</th><th>violations</th></tr>"
+            + "".join(lines)
+            + "</table>"
+        )
+    agg_rows = "".join(
+        f"<tr><td>{escape(c)}</td><td>{a['markets']}</td><td>{pct(a['mean_total_return'])}</td>"
+        f"<td>{a['mean_max_drawdown']:.2%}</td><td>{a['mean_sharpe']:.2f}</td>"
+        f"<td>{pct(a['mean_buy_and_hold_return'])}</td><td>{a['beat_buy_and_hold']}</td>"
+        f"<td>{a['violations']}</td></tr>"
+        for c, a in combined["aggregate"].items()
+    )
+    partial = "<p><b>Partial: the suite was interrupted.</b></p>" if combined["partial"] else ""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>tradegraph suite · {escape(combined["suite"])}</title>
+<style>body {{ font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; }}
+table {{ border-collapse: collapse; }} td, th {{ border-bottom: 1px solid #ddd;
+padding: .25rem .8rem; text-align: right; }} td:first-child, th:first-child {{ text-align: left; }}
+</style></head><body><h1>Suite {escape(combined["suite"])}</h1>{partial}
+<h2>Aggregate</h2><table><tr><th>config</th><th>markets</th><th>mean return</th>
+<th>mean max DD</th><th>mean Sharpe</th><th>mean buy &amp; hold</th><th>beat buy &amp; hold</th>
+<th>violations</th></tr>{agg_rows}</table>
+{"".join(sections)}
+</body></html>
+"""

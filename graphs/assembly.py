@@ -1,0 +1,338 @@
+"""Assembling a run from what a driver was asked: settings, analyst, markets, the plan.
+
+Every driver (the CLI's `run` and `eval`, suites on local processes or a cluster, an HTTP
+handler) builds its session here, so each refuses the same mistakes with the same one line
+before any work starts. Nothing here prints or parses command lines.
+"""
+
+from __future__ import annotations
+
+import importlib
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agents.base import Analyst
+from agents.reflection import Reflector
+from core.errors import UserError
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from agents.cassettes import Mode
+    from graphs.node import CycleObserver, Progress
+    from graphs.session import SessionPlan
+    from graphs.summary import RunSummary
+
+NO_KEY = (
+    "--analyst anthropic needs ANTHROPIC_API_KEY in the environment: "
+    "export it, replay a recorded --cassette, or use --analyst offline"
+)
+MAX_SYMBOLS = 20
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a driver was asked for (None: the settings decide)."""
+
+    market: str | None = None
+    symbol: str | None = None
+    """One symbol, or several separated by commas (a portfolio on one account)."""
+    timeframe: str | None = None
+    bars: int | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    analyst: str | None = None
+    cassette: Path | None = None
+    data_dir: Path | None = None
+    memory: bool | None = None
+    run_id: str | None = None
+    account: str | None = None
+    """Trade this account (created on first use); None: an account of the run's own."""
+    overrides: tuple[tuple[str, object], ...] = ()
+    """Settings sections to override, e.g. (("risk", {"max_position_fraction": 0.3}),)."""
+
+    def to_record(self) -> dict[str, Any]:
+        """JSON-ready, for the run's record (what `--resume` rebuilds the run from)."""
+        raw = asdict(self)
+        for key in ("start", "end"):
+            raw[key] = raw[key].isoformat() if raw[key] is not None else None
+        for key in ("cassette", "data_dir"):
+            raw[key] = str(raw[key]) if raw[key] is not None else None
+        raw["overrides"] = [list(pair) for pair in self.overrides]
+        return raw
+
+    @classmethod
+    def from_record(cls, raw: dict[str, Any]) -> RunRequest:
+        values = dict(raw)
+        for key in ("start", "end"):
+            values[key] = datetime.fromisoformat(values[key]) if values.get(key) else None
+        for key in ("cassette", "data_dir"):
+            values[key] = Path(values[key]) if values.get(key) else None
+        values["overrides"] = tuple(tuple(pair) for pair in values.get("overrides", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    settings: Settings
+    plan: SessionPlan
+    analyst: Analyst
+    cassette: Path | None
+    mode: Mode | None
+    """replay or record, when a cassette is given."""
+    resume: bool = False
+
+
+def make_analyst(
+    name: str, settings: Settings, data_dir: Path, *, replaying: bool = False
+) -> Analyst:
+    """The analyst `name`; a replay (from a cassette) needs no key and spends no real budget."""
+    if name == "offline":
+        from agents.offline import OfflineAnalyst
+
+        return OfflineAnalyst()
+    if name == "stress":
+        from agents.stress import StressAnalyst
+
+        return StressAnalyst()
+    if name == "anthropic":
+        key = api_key(settings)
+        if key is None and not replaying:
+            raise UserError(NO_KEY)
+        from agents.budget import SpendLedger
+        from agents.claude import make_claude_analyst
+        from core.storage import SqliteStateStore
+
+        llm = settings.anthropic
+        store = None if replaying else SqliteStateStore(data_dir / "llm_spend.sqlite")
+        return make_claude_analyst(
+            key or "replay-without-a-key",
+            model=llm.model,
+            max_tokens=llm.max_tokens,
+            timeout=llm.timeout_seconds,
+            max_retries=llm.max_retries,
+            price=llm.price(),
+            spend=SpendLedger(llm.budget, store),
+            base_url=llm.base_url,
+        )
+    if ":" in name:
+        return load_plugin_analyst(name)
+    raise UserError(f"unknown analyst {name!r}: choose offline, anthropic, stress or module:Class")
+
+
+def load_plugin_analyst(spec: str) -> Analyst:
+    """`package.module:ClassName`: an analyst of the user's own, built with no arguments. It
+    must have a `name` and a `propose(brief, research)` returning an AnalystResult; whatever
+    it proposes goes through the validator like any other analyst's proposal."""
+    module_name, _, class_name = spec.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserError(
+            f"--analyst {spec}: cannot import {module_name} ({exc}): is it on PYTHONPATH?"
+        ) from None
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise UserError(f"--analyst {spec}: {module_name} has no class {class_name}")
+    try:
+        analyst = cls()
+    except Exception as exc:
+        raise UserError(
+            f"--analyst {spec}: {class_name}() failed ({exc.__class__.__name__}: {exc}); "
+            "an analyst class must be constructible with no arguments"
+        ) from None
+    if not callable(getattr(analyst, "propose", None)) or not isinstance(
+        getattr(analyst, "name", None), str
+    ):
+        raise UserError(
+            f"--analyst {spec}: {class_name} is not an analyst: it needs a `name` string and a "
+            "`propose(brief, research)` method returning an AnalystResult (see agents/base.py)"
+        )
+    return analyst  # type: ignore[no-any-return]
+
+
+def make_reflector(
+    settings: Settings, analyst: Analyst, data_dir: Path, *, replaying: bool = False
+) -> Reflector:
+    """Who writes lessons: `memory.reflection`, or by default Claude when Claude is the
+    analyst (on its client and budget) and the deterministic summary otherwise."""
+    from agents.claude import ClaudeAnalyst
+    from agents.reflection import SummaryReflector
+
+    wanted = settings.memory.reflection or (
+        "anthropic" if isinstance(analyst, ClaudeAnalyst) else "summary"
+    )
+    if wanted == "summary":
+        return SummaryReflector()
+    if isinstance(analyst, ClaudeAnalyst):
+        return analyst.reflector()
+    claude = make_analyst("anthropic", settings, data_dir, replaying=replaying)
+    assert isinstance(claude, ClaudeAnalyst)
+    return claude.reflector()
+
+
+def api_key(settings: Settings) -> str | None:
+    key = settings.anthropic_api_key
+    if key is None or not key.get_secret_value().strip():
+        return None
+    return key.get_secret_value()
+
+
+def with_overrides(settings: Settings, overrides: tuple[tuple[str, object], ...]) -> Settings:
+    """Settings with some sections changed; every limit is validated again (one line if not)."""
+    if not overrides:
+        return settings
+    from pydantic import ValidationError
+
+    merged = settings.model_dump()
+    for section, value in overrides:
+        if section not in merged:
+            raise UserError(f"unknown setting {section!r} in the suite: see `tradegraph config`")
+        merged[section] = _merged(merged[section], value)
+    try:
+        return Settings.model_validate({**merged, "anthropic_api_key": settings.anthropic_api_key})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"invalid setting {where} in the suite: {first['msg']}") from None
+
+
+def _merged(current: object, change: object) -> object:
+    """`change` laid over `current`, table by table (a nested value keeps its siblings)."""
+    if isinstance(current, dict) and isinstance(change, dict):
+        return {**current, **{k: _merged(current.get(k), v) for k, v in change.items()}}
+    return change
+
+
+def parse_symbols(symbol: str | None) -> list[str | None]:
+    """`BTC/USDT,ETH/USDT` as a list; None (the market's own symbol) as [None]."""
+    if symbol is None:
+        return [None]
+    symbols = [s.strip() for s in symbol.split(",")]
+    if any(not s for s in symbols):
+        raise UserError(f"--symbol {symbol!r} has an empty name: separate symbols with commas")
+    if len(set(symbols)) != len(symbols):
+        raise UserError(f"--symbol {symbol!r} names a symbol twice")
+    if len(symbols) > MAX_SYMBOLS:
+        raise UserError(f"--symbol names {len(symbols)} symbols: at most {MAX_SYMBOLS}")
+    return list(symbols)
+
+
+def prepare_run(request: RunRequest, *, resume: bool = False) -> PreparedRun:
+    """Settings, analyst, markets and plan, with every user mistake refused before any work."""
+    from agents.cassettes import cassette_mode
+    from core.accounts import check_account_name
+    from core.datadir import prepare_data_dir
+    from core.market.source import MarketRequest, open_market
+    from core.settings import load_settings
+    from graphs.session import SessionPlan
+
+    settings = load_settings(
+        data_dir=request.data_dir, analyst=request.analyst, market=request.market
+    )
+    settings = with_overrides(settings, request.overrides)
+    if request.memory is not None:
+        settings = settings.model_copy(
+            update={"memory": settings.memory.model_copy(update={"enabled": request.memory})}
+        )
+    account = check_account_name(request.account) if request.account is not None else None
+    mode = None
+    if request.cassette is not None:
+        if settings.analyst != "anthropic":
+            raise UserError("--cassette records Anthropic calls: use it with --analyst anthropic")
+        mode = cassette_mode(request.cassette, have_key=api_key(settings) is not None)
+    if settings.analyst == "anthropic" and mode is None and api_key(settings) is None:
+        raise UserError(NO_KEY)
+    root = prepare_data_dir(settings.data_dir)
+    replaying = mode == "replay"
+    chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=replaying)
+    markets = [
+        open_market(
+            MarketRequest(
+                spec=settings.market,
+                symbol=symbol,
+                timeframe=request.timeframe,
+                bars=request.bars,
+                start=request.start,
+                end=request.end,
+            )
+        )
+        for symbol in parse_symbols(request.symbol)
+    ]
+    run_id = request.run_id or new_run_id()
+    (info, series), *more = markets
+    plan = SessionPlan(
+        run_id=run_id,
+        info=info,
+        series=series,
+        settings=settings,
+        data_dir=root,
+        reflector=make_reflector(settings, chosen, root, replaying=replaying),
+        more_markets=tuple(more),
+        account=account,
+        request=replace(request, run_id=run_id).to_record(),
+    )
+    return PreparedRun(settings, plan, chosen, request.cassette, mode, resume)
+
+
+def prepare_resume(run_id: str, data_dir: Path | None) -> PreparedRun:
+    """The run `run_id` rebuilt from its record, to carry on where it was killed."""
+    from core.accounts import AccountBook
+    from core.datadir import prepare_data_dir
+    from core.settings import load_settings
+
+    root = prepare_data_dir(load_settings(data_dir=data_dir).data_dir)
+    ledger = root / "ledger.sqlite"
+    record = AccountBook(ledger).run(run_id) if ledger.exists() else None
+    if record is None:
+        raise UserError(
+            f"no run {run_id} in {root}: check the id (`tradegraph risk status --all` lists "
+            "accounts) and --data-dir"
+        )
+    if record.status == "finished":
+        raise UserError(f"run {run_id} finished: there is nothing to resume")
+    request = RunRequest.from_record(record.request)
+    return prepare_run(replace(request, run_id=run_id, data_dir=root), resume=True)
+
+
+def run_prepared(
+    prepared: PreparedRun,
+    *,
+    on_progress: Progress | None = None,
+    on_cycle: CycleObserver | None = None,
+    started: float | None = None,
+    stop_on_interrupt: bool = False,
+) -> RunSummary:
+    """Run a prepared session (inside its cassette, if it has one); its summary."""
+    from graphs.session import run_session
+
+    with recorded_calls(prepared):
+        return run_session(
+            prepared.plan,
+            prepared.analyst,
+            on_progress,
+            started=started,
+            on_cycle=on_cycle,
+            stop_on_interrupt=stop_on_interrupt,
+            resume=prepared.resume,
+        )
+
+
+@contextmanager
+def recorded_calls(prepared: PreparedRun) -> Iterator[None]:
+    """The run's Anthropic calls recorded to, or replayed from, its cassette."""
+    if prepared.cassette is None or prepared.mode is None:
+        yield
+        return
+    from agents.cassettes import llm_cassette
+
+    with llm_cassette(prepared.cassette, prepared.mode):
+        yield

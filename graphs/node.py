@@ -1,0 +1,193 @@
+"""The trading node: the one engine every way of running the agent drives.
+
+A node is built from a frozen config and injected ports (a market feed, a clock, a broker, the
+memory stores, the breaker board, the analyst, the account's run book), as nautilus_trader's
+backtest and live nodes share one kernel. `run`, `eval`, suites and scheduled agents differ
+only in the ports they plug in; drivers hold no business logic.
+
+At each candle close the node appends the closed candles to its markets' histories, moves the
+clock to the close, then runs one decision cycle per market that closed, in a fixed order,
+against one account: so the exposure, open-position and correlation limits act across its
+markets. After every cycle it counts the cycle in the run's record, apart from the traces, so
+`audit verify` can tell a complete chain from one whose tail a killed process lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from agents.base import Analyst
+from agents.reflection import Reflector, SummaryReflector
+from core.accounts import AccountBook
+from core.clock import Clock
+from core.ledger import Ledger
+from core.market.history import MarketHistory
+from core.settings import Settings
+from core.types import Approved, Denied, MarketInfo, Trace
+from graphs.decision import build_decision_graph
+from graphs.feeds import MarketFeed
+from graphs.market_book import MarketBook
+from graphs.nodes import Broker, CycleDeps, CycleJournal
+from graphs.stopping import StopSignal
+from memory.session_stores import MemoryStores
+from risk.breakers import BreakerBoard
+
+Progress = Callable[[int], None]
+CycleObserver = Callable[[Trace, float], None]
+"""Called after every cycle with its sealed trace and the position held after it."""
+
+
+class SteppedClock(Clock, Protocol):
+    def advance_to(self, ts_ms: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """What a node is, independent of how it is driven."""
+
+    run_id: str
+    account: str
+    settings: Settings
+    data_dir: Path
+
+
+@dataclass
+class NodePorts:
+    """What a node runs against; each driver plugs in its own."""
+
+    feed: MarketFeed
+    clock: SteppedClock
+    ledger: Ledger
+    broker: Broker
+    board: BreakerBoard
+    memory: MemoryStores
+    analyst: Analyst
+    accounts: AccountBook
+    reflector: Reflector = field(default_factory=SummaryReflector)
+    journal: CycleJournal = field(default_factory=CycleJournal)
+    replayed: Callable[[int], Any] | None = None
+    """While a resumed run catches up: the analysis its sealed trace recorded for a cycle."""
+
+
+@dataclass
+class MarketTally:
+    """Per-market figures of one run."""
+
+    info: MarketInfo
+    first_ts: int | None = None
+    last_ts: int | None = None
+    decisions: int = 0
+    orders: int = 0
+
+
+@dataclass
+class NodeOutcome:
+    """What a run of the node leaves, for its driver to summarize."""
+
+    decisions: int
+    orders: int
+    denials: Counter[str]
+    equity: list[float]
+    tallies: dict[str, MarketTally]
+    partial: bool
+    loop_seconds: float
+    first_decision_seconds: float
+
+
+class TradingNode:
+    def __init__(self, config: NodeConfig, ports: NodePorts) -> None:
+        self.config = config
+        self.ports = ports
+        settings = config.settings
+        infos = ports.feed.markets
+        capacity = (ports.feed.expected_cycles or 1024) // max(1, len(infos)) + 2
+        self.histories = {info.symbol: MarketHistory(info, capacity=capacity) for info in infos}
+        self.book = MarketBook(self.histories)
+        self.graphs: dict[str, Any] = {}
+        for info in infos:
+            deps = CycleDeps(
+                run_id=config.run_id,
+                history=self.histories[info.symbol],
+                clock=ports.clock,
+                broker=ports.broker,
+                analyst=ports.analyst,
+                breakers=ports.board,
+                limits=settings.risk,
+                breaker_limits=settings.breakers,
+                traces=ports.memory.traces,
+                situations=ports.memory.situations[info.symbol],
+                lessons=ports.memory.lessons,
+                reflector=ports.reflector,
+                journal=ports.journal,
+                recall_k=settings.recall_k,
+                lesson_k=settings.memory.lesson_k,
+                market_key=ports.memory.market_keys[info.symbol],
+                book=self.book,
+                replayed=ports.replayed,
+            )
+            self.graphs[info.symbol] = build_decision_graph(deps)
+        self.tallies = {info.symbol: MarketTally(info) for info in infos}
+
+    def run(
+        self,
+        *,
+        on_progress: Progress | None = None,
+        on_cycle: CycleObserver | None = None,
+        stop: StopSignal | None = None,
+        started: float | None = None,
+    ) -> NodeOutcome:
+        """Drive the feed to its end (or until `stop` asks): one cycle per market per close."""
+        ports, run_id = self.ports, self.config.run_id
+        started = time.perf_counter() if started is None else started
+        equity: list[float] = []
+        denials: Counter[str] = Counter()
+        orders = 0
+        seq = 0
+        first_decision = 0.0
+        partial = False
+        loop_started = time.perf_counter()
+        for close_ms, candles in ports.feed.closes():
+            if stop is not None and stop.requested:
+                partial = True
+                break
+            for symbol, candle in candles.items():
+                self.histories[symbol].append(candle)
+                self.book.mark(symbol, candle.close)
+            ports.clock.advance_to(close_ms)
+            for symbol, candle in candles.items():
+                result = self.graphs[symbol].invoke({"seq": seq})
+                verdict, trace = result["verdict"], result["trace"]
+                tally = self.tallies[symbol]
+                if tally.first_ts is None:
+                    tally.first_ts = candle.ts
+                tally.last_ts = candle.ts
+                tally.decisions += 1
+                if isinstance(verdict, Approved):
+                    orders += 1
+                    tally.orders += 1
+                elif isinstance(verdict, Denied):
+                    denials.update(verdict.codes)
+                equity.append(trace.equity)
+                if on_cycle is not None:
+                    on_cycle(trace, ports.broker.portfolio.quantity(symbol))
+                if seq == 0:
+                    first_decision = time.perf_counter() - started
+                seq += 1
+                if on_progress is not None:
+                    on_progress(seq)
+            ports.accounts.count_cycles(run_id, seq)
+        return NodeOutcome(
+            decisions=seq,
+            orders=orders,
+            denials=denials,
+            equity=equity,
+            tallies=self.tallies,
+            partial=partial,
+            loop_seconds=time.perf_counter() - loop_started,
+            first_decision_seconds=first_decision,
+        )
