@@ -37,10 +37,16 @@ def _runs(data_dir: Path) -> list[tuple[str, str, int]]:
 def _orders_and_fills(data_dir: Path, run_id: str) -> tuple[list[str], list[str]]:
     db = sqlite3.connect(data_dir / "ledger.sqlite")
     try:
-        orders = [r[0] for r in db.execute(
-            "SELECT body FROM orders WHERE run_id = ? ORDER BY rowid", (run_id,))]
-        fills = [r[0] for r in db.execute(
-            "SELECT body FROM fills WHERE run_id = ? ORDER BY rowid", (run_id,))]
+        orders = [
+            r[0]
+            for r in db.execute(
+                "SELECT body FROM orders WHERE run_id = ? ORDER BY rowid", (run_id,)
+            )
+        ]
+        fills = [
+            r[0]
+            for r in db.execute("SELECT body FROM fills WHERE run_id = ? ORDER BY rowid", (run_id,))
+        ]
     finally:
         db.close()
     return [o.replace(run_id, "RUN") for o in orders], [f.replace(run_id, "RUN") for f in fills]
@@ -196,8 +202,9 @@ def test_killed_thirty_times_a_replay_ends_as_if_never_interrupted(tmp_path):
     again = tradegraph("run", *args, "--data-dir", str(tmp_path / "again"), "--json",
                        str(tmp_path / "again.json"), env=env)  # fmt: skip
     assert again.returncode == 0
-    assert json.loads((tmp_path / "again.json").read_text())["equity_final"] == (
-        whole_summary["equity_final"]
+    assert (
+        json.loads((tmp_path / "again.json").read_text())["equity_final"]
+        == (whole_summary["equity_final"])
     )
     equity = _final_equity(crash_dir, run_id)
     assert equity == whole_summary["equity_final"]

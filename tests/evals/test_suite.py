@@ -141,8 +141,8 @@ def test_suite_values_that_cannot_work_are_refused(tmp_path, text, fragment):
 
 
 def test_settings_overrides_merge_table_by_table():
-    from graphs.assembly import with_overrides
     from core.settings import Settings
+    from graphs.assembly import with_overrides
 
     base = Settings(anthropic={"budget": {"day_usd": 3.0}})
 

@@ -16,14 +16,14 @@ from graphs.session import run_session
 from tests.support import stored_traces
 
 
-class KilledAt(Exception):
+class KilledAtError(Exception):
     pass
 
 
 def _kill_at(cycle: int):
     def observe(trace, held):
         if trace.seq == cycle:
-            raise KilledAt
+            raise KilledAtError
 
     return observe
 
@@ -39,7 +39,7 @@ def _ledger_rows(data_dir, table: str) -> list[tuple]:
 def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(make_plan):
     whole = run_session(make_plan(bars=400, run_id="whole", trace_batch_size=16), StressAnalyst())
     plan = make_plan(bars=400, run_id="crashed", trace_batch_size=16)
-    with pytest.raises(KilledAt):
+    with pytest.raises(KilledAtError):
         run_session(plan, StressAnalyst(), on_cycle=_kill_at(233))
 
     resumed = run_session(plan, StressAnalyst(), resume=True)
@@ -72,7 +72,7 @@ def test_resume_refuses_a_finished_run(make_plan):
 
 def test_resume_refuses_a_run_that_now_decides_differently(make_plan):
     plan = make_plan(bars=300, run_id="changed", trace_batch_size=8)
-    with pytest.raises(KilledAt):
+    with pytest.raises(KilledAtError):
         run_session(plan, StressAnalyst(), on_cycle=_kill_at(150))
     other_data = dataclasses.replace(plan, series=make_plan(bars=300, seed=99).series)
 
@@ -102,7 +102,7 @@ def test_an_account_carries_its_positions_into_the_next_run(make_plan):
 def test_a_new_run_on_an_account_with_a_killed_run_is_refused(make_plan):
     plan = dataclasses.replace(make_plan(bars=120, run_id="killed"), account="bob")
     AccountBook(plan.data_dir / "ledger.sqlite")  # the file exists before the run
-    with pytest.raises(KilledAt):
+    with pytest.raises(KilledAtError):
         run_session(plan, OfflineAnalyst(), on_cycle=_kill_at(30))
     db = sqlite3.connect(plan.data_dir / "ledger.sqlite")
     db.execute("UPDATE runs SET status = 'running' WHERE run_id = 'killed'")  # as after SIGKILL
@@ -118,7 +118,7 @@ def test_a_manual_halt_survives_a_resume(make_plan):
     from risk.breakers import BreakerBoard
 
     plan = make_plan(bars=150, run_id="halted", trace_batch_size=8)
-    with pytest.raises(KilledAt):
+    with pytest.raises(KilledAtError):
         run_session(plan, StressAnalyst(), on_cycle=_kill_at(100))
     store = SqliteStateStore(plan.data_dir / "risk_state.sqlite")
     BreakerBoard(store, "replay:halted", plan.settings.breakers).halt("operator", 1)

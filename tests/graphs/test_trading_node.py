@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from agents.base import AnalystResult
 from core.accounts import AccountBook
 from core.clock import SimulatedClock
 from core.ledger import Ledger
 from core.settings import Settings
 from core.storage import SqliteStateStore
 from core.types import Action, Candle, MarketInfo, Proposal
-from agents.base import AnalystResult
 from graphs.feeds import ReplayFeed
 from graphs.node import NodeConfig, NodePorts, TradingNode
 from memory.session_stores import open_memory
