@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -273,10 +274,21 @@ def _recorded_calls(prepared: PreparedRun) -> Iterator[None]:
 def execute_run(
     request: RunRequest, *, json_path: Path | None, quiet: bool, process_start: float
 ) -> None:
+    from graphs.analyst_watch import AnalystUnreachableError
+
     if json_path is not None:
         _check_writable(json_path)
     prepared = prepare_run(request)
-    summary = replay_with_progress(prepared, quiet=quiet, process_start=process_start)
+    try:
+        summary = replay_with_progress(prepared, quiet=quiet, process_start=process_start)
+    except AnalystUnreachableError as stopped:  # summarize the cycles that ran, then the error
+        show_summary(stopped.summary, json_path)
+        raise
+    show_summary(summary, json_path)
+
+
+def show_summary(summary: RunSummary, json_path: Path | None) -> None:
+    """The summary table, where the traces are, and the JSON summary if asked for."""
     console.print(summary_table(summary))
     console.print(
         f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
@@ -339,10 +351,22 @@ def summary_table(summary: RunSummary) -> Table:
             f"cache read {u.cache_read_tokens:,}, cache write {u.cache_creation_tokens:,} · "
             f"${u.cost_usd:,.4f}",
         )
+    if s.errors.count:
+        table.add_row("Analyst errors", _error_lines(s))
     checked = "[green]0[/]" if s.risk.violations == 0 else f"[bold red]{s.risk.violations}[/]"
     table.add_row("Limit violations", f"{checked} (executed orders re-checked independently)")
     table.add_row("Breaker trips", _trip_lines(s) or "none")
     return table
+
+
+def _error_lines(summary: RunSummary) -> str:
+    """How many cycles failed, by kind, and the last failure (a model's text shown as data)."""
+    errors = summary.errors
+    kinds = ", ".join(f"{kind} {n}" for kind, n in errors.by_kind.items())
+    line = f"[bold red]{errors.count:,}[/] ({kinds})"
+    if errors.last is not None:
+        line += f"\nlast {errors.last.ts[:16]}: {escape(errors.last.message)}"
+    return line
 
 
 def _trip_lines(summary: RunSummary) -> str:

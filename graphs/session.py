@@ -24,6 +24,7 @@ from core.market.series import CandleSeries
 from core.settings import Settings
 from core.storage import SqliteStateStore
 from core.types import Approved, Denied, MarketInfo, Trace
+from graphs.analyst_watch import AnalystUnreachableError, AnalystWatch
 from graphs.decision import build_decision_graph
 from graphs.nodes import CycleDeps, CycleJournal
 from graphs.summary import (
@@ -73,7 +74,8 @@ def run_session(
     `started` is the perf_counter reading the timings count from (the process start, from the
     CLI); by default, the call itself. With `stop_on_interrupt`, Ctrl-C ends the replay
     after the cycle in progress (so the interrupted cycle still leaves its trace) and the
-    summary is marked `partial`; a second Ctrl-C stops at once.
+    summary is marked `partial`; a second Ctrl-C stops at once. An analyst that cannot be
+    reached at all stops the run too: AnalystUnreachableError, carrying the summary.
     """
     started = time.perf_counter() if started is None else started
     settings, info = plan.settings, plan.info
@@ -130,6 +132,7 @@ def run_session(
     loop_started = time.perf_counter()
     partial = False
     stop = _StopBetweenCycles() if stop_on_interrupt else None
+    watch = AnalystWatch(settings.breakers.error_consecutive)
     try:
         for seq, candle in enumerate(replay(plan.series)):
             if stop is not None and stop.requested:
@@ -150,6 +153,9 @@ def run_session(
                 first_decision = time.perf_counter() - started
             if on_progress is not None:
                 on_progress(seq + 1)
+            if watch.observe(result["trace"].ts, result["analysis"]) is not None:
+                partial = True
+                break
     finally:
         if stop is not None:
             stop.restore()
@@ -164,6 +170,7 @@ def run_session(
     summary = RunSummary(
         run_id=plan.run_id,
         partial=partial,
+        stopped=watch.stop,
         market=MarketSummary(
             source=info.source,
             symbol=info.symbol,
@@ -213,6 +220,7 @@ def run_session(
             lessons=len(memory.lessons),
         ),
         llm=_rounded(journal.llm_usage + reflector.usage),
+        errors=watch.summary(),
         perf=PerfSummary(
             wall_seconds=round(wall, 3),
             decisions_per_second=round(len(equity) / loop_seconds, 1) if loop_seconds else 0.0,
@@ -220,6 +228,8 @@ def run_session(
         ),
     )
     ledger.close()
+    if watch.stop is not None:
+        raise AnalystUnreachableError(watch.stop, summary)
     return summary
 
 
