@@ -63,7 +63,13 @@ class AnalystResult(BaseModel):
     messages: tuple[dict[str, Any], ...] = ()
     usage: LlmUsage = LlmUsage()
     error: str | None = None
-    """Set when the analyst failed (API error, timeout): it counts toward the error-rate breaker."""
+    """Set when the analyst failed (API error, timeout): one line saying what went wrong, with
+    no secret in it. It counts toward the error-rate breaker and the run summary's errors."""
+    error_kind: str | None = None
+    """The failure's kind, the exception's class name (e.g. APIConnectionError)."""
+    consulted: bool = True
+    """False when the analyst decided without asking its model (warming up, nothing to decide,
+    budget spent): such a cycle is neither a failure nor proof that the model can be reached."""
     budget_exhausted: BudgetStop | None = None
     """Set when a run or day LLM budget is spent: the cycle is HOLD and the budget breaker trips."""
     persona_stances: dict[str, float] = Field(default_factory=dict)

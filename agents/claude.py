@@ -9,6 +9,7 @@ with the reason: nothing it writes reaches anything but the risk validator.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from agents.claude_reflection import ClaudeReflector
 
 SUBMIT = {"type": "tool", "name": SUBMIT_TOOL["name"]}
+MAX_FAILURE_TEXT = 240
+_KEY_SHAPED = re.compile(r"sk-ant-[A-Za-z0-9_-]+")
 ANY_TOOL = {"type": "any"}
 
 
@@ -179,11 +182,12 @@ class ClaudeAnalyst:
         result = self._result(Proposal.hold(brief.symbol, stop.reason), talk)
         return result.model_copy(update={"budget_exhausted": stop})
 
-    def _failed(self, brief: Brief, talk: _Conversation, exc: Exception) -> AnalystResult:
-        reason = f"LLM call failed ({exc.__class__.__name__}): no proposal this cycle"
+    def _failed(self, brief: Brief, talk: _Conversation, exc: anthropic.APIError) -> AnalystResult:
+        error = describe_failure(exc, secret=getattr(self._client, "api_key", None))
+        reason = f"LLM call failed ({error}): no proposal this cycle"
         talk.usage += LlmUsage(requests=1)
         result = self._result(Proposal.hold(brief.symbol, reason), talk)
-        return result.model_copy(update={"error": reason})
+        return result.model_copy(update={"error": error, "error_kind": type(exc).__name__})
 
     def _result(self, proposal: Proposal, talk: _Conversation) -> AnalystResult:
         messages = tuple(talk.messages) if talk.calls or talk.usage.requests else ()
@@ -195,6 +199,7 @@ class ClaudeAnalyst:
             prompt_version=self.prompt_version,
             messages=messages,
             usage=talk.usage,
+            consulted=bool(talk.calls) or talk.usage.requests > 0,
         )
 
 
@@ -206,6 +211,28 @@ def _nothing_to_decide(brief: Brief) -> str | None:
     if flat and brief.trading_state is not TradingState.ACTIVE:
         return f"no position and trading is {brief.trading_state.value}: nothing to decide"
     return None
+
+
+def describe_failure(exc: anthropic.APIError, *, secret: str | None = None) -> str:
+    """One line saying what failed, for the trace, the breaker and the run summary: the kind,
+    then the HTTP status and the API's own explanation, or the network error beneath a
+    connection error (the SDK says only "Connection error."). The API key, and anything shaped
+    like one, is blanked out, so the line can go anywhere."""
+    import anthropic
+
+    kind = type(exc).__name__
+    if isinstance(exc, anthropic.APIStatusError):
+        text = f"{kind} {exc.status_code}: {exc.api_message or exc.message}"
+    elif isinstance(exc, anthropic.APIConnectionError):
+        text = f"{kind}: {exc.message.split('. ')[0].rstrip('.')}"
+        cause = str(exc.__cause__ or "").strip()
+        text += f": {cause}" if cause else ""
+    else:
+        text = f"{kind}: {exc.message}"
+    if secret:
+        text = text.replace(secret, "[key]")
+    text = _KEY_SHAPED.sub("[key]", " ".join(text.split()))
+    return text[:MAX_FAILURE_TEXT]
 
 
 def response_usage(response: Message, price: ModelPrice) -> LlmUsage:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -92,12 +93,30 @@ def execute_run(
     process_start: float,
     resume: str | None = None,
 ) -> None:
+    from graphs.analyst_watch import AnalystUnreachableError
+
     if json_path is not None:
         _check_writable(json_path)
     prepared = prepare_resume(resume, request.data_dir) if resume else prepare_run(request)
-    summary = replay_with_progress(
-        prepared, quiet=quiet, process_start=process_start, stop_on_interrupt=True
-    )
+    try:
+        summary = replay_with_progress(
+            prepared, quiet=quiet, process_start=process_start, stop_on_interrupt=True
+        )
+    except AnalystUnreachableError as stopped:  # summarize the cycles that ran, then the error
+        show_summary(stopped.summary, json_path)
+        raise
+    show_summary(summary, json_path)
+    if summary.partial:
+        console.print(
+            f"[bold yellow]stopped by {summary.stopped_by or 'an interrupt'}[/] after "
+            f"{summary.decisions:,} decisions: carry on with `tradegraph run --resume "
+            f"{summary.run_id}`" + (f" --data-dir {request.data_dir}" if request.data_dir else "")
+        )
+        raise SystemExit(143 if summary.stopped_by == "SIGTERM" else 130)
+
+
+def show_summary(summary: RunSummary, json_path: Path | None) -> None:
+    """The summary table, where the traces are, and the JSON summary if asked for."""
     console.print(summary_table(summary))
     console.print(
         f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
@@ -107,13 +126,6 @@ def execute_run(
     if json_path is not None:
         write_atomically(json_path, summary.model_dump_json(indent=2) + "\n", "--json")
         console.print(f"Summary JSON: {json_path}")
-    if summary.partial:
-        console.print(
-            f"[bold yellow]stopped by {summary.stopped_by or 'an interrupt'}[/] after "
-            f"{summary.decisions:,} decisions: carry on with `tradegraph run --resume "
-            f"{summary.run_id}`" + (f" --data-dir {request.data_dir}" if request.data_dir else "")
-        )
-        raise SystemExit(143 if summary.stopped_by == "SIGTERM" else 130)
 
 
 def _check_writable(path: Path) -> None:
@@ -171,10 +183,22 @@ def summary_table(summary: RunSummary) -> Table:
             f"cache read {u.cache_read_tokens:,}, cache write {u.cache_creation_tokens:,} · "
             f"${u.cost_usd:,.4f}",
         )
+    if s.errors.count:
+        table.add_row("Analyst errors", _error_lines(s))
     checked = "[green]0[/]" if s.risk.violations == 0 else f"[bold red]{s.risk.violations}[/]"
     table.add_row("Limit violations", f"{checked} (executed orders re-checked independently)")
     table.add_row("Breaker trips", _trip_lines(s) or "none")
     return table
+
+
+def _error_lines(summary: RunSummary) -> str:
+    """How many cycles failed, by kind, and the last failure (a model's text shown as data)."""
+    errors = summary.errors
+    kinds = ", ".join(f"{kind} {n}" for kind, n in errors.by_kind.items())
+    line = f"[bold red]{errors.count:,}[/] ({kinds})"
+    if errors.last is not None:
+        line += f"\nlast {errors.last.ts[:16]}: {escape(errors.last.message)}"
+    return line
 
 
 def _trip_lines(summary: RunSummary) -> str:

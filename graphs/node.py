@@ -29,6 +29,7 @@ from core.ledger import Ledger
 from core.market.history import MarketHistory
 from core.settings import Settings
 from core.types import Approved, Denied, MarketInfo, Trace
+from graphs.analyst_watch import AnalystWatch
 from graphs.decision import build_decision_graph
 from graphs.feeds import MarketFeed
 from graphs.market_book import MarketBook
@@ -140,8 +141,10 @@ class TradingNode:
         on_cycle: CycleObserver | None = None,
         stop: StopSignal | None = None,
         started: float | None = None,
+        watch: AnalystWatch | None = None,
     ) -> NodeOutcome:
-        """Drive the feed to its end (or until `stop` asks): one cycle per market per close."""
+        """Drive the feed to its end (or until `stop` asks, or `watch` finds the analyst
+        unreachable): one cycle per market per close."""
         ports, run_id = self.ports, self.config.run_id
         started = time.perf_counter() if started is None else started
         equity: list[float] = []
@@ -152,7 +155,7 @@ class TradingNode:
         partial = False
         loop_started = time.perf_counter()
         for close_ms, candles in ports.feed.closes():
-            if stop is not None and stop.requested:
+            if partial or (stop is not None and stop.requested):
                 partial = True
                 break
             for symbol, candle in candles.items():
@@ -180,6 +183,9 @@ class TradingNode:
                 seq += 1
                 if on_progress is not None:
                     on_progress(seq)
+                if watch is not None and watch.observe(trace.ts, result["analysis"]) is not None:
+                    partial = True
+                    break
             ports.accounts.count_cycles(run_id, seq)
         return NodeOutcome(
             decisions=seq,

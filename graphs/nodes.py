@@ -165,14 +165,11 @@ class CycleSteps:
             d.broker.cancel_pending()
         elif breakers.state is not TradingState.ACTIVE:
             d.broker.cancel_pending(Side.BUY)
-        drained = d.breakers.drain_events()
-        d.journal.breaker_events.extend(drained)
-        events = [f"{e.kind} {e.breaker}: {e.reason}" for e in drained]
         return {
             "snapshot": snapshot,
             "fills": fills,
             "breakers": breakers,
-            "breaker_events": events,
+            "breaker_events": self._drain_events(),
             "order": None,
         }
 
@@ -210,16 +207,22 @@ class CycleSteps:
         except ReplayMismatchError:
             raise  # a replay that left its recording must stop, not read as an outage
         except Exception as exc:  # an analyst bug must not stop the account: HOLD, and count it
-            reason = f"analyst failed ({exc.__class__.__name__}): no proposal this cycle"
-            result = AnalystResult(proposal=Proposal.hold(brief.symbol, reason), error=reason)
+            kind = exc.__class__.__name__
+            reason = f"analyst failed ({kind}): no proposal this cycle"
+            hold = Proposal.hold(brief.symbol, reason)
+            result = AnalystResult(proposal=hold, error=reason, error_kind=kind)
         now = state["snapshot"].now_ms
         if result.error is not None:
             d.breakers.record_error("analyst", result.error, now)
+        elif result.consulted:  # an answer: the analyst's failures are no longer in a row
+            d.breakers.record_success("analyst", now)
         stop = result.budget_exhausted
         if stop is not None:
             d.breakers.record_llm_budget(stop.scope, stop.reason, now)
         d.journal.llm_usage += result.usage
-        return {"analysis": result}
+        # A trip here (errors, budget) goes into this cycle's trace, not the next one's.
+        events = [*state.get("breaker_events", []), *self._drain_events()]
+        return {"analysis": result, "breaker_events": events}
 
     def validate(self, state: CycleState) -> dict[str, Any]:
         """The validator's verdict; when the breakers demand it, the reduce-only flatten."""
@@ -359,6 +362,12 @@ class CycleSteps:
                 order_ids=review.order_ids,
             )
         )
+
+    def _drain_events(self) -> list[str]:
+        """The board's events since the last drain, kept for the summary; as trace lines."""
+        drained = self.d.breakers.drain_events()
+        self.d.journal.breaker_events.extend(drained)
+        return [f"{e.kind} {e.breaker}: {e.reason}" for e in drained]
 
     def _context(self, state: CycleState) -> RiskContext:
         """What the validator needs beyond the proposal: orders in flight and recent, marks."""

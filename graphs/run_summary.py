@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING
 
 from agents.base import Analyst, LlmUsage
 from core.types import Fill
+from graphs.analyst_watch import AnalystWatch
 from graphs.summary import (
     BreakerTrip,
+    ErrorSummary,
     MarketSummary,
     MemorySummary,
     PerfSummary,
@@ -39,6 +41,7 @@ def summarize(
     signal_name: str | None,
     account: str,
     resumed_from: int | None,
+    watch: AnalystWatch | None = None,
 ) -> RunSummary:
     ports = node.ports
     journal, memory = ports.journal, ports.memory
@@ -57,6 +60,7 @@ def summarize(
     return RunSummary(
         run_id=run_id,
         partial=outcome is None or outcome.partial,
+        stopped=watch.stop if watch is not None else None,
         stopped_by=signal_name,
         account=account,
         resumed_from=resumed_from,
@@ -110,6 +114,7 @@ def summarize(
             lessons=len(memory.lessons),
         ),
         llm=usage,
+        errors=watch.summary() if watch is not None else ErrorSummary(),
         perf=PerfSummary(
             wall_seconds=round(wall, 3),
             decisions_per_second=round(decisions / loop, 1) if loop else 0.0,

@@ -28,6 +28,7 @@ from core.market.series import CandleSeries
 from core.settings import Settings
 from core.storage import SqliteStateStore
 from core.types import MarketInfo, Proposal, Trace
+from graphs.analyst_watch import AnalystUnreachableError, AnalystWatch
 from graphs.feeds import ReplayFeed
 from graphs.node import CycleObserver, NodeConfig, NodePorts, Progress, TradingNode
 from graphs.nodes import CycleJournal
@@ -83,7 +84,9 @@ def run_session(
     `started` is the perf_counter reading the timings count from (the process start, from the
     CLI); by default, the call itself. With `stop_on_interrupt`, Ctrl-C or SIGTERM ends the
     replay after the cycle in progress and the summary is marked `partial`; a second signal
-    stops at once. With `resume`, the run `plan.run_id` that was killed carries on.
+    stops at once. With `resume`, the run `plan.run_id` that was killed carries on. An
+    analyst that cannot be reached at all stops the run too: AnalystUnreachableError, carrying
+    the summary.
     """
     started = time.perf_counter() if started is None else started
     settings, root = plan.settings, plan.data_dir
@@ -133,16 +136,19 @@ def run_session(
     )
     node = TradingNode(NodeConfig(plan.run_id, account.name, settings, root), ports)
     stop = StopBetweenCycles() if stop_on_interrupt else None
+    watch = AnalystWatch(settings.breakers.error_consecutive)
     outcome = None
     try:
-        outcome = node.run(on_progress=on_progress, on_cycle=on_cycle, stop=stop, started=started)
+        outcome = node.run(
+            on_progress=on_progress, on_cycle=on_cycle, stop=stop, started=started, watch=watch
+        )
     finally:
         if stop is not None:
             stop.restore()
         memory.close()
         for order in ports.broker.pending():
             ledger.cancel(order.client_order_id)
-        finished = outcome is not None and not outcome.partial
+        finished = outcome is not None and not outcome.partial and watch.stop is None
         accounts.set_status(plan.run_id, "finished" if finished else "interrupted")
     summary = summarize(
         plan.run_id,
@@ -155,9 +161,12 @@ def run_session(
         signal_name=stop.signal_name if stop is not None else None,
         account=account.name,
         resumed_from=len(sealed) if resume else None,
+        watch=watch,
     )
     ledger.close()
     accounts.close()
+    if watch.stop is not None:
+        raise AnalystUnreachableError(watch.stop, summary)
     return summary
 
 

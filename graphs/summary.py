@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from agents.base import LlmUsage
 
@@ -67,6 +67,27 @@ class RiskSummary(BaseModel):
     state: str
 
 
+class AnalystFailure(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ts: str
+    kind: str
+    """The exception's class name, e.g. APIConnectionError, AuthenticationError."""
+    message: str
+    """What the analyst reported (the API key and anything shaped like one blanked out)."""
+
+
+class ErrorSummary(BaseModel):
+    """Cycles the analyst failed (each became a HOLD), by kind, with the first and the last."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int = 0
+    by_kind: dict[str, int] = Field(default_factory=dict)
+    first: AnalystFailure | None = None
+    last: AnalystFailure | None = None
+
+
 class PerfSummary(BaseModel):
     """Wall time and first decision count from process start; the rate from the loop alone."""
 
@@ -98,7 +119,10 @@ class RunSummary(BaseModel):
 
     run_id: str
     partial: bool = False
-    """True when Ctrl-C or SIGTERM ended the replay early: the figures cover the cycles that ran."""
+    """True when Ctrl-C or SIGTERM, or an analyst that cannot be reached, ended the run early:
+    the figures cover the cycles that ran."""
+    stopped: str | None = None
+    """Why the run stopped before its last candle, when it was not a signal."""
     stopped_by: str | None = None
     """SIGINT or SIGTERM when a signal ended the run early."""
     account: str = ""
@@ -127,4 +151,6 @@ class RunSummary(BaseModel):
     memory: MemorySummary | None = None
     llm: LlmUsage = LlmUsage()
     """Anthropic requests, tokens and cost (all zero for the offline analyst)."""
+    errors: ErrorSummary = ErrorSummary()
+    """The analyst's failures."""
     perf: PerfSummary

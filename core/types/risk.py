@@ -124,6 +124,9 @@ class BreakerLimits(BaseModel):
     jump_sigma: float = Field(default=8.0, gt=0)
     max_errors: int = Field(default=5, ge=1)
     error_window_minutes: float = Field(default=60.0, gt=0)
+    error_consecutive: int = Field(default=3, ge=1)
+    """Failures of one source in a row (an analyst that fails every cycle) that halt, however
+    slowly they come: on 1h candles the window above never sees max_errors of them."""
     on_trace_failure: Literal["halt_entries", "continue"] = "halt_entries"
     """While traces cannot be persisted (they are spooled locally meanwhile): no new entries
     until the store is back (the default), or trade on."""

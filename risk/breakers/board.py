@@ -11,19 +11,20 @@ halt or resume from another process (the CLI) takes effect at the next cycle, an
 over the same store (a restart) carries on where the old one stopped. The board writes a record
 only when it changed: a trip or reset, a new high-water mark, a new UTC day, a trade, an error.
 
-Latching: a halt that must hold until resume (drawdown halt stage, error rate, equity that is
-not a number, an unreadable record) engages the account's kill switch; so does `halt`. The
-global kill switch (`halt_all`) halts every account. The daily-loss halt and the LLM budget
-stop (REDUCING, not a halt) are stored by their own breakers; the daily-loss halt and a day's
-budget stop lift by themselves at the next UTC day, a run's budget stop holds until resume.
+Latching: a halt that must hold until resume (drawdown halt stage, error rate or failures in
+a row, equity that is not a number, an unreadable record) engages the account's kill switch;
+so does `halt`. The global kill switch (`halt_all`) halts every account. The daily-loss halt
+and the LLM budget stop (REDUCING, not a halt) are stored by their own breakers; the
+daily-loss halt and a day's budget stop lift by themselves at the next UTC day, a run's budget
+stop holds until resume.
 
 Resume (`resume`) releases the account's kill switch and starts every measure afresh, so that
 nothing re-trips at once: the high-water mark is forgotten and restarts from the equity of the
 next update; the daily loss is measured from that equity too (and a daily halt is lifted); the
-error window is emptied; the losing streak and any cooldown are forgotten; an LLM budget stop
-is lifted (the operator has reviewed the account: what happened before the resume is not held
-against it twice; a budget still spent is reported again by the analyst). Resume
-does not release the global kill switch (`resume_all` does).
+error window and the failures in a row are emptied; the losing streak and any cooldown are
+forgotten; an LLM budget stop is lifted (the operator has reviewed the account: what happened
+before the resume is not held against it twice; a budget still spent is reported again by the
+analyst). Resume does not release the global kill switch (`resume_all` does).
 
 Fail closed: a stored record that cannot be read counts as a halt: the account's kill switch is
 engaged with the reason (the global one for the global record) and the bad record is
@@ -134,15 +135,24 @@ class BreakerBoard:
         self._save_changed()
 
     def record_error(self, source: str, detail: str, now_ms: int) -> None:
-        """An exchange or LLM failure; too many within the window latch a halt at once."""
-        if not isinstance(source, str) or not source.strip():
-            raise ValueError("an error needs its source, such as 'exchange' or 'llm'")
+        """An exchange or LLM failure; too many within the window, or too many of `source` in
+        a row, latch a halt at once."""
+        _check_source(source)
         self._now_ms = max(self._now_ms, now_ms)
         self._sync(self._errors, now_ms)
         trip = self._errors.record_error(source, str(detail), now_ms)
         if trip is not None:
             self._sync_kill(self._kill, now_ms)
             self._latch(trip, now_ms, logged=False)
+        self._save_changed()
+
+    def record_success(self, source: str, now_ms: int) -> None:
+        """`source` worked (the analyst answered): its failures no longer count as in a row.
+        Written only when there was such a count, so a healthy cycle costs one store read."""
+        _check_source(source)
+        self._now_ms = max(self._now_ms, now_ms)
+        self._sync(self._errors, now_ms)
+        self._errors.record_success(source)
         self._save_changed()
 
     def record_llm_budget(self, scope: BudgetScope, reason: str, now_ms: int) -> None:
@@ -314,3 +324,8 @@ class BreakerBoard:
         self._events.append(
             BreakerEvent(ts=now_ms, kind=kind, breaker=breaker, reason=reason, account=self.account)
         )
+
+
+def _check_source(source: object) -> None:
+    if not isinstance(source, str) or not source.strip():
+        raise ValueError("an error needs its source, such as 'exchange' or 'llm'")
