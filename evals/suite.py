@@ -12,7 +12,7 @@ A suite is a TOML file:
 
     [[markets]]                       # market, and symbol, timeframe, from, to, bars
     market = "../shared/markets/binance-2023"
-    symbol = "BTC/USDT"
+    symbol = "BTC/USDT"               # or a portfolio: ["BTC/USDT", "ETH/USDT"] (or "A,B")
 
     [[configs]]                       # optional; without it, one configuration named "default"
     name = "memory-off"
@@ -144,6 +144,9 @@ def _options(table: dict[str, Any], path: Path, where: str) -> dict[str, Any]:
             raise UserError(f"suite file {path}: {where} memory must be on or off")
     if "bars" in options and (not isinstance(options["bars"], int) or options["bars"] < 1):
         raise UserError(f"suite file {path}: {where} bars must be a whole number of at least 1")
+    symbols = options.get("symbol")
+    if isinstance(symbols, list) and symbols and all(isinstance(x, str) for x in symbols):
+        options["symbol"] = ",".join(symbols)  # a portfolio on one account
     for key in ("market", "symbol", "timeframe", "from", "to", "analyst"):
         if key in options and not isinstance(options[key], str):
             raise UserError(f"suite file {path}: {where} {key} must be text")
