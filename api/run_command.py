@@ -278,6 +278,10 @@ def execute_run(
     prepared = prepare_run(request)
     summary = replay_with_progress(prepared, quiet=quiet, process_start=process_start)
     console.print(summary_table(summary))
+    from graphs.halt_notice import halt_notice
+
+    if notice := halt_notice(summary):
+        console.print(notice, markup=False, soft_wrap=True)
     console.print(
         f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
         f"(collection '{summary.trace_store.collection}', run {summary.run_id}, "
