@@ -119,8 +119,8 @@ def search(
     limit: int,
     data_dir: Path | None,
 ) -> None:
-    from memory.audit import search as search_traces
     from memory.embeddings import text_embedder
+    from memory.trace_search import search as search_traces
 
     if not text.strip():
         raise UserError("the search text is empty: say what to look for, e.g. 'stop-loss hit'")

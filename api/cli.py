@@ -271,7 +271,9 @@ def risk_resume(
 @risk_app.command("status")
 def risk_status(
     account: AccountOption = None,
-    show_all: Annotated[bool, typer.Option("--all", help="List ACTIVE accounts too.")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Also list the per-run accounts (replay:RUN_ID).")
+    ] = False,
     data_dir: DataDirOption = None,
 ) -> None:
     """Trading state of the global switch and of each account, with the reasons."""

@@ -8,11 +8,12 @@ the ledger at once. Without `--account` the switch is global: every account halt
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from core.errors import UserError
 from core.types import BreakerSnapshot, TradingState
@@ -85,6 +86,9 @@ def resume(account: str | None, reason: str, data_dir: Path | None) -> None:
 
 
 def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
+    """The global switch and the live accounts (named by a person, they outlive runs); the
+    per-replay accounts (`replay:RUN_ID`, one per finished run) only with --all or by name.
+    Account names are printed whole, never cut, so they can be copied into --account."""
     from risk.breakers.admin import status_all
 
     settings, root, store = _store(data_dir)
@@ -92,22 +96,46 @@ def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
     accounts = report.accounts
     if account is not None:
         if account not in accounts:
-            known = ", ".join(sorted(accounts)[:5]) or "none yet"
-            raise UserError(f"no account {account!r} in {root}: known accounts: {known}")
-        accounts = {account: accounts[account]}
-    table = Table(title=f"Risk state in {root}", title_justify="left")
-    for column in ("account", "state", "drawdown", "size", "reasons"):
-        table.add_column(column)
-    table.add_row("global kill switch", *_cells(report.global_switch))
-    hidden = 0
-    for name, snapshot in sorted(accounts.items()):
-        if snapshot.state is TradingState.ACTIVE and not show_all and account is None:
-            hidden += 1
-            continue
-        table.add_row(name, *_cells(snapshot))
-    console.print(table)
+            raise UserError(f"no account {account!r} in {root}: {_known(accounts)}")
+        shown = {account: accounts[account]}
+    elif show_all:
+        shown = accounts
+    else:
+        shown = {n: s for n, s in accounts.items() if not n.startswith(REPLAY_PREFIX)}
+    rows = [("global kill switch", report.global_switch), *sorted(shown.items())]
+    width = max(len(name) for name, _ in rows)
+    state_width = max(len(_state(snapshot)) for _, snapshot in rows)
+    console.print(f"Risk state in {escape(str(root))}", soft_wrap=True)
+    console.print(f"  {'account':<{width}}  {'state':<{state_width}}  drawdown  size", style="bold")
+    for name, snapshot in rows:  # plain lines: a name is never cut, so it can be copied
+        colour = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "red"}[snapshot.state.value]
+        pad = " " * (width - len(name))
+        console.print(
+            f"  {escape(name)}{pad}  [{colour}]{_state(snapshot):<{state_width}}[/]  "
+            f"{snapshot.drawdown:>8.2%}  x{snapshot.size_multiplier:g}",
+            soft_wrap=True,
+        )
+        for reason in snapshot.reasons:
+            console.print(f"      {escape(reason)}", soft_wrap=True)
+    hidden = [s for n, s in accounts.items() if n not in shown] if account is None else []
     if hidden:
-        console.print(f"{hidden} more account(s) ACTIVE (show them with --all)")
+        unusual = sum(s.state is not TradingState.ACTIVE for s in hidden)
+        states = f", {unusual} not ACTIVE" if unusual else ""
+        console.print(
+            f"{len(hidden)} replay account(s) hidden (replay:RUN_ID, one per run{states}): "
+            "--all lists them",
+            soft_wrap=True,
+        )
+
+
+def _known(accounts: Mapping[str, BreakerSnapshot]) -> str:
+    """The accounts a person may have meant: the live ones by name, the replays counted."""
+    live = sorted(n for n in accounts if not n.startswith(REPLAY_PREFIX))
+    replays = len(accounts) - len(live)
+    parts = [f"known accounts: {', '.join(live) if live else 'no live account'}"]
+    if replays:
+        parts.append(f"and {replays} replay account(s) (`tradegraph risk status --all`)")
+    return " ".join(parts)
 
 
 def _board(store: SqliteStateStore, account: str, settings: Settings) -> BreakerBoard:
@@ -119,15 +147,8 @@ def _board(store: SqliteStateStore, account: str, settings: Settings) -> Breaker
         raise UserError(f"--account {account!r}: {exc}") from None
 
 
-def _cells(snapshot: BreakerSnapshot) -> tuple[str, str, str, str]:
-    colour = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "red"}[snapshot.state.value]
-    flatten = " +flatten" if snapshot.flatten else ""
-    return (
-        f"[{colour}]{snapshot.state.value}[/]{flatten}",
-        f"{snapshot.drawdown:.2%}",
-        f"x{snapshot.size_multiplier:g}",
-        "; ".join(snapshot.reasons) or "-",
-    )
+def _state(snapshot: BreakerSnapshot) -> str:
+    return snapshot.state.value + (" +flatten" if snapshot.flatten else "")
 
 
 def _account_flag(account: str | None) -> str:

@@ -17,6 +17,7 @@ from rich.table import Table
 from core.datadir import write_atomically
 from core.errors import UserError
 from graphs.assembly import PreparedRun, RunRequest, new_run_id, prepare_resume, prepare_run
+from graphs.halt_notice import halt_notice
 
 if TYPE_CHECKING:
     from graphs.session import CycleObserver
@@ -118,6 +119,8 @@ def execute_run(
 def show_summary(summary: RunSummary, json_path: Path | None) -> None:
     """The summary table, where the traces are, and the JSON summary if asked for."""
     console.print(summary_table(summary))
+    if notice := halt_notice(summary):
+        console.print(notice, markup=False, soft_wrap=True)
     console.print(
         f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
         f"(collection '{summary.trace_store.collection}', run {summary.run_id}, "

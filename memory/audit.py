@@ -1,4 +1,5 @@
-"""Audit over the stored traces: verify the chains, find traces by meaning, prune old ones.
+"""Audit over the stored traces: verify the chains, show one, prune old ones (finding traces by
+meaning is `memory.trace_search`).
 
 Verification trusts nothing stored but the hashes: each trace is re-hashed from its own JSON,
 linked to its predecessor, checked against the filter fields and the headline stored beside it
@@ -15,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.types import GENESIS_HASH, Trace
-from memory.embeddings import TextEmbedder
 from memory.store import pages
 from memory.traces import filter_fields, headline, trace_id
 
@@ -162,68 +162,6 @@ def load_trace(traces: Collection, id_: str) -> Trace | None:
         return Trace.model_validate_json(str(metadatas[0].get("trace", "")))
     except ValueError:
         raise ValueError(f"the stored JSON of trace {id_} is unreadable") from None
-
-
-@dataclass(frozen=True)
-class SearchHit:
-    id: str
-    distance: float
-    ts: int
-    symbol: str
-    action: str
-    verdict: str
-    headline: str
-    outcome_24: float | None
-
-
-def search(
-    traces: Collection,
-    embedder: TextEmbedder,
-    text: str,
-    *,
-    filters: Mapping[str, Any],
-    limit: int = 10,
-) -> list[SearchHit]:
-    """Traces nearest in meaning to `text` among those matching every filter (symbol, action,
-    verdict, run_id, ts_from, ts_to)."""
-    where = where_clause(filters)
-    got = traces.query(
-        query_embeddings=embedder.embed([text]),  # type: ignore[arg-type]
-        n_results=limit,
-        where=where,
-        include=["metadatas", "documents", "distances"],
-    )
-    ids = got["ids"][0] if got["ids"] else []
-    metadatas = (got["metadatas"] or [[]])[0]
-    documents = (got["documents"] or [[]])[0]
-    distances = (got["distances"] or [[]])[0]
-    return [
-        SearchHit(
-            id=i,
-            distance=float(d),
-            ts=int(m["ts"]),  # type: ignore[arg-type]
-            symbol=str(m["symbol"]),
-            action=str(m["action"]),
-            verdict=str(m["verdict"]),
-            headline=doc or "",
-            outcome_24=float(m["outcome_24"]) if "outcome_24" in m else None,  # type: ignore[arg-type]
-        )
-        for i, m, doc, d in zip(ids, metadatas, documents, distances, strict=True)
-    ]
-
-
-def where_clause(filters: Mapping[str, Any]) -> dict[str, Any] | None:
-    terms: list[dict[str, Any]] = []
-    for key in ("symbol", "action", "verdict", "run_id"):
-        if filters.get(key) is not None:
-            terms.append({key: filters[key]})
-    if filters.get("ts_from") is not None:
-        terms.append({"ts": {"$gte": int(filters["ts_from"])}})
-    if filters.get("ts_to") is not None:
-        terms.append({"ts": {"$lte": int(filters["ts_to"])}})
-    if not terms:
-        return None
-    return terms[0] if len(terms) == 1 else {"$and": terms}
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 import json
 import sqlite3
 
+import pytest
+
 from tests.cli import assert_one_line_error, tradegraph
 
 
@@ -51,6 +53,12 @@ def test_a_run_after_a_global_halt_sends_no_order_and_reports_it(tmp_path):
     assert summary["risk"]["state"] == "HALTED"
     assert summary["risk"]["violations"] == 0
     assert summary["denials"]["HALTED"] == 200
+    notice = [line for line in result.stdout.splitlines() if line.startswith("no orders:")]
+    assert len(notice) == 1, result.stdout
+    assert notice[0].startswith("no orders: the global kill switch is engaged (by manual at ")
+    assert notice[0].endswith(
+        ': manual kill switch): `tradegraph risk resume --reason "..."` lifts it'
+    )
 
 
 def test_halt_cancels_pending_orders_in_the_ledger(tmp_path):
@@ -105,3 +113,49 @@ def test_halting_one_account_leaves_other_runs_orders_alone(tmp_path):
     pending = db.execute("SELECT COUNT(*) FROM orders WHERE status = 'pending'").fetchone()[0]
     assert result.returncode == 0, result.stderr
     assert pending > 0
+
+
+@pytest.fixture(scope="module")
+def desk_and_replay(tmp_path_factory):
+    """A data directory holding a live account (desk-1, halted) and one finished replay."""
+    data = tmp_path_factory.mktemp("accounts")
+    out = data / "run.json"
+    run = tradegraph("run", "--bars", "60", "--data-dir", str(data), "--json", str(out), "-q")
+    halt = tradegraph(
+        "risk", "halt", "--account", "desk-1", "--reason", "audit", "--data-dir", str(data)
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert halt.returncode == 0, halt.stderr
+    return data, json.loads(out.read_text())["run_id"]
+
+
+def test_status_lists_live_accounts_and_hides_the_per_run_ones(desk_and_replay):
+    data, run_id = desk_and_replay
+
+    result = tradegraph("risk", "status", "--data-dir", str(data))
+
+    assert result.returncode == 0, result.stderr
+    assert "desk-1" in result.stdout and "audit" in result.stdout
+    assert run_id not in result.stdout
+    assert "1 replay account(s) hidden" in result.stdout
+
+
+def test_status_all_lists_the_per_run_accounts_whole_on_a_narrow_terminal(desk_and_replay):
+    data, run_id = desk_and_replay
+
+    result = tradegraph("risk", "status", "--all", "--data-dir", str(data), env={"COLUMNS": "30"})
+
+    assert result.returncode == 0, result.stderr
+    names = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert f"replay:{run_id}" in names and "desk-1" in names, result.stdout
+    assert "…" not in result.stdout and "hidden" not in result.stdout
+
+
+def test_status_of_one_replay_account_by_its_full_id(desk_and_replay):
+    data, run_id = desk_and_replay
+
+    result = tradegraph("risk", "status", "--account", f"replay:{run_id}", "--data-dir", str(data))
+
+    assert result.returncode == 0, result.stderr
+    assert f"replay:{run_id}" in result.stdout
+    assert "desk-1" not in result.stdout
