@@ -8,6 +8,9 @@ from memory.store import existing_collection, open_chroma
 from memory.traces import trace_id
 from tests.cli import assert_one_line_error, tradegraph
 
+# The tests that read the one audited run share a worker, so the run is made once.
+AUDITED_RUN = pytest.mark.xdist_group("audited-run")
+
 
 @pytest.fixture(scope="module")
 def audited_run(tmp_path_factory):
@@ -21,6 +24,7 @@ def audited_run(tmp_path_factory):
     return data, json.loads((data / "out.json").read_text())["run_id"]
 
 
+@AUDITED_RUN
 def test_verify_passes_on_an_untouched_run(audited_run):
     data, run_id = audited_run
 
@@ -30,6 +34,7 @@ def test_verify_passes_on_an_untouched_run(audited_run):
     assert f"run {run_id}: 1,200 traces, chain intact" in result.stdout
 
 
+@AUDITED_RUN
 def test_show_prints_one_trace_readably(audited_run):
     data, run_id = audited_run
 
@@ -41,6 +46,7 @@ def test_show_prints_one_trace_readably(audited_run):
     assert f"trace {trace_id(run_id, 250)}" in result.stdout
 
 
+@AUDITED_RUN
 def test_search_combines_meaning_with_filters(audited_run):
     data, run_id = audited_run
 
@@ -57,6 +63,7 @@ def test_search_combines_meaning_with_filters(audited_run):
     assert "trend broke" in result.stdout
 
 
+@AUDITED_RUN
 def test_search_with_filters_nothing_matches_says_so(audited_run):
     data, _ = audited_run
 
@@ -67,6 +74,7 @@ def test_search_with_filters_nothing_matches_says_so(audited_run):
     assert result.returncode == 0 and "no trace matches" in result.stdout
 
 
+@AUDITED_RUN
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -130,6 +138,7 @@ def test_prune_keeps_the_chain_verifiable(tmp_path):
     assert "traces up to 199 pruned (anchored)" in verified.stdout
 
 
+@AUDITED_RUN
 def test_verify_against_the_head_from_the_run_summary(audited_run):
     data, run_id = audited_run
     head = json.loads((data / "out.json").read_text())["trace_store"]["chain_head"]
@@ -143,6 +152,7 @@ def test_verify_against_the_head_from_the_run_summary(audited_run):
     assert bad.returncode == 1 and "chain was rewritten" in bad.stdout
 
 
+@AUDITED_RUN
 def test_head_needs_a_run_and_a_hash(audited_run):
     data, _ = audited_run
 

@@ -56,6 +56,10 @@ def _hostile_model():
     return answer
 
 
+# The tests that read the one hostile run share a worker, so the run is made once.
+HOSTILE_RUN = pytest.mark.xdist_group("hostile-run")
+
+
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
     data = tmp_path_factory.mktemp("hostile")
@@ -77,6 +81,7 @@ def hostile_run(tmp_path_factory):
     return summary, settings
 
 
+@HOSTILE_RUN
 def test_hostile_model_gets_orders_through_only_within_the_limits(hostile_run):
     summary, _ = hostile_run
 
@@ -86,6 +91,7 @@ def test_hostile_model_gets_orders_through_only_within_the_limits(hostile_run):
     assert summary.risk.violations == 0, summary.risk.violation_examples
 
 
+@HOSTILE_RUN
 def test_nothing_the_model_wrote_changed_the_limits(hostile_run):
     _, settings = hostile_run
 
