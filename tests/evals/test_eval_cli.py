@@ -38,6 +38,7 @@ def report(tmp_path_factory):
     return out, _eval(out, "--market", "synthetic:5", "--bars", "900")
 
 
+@pytest.mark.slow
 @EVAL_REPORT
 def test_report_json_has_the_documented_schema(report):
     _, data = report
@@ -64,6 +65,7 @@ def test_report_json_has_the_documented_schema(report):
     assert data["baselines"]["cash"]["total_return"] == 0.0
 
 
+@pytest.mark.slow
 @EVAL_REPORT
 def test_report_html_is_one_self_contained_page_with_plots(report):
     out, _ = report
@@ -76,6 +78,7 @@ def test_report_html_is_one_self_contained_page_with_plots(report):
     assert "SYNTHETIC DATA" in html
 
 
+@pytest.mark.slow
 @EVAL_REPORT
 def test_two_evaluations_with_the_same_inputs_have_the_same_root(report, tmp_path):
     _, first = report
@@ -87,6 +90,7 @@ def test_two_evaluations_with_the_same_inputs_have_the_same_root(report, tmp_pat
     assert second["metrics"] == first["metrics"]
 
 
+@pytest.mark.slow
 @EVAL_REPORT
 def test_a_different_market_has_a_different_root(report, tmp_path):
     _, first = report
@@ -96,6 +100,7 @@ def test_a_different_market_has_a_different_root(report, tmp_path):
     assert other["determinism"] != first["determinism"]
 
 
+@pytest.mark.slow
 def test_the_lookahead_check_passes_for_the_real_graph(tmp_path):
     result = tradegraph(
         "eval", "--market", "synthetic:3", "--bars", "700", "--check-lookahead",
@@ -106,6 +111,7 @@ def test_the_lookahead_check_passes_for_the_real_graph(tmp_path):
     assert result.stdout.count(": identical") == 3
 
 
+@pytest.mark.slow
 def test_a_recorded_llm_run_replays_bit_identically(tmp_path):
     args = ("--analyst", "anthropic", *RUN_ARGS, "--cassette", str(RUN_CASSETTE))
 
@@ -144,6 +150,7 @@ def _wait_until_deciding(process: subprocess.Popen, total: int) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.slow
 def test_ctrl_c_leaves_a_partial_report_marked_partial(tmp_path):
     bars = 60000
     environment = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
@@ -166,6 +173,7 @@ def test_ctrl_c_leaves_a_partial_report_marked_partial(tmp_path):
     assert "Partial report" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -180,6 +188,7 @@ def test_eval_mistakes_get_one_line(tmp_path, args, fragment):
     assert_one_line_error(result, fragment)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not BTC_2023.exists(), reason="../shared/markets is absent: needs BTC 2023")
 def test_an_empty_window_is_one_line(tmp_path):
     result = tradegraph(

@@ -8,6 +8,8 @@ from agents.sma_cross import SmaCrossAnalyst
 from evals.parity import backtesting_trades, session_trades
 from graphs.session import run_session
 
+pytestmark = pytest.mark.slow  # Thousands of candles through the graph and backtesting.py.
+
 PARITY_SETTINGS = {
     # The same assumptions on both sides: no slippage, the taker fee on each leg, all in,
     # no stop; the breakers are set out of reach so that they never stop an entry.

@@ -14,6 +14,8 @@ from core.types import RiskLimits
 from graphs.session import SessionPlan, run_session
 from tests.agents.reference_model import Reference, brief_of, make_analyst, submit
 
+pytestmark = pytest.mark.slow  # A 400-candle run against a hostile model.
+
 
 def _hostile_payloads(b):
     price, symbol = b["price"], b["symbol"]

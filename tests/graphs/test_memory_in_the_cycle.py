@@ -13,6 +13,8 @@ from memory.situations import load_situations
 from memory.store import existing_collection, open_chroma
 from tests.support import stored_traces
 
+pytestmark = pytest.mark.slow  # Every test here replays hundreds of candles.
+
 HOUR = 3_600_000
 
 

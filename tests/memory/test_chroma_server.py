@@ -29,8 +29,9 @@ CHROMA = Path(sys.executable).parent / "chroma"
 EMBEDDER = HashingEmbedder()
 
 
-# One worker holds the whole module, so the module's server is started once per run.
-pytestmark = pytest.mark.xdist_group("chroma-server")
+# One worker holds the whole module, so the module's server is started once per run;
+# a server start and CLI runs against it make the module slow.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chroma-server")]
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 START_ATTEMPTS = 5
