@@ -2,7 +2,8 @@
 """Set up the locked environment if needed, then run the demo or the tests.
 
     python3 dev.py demo     # autonomous paper run on the built-in synthetic market
-    python3 dev.py test     # the whole test suite (what CI runs)
+    python3 dev.py test     # the whole test suite, in parallel (what CI runs)
+    python3 dev.py test -m "not slow"     # the fast tier only
 
 Needs only Python 3.11+ and access to PyPI. The environment lives in .venv and is rebuilt
 whenever uv.lock changes.
@@ -49,7 +50,9 @@ def ensure_environment() -> None:
 def main() -> None:
     commands = {
         "demo": ["tradegraph", "run", "--market", "synthetic:7", "--bars", "3000"],
-        "test": ["pytest"],
+        # Both tiers, on every core; a module that shares one server or one run across its
+        # tests is kept on one worker (xdist_group). `-m "not slow"` keeps the fast tier only.
+        "test": ["pytest", "-n", "auto", "--dist", "loadgroup"],
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit("usage: python3 dev.py demo|test [extra arguments]")

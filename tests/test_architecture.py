@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
@@ -24,6 +26,7 @@ def test_ruff_is_clean():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_mypy_passes_strict_on_core_and_risk_and_plain_elsewhere():
     packages = ["core", "risk", "tools", "prompts", "agents", "memory", "graphs", "evals", "api"]
     result = _run(str(BIN / "mypy"), *packages)

@@ -1,6 +1,7 @@
 """The benchmark scripts still run against the current code (tiny sizes; nothing is timed)."""
 
 import numpy as np
+import pytest
 
 from benchmarks.bench_analyst import request_economics
 from benchmarks.bench_memory import bench_recall, bench_traces
@@ -14,6 +15,7 @@ def test_memory_benchmark_writes_traces_and_recalls(capsys):
     assert "traces/s" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_analyst_benchmark_reads_every_cassette(capsys):
     requests, decisions, sent, prefix = request_economics()
 

@@ -8,6 +8,9 @@ from memory.store import existing_collection, open_chroma
 from memory.traces import trace_id
 from tests.cli import assert_one_line_error, tradegraph
 
+# The tests that read the one audited run share a worker, so the run is made once.
+AUDITED_RUN = pytest.mark.xdist_group("audited-run")
+
 
 @pytest.fixture(scope="module")
 def audited_run(tmp_path_factory):
@@ -21,6 +24,8 @@ def audited_run(tmp_path_factory):
     return data, json.loads((data / "out.json").read_text())["run_id"]
 
 
+@pytest.mark.slow
+@AUDITED_RUN
 def test_verify_passes_on_an_untouched_run(audited_run):
     data, run_id = audited_run
 
@@ -30,6 +35,8 @@ def test_verify_passes_on_an_untouched_run(audited_run):
     assert f"run {run_id}: 1,200 traces, chain intact" in result.stdout
 
 
+@pytest.mark.slow
+@AUDITED_RUN
 def test_show_prints_one_trace_readably(audited_run):
     data, run_id = audited_run
 
@@ -41,6 +48,8 @@ def test_show_prints_one_trace_readably(audited_run):
     assert f"trace {trace_id(run_id, 250)}" in result.stdout
 
 
+@pytest.mark.slow
+@AUDITED_RUN
 def test_search_combines_meaning_with_filters(audited_run):
     data, run_id = audited_run
 
@@ -57,6 +66,8 @@ def test_search_combines_meaning_with_filters(audited_run):
     assert "trend broke" in result.stdout
 
 
+@pytest.mark.slow
+@AUDITED_RUN
 def test_search_with_filters_nothing_matches_says_so(audited_run):
     data, _ = audited_run
 
@@ -67,6 +78,8 @@ def test_search_with_filters_nothing_matches_says_so(audited_run):
     assert result.returncode == 0 and "no trace matches" in result.stdout
 
 
+@pytest.mark.slow
+@AUDITED_RUN
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -92,6 +105,7 @@ def test_auditing_a_folder_without_a_store_says_so(tmp_path):
     assert_one_line_error(result, "no trace store in", "run `tradegraph run` first")
 
 
+@pytest.mark.slow
 def test_editing_any_stored_trace_makes_verify_fail_naming_it(tmp_path):
     data = tmp_path / "tampered"
     run = tradegraph(
@@ -114,6 +128,7 @@ def test_editing_any_stored_trace_makes_verify_fail_naming_it(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_prune_keeps_the_chain_verifiable(tmp_path):
     data = tmp_path / "pruned"
     run = tradegraph(
@@ -130,6 +145,8 @@ def test_prune_keeps_the_chain_verifiable(tmp_path):
     assert "traces up to 199 pruned (anchored)" in verified.stdout
 
 
+@pytest.mark.slow
+@AUDITED_RUN
 def test_verify_against_the_head_from_the_run_summary(audited_run):
     data, run_id = audited_run
     head = json.loads((data / "out.json").read_text())["trace_store"]["chain_head"]
@@ -143,6 +160,8 @@ def test_verify_against_the_head_from_the_run_summary(audited_run):
     assert bad.returncode == 1 and "chain was rewritten" in bad.stdout
 
 
+@pytest.mark.slow
+@AUDITED_RUN
 def test_head_needs_a_run_and_a_hash(audited_run):
     data, _ = audited_run
 

@@ -50,6 +50,7 @@ def test_help_does_not_import_heavy_libraries():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_synthetic_run_writes_the_summary(tmp_path):
     out = tmp_path / "out.json"
 
@@ -76,6 +77,7 @@ def test_synthetic_run_writes_the_summary(tmp_path):
     assert "hash-chained traces" in result.stdout
 
 
+@pytest.mark.slow
 @needs_btc_2023
 def test_recorded_year_replays_whole(tmp_path):
     out = tmp_path / "out.json"
@@ -95,6 +97,7 @@ def test_recorded_year_replays_whole(tmp_path):
     assert 0 < summary["fills"] <= 2 * summary["orders"]
 
 
+@pytest.mark.slow
 def test_missing_market_file(tmp_path):
     result = tradegraph(
         "run", "--market", str(tmp_path / "nope.csv.gz"), "--data-dir", str(tmp_path)
@@ -103,6 +106,7 @@ def test_missing_market_file(tmp_path):
     assert_one_line_error(result, "nope.csv.gz")
 
 
+@pytest.mark.slow
 def test_corrupted_market_file(tmp_path):
     bad = tmp_path / "BTC_USDT-1h.csv.gz"
     bad.write_bytes(b"this is not gzip")
@@ -118,6 +122,7 @@ def _write_csv(path: Path, rows: list[str]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_malformed_row_names_the_row(tmp_path):
     path = _write_csv(
         tmp_path / "BTC_USDT-1h.csv.gz",
@@ -129,6 +134,7 @@ def test_malformed_row_names_the_row(tmp_path):
     assert_one_line_error(result, "row 2")
 
 
+@pytest.mark.slow
 def test_unsorted_rows_are_refused(tmp_path):
     path = _write_csv(
         tmp_path / "BTC_USDT-1h.csv.gz",
@@ -140,6 +146,7 @@ def test_unsorted_rows_are_refused(tmp_path):
     assert_one_line_error(result, "row 2")
 
 
+@pytest.mark.slow
 @needs_btc_2023
 @pytest.mark.parametrize(
     ("args", "fragment"),
@@ -155,6 +162,7 @@ def test_unknown_symbol_or_timeframe_in_a_recording(tmp_path, args, fragment):
     assert_one_line_error(result, fragment)
 
 
+@pytest.mark.slow
 @needs_btc_2023
 def test_window_outside_the_data(tmp_path):
     result = tradegraph(
@@ -170,12 +178,14 @@ def test_bad_date(tmp_path):
     assert_one_line_error(result, "--from")
 
 
+@pytest.mark.slow
 def test_anthropic_analyst_without_key(tmp_path):
     result = tradegraph("run", "--analyst", "anthropic", "--data-dir", str(tmp_path))
 
     assert_one_line_error(result, "ANTHROPIC_API_KEY")
 
 
+@pytest.mark.slow
 def test_unwritable_data_dir(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -191,6 +201,7 @@ def test_unknown_option_is_one_line(tmp_path):
     assert_one_line_error(result, "--bogus")
 
 
+@pytest.mark.slow
 def test_invalid_limit_in_config_is_refused_at_start(tmp_path):
     config = tmp_path / "tradegraph.toml"
     config.write_text("[risk]\nmax_position_fraction = 1.5\n")
@@ -200,6 +211,7 @@ def test_invalid_limit_in_config_is_refused_at_start(tmp_path):
     assert_one_line_error(result, "risk.max_position_fraction")
 
 
+@pytest.mark.slow
 def test_contradictory_breaker_stages_are_refused_at_start(tmp_path):
     config = tmp_path / "tradegraph.toml"
     config.write_text("[breakers]\ndrawdown_reducing = 0.2\ndrawdown_halt = 0.15\n")
@@ -215,6 +227,7 @@ def test_json_path_that_is_a_folder_is_refused_before_the_run(tmp_path):
     assert_one_line_error(result, "is a folder")
 
 
+@pytest.mark.slow
 @needs_btc_2023
 def test_a_bare_to_date_includes_the_whole_day(tmp_path):
     out = tmp_path / "out.json"
@@ -239,6 +252,7 @@ def test_a_bare_to_date_includes_the_whole_day(tmp_path):
     assert summary["market"]["last"] == "2023-03-02T23:00:00Z"
 
 
+@pytest.mark.slow
 def test_memory_off_runs_without_recall(tmp_path):
     result = tradegraph(
         "run", "--bars", "300", "--memory", "off", "--data-dir", str(tmp_path),

@@ -11,6 +11,8 @@ import pytest
 from tests.agents.reference_model import RUN_ARGS, RUN_CASSETTE, Reference, trend_follower
 from tests.cli import assert_one_line_error, tradegraph
 
+pytestmark = pytest.mark.slow  # Every test here runs the command line over a cassette.
+
 LLM_KEYS = {
     "requests",
     "input_tokens",

@@ -8,6 +8,7 @@ import pytest
 from tests.cli import assert_one_line_error, tradegraph
 
 
+@pytest.mark.slow
 def test_global_halt_shows_in_status_and_lifts_only_by_resume(tmp_path):
     data = str(tmp_path)
 
@@ -30,6 +31,7 @@ def test_resume_needs_a_reason(tmp_path):
     assert_one_line_error(result, "--reason")
 
 
+@pytest.mark.slow
 def test_a_run_after_a_global_halt_sends_no_order_and_reports_it(tmp_path):
     out = tmp_path / "out.json"
     tradegraph("risk", "halt", "--data-dir", str(tmp_path))
@@ -61,6 +63,7 @@ def test_a_run_after_a_global_halt_sends_no_order_and_reports_it(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_halt_cancels_pending_orders_in_the_ledger(tmp_path):
     run = tradegraph(
         "run", "--analyst", "stress", "--bars", "120", "--data-dir", str(tmp_path), "-q"
@@ -84,6 +87,7 @@ def test_status_of_an_unknown_account_is_one_line(tmp_path):
     assert_one_line_error(result, "nobody")
 
 
+@pytest.mark.slow
 def test_run_summary_reports_risk(tmp_path):
     out = tmp_path / "out.json"
 
@@ -100,6 +104,7 @@ def test_blank_reason_is_one_line(tmp_path):
     assert_one_line_error(result, "--reason")
 
 
+@pytest.mark.slow
 def test_halting_one_account_leaves_other_runs_orders_alone(tmp_path):
     tradegraph("run", "--analyst", "stress", "--bars", "120", "--data-dir", str(tmp_path), "-q")
     db = sqlite3.connect(tmp_path / "ledger.sqlite")

@@ -105,6 +105,7 @@ def test_symbol_lists_with_mistakes_get_one_line(tmp_path):
     assert_one_line_error(empty, "empty name")
 
 
+@pytest.mark.slow
 def test_sigterm_stops_between_cycles_keeps_every_trace_and_can_be_resumed(tmp_path):
     data = tmp_path / "data"
     process = _start("run", "--market", "synthetic:4", "--bars", "3000", "--data-dir", str(data),

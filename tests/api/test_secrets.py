@@ -2,8 +2,12 @@
 
 import json
 
+import pytest
+
 from tests.agents.reference_model import RUN_ARGS, RUN_CASSETTE
 from tests.cli import tradegraph
+
+pytestmark = pytest.mark.slow  # A whole recorded run through the command line.
 
 SECRET_KEY = "sk-ant-api03-THIS-IS-A-SECRET-0123456789abcdef"
 SECRET_OTHER = "hunter2-exchange-secret-9f8e7d"

@@ -124,9 +124,9 @@ def test_annualized_volatility_is_crypto_like_at_every_timeframe(timeframe: str)
 
 
 def test_hundred_thousand_bars_take_well_under_a_second() -> None:
-    began = time.perf_counter()
+    began = time.process_time()  # CPU time: other processes on the machine do not count
     s = generate_synthetic(1, bars=100_000)
-    elapsed = time.perf_counter() - began
+    elapsed = time.process_time() - began
 
     assert len(s) == 100_000
     assert elapsed < 0.5

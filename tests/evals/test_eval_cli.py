@@ -1,7 +1,9 @@
 """`tradegraph eval` as a user runs it: reports, determinism, look-ahead check, bad input."""
 
 import json
+import os
 import re
+import selectors
 import signal
 import subprocess
 import time
@@ -16,6 +18,8 @@ METRICS = {
     "total_return", "cagr", "sharpe", "sortino", "calmar", "max_drawdown", "volatility",
     "win_rate", "trades", "exposure", "turnover", "fees_paid",
 }  # fmt: skip
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+PROGRESS_SECONDS = 300
 
 
 def _eval(out, *args, env=None):
@@ -24,12 +28,18 @@ def _eval(out, *args, env=None):
     return json.loads((out / "report.json").read_text())
 
 
+# The tests that read the one report share a worker, so the evaluation runs once.
+EVAL_REPORT = pytest.mark.xdist_group("eval-report")
+
+
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp("eval")
     return out, _eval(out, "--market", "synthetic:5", "--bars", "900")
 
 
+@pytest.mark.slow
+@EVAL_REPORT
 def test_report_json_has_the_documented_schema(report):
     _, data = report
 
@@ -55,6 +65,8 @@ def test_report_json_has_the_documented_schema(report):
     assert data["baselines"]["cash"]["total_return"] == 0.0
 
 
+@pytest.mark.slow
+@EVAL_REPORT
 def test_report_html_is_one_self_contained_page_with_plots(report):
     out, _ = report
     html = (out / "report.html").read_text()
@@ -66,6 +78,8 @@ def test_report_html_is_one_self_contained_page_with_plots(report):
     assert "SYNTHETIC DATA" in html
 
 
+@pytest.mark.slow
+@EVAL_REPORT
 def test_two_evaluations_with_the_same_inputs_have_the_same_root(report, tmp_path):
     _, first = report
 
@@ -76,6 +90,8 @@ def test_two_evaluations_with_the_same_inputs_have_the_same_root(report, tmp_pat
     assert second["metrics"] == first["metrics"]
 
 
+@pytest.mark.slow
+@EVAL_REPORT
 def test_a_different_market_has_a_different_root(report, tmp_path):
     _, first = report
 
@@ -84,6 +100,7 @@ def test_a_different_market_has_a_different_root(report, tmp_path):
     assert other["determinism"] != first["determinism"]
 
 
+@pytest.mark.slow
 def test_the_lookahead_check_passes_for_the_real_graph(tmp_path):
     result = tradegraph(
         "eval", "--market", "synthetic:3", "--bars", "700", "--check-lookahead",
@@ -94,6 +111,7 @@ def test_the_lookahead_check_passes_for_the_real_graph(tmp_path):
     assert result.stdout.count(": identical") == 3
 
 
+@pytest.mark.slow
 def test_a_recorded_llm_run_replays_bit_identically(tmp_path):
     args = ("--analyst", "anthropic", *RUN_ARGS, "--cassette", str(RUN_CASSETTE))
 
@@ -105,22 +123,57 @@ def test_a_recorded_llm_run_replays_bit_identically(tmp_path):
     assert first["agent"]["model"] == "claude-sonnet-4-6"
 
 
-def test_ctrl_c_leaves_a_partial_report_marked_partial(tmp_path):
-    process = subprocess.Popen(
-        [str(TRADEGRAPH), "eval", "--market", "synthetic:4", "--bars", "60000",
-         "--out", str(tmp_path), "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    time.sleep(6)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=120)
+def _wait_until_deciding(process: subprocess.Popen, total: int) -> str:
+    """Read the progress bar until it counts a decision, so the interrupt lands mid-replay
+    (not during start-up, however slow the machine); its output so far is returned."""
+    assert process.stdout is not None
+    counted = re.compile(rf"(\d+)/{total}\b")
+    output = b""
+    deadline = time.monotonic() + PROGRESS_SECONDS
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while (remaining := deadline - time.monotonic()) > 0:
+            if not selector.select(timeout=remaining):
+                continue
+            chunk = os.read(process.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            output += chunk
+            text = ANSI.sub("", output.decode(errors="replace"))
+            if any(int(done) > 0 for done in counted.findall(text)):
+                return text
+    process.kill()
+    process.communicate()
+    pytest.fail(
+        f"no decision counted within {PROGRESS_SECONDS} s:\n{output.decode(errors='replace')}"
+    )
 
-    assert process.returncode == 130, stdout + stderr
+
+@pytest.mark.slow
+@pytest.mark.slow
+def test_ctrl_c_leaves_a_partial_report_marked_partial(tmp_path):
+    bars = 60000
+    environment = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    # rich draws its progress bar into a pipe only when told that the pipe is a terminal.
+    environment.update(TTY_COMPATIBLE="1", TTY_INTERACTIVE="1", COLUMNS="120")
+    process = subprocess.Popen(
+        [str(TRADEGRAPH), "eval", "--market", "synthetic:4", "--bars", str(bars),
+         "--out", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment,
+    )  # fmt: skip
+    started = _wait_until_deciding(process, bars)
+
+    process.send_signal(signal.SIGINT)
+    rest, _ = process.communicate(timeout=120)
+
+    output = started + rest.decode(errors="replace")
+    assert process.returncode == 130, output
     data = json.loads((tmp_path / "report.json").read_text())
-    assert data["partial"] is True and 0 < data["market"]["bars"] < 60000
+    assert data["partial"] is True and 0 < data["market"]["bars"] < bars
     assert "Partial report" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -135,6 +188,7 @@ def test_eval_mistakes_get_one_line(tmp_path, args, fragment):
     assert_one_line_error(result, fragment)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not BTC_2023.exists(), reason="../shared/markets is absent: needs BTC 2023")
 def test_an_empty_window_is_one_line(tmp_path):
     result = tradegraph(

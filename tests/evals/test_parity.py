@@ -8,6 +8,8 @@ from agents.sma_cross import SmaCrossAnalyst
 from evals.parity import backtesting_trades, session_trades
 from graphs.session import run_session
 
+pytestmark = pytest.mark.slow  # Thousands of candles through the graph and backtesting.py.
+
 PARITY_SETTINGS = {
     # The same assumptions on both sides: no slippage, the taker fee on each leg, all in,
     # no stop; the breakers are set out of reach so that they never stop an entry.
@@ -56,6 +58,7 @@ def test_the_crossover_analyst_matches_the_sma_baseline(make_plan):
     baseline = sma_crossover(plan.series, Costs(10_000.0, 0.001, 0.0))
     ours = session_trades(traces, plan.series)
 
+    assert len(ours) > 10
     assert [t.entry_bar for t in ours] == baseline.entries[: len(ours)]
     assert [t.exit_bar for t in ours] == baseline.exits[: len(ours)]
     assert dataclasses.is_dataclass(ours[0])

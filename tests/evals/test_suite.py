@@ -76,6 +76,7 @@ def test_a_broken_suite_file_is_one_clear_error(tmp_path, text, fragment):
         load_suite(path)
 
 
+@pytest.mark.slow
 def test_the_suite_runs_in_parallel_and_writes_one_combined_report(tmp_path):
     path = tmp_path / "suite.toml"
     path.write_text(SUITE)

@@ -36,6 +36,7 @@ def _ledger_rows(data_dir, table: str) -> list[tuple]:
         db.close()
 
 
+@pytest.mark.slow
 def test_a_resumed_run_ends_exactly_where_an_uninterrupted_one_does(make_plan):
     whole = run_session(make_plan(bars=400, run_id="whole", trace_batch_size=16), StressAnalyst())
     plan = make_plan(bars=400, run_id="crashed", trace_batch_size=16)

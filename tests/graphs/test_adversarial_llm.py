@@ -14,6 +14,8 @@ from core.types import RiskLimits
 from graphs.session import SessionPlan, run_session
 from tests.agents.reference_model import Reference, brief_of, make_analyst, submit
 
+pytestmark = pytest.mark.slow  # A 400-candle run against a hostile model.
+
 
 def _hostile_payloads(b):
     price, symbol = b["price"], b["symbol"]
@@ -56,6 +58,10 @@ def _hostile_model():
     return answer
 
 
+# The tests that read the one hostile run share a worker, so the run is made once.
+HOSTILE_RUN = pytest.mark.xdist_group("hostile-run")
+
+
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
     data = tmp_path_factory.mktemp("hostile")
@@ -77,6 +83,7 @@ def hostile_run(tmp_path_factory):
     return summary, settings
 
 
+@HOSTILE_RUN
 def test_hostile_model_gets_orders_through_only_within_the_limits(hostile_run):
     summary, _ = hostile_run
 
@@ -86,6 +93,7 @@ def test_hostile_model_gets_orders_through_only_within_the_limits(hostile_run):
     assert summary.risk.violations == 0, summary.risk.violation_examples
 
 
+@HOSTILE_RUN
 def test_nothing_the_model_wrote_changed_the_limits(hostile_run):
     _, settings = hostile_run
 

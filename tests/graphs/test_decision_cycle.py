@@ -62,6 +62,7 @@ class SpyBroker:
         return getattr(self.inner, name)
 
 
+@pytest.mark.slow
 def test_no_order_reaches_the_broker_without_an_approval(make_plan, monkeypatch):
     import graphs.session as session
 
@@ -89,6 +90,7 @@ def test_no_order_reaches_the_broker_without_an_approval(make_plan, monkeypatch)
     assert sum(summary.denials.values()) > 0
 
 
+@pytest.mark.slow
 def test_every_cycle_leaves_one_trace_and_the_chain_verifies(make_plan):
     plan = make_plan(bars=250)
 
@@ -122,6 +124,7 @@ def _decisions(plan, cut: int):
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cut", [120, 233])
 def test_decisions_at_t_do_not_depend_on_data_after_t(make_plan, cut):
     full = make_plan(bars=300, run_id="full")
@@ -140,6 +143,7 @@ def test_decisions_at_t_do_not_depend_on_data_after_t(make_plan, cut):
     assert _decisions(full, cut) == _decisions(truncated, cut)
 
 
+@pytest.mark.slow
 def test_offline_run_trades_and_respects_the_position_limit(make_plan):
     plan = make_plan(bars=1500, seed=5)
 

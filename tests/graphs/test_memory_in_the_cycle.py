@@ -13,6 +13,8 @@ from memory.situations import load_situations
 from memory.store import existing_collection, open_chroma
 from tests.support import stored_traces
 
+pytestmark = pytest.mark.slow  # Every test here replays hundreds of candles.
+
 HOUR = 3_600_000
 
 
@@ -93,24 +95,33 @@ def test_memory_off_recalls_nothing_and_stores_no_situation(make_plan):
 
     traces = stored_traces(plan.data_dir, plan.run_id)
     situations = existing_collection(open_chroma(plan.data_dir), "situations", "test")
+    assert len(traces) == 500
+    assert any(t.features.get("ready") for t in traces), "memory on would have stored some"
     assert all(t.recalled == () and t.lessons == () for t in traces)
     assert situations.count() == 0
     assert summary.memory.enabled is False and summary.memory.situations == 0
 
 
+@dataclasses.dataclass
+class Outage:
+    window: range
+    failed_writes: int = 0
+
+
 @pytest.fixture
 def outage(monkeypatch):
     """The trace store is unreachable while the cycles in the window run."""
-    window = range(300, 400)
+    outage = Outage(window=range(300, 400))
     real_write = traces_module.TraceStore._write
 
     def flaky_write(self, batch):
-        if self.count - 1 in window:  # the cycle that just appended its trace
+        if self.count - 1 in outage.window:  # the cycle that just appended its trace
+            outage.failed_writes += 1
             raise ConnectionError("trace store unreachable")
         return real_write(self, batch)
 
     monkeypatch.setattr(traces_module.TraceStore, "_write", flaky_write)
-    return window
+    return outage
 
 
 def test_a_trace_store_outage_stops_entries_and_loses_no_trace(make_plan, outage):
@@ -119,15 +130,17 @@ def test_a_trace_store_outage_stops_entries_and_loses_no_trace(make_plan, outage
     summary = run_session(plan, OfflineAnalyst())
 
     traces = stored_traces(plan.data_dir, plan.run_id)
-    during = [t for t in traces if t.seq in range(outage.start + 5, outage.stop)]
+    during = [t for t in traces if t.seq in range(outage.window.start + 5, outage.window.stop)]
     client = open_chroma(plan.data_dir)
     report = verify_run(
         existing_collection(client, "traces", "test"),
         existing_collection(client, "trace_runs", "test"),
         plan.run_id,
     )
+    assert outage.failed_writes > 0
     assert [t.seq for t in traces] == list(range(500))
     assert report.intact
+    assert len(during) == 95
     assert all(t.trading_state != "ACTIVE" for t in during)
     assert not any(t.order and t.order["side"] == "buy" for t in during)
     assert any("trace(s) spooled locally" in r for t in during for r in t.breaker_reasons)
@@ -142,7 +155,9 @@ def test_trading_goes_on_during_an_outage_when_the_setting_says_continue(make_pl
 
     run_session(plan, OfflineAnalyst())
 
-    during = [t for t in stored_traces(plan.data_dir, plan.run_id) if t.seq in outage]
+    during = [t for t in stored_traces(plan.data_dir, plan.run_id) if t.seq in outage.window]
+    assert outage.failed_writes > 0
+    assert len(during) == len(outage.window)
     assert not any("spooled locally" in r for t in during for r in t.breaker_reasons)
 
 
@@ -155,8 +170,12 @@ def test_two_synthetic_worlds_do_not_share_memory(make_plan):
     summary = run_session(other, OfflineAnalyst())
 
     alone = make_plan(bars=400, seed=6, run_id="seed6-alone")
-    assert summary.memory.situations == run_session(alone, OfflineAnalyst()).memory.situations
-    assert _recall_steps(other) == _recall_steps(alone)
+    situations_alone = run_session(alone, OfflineAnalyst()).memory.situations
+    steps_alone = _recall_steps(alone)
+    assert situations_alone > 0
+    assert any(recalled for _, recalled, _ in steps_alone)
+    assert summary.memory.situations == situations_alone
+    assert _recall_steps(other) == steps_alone
 
 
 class _CountingReflector:

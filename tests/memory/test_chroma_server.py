@@ -2,11 +2,16 @@
 
 import json
 import os
+import queue
+import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -24,26 +29,83 @@ CHROMA = Path(sys.executable).parent / "chroma"
 EMBEDDER = HashingEmbedder()
 
 
+# One worker holds the whole module, so the module's server is started once per run;
+# a server start and CLI runs against it make the module slow.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("chroma-server")]
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+START_ATTEMPTS = 5
+START_SECONDS = 60
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
+def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    """Keep reading the server's output (a full pipe would block it); None marks its end."""
+    for line in stream:
+        lines.put(ANSI.sub("", line))
+    lines.put(None)
+
+
+def _bound(server: subprocess.Popen, lines: queue.Queue, port: int, seen: list[str]) -> bool:
+    """True once the server says it listens on 127.0.0.1:port, False if it exits first.
+
+    Only our own server's line counts: another process that took the port (another worker's
+    server included) would answer a heartbeat, but never prints this line for us.
+    """
+    listening = f"127.0.0.1:{port}"
+    deadline = time.monotonic() + START_SECONDS
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=remaining)
+        except queue.Empty:
+            break
+        if line is None:
+            return False
+        seen.append(line)
+        if "listening" in line and listening in line:
+            return True
+    server.kill()
+    pytest.fail(f"the Chroma server did not start within {START_SECONDS} s:\n{''.join(seen)}")
+
+
+def _start_server(
+    path: Path, choose_port: Callable[[], int] = _free_port
+) -> tuple[subprocess.Popen, int]:
+    """`chroma run` on a free loopback port; if another process takes the port between our
+    choice and the server's bind, the server exits saying so and we try a fresh port."""
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    seen: list[str] = []
+    for _ in range(START_ATTEMPTS):
+        port = choose_port()
+        server = subprocess.Popen(
+            [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=env,
+        )
+        lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_pump, args=(server.stdout, lines), daemon=True).start()
+        if _bound(server, lines, port, seen):
+            return server, port
+        server.wait(timeout=10)
+    pytest.fail(f"no free port for the Chroma server in {START_ATTEMPTS} tries:\n{''.join(seen)}")
+
+
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory):
     """A real Chroma server on a free loopback port, its data in a temporary folder."""
-    port = _free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    server = subprocess.Popen(
-        [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    server, port = _start_server(path)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_SECONDS
     while True:
         try:
             open_chroma(path, url)
@@ -51,7 +113,7 @@ def chroma_url(tmp_path_factory):
         except UserError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                pytest.fail("the Chroma server did not start within 60 s")
+                pytest.fail(f"the Chroma server on {url} did not answer within {START_SECONDS} s")
             time.sleep(0.3)
     yield url
     server.terminate()
@@ -136,3 +198,20 @@ def test_a_run_and_its_audit_go_to_the_server_named_by_the_environment(chroma_ur
 
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert "chain intact" in audit.stdout
+
+
+def test_the_server_moves_to_a_fresh_port_when_its_first_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        taken_port = int(taken.getsockname()[1])
+        offered = [taken_port]
+
+        server, port = _start_server(tmp_path, lambda: offered.pop() if offered else _free_port())
+        try:
+            assert not offered, "the taken port should have been tried first"
+            assert port != taken_port
+            assert server.poll() is None
+        finally:
+            server.terminate()
+            server.wait(timeout=10)

@@ -48,6 +48,7 @@ def test_a_malformed_server_url_is_one_line(tmp_path):
         open_chroma(tmp_path, "ftp://somewhere")
 
 
+@pytest.mark.slow
 def test_a_run_against_an_unreachable_server_stops_with_one_line(tmp_path):
     result = tradegraph(
         "run", "--bars", "50", "--data-dir", str(tmp_path),
@@ -57,6 +58,7 @@ def test_a_run_against_an_unreachable_server_stops_with_one_line(tmp_path):
     assert_one_line_error(result, "cannot reach the Chroma server", "TRADEGRAPH_CHROMA_URL")
 
 
+@pytest.mark.slow
 def test_a_corrupted_store_stops_the_run_with_one_line(tmp_path):
     (tmp_path / "chroma").mkdir()
     (tmp_path / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
@@ -66,6 +68,7 @@ def test_a_corrupted_store_stops_the_run_with_one_line(tmp_path):
     assert_one_line_error(result, "vector store", "--data-dir")
 
 
+@pytest.mark.slow
 def test_a_store_written_by_an_older_version_stops_the_run_with_one_line(tmp_path):
     client = open_chroma(tmp_path)
     client.create_collection("traces", embedding_function=None)  # format 1 had no metadata

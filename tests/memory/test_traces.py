@@ -273,6 +273,7 @@ def test_a_live_runs_spool_is_not_taken_by_another_process(tmp_path):
     assert TraceSpool(tmp_path, "run-a").count == 0
 
 
+@pytest.mark.slow
 def test_a_spool_larger_than_one_chroma_batch_is_written_back(collections, tmp_path):
     traces, runs = collections
     spool = TraceSpool(tmp_path / "spool", "run-a")

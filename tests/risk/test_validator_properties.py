@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -45,6 +46,8 @@ from core.types import (
 from risk.approval import verify
 from risk.validator import flatten, validate
 from tests.risk.builders import INF, NAN, NOW, SYMBOL, market
+
+pytestmark = pytest.mark.slow  # Thousands of generated examples per property.
 
 BASES = ("ETH", "SOL", "XRP", "ADA", "DOGE", "AVAX", "DOT", "LINK", "LTC")
 SYMBOLS = (SYMBOL, *(f"{base}/USDT" for base in BASES))

@@ -282,6 +282,7 @@ quantities = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=2_000, deadline=None, derandomize=True)
 @given(quantity=quantities, step=steps)
 def test_round_down_is_exact_never_up_and_on_the_grid(quantity: float, step: float | None) -> None:
