@@ -75,6 +75,9 @@ class AnalystResult(BaseModel):
     persona_stances: dict[str, float] = Field(default_factory=dict)
     """Offline personas' stance this cycle (1 long, 0 flat), kept with the situation so that
     memory can later say what each persona would have earned here."""
+    persona: str = ""
+    """The offline persona whose rule made this proposal ("" for other analysts): a BUY's
+    persona is kept with the position, so the lesson written when it closes names its opener."""
 
 
 Recall = Callable[[Sequence[float], int], tuple[RecalledSituation, ...]]

@@ -57,7 +57,10 @@ class ClaudeReflector:
 
         if self._spend.stop() is not None:
             return self._fallback.reflect(closed)
-        payload = closed.model_dump(mode="json", exclude={"entry_trace_id", "order_ids"})
+        # Links and the persona are bookkeeping (the entry thesis already names its persona).
+        payload = closed.model_dump(
+            mode="json", exclude={"entry_trace_id", "order_ids", "entry_persona"}
+        )
         self._counter[0] += 1
         try:
             message = self._client.messages.create(

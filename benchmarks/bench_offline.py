@@ -5,10 +5,11 @@
 Briefs are built the way the cycle builds them: features computed candle by candle with the
 project's tools over the market (BTC/USDT 1h 2023 from ../shared/markets by default, the
 seeded synthetic:7 market when the recordings are absent), the situation memory recalling the
-5 most similar past situations with the personas' returns, and a position held from each BUY
-to the next SELL. Each round replays every brief, in order, through a fresh analyst and times
-each `propose` call; the script prints the median, p99 and mean per decision, overall and for
-flat and holding cycles. Target: median at most 1 ms.
+5 most similar past situations with the personas' returns, the lesson memory recalling the 3
+most similar closed trades (with the persona that opened each and its result in ATRs), and a
+position held from each BUY to the next SELL or stop. Each round replays every brief, in order,
+through a fresh analyst and times each `propose` call; the script prints the median, p99 and
+mean per decision, overall and for flat and holding cycles. Target: median at most 1 ms.
 """
 
 from __future__ import annotations
@@ -25,30 +26,38 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agents.offline import OfflineAnalyst
 from core.market.history import MarketHistory, replay
 from core.market.source import MarketRequest, open_market
-from core.types import Action, Brief, TradingState
+from core.types import Action, Brief, Features, TradingState
+from memory.lessons import Lesson, LessonMemory
 from memory.situations import SituationMemory
 from tools.features import compute_features
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_MARKET = ROOT.parent / "shared" / "markets" / "binance-2023" / "BTC_USDT-1h.csv.gz"
 RECALL_K = 5
+LESSON_K = 3
 
 
 def build_briefs(spec: str) -> list[Brief]:
     """Every cycle's brief over the market, with recall and a position that follows the
-    analyst's own BUYs and SELLs (filled at the close, no broker: only the brief matters)."""
+    analyst's own BUYs and SELLs (filled at the close, or at the stop when the candle's low
+    crosses it; no broker: only the brief matters). Each closed position leaves a lesson."""
     info, series = open_market(MarketRequest(spec=spec))
     history = MarketHistory(info, capacity=len(series) + 1)
     memory = SituationMemory(None)
+    lessons = LessonMemory(None, None)
     analyst = OfflineAnalyst()
     briefs: list[Brief] = []
     quantity = avg = 0.0
     stop: float | None = None
+    entry = Features(ts=0, close=0.0, ready=False)
+    opener = ""
     for bars, candle in enumerate(replay(series), 1):
         history.append(candle)
-        memory.observe(
-            bars=bars, close=candle.close, low=candle.low, now_ms=candle.ts + info.period_ms
-        )
+        now = candle.ts + info.period_ms
+        memory.observe(bars=bars, close=candle.close, low=candle.low, now_ms=now)
+        if quantity and stop is not None and candle.low <= stop:
+            lessons.add(_lesson(bars, now, info.symbol, entry, opener, stop / avg - 1.0))
+            quantity, avg, stop = 0.0, 0.0, None
         features = compute_features(history)
         brief = Brief(
             symbol=info.symbol,
@@ -66,13 +75,16 @@ def build_briefs(spec: str) -> list[Brief]:
             max_buy_fraction=0.0 if quantity else 0.5,
             min_confidence=0.6,
             recalled=memory.recall(features.vector(), RECALL_K) if features.ready else (),
+            lessons=lessons.recall(features.vector(), LESSON_K) if features.ready else (),
         )
         briefs.append(brief)
         result = analyst.propose(brief)
         proposal = result.proposal
         if proposal.action is Action.BUY:
             quantity, avg, stop = 1.0, candle.close, proposal.stop_loss
-        elif proposal.action is Action.SELL or (stop is not None and candle.low <= stop):
+            entry, opener = features, result.persona
+        elif proposal.action is Action.SELL and quantity:
+            lessons.add(_lesson(bars, now, info.symbol, entry, opener, candle.close / avg - 1.0))
             quantity, avg, stop = 0.0, 0.0, None
         if features.ready:
             memory.remember(
@@ -84,6 +96,22 @@ def build_briefs(spec: str) -> list[Brief]:
                 stances=result.persona_stances,
             )
     return briefs
+
+
+def _lesson(bars: int, now: int, symbol: str, entry: Features, persona: str, pnl: float) -> Lesson:
+    """The lesson of a closed position as the cycle would write it (the text is not read)."""
+    atr_fraction = entry.atr_14 / entry.close if entry.close > 0 else 0.0
+    return Lesson(
+        id=f"lesson:{bars}",
+        written_at=now,
+        symbol=symbol,
+        text="",
+        author="summary",
+        pnl_fraction=pnl,
+        situation_vector=entry.vector(),
+        persona=persona,
+        pnl_atr=pnl / atr_fraction if atr_fraction > 0 else 0.0,
+    )
 
 
 def time_decisions(briefs: list[Brief], rounds: int) -> tuple[list[float], list[float]]:
@@ -119,9 +147,11 @@ def main() -> None:
     every = flat + holding
     ready = sum(b.features.ready for b in briefs)
     recalled = sum(bool(b.recalled) for b in briefs)
+    with_lessons = sum(bool(b.lessons) for b in briefs)
     rows = [
         ("market", f"{spec} ({len(briefs):,} briefs, {ready:,} with ready features)"),
         ("briefs with recalled situations", f"{recalled:,}"),
+        ("briefs with recalled lessons", f"{with_lessons:,}"),
         ("briefs built in (s)", f"{built:.1f}"),
         ("timed decisions", f"{len(every):,} ({args.rounds} rounds)"),
         ("median per decision (us)", f"{statistics.median(every):.1f}"),

@@ -326,6 +326,7 @@ class CycleSteps:
                 situation_id=moment,
                 features=features,
                 thesis=str(trace.proposal.get("thesis", "")),
+                persona=analysis.persona,
             )
         if features.ready:
             d.situations.remember(
@@ -360,6 +361,8 @@ class CycleSteps:
                 situation_id=review.entry_situation_id,
                 entry_trace_id=review.entry_trace_id,
                 order_ids=review.order_ids,
+                persona=review.entry_persona,
+                pnl_atr=review.pnl_atr,
             )
         )
 

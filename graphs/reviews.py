@@ -19,6 +19,7 @@ class _Intent:
     situation_id: str
     features: Features
     thesis: str
+    persona: str
 
 
 @dataclass
@@ -39,11 +40,21 @@ class PositionReviews:
         self._exit_theses: dict[str, str] = {}
 
     def on_order(
-        self, order: Order, *, trace_id: str, situation_id: str, features: Features, thesis: str
+        self,
+        order: Order,
+        *,
+        trace_id: str,
+        situation_id: str,
+        features: Features,
+        thesis: str,
+        persona: str = "",
     ) -> None:
-        """An order was sent: remember why, to explain the fill it leads to."""
+        """An order was sent: remember why (and which offline persona wanted it), to explain
+        the fill it leads to."""
         if order.side is Side.BUY:
-            self._intents[order.client_order_id] = _Intent(trace_id, situation_id, features, thesis)
+            self._intents[order.client_order_id] = _Intent(
+                trace_id, situation_id, features, thesis, persona
+            )
             _keep_recent(self._intents)
         else:
             self._exit_theses[order.client_order_id] = thesis
@@ -95,6 +106,7 @@ class PositionReviews:
             entry_trace_id=position.intent.trace_id,
             entry_situation_id=position.intent.situation_id,
             order_ids=(*position.order_ids, fill.client_order_id),
+            entry_persona=position.intent.persona,
         )
 
 

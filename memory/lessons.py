@@ -43,6 +43,10 @@ class Lesson:
     situation_id: str = ""
     entry_trace_id: str = ""
     order_ids: tuple[str, ...] = ()
+    persona: str = ""
+    """The offline persona that opened the trade ("" when another analyst did)."""
+    pnl_atr: float = 0.0
+    """`pnl_fraction` in ATRs of the entry."""
 
 
 class LessonMemory:
@@ -101,6 +105,8 @@ class LessonMemory:
                 similarity=round(score, 6),
                 text=self._lessons[i].text,
                 pnl_fraction=self._lessons[i].pnl_fraction,
+                persona=self._lessons[i].persona,
+                pnl_atr=self._lessons[i].pnl_atr,
             )
             for i, score in self._index_rows.top(vector, k)
             if score >= MIN_SIMILARITY
@@ -128,6 +134,8 @@ class LessonMemory:
                         "situation_id": lesson.situation_id,
                         "entry_trace_id": lesson.entry_trace_id,
                         "order_ids": ",".join(lesson.order_ids),
+                        "persona": lesson.persona,
+                        "pnl_atr": lesson.pnl_atr,
                     }
                     for lesson in batch
                 ],
@@ -170,6 +178,8 @@ def load_lessons(collection: Collection, scope: str | None = None) -> list[Lesso
                     situation_id=str(meta.get("situation_id", "")),
                     entry_trace_id=str(meta.get("entry_trace_id", "")),
                     order_ids=tuple(order_ids.split(",")) if order_ids else (),
+                    persona=str(meta.get("persona", "")),
+                    pnl_atr=float(meta.get("pnl_atr", 0.0)),  # type: ignore[arg-type]
                 )
             )
     return loaded

@@ -53,6 +53,10 @@ class RecalledLesson(BaseModel):
     text: str
     pnl_fraction: float
     """The closed trade's profit or loss as a fraction of the entry notional."""
+    persona: str = ""
+    """The offline persona that opened the trade ("" when another analyst did)."""
+    pnl_atr: float = 0.0
+    """`pnl_fraction` in ATRs of the entry: what the offline selector weighs lessons in."""
 
 
 class Brief(BaseModel):

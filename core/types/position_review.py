@@ -32,3 +32,14 @@ class ClosedPosition(BaseModel):
     entry_trace_id: str
     entry_situation_id: str
     order_ids: tuple[str, ...]
+    entry_persona: str = ""
+    """The offline persona whose rule opened the position ("" for other analysts), so its lesson
+    can count as evidence about that persona."""
+
+    @property
+    def pnl_atr(self) -> float:
+        """`pnl_fraction` in ATRs of the entry (the risk unit the offline selector scores in);
+        0 when the entry's ATR is unknown."""
+        f = self.entry_features
+        atr_fraction = f.atr_14 / f.close if f.close > 0 else 0.0
+        return self.pnl_fraction / atr_fraction if atr_fraction > 0 else 0.0

@@ -1,10 +1,11 @@
-"""The offline meta-selector: regime prior, memory evidence, stances, who manages a position."""
+"""The offline meta-selector: regime prior, memory and lesson evidence, stances, who manages a
+position."""
 
 import pytest
 
-from agents.offline import OfflineAnalyst, choose, persona_evidence
+from agents.offline import OfflineAnalyst, choose, lesson_evidence, persona_evidence
 from agents.personas import default_personas
-from core.types import Action, Features, RecalledSituation, Regime
+from core.types import Action, Features, RecalledLesson, RecalledSituation, Regime
 
 NAMES = ("conservative", "balanced", "aggressive", "contrarian")
 
@@ -21,6 +22,23 @@ def _recalled(n: int, **returns: float) -> tuple[RecalledSituation, ...]:
             persona_returns={name: returns.get(name, 0.0) for name in NAMES},
         )
         for i in range(n)
+    )
+
+
+def _lessons(persona: str, *pnl_atr: float, similarity: float = 0.9) -> tuple[RecalledLesson, ...]:
+    """Recalled lessons of trades `persona` opened from similar entries, one per result."""
+    return tuple(
+        RecalledLesson(
+            id=f"lesson:{persona}:{i}",
+            written_at=i,
+            symbol="SYN/USDT",
+            similarity=similarity,
+            text="a lesson",
+            pnl_fraction=result / 100.0,
+            persona=persona,
+            pnl_atr=result,
+        )
+        for i, result in enumerate(pnl_atr)
     )
 
 
@@ -225,3 +243,116 @@ def test_same_briefs_in_the_same_order_give_the_same_proposals(make_brief, reque
         return [analyst.propose(b) for b in briefs]
 
     assert run() == run()
+
+
+def test_losing_lessons_in_similar_entries_score_their_persona_lower(strong_uptrend_features):
+    """Every trend persona wants in; balanced's own trades from entries like this lost about
+    5 ATRs each (3 x 5 / 23 = 0.65 takes balanced under aggressive's prior)."""
+    lessons = _lessons("balanced", -5.0, -4.0, -6.0)
+
+    plain = choose(default_personas(), strong_uptrend_features, ())
+    taught = choose(default_personas(), strong_uptrend_features, (), lessons)
+
+    assert plain.persona.name == "balanced"
+    assert taught.persona.name == "aggressive"
+    assert taught.lessons["balanced"].samples == 3
+    assert taught.lessons["balanced"].mean == pytest.approx(-5.0)
+
+
+def test_the_thesis_says_when_lessons_weighed_in(make_brief, strong_uptrend_features):
+    brief = make_brief(
+        features=strong_uptrend_features, lessons=_lessons("balanced", -5.0, -4.0, -6.0)
+    )
+
+    result = OfflineAnalyst().propose(brief)
+
+    assert result.proposal.action is Action.BUY
+    assert result.persona == "aggressive"
+    assert result.proposal.thesis.startswith(
+        "[aggressive over balanced (trend_up regime's pick); lessons: balanced -5.00 ATR over "
+        "3 trades] aggressive: enter long"
+    )
+
+
+def test_lessons_and_memory_are_both_named_when_both_weigh_in(make_brief):
+    brief = make_brief(recalled=_recalled(5, balanced=0.01), lessons=_lessons("balanced", 1.5))
+
+    proposal = OfflineAnalyst().propose(brief).proposal
+
+    assert proposal.thesis.startswith(
+        "[balanced, trend_up regime; memory: balanced +1.00% over 5 similar; "
+        "lessons: balanced +1.50 ATR over 1 trade] balanced: enter long"
+    )
+
+
+def test_a_lesson_is_shrunk_like_memory_so_one_bad_trade_does_not_overrule_the_regime(
+    strong_uptrend_features,
+):
+    """One stopped-out trade (-2 ATRs) weighs 2 x 1/21: not enough to pass over balanced."""
+    choice = choose(default_personas(), strong_uptrend_features, (), _lessons("balanced", -2.0))
+
+    assert choice.persona.name == "balanced"
+    assert choice.lessons["balanced"].samples == 1
+
+
+def test_winning_lessons_raise_their_persona(strong_uptrend_features):
+    lessons = _lessons("aggressive", 3.0, 4.0, 5.0)
+
+    choice = choose(default_personas(), strong_uptrend_features, (), lessons)
+
+    assert choice.persona.name == "aggressive"
+
+
+def test_lessons_without_a_persona_are_not_evidence():
+    """Lessons of trades another analyst (Claude) opened name no persona."""
+    foreign = _lessons("", -5.0, -5.0, -5.0)
+
+    assert all(lesson_evidence(name, foreign) is None for name in NAMES)
+
+
+def test_lesson_evidence_is_the_similarity_weighted_mean_of_that_personas_trades():
+    lessons = (
+        *_lessons("balanced", 2.0, similarity=0.9),
+        *_lessons("balanced", -1.0, similarity=0.6),
+        *_lessons("contrarian", -9.0),
+    )
+
+    found = lesson_evidence("balanced", lessons)
+
+    assert found is not None and found.samples == 2
+    assert found.mean == pytest.approx((0.9 * 2.0 + 0.6 * -1.0) / 1.5)
+
+
+def test_the_result_names_the_persona_that_decided(make_brief, uptrend_features):
+    analyst = OfflineAnalyst()
+
+    entered = analyst.propose(make_brief())
+    managing = analyst.propose(make_brief(position_quantity=1.0, position_avg_price=100.0))
+    warming = analyst.propose(make_brief(features=Features(ts=0, close=1.0, ready=False)))
+
+    assert entered.proposal.action is Action.BUY and entered.persona == "balanced"
+    assert managing.persona == "balanced"
+    assert warming.persona == ""
+
+
+def test_same_briefs_with_lessons_give_the_same_proposals(make_brief, request):
+    features = [
+        request.getfixturevalue(name)
+        for name in ("strong_uptrend_features", "range_oversold_features", "uptrend_features")
+    ]
+    briefs = [
+        make_brief(
+            features=f,
+            recalled=_recalled(5, aggressive=0.01 * i),
+            lessons=_lessons("balanced", -3.0 + i, 1.0) + _lessons("contrarian", -1.0 * i),
+        )
+        for i, f in enumerate(features)
+    ]
+
+    def run():
+        analyst = OfflineAnalyst()
+        return [analyst.propose(b) for b in briefs]
+
+    first = run()
+    assert first == run()
+    assert any("lessons: " in r.proposal.thesis for r in first)

@@ -5,6 +5,7 @@ import pytest
 from agents.base import Analyst, AnalystResult
 from agents.offline import OfflineAnalyst
 from core.types import Action, Features, RecalledSituation, Regime
+from memory.lessons import Lesson, LessonMemory
 from memory.situations import SituationMemory
 
 
@@ -135,4 +136,43 @@ def test_stances_become_what_each_persona_would_have_earned(make_brief, request)
 
     assert recalled.persona_returns == pytest.approx(
         {"conservative": 0.04, "balanced": 0.04, "aggressive": 0.04, "contrarian": 0.0}
+    )
+
+
+def test_a_lesson_weighs_in_only_once_it_was_written(make_brief, strong_uptrend_features):
+    """Three losing balanced trades from entries like this one, written at t=10: a cycle at t=9
+    decides as if they did not exist; at t=10 they pass the choice to the aggressive persona."""
+    vector = strong_uptrend_features.vector()
+    memory = LessonMemory(
+        None,
+        None,
+        prior=[
+            Lesson(
+                id=f"lesson:{i}",
+                written_at=10,
+                symbol="SYN/USDT",
+                text="entries like this did not pay their costs",
+                author="summary",
+                pnl_fraction=-0.05,
+                situation_vector=vector,
+                persona="balanced",
+                pnl_atr=-5.0,
+            )
+            for i in range(3)
+        ],
+    )
+
+    def decide(now_ms: int) -> str:
+        memory.advance(now_ms)
+        brief = make_brief(
+            now_ms=now_ms, features=strong_uptrend_features, lessons=memory.recall(vector, 3)
+        )
+        return OfflineAnalyst().propose(brief).proposal.thesis
+
+    before, at = decide(9), decide(10)
+
+    assert before.startswith("[balanced, trend_up regime; no memory yet] balanced: enter long")
+    assert at.startswith(
+        "[aggressive over balanced (trend_up regime's pick); lessons: balanced -5.00 ATR over "
+        "3 trades] aggressive: enter long"
     )

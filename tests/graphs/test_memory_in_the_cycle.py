@@ -6,11 +6,15 @@ import pytest
 
 import memory.traces as traces_module
 from agents.offline import OfflineAnalyst
-from graphs.session import run_session
+from core.market.synthetic import generate_synthetic
+from core.settings import Settings
+from core.types import MarketInfo
+from graphs.session import SessionPlan, run_session
 from memory.audit import verify_run
 from memory.lessons import load_lessons
 from memory.situations import load_situations
 from memory.store import existing_collection, open_chroma
+from memory.traces import trace_id
 from tests.support import stored_traces
 
 pytestmark = pytest.mark.slow  # Every test here replays hundreds of candles.
@@ -69,10 +73,23 @@ def test_an_outcome_known_at_t_plus_24_is_invisible_at_t_plus_23(make_plan):
     assert first_recall.ts - first_situation.ts == 24 * HOUR
 
 
-def test_lessons_are_written_when_positions_close_and_recalled_only_afterwards(make_plan):
-    plan = make_plan(bars=1500, seed=5)
+@pytest.fixture(scope="module")
+def lesson_run(tmp_path_factory):
+    """One 1,500-candle offline run with memory on (long enough to close positions), shared by
+    the lesson tests: a replay is the slow part, and they only read what it stored."""
+    data_dir = tmp_path_factory.mktemp("lesson-run")
+    plan = SessionPlan(
+        run_id="run-test",
+        info=MarketInfo(source="synthetic:5", symbol="SYN/USDT", timeframe="1h", synthetic=True),
+        series=generate_synthetic(5, bars=1500),
+        settings=Settings(),
+        data_dir=data_dir,
+    )
+    return plan, run_session(plan, OfflineAnalyst())
 
-    summary = run_session(plan, OfflineAnalyst())
+
+def test_lessons_are_written_when_positions_close_and_recalled_only_afterwards(lesson_run):
+    plan, summary = lesson_run
 
     lessons = {
         lesson.id: lesson
@@ -86,6 +103,23 @@ def test_lessons_are_written_when_positions_close_and_recalled_only_afterwards(m
     assert all(lessons[i].written_at <= ts for ts, i in recalled)
     assert all(lesson.entry_trace_id and lesson.order_ids for lesson in lessons.values())
     assert all("Lesson:" in lesson.text for lesson in lessons.values())
+
+
+def test_each_lesson_names_the_persona_that_opened_its_trade_and_weighs_in_later(lesson_run):
+    """The offline analyst's lessons are evidence for it: each names its trade's opener and
+    the result in ATRs of the entry, and a later thesis says when they weighed in."""
+    plan, _ = lesson_run
+
+    traces = stored_traces(plan.data_dir, plan.run_id)
+    by_id = {trace_id(t.run_id, t.seq): t for t in traces}
+    lessons = load_lessons(existing_collection(open_chroma(plan.data_dir), "lessons", "test"))
+    assert lessons
+    for lesson in lessons:
+        entry = by_id[lesson.entry_trace_id]
+        atr_fraction = entry.features["atr_14"] / entry.features["close"]
+        assert entry.proposal["thesis"].startswith(f"[{lesson.persona}")
+        assert lesson.pnl_atr == pytest.approx(lesson.pnl_fraction / atr_fraction)
+    assert any("; lessons: " in t.proposal["thesis"] for t in traces)
 
 
 def test_memory_off_recalls_nothing_and_stores_no_situation(make_plan):
