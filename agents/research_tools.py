@@ -54,7 +54,8 @@ RESEARCH_TOOLS: list[dict[str, Any]] = [
         "name": "backtest",
         "description": (
             "Quick long-only backtest of a simple rule (ema_cross, rsi_reversion or breakout) "
-            "over the recent closed candles, filled at the next candle's open with fees. "
+            "over the recent closed candles, filled at the next candle's open as the paper "
+            "broker fills (slippage and fees). "
             "Returns trades, win rate, total return against buy-and-hold, max drawdown, "
             "exposure and the rule's current signal. Evidence, not a guarantee."
         ),

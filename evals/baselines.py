@@ -1,10 +1,11 @@
 """Baselines an agent is measured against, filled exactly as the paper broker fills the agent.
 
 A signal decided at a candle's close is traded at the next candle's open, with slippage against
-the trade and the taker fee on its notional; positions are all in (spot, long only); equity is
-marked at every close. `buy_and_hold` buys at the second candle's open (the first decision is
-taken at the first close, as the agent's is), `sma_crossover` is long while the fast simple
-moving average of the closes is above the slow one, and `cash` never trades.
+the trade and the taker fee on its notional, the buy rounded down to 8 decimals (the fill model
+of `tools.fills`); positions are all in (spot, long only); equity is marked at every close.
+`buy_and_hold` buys at the second candle's open (the first decision is taken at the first
+close, as the agent's is), `sma_crossover` is long while the fast simple moving average of the
+closes is above the slow one, and `cash` never trades.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.market.series import CandleSeries
+from core.types import Fill, Side
+from tools.fills import affordable_quantity, fee, market_fill_price
 from tools.metrics import PerformanceMetrics, performance
+from tools.trades import RoundTrips
 
 SMA_FAST = 20
 SMA_SLOW = 50
+BASELINE_SYMBOL = "BASELINE"
+BASELINE_ORDER = "baseline"
 
 
 @dataclass(frozen=True)
@@ -52,37 +58,58 @@ class SimulatedRun:
 
 
 def simulate_long_signal(series: CandleSeries, want_long: np.ndarray, costs: Costs) -> SimulatedRun:
-    """Trade `want_long[t]` (decided at the close of candle t) from the open of candle t+1."""
-    slip = costs.slippage_bps / 10_000.0
+    """Trade `want_long[t]` (decided at the close of candle t) from the open of candle t+1,
+    all in and all out, with market orders filled by the broker's fill model; its round trips
+    are closed by the one trade model (`tools.trades`), as the agent's are."""
     cash, units = costs.initial_cash, 0.0
-    cost_basis = 0.0
+    trips = RoundTrips()
     run = SimulatedRun(equity=[costs.initial_cash])
-    opens, closes = series.open, series.close
+    opens, closes, times = series.open, series.close, series.ts
     for t in range(len(series)):
         wanted_before = bool(want_long[t - 1]) if t > 0 else False
-        if wanted_before and units == 0.0:
-            price = opens[t] * (1.0 + slip)
-            units = cash / (price * (1.0 + costs.fee_rate))
-            fee = units * price * costs.fee_rate
-            cost_basis = cash
-            run.traded_notional += units * price
-            run.fees_paid += fee
-            cash = 0.0
-            run.entries.append(t)
-        elif not wanted_before and units > 0.0:
-            price = opens[t] * (1.0 - slip)
-            proceeds = units * price
-            fee = proceeds * costs.fee_rate
-            cash = proceeds - fee
-            run.traded_notional += proceeds
-            run.fees_paid += fee
-            run.trade_pnls.append(cash - cost_basis)
-            units = 0.0
-            run.exits.append(t)
+        side = _trade(wanted_before, units)
+        if side is not None:
+            price = market_fill_price(float(opens[t]), side, costs.slippage_bps)
+            quantity = (
+                affordable_quantity(cash, price, costs.fee_rate) if side is Side.BUY else units
+            )
+            if quantity > 0:
+                fill = Fill(
+                    client_order_id=f"{BASELINE_ORDER}-{t}",
+                    symbol=BASELINE_SYMBOL,
+                    side=side,
+                    quantity=quantity,
+                    price=price,
+                    fee=fee(quantity * price, costs.fee_rate),
+                    ts=int(times[t]),
+                )
+                cash, units = _after(cash, units, fill)
+                run.traded_notional += fill.notional
+                run.fees_paid += fill.fee
+                (run.entries if side is Side.BUY else run.exits).append(t)
+                closed = trips.on_fill(fill)
+                if closed is not None:
+                    run.trade_pnls.append(closed.pnl)
         if units > 0.0:
             run.bars_exposed += 1
         run.equity.append(cash + units * closes[t])
     return run
+
+
+def _trade(wanted: bool, units: float) -> Side | None:
+    """The market order that brings the position to what the signal wanted, if any."""
+    if wanted and units == 0.0:
+        return Side.BUY
+    if not wanted and units > 0.0:
+        return Side.SELL
+    return None
+
+
+def _after(cash: float, units: float, fill: Fill) -> tuple[float, float]:
+    """Cash and units after a fill, moved as the ledger moves them."""
+    if fill.side is Side.BUY:
+        return cash - fill.notional - fill.fee, units + fill.quantity
+    return cash + fill.notional - fill.fee, 0.0
 
 
 def buy_and_hold(series: CandleSeries, costs: Costs) -> SimulatedRun:

@@ -2,8 +2,9 @@
 
 `backtesting_trades` runs the rule as a backtesting.py strategy (market orders filled at the
 next bar's open, commission on each leg, no spread); `session_trades` reads the round trips
-the agent's replay made from its traces. Both give (entry bar, exit bar, entry price, exit
-price) for every closed trade, comparable one for one.
+the agent's replay made from its traces, closed by the one trade model (`tools.trades`). Both
+give (entry bar, exit bar, entry price, exit price) for every closed trade, comparable one for
+one.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.market.series import CandleSeries
-from core.types import Fill, Side, Trace
+from core.types import Fill, Trace
+from tools.trades import closed_trades
 
 BACKTESTING_CASH = 1e12
 """backtesting.py buys whole units: with this much cash the rounding is negligible."""
@@ -71,14 +73,8 @@ def backtesting_trades(
 def session_trades(traces: list[Trace], series: CandleSeries) -> list[RoundTrip]:
     """Closed round trips from the fills in a replay's traces, bars indexed into `series`."""
     bar_of = {int(ts): i for i, ts in enumerate(series.ts)}
-    trips: list[RoundTrip] = []
-    entry: tuple[int, float] | None = None
-    for trace in traces:
-        for raw in trace.fills:
-            fill = Fill.model_validate(raw)
-            if fill.side is Side.BUY and entry is None:
-                entry = (bar_of[fill.ts], fill.price)
-            elif fill.side is Side.SELL and entry is not None:
-                trips.append(RoundTrip(entry[0], bar_of[fill.ts], entry[1], fill.price))
-                entry = None
-    return trips
+    fills = (Fill.model_validate(raw) for trace in traces for raw in trace.fills)
+    return [
+        RoundTrip(bar_of[t.opened_ms], bar_of[t.closed_ms], t.entry_price, t.exit_price)
+        for t in closed_trades(fills)
+    ]

@@ -21,7 +21,7 @@ from core.types import Fill, MarketInfo, Side, Trace, canonical_json
 from evals.baselines import Costs, SimulatedRun, buy_and_hold, cash, sma_crossover
 from graphs.summary import RunSummary, iso
 from tools.metrics import PerformanceMetrics, performance
-from tools.trades import RoundTrips
+from tools.trades import closed_trades
 
 SCHEMA_VERSION = 1
 
@@ -156,24 +156,14 @@ def config_hash(settings: Settings) -> str:
 def agent_metrics(
     recorder: CycleRecorder, initial_cash: float, period_seconds: float
 ) -> PerformanceMetrics:
-    trips = RoundTrips()
-    pnls: list[float] = []
-    notional = fees = 0.0
-    for trace in recorder.traces:
-        for raw in trace.fills:
-            fill = Fill.model_validate(raw)
-            notional += fill.notional
-            fees += fill.fee
-            closed = trips.on_fill(fill)
-            if closed is not None:
-                pnls.append(closed.pnl)
+    fills = [Fill.model_validate(raw) for trace in recorder.traces for raw in trace.fills]
     return performance(
         [initial_cash, *(t.equity for t in recorder.traces)],
         period_seconds=period_seconds,
-        trade_pnls=pnls,
+        trade_pnls=[t.pnl for t in closed_trades(fills)],
         bars_exposed=sum(1 for q in recorder.held if q > 0),
-        traded_notional=notional,
-        fees_paid=fees,
+        traded_notional=sum(f.notional for f in fills),
+        fees_paid=sum(f.fee for f in fills),
     )
 
 

@@ -1,9 +1,14 @@
 """Position reviews: follow each position from the order that opened it to the fill that
-closed it, so the reflection step can look back at the whole trade."""
+closed it, so the reflection step can look back at the whole trade.
+
+The trade itself (its prices, fees, P&L, order ids) is the closed trade of the one trade model
+(`tools.trades`), the same the loss-streak breaker and the reports count; a review adds what
+only the cycle knows: why it was opened (the entry's trace, features and thesis), why it was
+closed, how many candles it was held and its worst low."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.types import Candle, ClosedPosition, Features, Fill, Order, Side
 from tools.trades import ClosedTrade
@@ -26,10 +31,7 @@ class _Intent:
 class _Open:
     intent: _Intent
     opened_bars: int
-    cost: float = 0.0
-    quantity: float = 0.0
     lowest: float = float("inf")
-    order_ids: list[str] = field(default_factory=list)
 
 
 class PositionReviews:
@@ -66,18 +68,14 @@ class PositionReviews:
             position.lowest = min(position.lowest, candle.low)
 
     def on_fill(self, fill: Fill, bars: int, closed: ClosedTrade | None) -> ClosedPosition | None:
-        """Account for one fill; the review of the position it closes, if it closes one."""
+        """Account for one fill (`closed`: the trade it closed, from `tools.trades`); the
+        review of the position it closes, if it closes one that this session opened."""
         symbol = fill.symbol
         if fill.side is Side.BUY:
-            position = self._open.get(symbol)
-            if position is None:
+            if symbol not in self._open:
                 intent = self._intents.pop(fill.client_order_id, None)
-                if intent is None:
-                    return None
-                position = self._open[symbol] = _Open(intent=intent, opened_bars=bars)
-            position.cost += fill.notional + fill.fee
-            position.quantity += fill.quantity
-            position.order_ids.append(fill.client_order_id)
+                if intent is not None:
+                    self._open[symbol] = _Open(intent=intent, opened_bars=bars)
             return None
         position = self._open.get(symbol)
         if position is None or closed is None:
@@ -87,25 +85,25 @@ class PositionReviews:
             reason = f"the resting stop-loss, filled at {fill.price:,.6g}"
         else:
             reason = self._exit_theses.pop(fill.client_order_id, "a SELL order")
-        entry_price = position.cost / position.quantity if position.quantity else fill.price
         lowest = min(position.lowest, fill.price)
+        entry = closed.entry_price
         return ClosedPosition(
             symbol=symbol,
             timeframe=self._timeframe,
             opened_ms=closed.opened_ms,
             closed_ms=closed.closed_ms,
             candles_held=max(0, bars - position.opened_bars),
-            entry_price=entry_price,
-            exit_price=fill.price,
+            entry_price=entry,
+            exit_price=closed.exit_price,
             pnl=closed.pnl,
-            pnl_fraction=closed.pnl / position.cost if position.cost else 0.0,
+            pnl_fraction=closed.return_fraction,
             entry_features=position.intent.features,
             entry_thesis=position.intent.thesis,
             exit_reason=reason,
-            max_adverse=min(0.0, lowest / entry_price - 1.0) if entry_price else 0.0,
+            max_adverse=min(0.0, lowest / entry - 1.0) if entry else 0.0,
             entry_trace_id=position.intent.trace_id,
             entry_situation_id=position.intent.situation_id,
-            order_ids=(*position.order_ids, fill.client_order_id),
+            order_ids=closed.order_ids,
             entry_persona=position.intent.persona,
         )
 

@@ -23,7 +23,6 @@ from graphs.summary import (
 from memory.traces import COLLECTION as TRACES
 from tools.compliance import count_violations
 from tools.metrics import buy_and_hold_return, max_drawdown
-from tools.trades import RoundTrips
 
 if TYPE_CHECKING:
     from graphs.node import NodeOutcome, TradingNode
@@ -129,12 +128,8 @@ def _symbol_summary(node: TradingNode, symbol: str, fills: list[Fill]) -> Symbol
     tally, history = node.tallies[symbol], node.histories[symbol]
     execution = node.config.settings.execution
     mine = [f for f in fills if f.symbol == symbol]
-    trips = RoundTrips()
-    realized = 0.0
-    for fill in mine:
-        closed = trips.on_fill(fill)
-        if closed is not None:
-            realized += closed.pnl
+    closed = node.ports.journal.round_trips.closed
+    share = execution.initial_cash / len(node.tallies)
     return SymbolSummary(
         symbol=symbol,
         first=iso(tally.first_ts) if tally.first_ts is not None else "",
@@ -142,12 +137,13 @@ def _symbol_summary(node: TradingNode, symbol: str, fills: list[Fill]) -> Symbol
         decisions=tally.decisions,
         orders=tally.orders,
         fills=len(mine),
-        realized_pnl=realized,
+        realized_pnl=sum(t.pnl for t in closed if t.symbol == symbol),
         fees_paid=sum(f.fee for f in mine),
         buy_and_hold_return=buy_and_hold_return(
             history.open(),
             history.close(),
             fee_rate=execution.fee_rate,
             slippage_bps=execution.slippage_bps,
+            initial_cash=share,
         ),
     )

@@ -40,6 +40,7 @@ from memory.traces import load_run, verify_chain
 from risk.breakers import BreakerBoard
 from risk.breakers.keys import PREFIX
 from tools.execution.paper import PaperBroker
+from tools.trades import RoundTrips
 
 __all__ = ["CycleObserver", "Progress", "SessionPlan", "run_session"]
 
@@ -131,7 +132,7 @@ def run_session(
         analyst=analyst,
         accounts=accounts,
         reflector=plan.reflector or SummaryReflector(),
-        journal=CycleJournal(),
+        journal=CycleJournal(round_trips=RoundTrips.continuing(ledger.fills())),
         replayed=_recorded_analysis(sealed, analyst),
     )
     node = TradingNode(NodeConfig(plan.run_id, account.name, settings, root), ports)

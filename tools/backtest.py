@@ -1,8 +1,9 @@
 """A quick, honest backtest of a simple long-only rule on the closed candles the analyst has.
 
 It lets the model test a hunch ("would an EMA cross have worked here lately?") before acting
-on it. Honest means: a signal is known at a candle's close and fills at the next candle's open,
-fees are paid on both sides, and only the history given is read, so nothing after "now" exists.
+on it. Honest means: a signal is known at a candle's close and fills at the next candle's open
+as the paper broker would fill it (the fill model of `tools.fills`: slippage against the trade,
+the taker fee on both sides), and only the history given is read, so nothing after "now" exists.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.market.history import MarketHistory
 from core.market.series import FloatArray
-from tools.metrics import max_drawdown
+from core.settings import ExecutionSettings
+from core.types import Side
+from tools.fills import buy_cost_factor, market_fill_price, sell_proceeds_factor
+from tools.metrics import buy_and_hold_return, max_drawdown
 
 RSI_PERIOD = 14
 RSI_WARMUP = 100
@@ -23,6 +27,9 @@ RSI_WARMUP = 100
 
 EMA_WARMUP_FACTOR = 3
 """Slow EMA periods read before the test window, so the EMA has forgotten its seed."""
+
+BROKER_DEFAULTS = ExecutionSettings()
+"""The paper broker's default costs and cash: what a backtest assumes unless asked otherwise."""
 
 
 class Hypothesis(BaseModel):
@@ -56,7 +63,16 @@ class Hypothesis(BaseModel):
         default=1000, ge=100, le=5000, description="recent closed candles to test over"
     )
     fee_rate: float = Field(
-        default=0.001, ge=0, le=0.01, description="fee per side, fraction of notional"
+        default=BROKER_DEFAULTS.fee_rate,
+        ge=0,
+        le=0.01,
+        description="fee per side, fraction of notional",
+    )
+    slippage_bps: float = Field(
+        default=BROKER_DEFAULTS.slippage_bps,
+        ge=0,
+        le=100,
+        description="slippage per fill against the trade, in basis points",
     )
 
     @model_validator(mode="after")
@@ -75,7 +91,8 @@ class BacktestResult(BaseModel):
 
     Returns and drawdown are fractions (0.05 is 5%); an open position is marked at the last
     close without its exit fee. `trades` counts completed round trips, `win_rate` is over
-    those. `buy_and_hold_return` buys at the first open a signal could have filled at.
+    those. `buy_and_hold_return` is the one buy-and-hold of `tools.metrics` (all in at the
+    first open a signal could have filled at), with the same costs.
     `last_signal` is what the rule says at the last close: it has not been filled.
     """
 
@@ -174,15 +191,16 @@ def quick_backtest(history: MarketHistory, hypothesis: Hypothesis) -> BacktestRe
     prev_held = np.concatenate(([False], held[:-1]))
     entered, exited = held & ~prev_held, ~held & prev_held
     prev_close = np.concatenate(([close[0]], close[:-1]))
-    keep = 1.0 - h.fee_rate
+    paid = buy_cost_factor(market_fill_price(open_, Side.BUY, h.slippage_bps), h.fee_rate)
+    received = sell_proceeds_factor(market_fill_price(open_, Side.SELL, h.slippage_bps), h.fee_rate)
     growth = np.ones(bars)
     growth = np.where(held & prev_held, close / prev_close, growth)
-    growth = np.where(entered, keep * close / open_, growth)
-    growth = np.where(exited, keep * open_ / prev_close, growth)
+    growth = np.where(entered, close / paid, growth)
+    growth = np.where(exited, received / prev_close, growth)
     equity = np.cumprod(growth)
 
     entries, exits = np.flatnonzero(entered), np.flatnonzero(exited)
-    trade_returns = keep * keep * open_[exits] / open_[entries[: exits.size]] - 1.0
+    trade_returns = received[exits] / paid[entries[: exits.size]] - 1.0
     trades = int(exits.size)
     wins = int(np.count_nonzero(trade_returns > 0))
     note = None
@@ -194,7 +212,16 @@ def quick_backtest(history: MarketHistory, hypothesis: Hypothesis) -> BacktestRe
         trades=trades,
         win_rate=round(wins / trades, 4) if trades else 0.0,
         total_return=round(float(equity[-1]) - 1.0, 6),
-        buy_and_hold_return=round(keep * float(close[-1] / open_[1]) - 1.0, 6),
+        buy_and_hold_return=round(
+            buy_and_hold_return(
+                open_,
+                close,
+                fee_rate=h.fee_rate,
+                slippage_bps=h.slippage_bps,
+                initial_cash=BROKER_DEFAULTS.initial_cash,
+            ),
+            6,
+        ),
         max_drawdown=round(max_drawdown(equity.tolist()), 6),
         exposure=round(float(held.mean()), 4),
         last_signal="long" if want[-1] else "flat",

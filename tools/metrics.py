@@ -8,6 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from core.types import Side
+from tools.fills import affordable_quantity, fee, market_fill_price
+
 
 def max_drawdown(equity: Sequence[float]) -> float:
     """Largest fall from a running peak, as a positive fraction (0.25 means -25%)."""
@@ -31,15 +34,20 @@ def buy_and_hold_return(
     *,
     fee_rate: float,
     slippage_bps: float,
+    initial_cash: float,
 ) -> float:
-    """Buy-and-hold as the paper broker would fill it, the one definition every summary and
-    report uses: all in at the second candle's open (the first decision is taken at the first
-    close), slippage against the buy and the taker fee, marked at the last close."""
-    if len(closes) < 2:
+    """Buy-and-hold as the paper broker would fill it, the one definition every summary,
+    report and backtest uses: `initial_cash` all in at the second candle's open (the first
+    decision is taken at the first close) by the fill model (slippage against the buy, the
+    taker fee, the quantity rounded down), marked at the last close. The arithmetic is the
+    ledger's, so the buy-and-hold baseline's equity curve ends on exactly this return."""
+    if len(closes) < 2 or initial_cash <= 0:
         return 0.0
-    price = float(opens[1]) * (1.0 + slippage_bps / 10_000.0)
-    units = 1.0 / (price * (1.0 + fee_rate))
-    return float(units * closes[-1] - 1.0)
+    price = market_fill_price(float(opens[1]), Side.BUY, slippage_bps)
+    quantity = affordable_quantity(initial_cash, price, fee_rate)
+    notional = quantity * price
+    cash_left = initial_cash - notional - fee(notional, fee_rate)
+    return float((cash_left + quantity * closes[-1]) / initial_cash - 1.0)
 
 
 YEAR_SECONDS = 365 * 86_400

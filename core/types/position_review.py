@@ -18,7 +18,9 @@ class ClosedPosition(BaseModel):
     closed_ms: int
     candles_held: int
     entry_price: float
+    """Average price of the buys, weighted by quantity, fees apart."""
     exit_price: float
+    """Average price of the sells, weighted by quantity, fees apart."""
     pnl: float
     """Realized, in the quote currency, fees included."""
     pnl_fraction: float
@@ -32,6 +34,7 @@ class ClosedPosition(BaseModel):
     entry_trace_id: str
     entry_situation_id: str
     order_ids: tuple[str, ...]
+    """Client order ids of every fill of the trade, in order."""
     entry_persona: str = ""
     """The offline persona whose rule opened the position ("" for other analysts), so its lesson
     can count as evidence about that persona."""

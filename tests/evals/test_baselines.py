@@ -1,11 +1,18 @@
 """Baselines fill like the paper broker: decided at a close, traded at the next open, with costs."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from core.ledger import Ledger
+from core.types import Order, OrderType, Side
 from evals.baselines import Costs, buy_and_hold, cash, simulate_long_signal, sma_signal
+from risk.approval import mint
 from tests.support import series_from_closes
+from tools.execution.paper import PaperBroker
+from tools.trades import closed_trades
 
 COSTS = Costs(initial_cash=1_000.0, fee_rate=0.001, slippage_bps=10.0)
 
@@ -16,7 +23,7 @@ def test_buy_and_hold_buys_at_the_second_open_with_slippage_and_fee():
     run = buy_and_hold(series, COSTS)
 
     price = series.open[1] * 1.001
-    units = 1_000.0 / (price * 1.001)
+    units = math.floor(1_000.0 / (price * 1.001) * 1e8) / 1e8  # rounded down, as the broker does
     assert run.entries == [1] and run.exits == []
     assert run.equity[:2] == [1_000.0, 1_000.0]  # flat until the fill
     assert run.equity[-1] == pytest.approx(units * 110.0)
@@ -64,3 +71,36 @@ def test_sma_signal_matches_pandas_rolling_means():
 def test_sma_signal_refuses_a_fast_average_longer_than_the_slow_one():
     with pytest.raises(ValueError, match="must be shorter"):
         sma_signal(np.ones(100), 50, 20)
+
+
+def test_a_baseline_round_trip_fills_exactly_as_the_paper_broker_fills_the_agent(tmp_path):
+    series = series_from_closes([100.0, 103.7, 98.2, 99.0])
+    want = np.array([True, False, False, False])
+    ledger = Ledger(tmp_path / "ledger.sqlite", "run-1", initial_cash=COSTS.initial_cash)
+    broker = PaperBroker(ledger, fee_rate=COSTS.fee_rate, slippage_bps=COSTS.slippage_bps)
+    equity = []
+    for t, side in ((1, Side.BUY), (2, Side.SELL)):
+        broker.submit(mint(_all_in_order(side, series, t)))
+        broker.on_candle("SYN/USDT", series.candle(t))
+        equity.append(broker.portfolio.equity({"SYN/USDT": float(series.close[t])}))
+    broker_trades = closed_trades(ledger.fills())
+    ledger.close()
+
+    run = simulate_long_signal(series, want, COSTS)
+
+    assert run.equity[2:4] == equity  # after the buy, after the sell: to the last bit
+    assert run.trade_pnls == [broker_trades[0].pnl]
+
+
+def _all_in_order(side: Side, series, t: int) -> Order:
+    """A market order for more than the account holds: the broker caps it at what it can."""
+    return Order(
+        client_order_id=f"o-{t}",
+        symbol="SYN/USDT",
+        side=side,
+        type=OrderType.MARKET,
+        quantity=1e6,
+        reference_price=float(series.close[t - 1]),
+        stop_price=None,
+        created_ms=int(series.ts[t]),
+    )

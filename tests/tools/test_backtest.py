@@ -41,12 +41,14 @@ def _ema(values: list[float], period: int) -> list[float | None]:
 
 
 def _loop_ema_cross(
-    open_: list[float], close: list[float], fast: int, slow: int, fee: float
+    open_: list[float], close: list[float], fast: int, slow: int, fee: float, slip_bps: float
 ) -> tuple[list[float], float, float, float]:
-    """Reference: trade returns, total return, max drawdown and exposure, one candle at a time."""
+    """Reference: trade returns, total return, max drawdown and exposure, one candle at a time,
+    filled as the paper broker fills (next open, slippage against the trade, fee on the
+    notional, buy sized so that cost plus fee is the cash)."""
     ema_fast, ema_slow = _ema(close, fast), _ema(close, slow)
-    keep = 1 - fee
-    cash, units, entry = 1.0, 0.0, 0.0
+    slip = slip_bps / 10_000
+    cash, units, paid = 1.0, 0.0, 0.0
     trades: list[float] = []
     in_market, peak, drawdown = 0, 1.0, 0.0
     for i in range(len(close)):
@@ -54,10 +56,12 @@ def _loop_ema_cross(
             f, s = ema_fast[i - 1], ema_slow[i - 1]
             want = f is not None and s is not None and f > s
             if want and units == 0:
-                units, cash, entry = cash * keep / open_[i], 0.0, open_[i]
+                price = open_[i] * (1 + slip)
+                units, paid, cash = cash / (price * (1 + fee)), cash, 0.0
             elif not want and units > 0:
-                cash, units = units * open_[i] * keep, 0.0
-                trades.append(keep * keep * open_[i] / entry - 1)
+                price = open_[i] * (1 - slip)
+                cash, units = units * price - units * price * fee, 0.0
+                trades.append(cash / paid - 1)
         in_market += units > 0
         equity = cash + units * close[i]
         peak = max(peak, equity)
@@ -70,11 +74,11 @@ def _walk(n: int, seed: int, drift: float = 0.0) -> np.ndarray:
     return 100 * np.exp(np.cumsum(drift + 0.01 * rng.standard_normal(n)))
 
 
-def test_ema_cross_matches_a_plain_loop_that_fills_at_the_next_open():
+def test_ema_cross_matches_a_plain_loop_that_fills_like_the_paper_broker():
     series = _gapped(CLOSES)
-    hypothesis = Hypothesis(rule="ema_cross", fast=2, slow=5, fee_rate=0.002)
+    hypothesis = Hypothesis(rule="ema_cross", fast=2, slow=5, fee_rate=0.002, slippage_bps=20)
     trades, total, drawdown, exposure = _loop_ema_cross(
-        series.open.tolist(), series.close.tolist(), 2, 5, 0.002
+        series.open.tolist(), series.close.tolist(), 2, 5, 0.002, 20
     )
 
     result = quick_backtest(history_of(series), hypothesis)
@@ -102,7 +106,9 @@ def test_signal_on_the_last_candle_is_not_filled():
 def test_signal_one_candle_before_the_last_fills_at_the_last_open():
     history = history_of(series_from_closes([100.0] * 40 + [105.0, 106.0]))
 
-    result = quick_backtest(history, Hypothesis(rule="breakout", breakout_bars=10, fee_rate=0))
+    result = quick_backtest(
+        history, Hypothesis(rule="breakout", breakout_bars=10, fee_rate=0, slippage_bps=0)
+    )
 
     assert result.exposure == pytest.approx(1 / 42, abs=1e-4)
     assert result.total_return == pytest.approx(106.0 / 105.0 - 1, abs=1e-6)

@@ -3,7 +3,9 @@
 A decision is made at a candle's close; the order it produces can only fill during the
 following candle: a market order at its open, moved against the trader by the slippage; a
 limit order at its limit (or the open, if better) when the candle trades through it, else it
-is cancelled (time in force: one candle). Every fill pays the taker fee.
+is cancelled (time in force: one candle). Every fill pays the taker fee. The prices, fees and
+quantities are those of the one fill model (`tools.fills`) the baselines and the quick
+backtest fill with too.
 
 The stop-loss approved with an entry rests with the position, as a bracket order does on an
 exchange: when a candle's low reaches it, the position is sold at the stop (or at the open,
@@ -13,20 +15,24 @@ if the candle gapped below it), with slippage. It was checked by the validator w
 
 from __future__ import annotations
 
-import math
-
 from core.ledger import Ledger
 from core.types import Approved, Candle, Fill, Order, OrderType, Portfolio, Side
 from risk.approval import verify
-
-QUANTITY_DECIMALS = 8
+from tools.fills import (
+    affordable_quantity,
+    fee,
+    limit_fill_price,
+    market_fill_price,
+    stop_fill_price,
+    stop_triggered,
+)
 
 
 class PaperBroker:
     def __init__(self, ledger: Ledger, *, fee_rate: float, slippage_bps: float) -> None:
         self._ledger = ledger
         self._fee_rate = fee_rate
-        self._slippage = slippage_bps / 10_000.0
+        self._slippage_bps = slippage_bps
 
     @property
     def portfolio(self) -> Portfolio:
@@ -70,7 +76,7 @@ class PaperBroker:
         position = self._ledger.portfolio.positions.get(symbol)
         if position is not None:
             stop = position.stop_loss
-            if stop is None or position.quantity <= 0 or candle.low > stop:
+            if stop is None or position.quantity <= 0 or not stop_triggered(stop, candle.low):
                 return fills
             exit_order = Order(
                 client_order_id=f"stop-{self._ledger.run_id}-{position.symbol}-{candle.ts}",
@@ -82,14 +88,14 @@ class PaperBroker:
                 stop_price=stop,
                 created_ms=candle.ts,
             )
-            price = min(stop, candle.open) * (1.0 - self._slippage)
+            price = stop_fill_price(stop, candle.open, self._slippage_bps)
             fill = Fill(
                 client_order_id=exit_order.client_order_id,
                 symbol=position.symbol,
                 side=Side.SELL,
                 quantity=position.quantity,
                 price=price,
-                fee=position.quantity * price * self._fee_rate,
+                fee=fee(position.quantity * price, self._fee_rate),
                 ts=candle.ts,
             )
             if self._ledger.record_order(exit_order) and self._ledger.record_fill(fill):
@@ -98,18 +104,20 @@ class PaperBroker:
 
     def _fill(self, order: Order, candle: Candle) -> Fill | None:
         if order.type is OrderType.MARKET:
-            direction = 1.0 if order.side is Side.BUY else -1.0
-            price = candle.open * (1.0 + direction * self._slippage)
+            price = market_fill_price(candle.open, order.side, self._slippage_bps)
+        elif order.limit_price is None:
+            return None
         else:
-            limit_fill = self._limit_price(order, candle)
+            limit_fill = limit_fill_price(
+                order.side, order.limit_price, open_=candle.open, high=candle.high, low=candle.low
+            )
             if limit_fill is None:
                 return None
             price = limit_fill
         quantity = order.quantity
         if order.side is Side.BUY:
-            affordable = self._ledger.portfolio.cash / (price * (1.0 + self._fee_rate))
-            scale = 10**QUANTITY_DECIMALS
-            quantity = min(quantity, math.floor(affordable * scale) / scale)
+            cash = self._ledger.portfolio.cash
+            quantity = min(quantity, affordable_quantity(cash, price, self._fee_rate))
         else:
             quantity = min(quantity, self._ledger.portfolio.quantity(order.symbol))
         if quantity <= 0:
@@ -120,17 +128,6 @@ class PaperBroker:
             side=order.side,
             quantity=quantity,
             price=price,
-            fee=quantity * price * self._fee_rate,
+            fee=fee(quantity * price, self._fee_rate),
             ts=candle.ts,
         )
-
-    @staticmethod
-    def _limit_price(order: Order, candle: Candle) -> float | None:
-        limit = order.limit_price
-        if limit is None:
-            return None
-        if order.side is Side.BUY and candle.low <= limit:
-            return min(limit, candle.open)
-        if order.side is Side.SELL and candle.high >= limit:
-            return max(limit, candle.open)
-        return None
