@@ -2,7 +2,7 @@
 
 import json
 
-from tests.agents.reference_model import RUN_ARGS, RUN_CASSETTE
+from tests.agents.reference_model import RUN_ARGS, SCRIPTED_RUN_CASSETTE
 from tests.cli import tradegraph
 
 SECRET_KEY = "sk-ant-api03-THIS-IS-A-SECRET-0123456789abcdef"
@@ -11,7 +11,7 @@ SECRET_OTHER = "hunter2-exchange-secret-9f8e7d"
 
 def test_secrets_in_the_environment_never_reach_any_stored_byte(tmp_path):
     data = tmp_path / "data"
-    before = RUN_CASSETTE.read_bytes()
+    before = SCRIPTED_RUN_CASSETTE.read_bytes()
     env = {
         "ANTHROPIC_API_KEY": SECRET_KEY,
         "TRADEGRAPH_ANTHROPIC_API_KEY": SECRET_KEY,
@@ -19,7 +19,7 @@ def test_secrets_in_the_environment_never_reach_any_stored_byte(tmp_path):
     }
 
     result = tradegraph(
-        "run", "--analyst", "anthropic", *RUN_ARGS, "--cassette", str(RUN_CASSETTE),
+        "run", "--analyst", "anthropic", *RUN_ARGS, "--cassette", str(SCRIPTED_RUN_CASSETTE),
         "--data-dir", str(data), "--json", str(tmp_path / "out.json"), env=env,
     )  # fmt: skip
 
@@ -34,4 +34,4 @@ def test_secrets_in_the_environment_never_reach_any_stored_byte(tmp_path):
         assert SECRET_KEY.encode() not in blob
         assert SECRET_OTHER.encode() not in blob
         assert b"sk-ant-api03" not in blob
-    assert RUN_CASSETTE.read_bytes() == before
+    assert SCRIPTED_RUN_CASSETTE.read_bytes() == before
