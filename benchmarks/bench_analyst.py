@@ -1,4 +1,10 @@
-"""The Claude analyst's request economics, measured on the recorded cassettes.
+"""The Claude analyst's request economics, measured on the SCRIPTED cassettes.
+
+The cassettes in tests/cassettes/anthropic/scripted were not recorded from the live API: their
+requests are the real SDK's (so request bytes and the cacheable prefix share are the analyst's
+real requests), their answers are scripted from the Messages API reference (so how many
+requests a decision takes, the token counts and the cost follow the scripted model, not
+Claude). Every figure printed says so.
 
 Prints, per cassette: requests, decisions that consulted the model, request bytes per decision,
 and the share of those bytes inside the cacheable prefix (tool definitions and system prompt);
@@ -23,7 +29,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.agents.reference_model import CASSETTES, RUN_ARGS, RUN_CASSETTE  # noqa: E402
+from tests.agents.reference_model import (  # noqa: E402
+    RUN_ARGS,
+    SCRIPTED_CASSETTES,
+    SCRIPTED_RUN_CASSETTE,
+)
+
+SCRIPTED_NOTE = (
+    "measured on SCRIPTED cassettes ({folder}): the requests are the real SDK's, the answers "
+    "are scripted from the Messages API reference, not recorded from the live API"
+)
 
 
 def _bodies(path: Path) -> list[dict]:
@@ -39,9 +54,13 @@ def _bytes(value: object) -> int:
 
 
 def request_economics() -> tuple[int, int, int, int]:
-    print(f"{'cassette':<28}{'requests':>9}{'decisions':>10}{'bytes/decision':>16}{'prefix':>8}")
+    print(SCRIPTED_NOTE.format(folder=SCRIPTED_CASSETTES.relative_to(ROOT)))
+    print(
+        f"{'scripted cassette':<28}{'requests':>9}{'decisions':>10}{'bytes/decision':>16}"
+        f"{'prefix':>8}"
+    )
     all_requests = all_decisions = all_bytes = all_prefix = 0
-    for path in sorted(CASSETTES.glob("*.yaml")):
+    for path in sorted(SCRIPTED_CASSETTES.glob("*.yaml")):
         bodies = _bodies(path)
         decisions = sum(
             1  # a body identical to the one before it is the SDK retrying, not a new decision
@@ -59,7 +78,7 @@ def request_economics() -> tuple[int, int, int, int]:
             f"{prefix / sent:>8.1%}"
         )
     print(
-        f"{'all cassettes':<28}{all_requests:>9}{all_decisions:>10}"
+        f"{'all scripted cassettes':<28}{all_requests:>9}{all_decisions:>10}"
         f"{all_bytes / all_decisions:>16,.0f}{all_prefix / all_bytes:>8.1%}"
     )
     return all_requests, all_decisions, all_bytes, all_prefix
@@ -76,7 +95,7 @@ def replay_run() -> None:
 
     info, series = open_market(MarketRequest(spec=RUN_ARGS[1], bars=int(RUN_ARGS[3])))
     client = anthropic.Anthropic(api_key="replay", base_url="https://api.anthropic.com")
-    with tempfile.TemporaryDirectory() as tmp, llm_cassette(RUN_CASSETTE, "replay"):
+    with tempfile.TemporaryDirectory() as tmp, llm_cassette(SCRIPTED_RUN_CASSETTE, "replay"):
         data = Path(tmp)
         plan = SessionPlan("bench", info, series, load_settings(data_dir=data), data)
         started = time.perf_counter()
@@ -84,21 +103,23 @@ def replay_run() -> None:
         plan = dataclasses.replace(plan, reflector=analyst.reflector())
         summary = run_session(plan, analyst)
         wall = time.perf_counter() - started
-    consulted = sum(1 for b in _bodies(RUN_CASSETTE) if len(b["messages"]) == 1)
+    consulted = sum(1 for b in _bodies(SCRIPTED_RUN_CASSETTE) if len(b["messages"]) == 1)
     llm = summary.llm
     lessons = summary.memory.lessons_written if summary.memory else 0
     analyst_requests = llm.requests - lessons
     print(
-        f"\nreplay of {RUN_CASSETTE.name}: {summary.decisions} decisions, {consulted} consulted "
-        f"the model, {analyst_requests} analyst requests -> "
+        f"\nreplay of the scripted {SCRIPTED_RUN_CASSETTE.relative_to(ROOT)}: "
+        f"{summary.decisions} decisions, {consulted} consulted the model, "
+        f"{analyst_requests} analyst requests -> "
         f"{analyst_requests / consulted:.2f} per consulted decision "
         f"({analyst_requests / summary.decisions:.2f} per decision); "
         f"{lessons} lesson request(s) from the reflection step"
     )
     print(
-        f"tokens: input {llm.input_tokens:,}, cache read {llm.cache_read_tokens:,}, cache write "
-        f"{llm.cache_creation_tokens:,}, output {llm.output_tokens:,}; cost ${llm.cost_usd:.4f} "
-        f"(${llm.cost_usd / consulted:.5f} per consulted decision)"
+        f"scripted token counts (estimates): input {llm.input_tokens:,}, cache read "
+        f"{llm.cache_read_tokens:,}, cache write {llm.cache_creation_tokens:,}, output "
+        f"{llm.output_tokens:,}; cost ${llm.cost_usd:.4f} "
+        f"(${llm.cost_usd / consulted:.5f} per consulted decision, from the scripted counts)"
     )
     print(f"replay wall time {wall:.2f} s ({summary.decisions / wall:,.0f} decisions/s)")
 

@@ -16,8 +16,10 @@ def test_memory_benchmark_writes_traces_and_recalls(capsys):
 
 
 @pytest.mark.slow
-def test_analyst_benchmark_reads_every_cassette(capsys):
+def test_analyst_benchmark_reads_every_scripted_cassette_and_says_they_are_scripted(capsys):
     requests, decisions, sent, prefix = request_economics()
 
+    out = capsys.readouterr().out
     assert requests >= decisions > 0 and 0 < prefix < sent
-    assert "all cassettes" in capsys.readouterr().out
+    assert out.startswith("measured on SCRIPTED cassettes (tests/cassettes/anthropic/scripted)")
+    assert "all scripted cassettes" in out

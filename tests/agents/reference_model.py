@@ -1,16 +1,18 @@
-"""Scripted Messages API answers, written from the Anthropic API reference, and the cassettes
-made from them.
+"""Scripted Messages API answers, written from the Anthropic API reference, and the scripted
+cassettes made from them (tests/cassettes/anthropic/scripted/).
 
-No Anthropic API can be reached from the machines this project is built on, so the cassettes
-under tests/cassettes/anthropic were not recorded from the live API: the real SDK sent its real
-requests to this scripted model (through httpx's MockTransport) and vcrpy recorded both sides.
-The answers follow the reference (message objects with tool_use blocks, stop reasons,
-usage with cache fields, the 529 overloaded error); token counts are estimates (4 bytes per
-token). With ANTHROPIC_API_KEY set, the cassette tests re-record against the real API:
-`ANTHROPIC_API_KEY=... .venv/bin/pytest tests/agents/test_claude_cassettes.py
---record-mode=rewrite`.
+No Anthropic API can be reached from the machines this project is built on, so these cassettes
+were not recorded from the live API: the real SDK sent its real requests to this scripted model
+(through httpx's MockTransport) and vcrpy recorded both sides. The answers follow the reference
+(message objects with tool_use blocks, stop reasons, usage with cache fields, the 529 overloaded
+error); token counts are estimates (4 bytes per token). They are scripted on purpose too: an
+overloaded server, a refusal or an invalid answer cannot be had from the real API on demand.
 
-Rewrite the cassettes after changing the prompt, the tools or the brief:
+A real recording is made by the CLI with a key, into a cassette that does not exist yet:
+`ANTHROPIC_API_KEY=... tradegraph run --analyst anthropic --cassette NEW.yaml ...` (README,
+"Recording real calls").
+
+Rewrite the scripted cassettes after changing the prompt, the tools or the brief:
 `.venv/bin/python tests/agents/reference_model.py`.
 """
 
@@ -38,18 +40,18 @@ from core.settings import DEFAULT_PRICES, LlmBudget  # noqa: E402
 from core.types import Brief, RecalledSituation, TradingState  # noqa: E402
 from tools.features import compute_features  # noqa: E402
 
-CASSETTES = ROOT / "tests" / "cassettes" / "anthropic"
+SCRIPTED_CASSETTES = ROOT / "tests" / "cassettes" / "anthropic" / "scripted"
 MODEL = "claude-sonnet-4-6"
 MAX_TOKENS = 1024
 BASE_URL = "https://api.anthropic.com"
 HEADER = """\
-# Written from the Anthropic Messages API reference, not recorded from the live API (no API
-# can be reached where this project is built). The requests are the real SDK's; the answers
-# are scripted in tests/agents/reference_model.py. Scenario: {scenario}.
-# Re-record for real: ANTHROPIC_API_KEY=... .venv/bin/pytest
-#   tests/agents/test_claude_cassettes.py --record-mode=rewrite
+# SCRIPTED, not recorded from the live API (no API can be reached where this project is
+# built): the requests are the real SDK's, the answers are written from the Anthropic Messages
+# API reference by tests/agents/reference_model.py (token counts are estimates).
+# Scenario: {scenario}.
+# A real recording: ANTHROPIC_API_KEY=... tradegraph run --analyst anthropic --cassette NEW.yaml
+# (records because NEW.yaml does not exist yet; see README.md, "Recording real calls").
 """
-
 Handler = Callable[[dict[str, Any]], httpx.Response]
 
 
@@ -295,7 +297,7 @@ SCENARIOS: dict[str, Callable[[Reference], Handler]] = {
     "budget_stop": budget_stop,
 }
 BUDGET_STOP_LIMITS = LlmBudget(run_tokens=2000)
-RUN_CASSETTE = CASSETTES / "run_synthetic5_120.yaml"
+SCRIPTED_RUN_CASSETTE = SCRIPTED_CASSETTES / "run_synthetic5_120.yaml"
 RUN_ARGS = ("--market", "synthetic:5", "--bars", "120")
 
 
@@ -334,17 +336,18 @@ def write_scenarios() -> None:
 
     history = scenario_history()
     for name, script in SCENARIOS.items():
-        path = CASSETTES / f"{name}.yaml"
+        path = SCRIPTED_CASSETTES / f"{name}.yaml"
         path.unlink(missing_ok=True)
         analyst = make_analyst(scripted_client(script(Reference())), limits_for(name))
         with cassette_config("all").use_cassette(str(path)):
             analyst.propose(scenario_brief(history), scenario_research(history))
         _with_header(path, name)
-        print(f"wrote {path.relative_to(ROOT)}")
+        print(f"wrote scripted cassette {path.relative_to(ROOT)}")
 
 
 def write_run() -> None:
-    """The cassette of `tradegraph run --analyst anthropic` over RUN_ARGS, default settings."""
+    """The scripted cassette of `tradegraph run --analyst anthropic` over RUN_ARGS, default
+    settings."""
     import tempfile
 
     from agents.cassettes import cassette_config
@@ -353,22 +356,23 @@ def write_run() -> None:
 
     info, series = open_market(MarketRequest(spec=RUN_ARGS[1], bars=int(RUN_ARGS[3])))
     analyst = make_analyst(scripted_client(trend_follower(Reference())))
-    RUN_CASSETTE.unlink(missing_ok=True)
+    SCRIPTED_RUN_CASSETTE.unlink(missing_ok=True)
     with (
         tempfile.TemporaryDirectory() as tmp,
-        cassette_config("all").use_cassette(str(RUN_CASSETTE)),
+        cassette_config("all").use_cassette(str(SCRIPTED_RUN_CASSETTE)),
     ):
         settings = load_settings(data_dir=Path(tmp))
         plan = SessionPlan(
             "reference", info, series, settings, Path(tmp), reflector=analyst.reflector()
         )
         summary = run_session(plan, analyst)
-    _with_header(RUN_CASSETTE, f"tradegraph run --analyst anthropic {' '.join(RUN_ARGS)}")
-    print(f"wrote {RUN_CASSETTE.relative_to(ROOT)}: {summary.llm.requests} requests, "
-          f"{summary.decisions} decisions, {summary.orders} orders")  # fmt: skip
+    _with_header(SCRIPTED_RUN_CASSETTE, f"tradegraph run --analyst anthropic {' '.join(RUN_ARGS)}")
+    print(f"wrote scripted cassette {SCRIPTED_RUN_CASSETTE.relative_to(ROOT)}: "
+          f"{summary.llm.requests} requests, {summary.decisions} decisions, "
+          f"{summary.orders} orders")  # fmt: skip
 
 
 if __name__ == "__main__":
-    CASSETTES.mkdir(parents=True, exist_ok=True)
+    SCRIPTED_CASSETTES.mkdir(parents=True, exist_ok=True)
     write_scenarios()
     write_run()

@@ -1,14 +1,14 @@
-"""`tradegraph run --analyst anthropic` as a user runs it: from a cassette without a key, and
-against an Anthropic-compatible server at ANTHROPIC_BASE_URL (a local one, on 127.0.0.1)."""
+"""`tradegraph run --analyst anthropic` as a user runs it: from a scripted cassette without a
+key, and against an Anthropic-compatible server at ANTHROPIC_BASE_URL (a local one on 127.0.0.1
+answering like the scripted model)."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.agents.reference_model import RUN_ARGS, RUN_CASSETTE, Reference, trend_follower
+from tests.agents.reference_model import RUN_ARGS, SCRIPTED_RUN_CASSETTE
+from tests.agents.scripted_server import scripted_anthropic_server
 from tests.cli import assert_one_line_error, tradegraph
 
 pytestmark = pytest.mark.slow  # Every test here runs the command line over a cassette.
@@ -23,11 +23,11 @@ LLM_KEYS = {
 }
 
 
-def test_anthropic_run_replays_its_cassette_without_a_key(tmp_path):
+def test_anthropic_run_replays_its_scripted_cassette_without_a_key(tmp_path):
     out = tmp_path / "summary.json"
 
     result = tradegraph(
-        "run", "--analyst", "anthropic", *RUN_ARGS, "--cassette", str(RUN_CASSETTE),
+        "run", "--analyst", "anthropic", *RUN_ARGS, "--cassette", str(SCRIPTED_RUN_CASSETTE),
         "--data-dir", str(tmp_path / "data"), "--json", str(out), "--quiet",
     )  # fmt: skip
 
@@ -35,7 +35,7 @@ def test_anthropic_run_replays_its_cassette_without_a_key(tmp_path):
     summary = json.loads(out.read_text())
     llm = summary["llm"]
     assert set(llm) == LLM_KEYS
-    assert llm["requests"] == RUN_CASSETTE.read_text().count("- request:")
+    assert llm["requests"] == SCRIPTED_RUN_CASSETTE.read_text().count("- request:")
     assert llm["cache_read_tokens"] > llm["input_tokens"] > 0
     assert llm["cost_usd"] > 0
     assert summary["analyst"] == "anthropic" and summary["orders"] > 0
@@ -60,7 +60,7 @@ def test_replay_that_leaves_its_recording_stops_naming_the_request(tmp_path):
     longer = ("--market", "synthetic:5", "--bars", "130")
 
     result = tradegraph(
-        "run", "--analyst", "anthropic", *longer, "--cassette", str(RUN_CASSETTE),
+        "run", "--analyst", "anthropic", *longer, "--cassette", str(SCRIPTED_RUN_CASSETTE),
         "--data-dir", str(tmp_path), "--quiet",
         env={"TRADEGRAPH_ANTHROPIC__MAX_RETRIES": "0"},
     )  # fmt: skip
@@ -79,44 +79,17 @@ def test_missing_cassette_without_a_key_is_one_line(tmp_path):
 
 def test_cassette_needs_the_anthropic_analyst(tmp_path):
     result = tradegraph(
-        "run", "--analyst", "offline", "--cassette", str(RUN_CASSETTE),
+        "run", "--analyst", "offline", "--cassette", str(SCRIPTED_RUN_CASSETTE),
         "--data-dir", str(tmp_path),
     )  # fmt: skip
 
     assert_one_line_error(result, "--cassette", "--analyst anthropic")
 
 
-class _Compatible(BaseHTTPRequestHandler):
-    """An Anthropic-compatible endpoint answering like the reference model."""
-
-    seen: list[dict]
-    answer = None
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-        self.seen.append({"path": self.path, "headers": dict(self.headers), "body": body})
-        response = type(self).answer(body)
-        payload = response.content
-        self.send_response(response.status_code)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args):
-        return
-
-
 @pytest.fixture
 def compatible_server():
-    handler = type("Handler", (_Compatible,), {"seen": []})
-    handler.answer = staticmethod(trend_follower(Reference()))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler.seen
-    server.shutdown()
-    server.server_close()
+    with scripted_anthropic_server() as (url, seen):
+        yield url, seen
 
 
 def test_anthropic_base_url_is_honoured_and_the_key_reaches_no_file(tmp_path, compatible_server):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.agents.reference_model import RUN_ARGS, RUN_CASSETTE
+from tests.agents.reference_model import RUN_ARGS, SCRIPTED_RUN_CASSETTE
 from tests.cli import tradegraph
 
 pytestmark = pytest.mark.slow  # A whole recorded run through the command line.
@@ -15,7 +15,7 @@ SECRET_OTHER = "hunter2-exchange-secret-9f8e7d"
 
 def test_secrets_in_the_environment_never_reach_any_stored_byte(tmp_path):
     data = tmp_path / "data"
-    before = RUN_CASSETTE.read_bytes()
+    before = SCRIPTED_RUN_CASSETTE.read_bytes()
     env = {
         "ANTHROPIC_API_KEY": SECRET_KEY,
         "TRADEGRAPH_ANTHROPIC_API_KEY": SECRET_KEY,
@@ -23,7 +23,7 @@ def test_secrets_in_the_environment_never_reach_any_stored_byte(tmp_path):
     }
 
     result = tradegraph(
-        "run", "--analyst", "anthropic", *RUN_ARGS, "--cassette", str(RUN_CASSETTE),
+        "run", "--analyst", "anthropic", *RUN_ARGS, "--cassette", str(SCRIPTED_RUN_CASSETTE),
         "--data-dir", str(data), "--json", str(tmp_path / "out.json"), env=env,
     )  # fmt: skip
 
@@ -38,4 +38,4 @@ def test_secrets_in_the_environment_never_reach_any_stored_byte(tmp_path):
         assert SECRET_KEY.encode() not in blob
         assert SECRET_OTHER.encode() not in blob
         assert b"sk-ant-api03" not in blob
-    assert RUN_CASSETTE.read_bytes() == before
+    assert SCRIPTED_RUN_CASSETTE.read_bytes() == before

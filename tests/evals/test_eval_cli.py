@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.agents.reference_model import RUN_ARGS, RUN_CASSETTE
+from tests.agents.reference_model import RUN_ARGS, SCRIPTED_RUN_CASSETTE
 from tests.cli import TRADEGRAPH, assert_one_line_error, tradegraph
 from tests.support import BTC_2023
 
@@ -112,8 +112,8 @@ def test_the_lookahead_check_passes_for_the_real_graph(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_recorded_llm_run_replays_bit_identically(tmp_path):
-    args = ("--analyst", "anthropic", *RUN_ARGS, "--cassette", str(RUN_CASSETTE))
+def test_an_llm_run_from_the_scripted_cassette_replays_bit_identically(tmp_path):
+    args = ("--analyst", "anthropic", *RUN_ARGS, "--cassette", str(SCRIPTED_RUN_CASSETTE))
 
     first = _eval(tmp_path / "a", *args)
     second = _eval(tmp_path / "b", *args)
