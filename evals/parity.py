@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.market.series import CandleSeries
-from core.types import Fill, Side, Trace
+from core.types import Side, Trace
 
 BACKTESTING_CASH = 1e12
 """backtesting.py buys whole units: with this much cash the rounding is negligible."""
@@ -74,8 +74,7 @@ def session_trades(traces: list[Trace], series: CandleSeries) -> list[RoundTrip]
     trips: list[RoundTrip] = []
     entry: tuple[int, float] | None = None
     for trace in traces:
-        for raw in trace.fills:
-            fill = Fill.model_validate(raw)
+        for fill in trace.fills:
             if fill.side is Side.BUY and entry is None:
                 entry = (bar_of[fill.ts], fill.price)
             elif fill.side is Side.SELL and entry is not None:

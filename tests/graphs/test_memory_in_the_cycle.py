@@ -6,6 +6,7 @@ import pytest
 
 import memory.traces as traces_module
 from agents.offline import OfflineAnalyst
+from core.types import Side, TradingState
 from graphs.session import run_session
 from memory.audit import verify_run
 from memory.lessons import load_lessons
@@ -128,9 +129,10 @@ def test_a_trace_store_outage_stops_entries_and_loses_no_trace(make_plan, outage
     )
     assert [t.seq for t in traces] == list(range(500))
     assert report.intact
-    assert all(t.trading_state != "ACTIVE" for t in during)
-    assert not any(t.order and t.order["side"] == "buy" for t in during)
-    assert any("trace(s) spooled locally" in r for t in during for r in t.breaker_reasons)
+    assert all(t.trading_state is not TradingState.ACTIVE for t in during)
+    assert not any(t.order and t.order.side is Side.BUY for t in during)
+    assert all([d.breaker for d in t.breakers] == ["audit_trail"] for t in during)
+    assert any("trace(s) spooled locally" in d.reason for t in during for d in t.breakers)
     assert summary.trace_store.spooled == 0
     assert not list((plan.data_dir / "spool").glob("*.jsonl"))
 
@@ -143,7 +145,7 @@ def test_trading_goes_on_during_an_outage_when_the_setting_says_continue(make_pl
     run_session(plan, OfflineAnalyst())
 
     during = [t for t in stored_traces(plan.data_dir, plan.run_id) if t.seq in outage]
-    assert not any("spooled locally" in r for t in during for r in t.breaker_reasons)
+    assert not any(d.breaker == "audit_trail" for t in during for d in t.breakers)
 
 
 def test_two_synthetic_worlds_do_not_share_memory(make_plan):
