@@ -6,6 +6,7 @@ shows it: the progress bar, the summary table, the files written."""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -205,22 +206,15 @@ def _error_lines(summary: RunSummary) -> str:
 
 
 def _trip_lines(summary: RunSummary) -> str:
-    """One line per kind of trip, in the order they first happened, with how often."""
-    first: dict[str, str] = {}
-    counts: dict[str, int] = {}
+    """One line per breaker and stage, in the order they first tripped, with how often (the
+    first trip's reason shown as data: it may quote an analyst's words)."""
+    first: dict[tuple[str, str], str] = {}
+    counts: Counter[tuple[str, str]] = Counter()
     for trip in summary.risk.breaker_trips:
-        stage = trip.reason.split(":")[0] if trip.breaker == "stale_data" else trip.reason
-        key = f"{trip.breaker}:{_stage(trip.breaker, stage)}"
-        counts[key] = counts.get(key, 0) + 1
-        short = trip.reason.split(" (")[0]
-        first.setdefault(key, f"{trip.ts[:16]} {trip.breaker}: {short}")
+        key = (trip.breaker, trip.stage)
+        counts[key] += 1
+        shown = f"{trip.ts[:16]} {trip.breaker} ({trip.stage}): {escape(trip.reason)}"
+        first.setdefault(key, shown)
     return "\n".join(
         first[key] + (f"  (x{counts[key]})" if counts[key] > 1 else "") for key in first
     )
-
-
-def _stage(breaker: str, reason: str) -> str:
-    for word in ("size cut", "REDUCING", "halt", "HALTED"):
-        if word in reason:
-            return word
-    return breaker

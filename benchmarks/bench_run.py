@@ -35,11 +35,13 @@ def bare_langgraph(cycles: int) -> float:
         approved: bool
 
     graph = StateGraph(State)
-    names = ["observe", "features", "recall", "analyze", "validate", "execute", "record"]
+    from graphs.decision import STEPS
+
+    names = list(STEPS)
     for name in names:
         graph.add_node(name, lambda state: {"approved": False})
     graph.add_edge(START, "observe")
-    for a, b in itertools.pairwise(names[:5]):
+    for a, b in itertools.pairwise(names[: names.index("validate") + 1]):
         graph.add_edge(a, b)
     graph.add_conditional_edges(
         "validate", lambda s: "execute" if s["approved"] else "record", ["execute", "record"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.market.series import CandleSeries
-from core.types import Fill, Trace
+from core.types import Trace
 from tools.trades import closed_trades
 
 BACKTESTING_CASH = 1e12
@@ -73,7 +73,7 @@ def backtesting_trades(
 def session_trades(traces: list[Trace], series: CandleSeries) -> list[RoundTrip]:
     """Closed round trips from the fills in a replay's traces, bars indexed into `series`."""
     bar_of = {int(ts): i for i, ts in enumerate(series.ts)}
-    fills = (Fill.model_validate(raw) for trace in traces for raw in trace.fills)
+    fills = (fill for trace in traces for fill in trace.fills)
     return [
         RoundTrip(bar_of[t.opened_ms], bar_of[t.closed_ms], t.entry_price, t.exit_price)
         for t in closed_trades(fills)

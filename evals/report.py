@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict
 
 from core.market.series import CandleSeries
 from core.settings import ExecutionSettings, Settings
-from core.types import Fill, MarketInfo, Side, Trace, canonical_json
+from core.types import MarketInfo, Side, Trace, canonical_json
 from evals.baselines import Costs, SimulatedRun, buy_and_hold, cash, sma_crossover
-from graphs.summary import RunSummary, iso
+from graphs.summary import BreakerTrip, RunSummary, iso
 from tools.metrics import PerformanceMetrics, performance
 from tools.trades import closed_trades
 
@@ -156,7 +156,7 @@ def config_hash(settings: Settings) -> str:
 def agent_metrics(
     recorder: CycleRecorder, initial_cash: float, period_seconds: float
 ) -> PerformanceMetrics:
-    fills = [Fill.model_validate(raw) for trace in recorder.traces for raw in trace.fills]
+    fills = [fill for trace in recorder.traces for fill in trace.fills]
     return performance(
         [initial_cash, *(t.equity for t in recorder.traces)],
         period_seconds=period_seconds,
@@ -179,8 +179,8 @@ class EvalResult:
     """Equity at every close: the agent's and each baseline's."""
     buys: list[tuple[int, float]]
     sells: list[tuple[int, float]]
-    breaker_trips: list[tuple[str, str, str]]
-    """(time, breaker, reason) of every trip and halt."""
+    breaker_trips: tuple[BreakerTrip, ...]
+    """Every trip and halt."""
 
 
 def build_report(
@@ -250,7 +250,7 @@ def build_report(
         ),
         determinism=Determinism(trace_root_hash=trace_root_hash(recorder.traces)),
     )
-    fills = [Fill.model_validate(raw) for t in recorder.traces for raw in t.fills]
+    fills = [fill for t in recorder.traces for fill in t.fills]
     primary = markets[0][0].symbol
     return EvalResult(
         report=report,
@@ -262,7 +262,7 @@ def build_report(
         },
         buys=[(f.ts, f.price) for f in fills if f.side is Side.BUY and f.symbol == primary],
         sells=[(f.ts, f.price) for f in fills if f.side is Side.SELL and f.symbol == primary],
-        breaker_trips=[(t.ts, t.breaker, t.reason) for t in summary.risk.breaker_trips],
+        breaker_trips=summary.risk.breaker_trips,
     )
 
 

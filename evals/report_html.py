@@ -109,8 +109,8 @@ def plots(result: EvalResult) -> dict[str, str]:
         sold: Any = _times([t for t, _ in result.sells])
         ax.scatter(sold, [p for _, p in result.sells],
                    marker="v", color="#c0392b", s=28, label="sell fill", zorder=3)  # fmt: skip
-    for ts, _, _ in result.breaker_trips:
-        tripped: Any = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    for trip in result.breaker_trips:
+        tripped: Any = datetime.fromisoformat(trip.ts.replace("Z", "+00:00"))
         ax.axvline(tripped, color="#c0392b",
                    alpha=0.25, linewidth=0.8)  # fmt: skip
     ax.set_ylabel("price")
@@ -160,10 +160,11 @@ def render_html(result: EvalResult) -> str:
     figure = '<img alt="{alt}" src="data:image/png;base64,{data}">'
     trips = (
         "".join(
-            f"<tr><td>{escape(ts[:16])}</td><td>{escape(b)}</td><td>{escape(reason)}</td></tr>"
-            for ts, b, reason in result.breaker_trips
+            f"<tr><td>{escape(t.ts[:16])}</td><td>{escape(t.breaker)}</td>"
+            f"<td>{escape(t.stage)}</td><td>{escape(t.reason)}</td></tr>"
+            for t in result.breaker_trips
         )
-        or "<tr><td colspan=3>none</td></tr>"
+        or "<tr><td colspan=4>none</td></tr>"
     )
     synthetic = " <b class=warn>SYNTHETIC DATA</b>" if r.market.synthetic else ""
     partial = "<p class=warn>Partial report: the replay was interrupted.</p>" if r.partial else ""
@@ -200,7 +201,7 @@ baselines fill the same way. Limit violations found by the independent re-check:
 <p class=meta>Red lines: circuit-breaker trips.</p>
 <h2>Denials by refusal code</h2>{denied}
 <h2>Breaker trips</h2>
-<table><tr><th>time (UTC)</th><th>breaker</th><th>reason</th></tr>{trips}</table>
+<table><tr><th>time (UTC)</th><th>breaker</th><th>stage</th><th>reason</th></tr>{trips}</table>
 <h2>LLM</h2>
 <p>{r.llm.requests:,} requests · {r.llm.input_tokens:,} input, {r.llm.output_tokens:,} output,
 {r.llm.cache_read_tokens:,} cache-read tokens · ${r.llm.cost_usd:,.4f}</p>

@@ -9,15 +9,22 @@ from langgraph.graph import END, START, StateGraph
 from graphs.nodes import CycleDeps, CycleSteps, timed
 from graphs.state import CycleState
 
+STEPS = (
+    "observe", "settle", "learn", "features", "recall", "analyze", "validate", "execute", "record",
+)  # fmt: skip
+
 
 def build_decision_graph(deps: CycleDeps, checkpointer: Any = None) -> Any:
-    """observe -> features -> recall -> analyze -> validate -> (execute ->) record."""
+    """observe -> settle -> learn -> features -> recall -> analyze -> validate
+    -> (execute ->) record: execute only for an approved order."""
     steps = CycleSteps(deps)
     graph = StateGraph(CycleState)
-    for name in ("observe", "features", "recall", "analyze", "validate", "execute", "record"):
+    for name in STEPS:
         graph.add_node(name, timed(name, getattr(steps, name)))  # type: ignore[call-overload]
     graph.add_edge(START, "observe")
-    graph.add_edge("observe", "features")
+    graph.add_edge("observe", "settle")
+    graph.add_edge("settle", "learn")
+    graph.add_edge("learn", "features")
     graph.add_edge("features", "recall")
     graph.add_edge("recall", "analyze")
     graph.add_edge("analyze", "validate")

@@ -8,6 +8,7 @@ placed no orders is easy to misread as a strategy that found nothing to do; this
 
 from __future__ import annotations
 
+from core.types.breakers import BreakerStage
 from graphs.summary import BreakerTrip, RunSummary
 from risk.breakers.kill_switch import GlobalKillSwitch
 
@@ -27,7 +28,11 @@ def halt_notice(summary: RunSummary) -> str | None:
     if global_events and global_events[-1].kind in _ENGAGING:
         reason = _shown(global_events[-1].reason)
         return f"no orders: the global kill switch is engaged ({reason}): {RESUME_HINT}"
-    halts = [t for t in trips if t.kind in _ENGAGING and "halt" in _lower(t)]
+    halts = [
+        t
+        for t in trips
+        if t.kind in _ENGAGING and t.stage is BreakerStage.HALT and not _is_global(t)
+    ]
     account = f" --account {summary.account}" if summary.account else ""
     lift = f'`tradegraph risk resume{account} --reason "..."` lifts it'
     if halts:
@@ -47,10 +52,6 @@ def _is_global(trip: BreakerTrip) -> bool:
     if trip.breaker == GlobalKillSwitch.name:
         return True
     return trip.breaker == "store" and f"{GlobalKillSwitch.name} record" in trip.reason
-
-
-def _lower(trip: BreakerTrip) -> str:
-    return f"{trip.breaker} {trip.reason}".lower()
 
 
 def _shown(reason: str) -> str:

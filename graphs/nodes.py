@@ -1,4 +1,10 @@
-"""The seven steps of a decision cycle, each a function of the state and the injected ports."""
+"""The nine steps of a decision cycle, each a function of the state and the injected ports.
+
+Each step calls one domain service: observe the market history and its data checks, settle the
+settlement (broker, round trips, breakers), learn the learning (outcomes, lessons), features
+the quant tools, recall the memories, analyze the analyst, validate the risk validator, execute
+the broker, record the trace store.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +23,9 @@ from core.market.history import MarketHistory
 from core.types import (
     Action,
     Approved,
+    BreakerEvent,
     BreakerLimits,
     Candle,
-    ClosedPosition,
     Fill,
     MarketSnapshot,
     Order,
@@ -30,16 +36,18 @@ from core.types import (
     RiskLimits,
     Side,
     Trace,
-    TradingState,
+    VerdictKind,
 )
 from graphs.briefing import build_brief
+from graphs.learning import Learning
 from graphs.market_book import MarketBook
 from graphs.reviews import PositionReviews
+from graphs.settlement import Settlement
 from graphs.state import CycleState
-from memory.lessons import Lesson, LessonMemory
+from memory.lessons import LessonMemory
 from memory.situations import SituationMemory, situation_id
 from memory.traces import TraceStore, trace_id
-from risk.breakers import BreakerBoard, BreakerEvent
+from risk.breakers import BreakerBoard
 from risk.validator import flatten, validate
 from tools.compliance import ExecutedOrder
 from tools.data_checks import check_data
@@ -137,57 +145,54 @@ def client_order_id(run_id: str, seq: int) -> str:
 class CycleSteps:
     def __init__(self, deps: CycleDeps) -> None:
         self.d = deps
+        assert deps.book is not None
+        self.settlement = Settlement(
+            deps.broker,
+            deps.breakers,
+            deps.journal.round_trips,
+            deps.reviews,
+            deps.book,
+            deps.traces,
+        )
+        self.learning = Learning(
+            deps.situations, deps.lessons, deps.reflector, deps.traces, deps.market_key
+        )
 
     def observe(self, state: CycleState) -> dict[str, Any]:
+        """The market as of the last closed candle, with its data checks."""
         d = self.d
         candle = d.history.last()
         now = d.clock.now_ms()
-        symbol = d.history.info.symbol
         assert d.book is not None
-        d.book.mark(symbol, candle.close)
-        fills = d.broker.on_candle(symbol, candle)
-        for fill in fills:
-            closed = d.journal.round_trips.on_fill(fill)
-            if closed is not None:
-                d.breakers.record_trade(closed.pnl, now)
-            review = d.reviews.on_fill(fill, len(d.history), closed)
-            if review is not None and d.lessons.enabled:
-                self._reflect(review, now)
-        d.reviews.on_candle(candle)
+        d.book.mark(d.history.info.symbol, candle.close)
         limits = d.breaker_limits
         issues = check_data(d.history, now, limits.stale_after_periods, limits.jump_sigma)
         snapshot = MarketSnapshot(
             info=d.history.info, now_ms=now, last=candle, bars_seen=len(d.history), issues=issues
         )
-        equity = d.broker.portfolio.equity(d.marks)
-        breakers = d.breakers.update(equity, snapshot, now, unpersisted_traces=d.traces.spooled)
-        if breakers.state is TradingState.HALTED:
-            d.broker.cancel_pending()
-        elif breakers.state is not TradingState.ACTIVE:
-            d.broker.cancel_pending(Side.BUY)
+        return {"snapshot": snapshot, "order": None}
+
+    def settle(self, state: CycleState) -> dict[str, Any]:
+        """Fills at this candle into the ledger, round trips, then the breakers after them."""
+        settled = self.settlement.settle(state["snapshot"])
         return {
-            "snapshot": snapshot,
-            "fills": fills,
-            "breakers": breakers,
+            "fills": settled.fills,
+            "closed": settled.closed,
+            "breakers": settled.breakers,
             "breaker_events": self._drain_events(),
-            "order": None,
         }
+
+    def learn(self, state: CycleState) -> dict[str, Any]:
+        """Lessons from the positions just closed, outcomes of situations whose horizon passed."""
+        self.learning.learn(state["snapshot"], state.get("closed", ()))
+        return {}
 
     def features(self, state: CycleState) -> dict[str, Any]:
         return {"features": compute_features(self.d.history)}
 
     def recall(self, state: CycleState) -> dict[str, Any]:
-        d, snapshot = self.d, state["snapshot"]
-        candle, now = snapshot.last, snapshot.now_ms
-        settled = d.situations.observe(
-            bars=len(d.history), close=candle.close, low=candle.low, now_ms=now
-        )
-        for stored in settled:
-            d.traces.annotate_outcome(
-                stored.trace_id,
-                {f"outcome_{h.candles}": h.forward_return for h in stored.situation.horizons},
-            )
-        d.lessons.advance(now)
+        """Similar past situations and lessons, among those known at this close."""
+        d = self.d
         features = state["features"]
         if not features.ready:
             return {"recalled": (), "lessons": ()}
@@ -306,14 +311,15 @@ class CycleSteps:
             prompt_version=analysis.prompt_version,
             messages=analysis.messages,
             llm=analysis.usage.model_dump() if analysis.usage.requests else {},
-            proposal=analysis.proposal.model_dump(mode="json"),
-            verdict=verdict.kind,
+            proposal=analysis.proposal,
+            verdict=VerdictKind(verdict.kind),
             refusals=tuple(str(r) for r in getattr(verdict, "refusals", ())),
-            order=order.model_dump(mode="json") if order else None,
-            fills=tuple(f.model_dump(mode="json") for f in state.get("fills", [])),
+            order=order,
+            fills=tuple(state.get("fills", ())),
             flatten=state.get("flatten", False),
-            trading_state=breakers.state.value,
-            breaker_reasons=breakers.reasons + tuple(state.get("breaker_events", [])),
+            trading_state=breakers.state,
+            breakers=breakers.demands,
+            breaker_events=tuple(state.get("breaker_events", ())),
             equity=d.broker.portfolio.equity(d.marks),
             latency_ms=dict(state.get("latency_ms", {})),
         )
@@ -325,7 +331,7 @@ class CycleSteps:
                 trace_id=trace_id(d.run_id, seq),
                 situation_id=moment,
                 features=features,
-                thesis=str(trace.proposal.get("thesis", "")),
+                thesis=trace.proposal.thesis,
                 persona=analysis.persona,
             )
         if features.ready:
@@ -340,37 +346,11 @@ class CycleSteps:
             )
         return {"trace": sealed}
 
-    def _reflect(self, review: ClosedPosition, now: int) -> None:
-        """A position closed: write its lesson (the deterministic summary if reflection fails)."""
-        d = self.d
-        try:
-            text = d.reflector.reflect(review)
-        except ReplayMismatchError:
-            raise  # a replay that left its recording must stop, as in analyze
-        except Exception:
-            text = SummaryReflector().reflect(review)
-        d.lessons.add(
-            Lesson(
-                id=f"lesson:{situation_id(d.market_key, now)}",
-                written_at=now,
-                symbol=review.symbol,
-                text=text,
-                author=d.reflector.name,
-                pnl_fraction=review.pnl_fraction,
-                situation_vector=review.entry_features.vector(),
-                situation_id=review.entry_situation_id,
-                entry_trace_id=review.entry_trace_id,
-                order_ids=review.order_ids,
-                persona=review.entry_persona,
-                pnl_atr=review.pnl_atr,
-            )
-        )
-
-    def _drain_events(self) -> list[str]:
-        """The board's events since the last drain, kept for the summary; as trace lines."""
+    def _drain_events(self) -> list[BreakerEvent]:
+        """The board's events since the last drain, for the trace; kept for the summary."""
         drained = self.d.breakers.drain_events()
         self.d.journal.breaker_events.extend(drained)
-        return [f"{e.kind} {e.breaker}: {e.reason}" for e in drained]
+        return drained
 
     def _context(self, state: CycleState) -> RiskContext:
         """What the validator needs beyond the proposal: orders in flight and recent, marks."""

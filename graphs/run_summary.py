@@ -92,7 +92,9 @@ def summarize(
             violation_examples=tuple(examples),
             denials=sum(outcome.denials.values()) if outcome is not None else 0,
             breaker_trips=tuple(
-                BreakerTrip(ts=iso(e.ts), kind=e.kind, breaker=e.breaker, reason=e.reason)
+                BreakerTrip(
+                    ts=iso(e.ts), kind=e.kind, breaker=e.breaker, stage=e.stage, reason=e.reason
+                )
                 for e in journal.breaker_events
                 if e.kind in ("trip", "halt")
             ),

@@ -27,7 +27,7 @@ from core.ledger import Ledger
 from core.market.series import CandleSeries
 from core.settings import Settings
 from core.storage import SqliteStateStore
-from core.types import MarketInfo, Proposal, Trace
+from core.types import MarketInfo, Trace
 from graphs.analyst_watch import AnalystUnreachableError, AnalystWatch
 from graphs.feeds import ReplayFeed
 from graphs.node import CycleObserver, NodeConfig, NodePorts, Progress, TradingNode
@@ -251,7 +251,7 @@ def _recorded_analysis(
         if trace is None:
             return None
         return AnalystResult(
-            proposal=Proposal.model_validate(trace.proposal),
+            proposal=trace.proposal,
             model=trace.model,
             prompt_version=trace.prompt_version,
             messages=trace.messages,

@@ -6,7 +6,9 @@ from typing import Annotated, TypedDict
 
 from agents.base import AnalystResult
 from core.types import (
+    BreakerEvent,
     BreakerSnapshot,
+    ClosedPosition,
     Features,
     Fill,
     MarketSnapshot,
@@ -26,8 +28,9 @@ class CycleState(TypedDict, total=False):
     seq: int
     snapshot: MarketSnapshot
     fills: list[Fill]
+    closed: list[ClosedPosition]
     breakers: BreakerSnapshot
-    breaker_events: list[str]
+    breaker_events: list[BreakerEvent]
     features: Features
     recalled: tuple[RecalledSituation, ...]
     lessons: tuple[RecalledLesson, ...]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.base import LlmUsage
+from core.types import BreakerStage, EventKind
 
 
 def iso(ts_ms: int) -> str:
@@ -47,11 +48,15 @@ class MemorySummary(BaseModel):
 
 
 class BreakerTrip(BaseModel):
+    """A breaker trip or a manual halt during the run."""
+
     model_config = ConfigDict(frozen=True)
 
     ts: str
-    kind: str
+    kind: EventKind
     breaker: str
+    stage: BreakerStage
+    """The stage it entered: size_cut, reducing or halt."""
     reason: str
 
 

@@ -228,23 +228,23 @@ def readable(trace: Trace) -> list[str]:
         lines.append("features   warming up")
     lines.append(f"recalled   {len(trace.recalled)} situations, {len(trace.lessons)} lessons")
     lines.append(
-        f"proposal   {p.get('action')}  size {p.get('size_fraction')}  stop {p.get('stop_loss')}"
-        f"  target {p.get('take_profit')}  confidence {p.get('confidence')}"
+        f"proposal   {p.action}  size {p.size_fraction}  stop {p.stop_loss}"
+        f"  target {p.take_profit}  confidence {p.confidence}"
     )
-    lines.append(f"thesis     {p.get('thesis', '')}")
+    lines.append(f"thesis     {p.thesis}")
     lines.append(f"verdict    {trace.verdict}" + (" (flatten)" if trace.flatten else ""))
     lines.extend(f"  refusal  {r}" for r in trace.refusals)
     if trace.order:
         o = trace.order
         lines.append(
-            f"order      {o.get('client_order_id')} {o.get('side')} {o.get('quantity')} "
-            f"{o.get('type')} limit {o.get('limit_price')} stop {o.get('stop_loss')}"
+            f"order      {o.client_order_id} {o.side} {o.quantity} "
+            f"{o.type} limit {o.limit_price} stop {o.stop_price}"
         )
+    lines.extend(f"fill       {x.side} {x.quantity} @ {x.price} fee {x.fee}" for x in trace.fills)
+    lines.extend(f"breaker    {d.breaker} ({d.stage}): {d.reason}" for d in trace.breakers)
     lines.extend(
-        f"fill       {x.get('side')} {x.get('quantity')} @ {x.get('price')} fee {x.get('fee')}"
-        for x in trace.fills
+        f"event      {e.kind} {e.breaker} ({e.stage}): {e.reason}" for e in trace.breaker_events
     )
-    lines.extend(f"breaker    {r}" for r in trace.breaker_reasons)
     if trace.llm:
         lines.append("llm        " + ", ".join(f"{k} {v}" for k, v in trace.llm.items()))
     if trace.messages:

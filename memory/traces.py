@@ -33,6 +33,8 @@ COLLECTION = "traces"
 RUNS_COLLECTION = "trace_runs"
 WRITE_CHUNK = 1_000
 """Traces per chroma call: chroma refuses batches above its maximum (5,461 here)."""
+STOP_ORDER_PREFIX = "stop-"
+"""Client order ids of resting stop-losses filled by the broker."""
 RETRY_SECONDS = 5.0
 """While spooling, how often (wall clock) the store is tried again between batches."""
 
@@ -44,21 +46,20 @@ def trace_id(run_id: str, seq: int) -> str:
 def headline(trace: Trace) -> str:
     """The searchable text of a trace: what was proposed, what was decided and why, what
     filled (a resting stop-loss by name) and what the breakers did."""
-    action = trace.proposal.get("action", "HOLD")
+    proposal = trace.proposal
     refusals = f" ({'; '.join(trace.refusals)})" if trace.refusals else ""
-    thesis = trace.proposal.get("thesis", "")
-    text = f"{trace.symbol} {action} {trace.verdict}{refusals}: {thesis}"
+    text = f"{trace.symbol} {proposal.action} {trace.verdict}{refusals}: {proposal.thesis}"
     for fill in trace.fills:
-        kind = "stop-loss " if str(fill.get("client_order_id", "")).startswith("stop-") else ""
-        text += f" | filled {kind}{fill.get('side')} {_num(fill.get('quantity'))} at "
-        text += _num(fill.get("price"))
-    if trace.breaker_reasons:
-        text += " | breakers: " + "; ".join(trace.breaker_reasons)
+        kind = "stop-loss " if fill.client_order_id.startswith(STOP_ORDER_PREFIX) else ""
+        text += f" | filled {kind}{fill.side} {fill.quantity:.6g} at {fill.price:.6g}"
+    if trace.breakers or trace.breaker_events:
+        text += " | breakers: " + "; ".join(
+            [
+                *(f"{d.breaker} {d.stage}: {d.reason}" for d in trace.breakers),
+                *(f"{e.kind} {e.breaker} {e.stage}: {e.reason}" for e in trace.breaker_events),
+            ]
+        )
     return text
-
-
-def _num(x: object) -> str:
-    return f"{x:.6g}" if isinstance(x, int | float) else str(x)
 
 
 def filter_fields(trace: Trace) -> dict[str, Any]:
@@ -69,8 +70,8 @@ def filter_fields(trace: Trace) -> dict[str, Any]:
         "seq": trace.seq,
         "ts": trace.ts,
         "symbol": trace.symbol,
-        "action": str(trace.proposal.get("action", "HOLD")),
-        "verdict": trace.verdict,
+        "action": str(trace.proposal.action),
+        "verdict": trace.verdict.value,
         "hash": trace.hash,
         "prev_hash": trace.prev_hash,
     }
@@ -239,16 +240,19 @@ class ChainDivergedError(RuntimeError):
 DECISION_FIELDS = (
     "seq", "ts", "symbol", "inputs_hash", "features", "recalled", "lessons", "analyst",
     "proposal", "verdict", "refusals", "order", "fills", "flatten", "trading_state",
-    "breaker_reasons", "equity",
+    "breakers", "breaker_events", "equity",
 )  # fmt: skip
 """What a cycle decided and from what; not wall-clock latencies, not the run's name."""
 
 
 def decision_difference(replayed: Trace, sealed: Trace) -> str | None:
-    """The first decision field in which two traces of one cycle differ, if any."""
+    """The first decision field in which two traces of one cycle differ, if any (compared as
+    their JSON holds them, where a NaN is null)."""
+    mine, theirs = replayed.body(), sealed.body()
     for name in DECISION_FIELDS:
-        mine, theirs = getattr(replayed, name), getattr(sealed, name)
-        if mine != theirs and canonical_json(mine) != canonical_json(theirs):
+        if mine[name] != theirs[name] and canonical_json(mine[name]) != canonical_json(
+            theirs[name]
+        ):
             return f"{name} differs"
     return None
 

@@ -1,5 +1,6 @@
 """Domain types shared by every package: plain, frozen pydantic models."""
 
+from core.types.breakers import BreakerDemand, BreakerEvent, BreakerStage, EventKind
 from core.types.brief import Brief, HorizonOutcome, RecalledLesson, RecalledSituation
 from core.types.features import Features, Regime
 from core.types.market import Candle, DataIssue, MarketInfo, MarketSnapshot, timeframe_seconds
@@ -18,6 +19,7 @@ from core.types.risk import (
     RiskLimits,
     TradingState,
     Verdict,
+    VerdictKind,
 )
 from core.types.trace import GENESIS_HASH, Trace, canonical_json
 from core.types.trading import Action, Fill, Order, OrderType, Portfolio, Position, Proposal, Side
@@ -26,13 +28,17 @@ __all__ = [
     "GENESIS_HASH",
     "Action",
     "Approved",
+    "BreakerDemand",
+    "BreakerEvent",
     "BreakerLimits",
     "BreakerSnapshot",
+    "BreakerStage",
     "Brief",
     "Candle",
     "ClosedPosition",
     "DataIssue",
     "Denied",
+    "EventKind",
     "Features",
     "Fill",
     "Hold",
@@ -57,6 +63,7 @@ __all__ = [
     "Trace",
     "TradingState",
     "Verdict",
+    "VerdictKind",
     "canonical_json",
     "timeframe_seconds",
 ]

@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core.types.breakers import BreakerDemand
 from core.types.trading import Order, Side
 
 
@@ -224,17 +225,28 @@ class Hold(BaseModel):
 Verdict = Approved | Denied | Hold
 
 
+class VerdictKind(StrEnum):
+    """Which verdict a cycle got, as its trace records it (the `kind` of each verdict)."""
+
+    APPROVED = "approved"
+    DENIED = "denied"
+    HOLD = "hold"
+
+
 class BreakerSnapshot(BaseModel):
     """Trading state after the circuit breakers ran, with what tripped them.
 
-    `size_multiplier` scales opening sizes down (staged drawdown); `flatten` asks the cycle to
-    close every position through the validator's reduce-only path.
+    `demands` names each breaker holding trading back, with its stage and reason; `reasons` are
+    the same reasons as text, in the same order (for the analyst's brief and the validator's
+    refusals). `size_multiplier` scales opening sizes down (staged drawdown); `flatten` asks the
+    cycle to close every position through the validator's reduce-only path.
     """
 
     model_config = ConfigDict(frozen=True)
 
     state: TradingState = TradingState.ACTIVE
     reasons: tuple[str, ...] = ()
+    demands: tuple[BreakerDemand, ...] = ()
     high_water_mark: float = 0.0
     drawdown: float = 0.0
     size_multiplier: float = 1.0

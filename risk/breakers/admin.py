@@ -11,8 +11,14 @@ import json
 
 from pydantic import BaseModel, ConfigDict
 
-from core.types import BreakerLimits, BreakerSnapshot, TradingState, canonical_json
-from risk.breakers.base import BreakerEvent
+from core.types import (
+    BreakerEvent,
+    BreakerLimits,
+    BreakerSnapshot,
+    BreakerStage,
+    TradingState,
+    canonical_json,
+)
 from risk.breakers.board import BreakerBoard
 from risk.breakers.keys import GLOBAL, GLOBAL_KILL_KEY, PREFIX, require_reason
 from risk.breakers.kill_switch import GlobalKillSwitch
@@ -37,7 +43,9 @@ def halt_all(store: LockStore, reason: str, now_ms: int, *, flatten: bool = Fals
     switch.engage(reason, now_ms, by="manual", flatten=flatten)
     store.put(GLOBAL_KILL_KEY, canonical_json(switch.to_record()))
     shown = reason + (" (flatten)" if flatten else "")
-    return BreakerEvent(ts=now_ms, kind="halt", breaker=switch.name, reason=shown)
+    return BreakerEvent(
+        ts=now_ms, kind="halt", breaker=switch.name, stage=BreakerStage.HALT, reason=shown
+    )
 
 
 def resume_all(store: LockStore, reason: str, now_ms: int) -> BreakerEvent:
@@ -47,7 +55,9 @@ def resume_all(store: LockStore, reason: str, now_ms: int) -> BreakerEvent:
     switch = GlobalKillSwitch()
     switch.release(reason, now_ms, by="manual")
     store.put(GLOBAL_KILL_KEY, canonical_json(switch.to_record()))
-    return BreakerEvent(ts=now_ms, kind="resume", breaker=switch.name, reason=reason)
+    return BreakerEvent(
+        ts=now_ms, kind="resume", breaker=switch.name, stage=BreakerStage.HALT, reason=reason
+    )
 
 
 def list_accounts(store: LockStore) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from core.types import BreakerLimits, TradingState
+from core.types import BreakerLimits, BreakerStage, TradingState
 from risk.breakers.base import Cycle, Notice, PerCycleBreaker, Trip
 
 
@@ -20,6 +20,7 @@ class AuditTrailBreaker(PerCycleBreaker):
     its reset are each one notice."""
 
     name: ClassVar[str] = "audit_trail"
+    severity: ClassVar[TradingState] = TradingState.REDUCING
 
     def __init__(self, limits: BreakerLimits) -> None:
         super().__init__()
@@ -29,7 +30,8 @@ class AuditTrailBreaker(PerCycleBreaker):
         backlog = cycle.unpersisted_traces
         if backlog <= 0 or self._limits.on_trace_failure == "continue":
             if self.last is not None:
-                self.notices.append(Notice("reset", "trace store reachable again, spool flushed"))
+                flushed = "trace store reachable again, spool flushed"
+                self.notices.append(Notice("reset", BreakerStage.REDUCING, flushed))
             self.last = None
             return None
         reason = (
@@ -37,6 +39,6 @@ class AuditTrailBreaker(PerCycleBreaker):
             "written (on_trace_failure = halt_entries)"
         )
         if self.last is None:
-            self.notices.append(Notice("trip", reason))
+            self.notices.append(Notice("trip", BreakerStage.REDUCING, reason))
         self.last = Trip(self.name, TradingState.REDUCING, reason)
         return self.last

@@ -5,6 +5,12 @@ naming a trading state and why, or None. Breakers with memory (drawdown, daily l
 streak, error rate, kill switch) keep it in a plain record that the board loads from and saves
 to the LockStore; they say what changed through `changed` (save me) and `notices` (log me).
 Breakers do no I/O: the board owns the store, the clock is the `now_ms` it is given.
+
+Each breaker class also says how the board runs it: `severity` (the most severe state it can
+demand; the board lists the most severe breakers first), `measure` (re-read from the store and
+evaluated at every update, rather than only when something is recorded to it) and, for those
+with a stored record, `part` (where the record lives). The board runs the breakers that
+`registry.account_breakers` lists, so a new breaker is its own module and one line there.
 """
 
 from __future__ import annotations
@@ -13,11 +19,16 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Final, Literal, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
-from pydantic import BaseModel, ConfigDict
-
-from core.types import MarketSnapshot, TradingState
+from core.types import (
+    BreakerDemand,
+    BreakerStage,
+    EventKind,
+    MarketSnapshot,
+    TradingState,
+)
+from risk.breakers.keys import account_key
 
 _SEVERITY: Final = {TradingState.ACTIVE: 0, TradingState.REDUCING: 1, TradingState.HALTED: 2}
 DAY_MS: Final = 86_400_000
@@ -46,22 +57,20 @@ class Trip:
     flatten: bool = False
     size_multiplier: float = 1.0
 
+    @property
+    def stage(self) -> BreakerStage:
+        """HALTED is the halt stage, REDUCING the reducing one; a demand that leaves trading
+        ACTIVE can only cut sizes."""
+        return _STAGES.get(self.state, BreakerStage.SIZE_CUT)
 
-EventKind = Literal["trip", "reset", "halt", "resume"]
-"""trip: a breaker engaged or went a stage up; reset: it lifted or went down by itself;
-halt, resume: a person (or the CLI) acted."""
+    def demand(self) -> BreakerDemand:
+        return BreakerDemand(breaker=self.breaker, stage=self.stage, reason=self.reason)
 
 
-class BreakerEvent(BaseModel):
-    """One trip, reset, manual halt or resume, for the audit trace."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ts: int
-    kind: EventKind
-    breaker: str
-    reason: str
-    account: str = ""
+_STAGES: Final = {
+    TradingState.HALTED: BreakerStage.HALT,
+    TradingState.REDUCING: BreakerStage.REDUCING,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +78,24 @@ class Notice:
     """An event as a breaker reports it; the board adds the time, the breaker and the account."""
 
     kind: EventKind
+    stage: BreakerStage
     reason: str
 
 
 class PerCycleBreaker:
     """What the breakers decided anew each cycle (never stored) share: the demand of the last
-    evaluation, and the notices not yet taken by the board."""
+    evaluation, and the notices not yet taken by the board. Every one is a measure."""
+
+    name: ClassVar[str]
+    severity: ClassVar[TradingState]
+    measure: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.last: Trip | None = None
         self.notices: list[Notice] = []
+
+    def evaluate(self, cycle: Cycle) -> Trip | None:
+        raise NotImplementedError
 
     def current(self) -> Trip | None:
         return self.last
@@ -102,20 +119,33 @@ class Breaker(Protocol):
 class StatefulBreaker:
     """Plumbing for breakers with a stored record: notices to log and a flag to save.
 
-    Subclasses implement `to_record()`, `load(record)` (raising ValueError on anything it did
-    not write) and `clear()` (the state of an account never seen).
+    Subclasses implement `evaluate(cycle)` and `current()`, `to_record()`, `load(record)`
+    (raising ValueError on anything it did not write), `clear()` (the state of an account never
+    seen) and `rebase()` (start afresh after a resume).
     """
 
     name: ClassVar[str]
     part: ClassVar[str]
     """The last segment of the store key, `risk/<account>/<part>`."""
+    severity: ClassVar[TradingState]
+    measure: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self.changed = False
         self.notices: list[Notice] = []
 
-    def notify(self, kind: EventKind, reason: str) -> None:
-        self.notices.append(Notice(kind, reason))
+    def key(self, account: str) -> str:
+        """Where this breaker's record of `account` lives in the store."""
+        return account_key(account, self.part)
+
+    def notify(self, kind: EventKind, stage: BreakerStage, reason: str) -> None:
+        self.notices.append(Notice(kind, stage, reason))
+
+    def evaluate(self, cycle: Cycle) -> Trip | None:
+        raise NotImplementedError
+
+    def current(self) -> Trip | None:
+        raise NotImplementedError
 
     def take_notices(self) -> list[Notice]:
         taken, self.notices = self.notices, []
@@ -129,6 +159,14 @@ class StatefulBreaker:
 
     def clear(self) -> None:
         raise NotImplementedError
+
+    def rebase(self) -> None:
+        raise NotImplementedError
+
+
+def rank(state: TradingState) -> int:
+    """How severe a state is: ACTIVE 0, REDUCING 1, HALTED 2."""
+    return _SEVERITY[state]
 
 
 def most_severe(states: Iterable[TradingState]) -> TradingState:

@@ -1,9 +1,10 @@
 """All circuit breakers of one account, run together each cycle, their state kept in a store.
 
-Breakers (each in its own module): the global and the account kill switch, staged drawdown,
-daily loss, losing streak, LLM budget, error rate, stale data and the audit trail. The
-snapshot's state is the most severe any of them demands; its reasons list each demand, in that
-order.
+Breakers: the global and the account kill switch, then those `registry.account_breakers`
+lists (staged drawdown, daily loss, losing streak, error rate, LLM budget, stale data, the audit
+trail), each in its own module. The snapshot's state is the most severe any of them demands;
+its demands (and reasons) list each one, the kill switches first, then the most severe
+breakers, in the registry's order within a severity.
 
 The store is the truth. Every update re-reads each breaker's record (a read is ~2 µs on the
 persistent SQLite connection) and reloads a breaker only when its stored text changed, so a
@@ -34,36 +35,32 @@ overwritten. If the breakers themselves fail during an update, that cycle is HAL
 from __future__ import annotations
 
 import json
+from typing import TypeVar
 
 from core.types import (
+    BreakerEvent,
     BreakerLimits,
     BreakerSnapshot,
+    BreakerStage,
+    EventKind,
     MarketSnapshot,
     TradingState,
     canonical_json,
 )
-from risk.breakers.audit_trail import AuditTrailBreaker
-from risk.breakers.base import (
-    BreakerEvent,
-    Cycle,
-    EventKind,
-    StatefulBreaker,
-    Trip,
-    most_severe,
-    utc,
-)
-from risk.breakers.daily_loss import DailyLossBreaker
+from risk.breakers.base import Cycle, StatefulBreaker, Trip, most_severe, rank, utc
 from risk.breakers.drawdown import DrawdownBreaker
 from risk.breakers.error_rate import ErrorRateBreaker
-from risk.breakers.keys import GLOBAL_KILL_KEY, account_key, check_account, require_reason
+from risk.breakers.keys import check_account, require_reason
 from risk.breakers.kill_switch import GlobalKillSwitch, KillSwitch
 from risk.breakers.llm_budget import BudgetScope, LlmBudgetBreaker
 from risk.breakers.loss_streak import LossStreakBreaker
-from risk.breakers.stale_data import StaleDataBreaker
+from risk.breakers.registry import AccountBreaker, Registry, account_breakers
 from risk.store import LockStore
 
 _HALTED = TradingState.HALTED
+_HALT = BreakerStage.HALT
 _MANUAL = "manual"
+_B = TypeVar("_B", bound=AccountBreaker)
 
 
 class BreakerBoard:
@@ -76,29 +73,31 @@ class BreakerBoard:
     released by another process is logged when this board first sees it.
     """
 
-    def __init__(self, store: LockStore, account: str, limits: BreakerLimits) -> None:
+    def __init__(
+        self,
+        store: LockStore,
+        account: str,
+        limits: BreakerLimits,
+        *,
+        registry: Registry = account_breakers,
+    ) -> None:
         self._store = store
         self.account = check_account(account)
         self.limits = limits
         self._global = GlobalKillSwitch()
         self._kill = KillSwitch()
-        self._drawdown = DrawdownBreaker(limits)
-        self._daily = DailyLossBreaker(limits)
-        self._streak = LossStreakBreaker(limits)
-        self._errors = ErrorRateBreaker(limits)
-        self._llm = LlmBudgetBreaker()
-        self._stale = StaleDataBreaker()
-        self._audit = AuditTrailBreaker(limits)
-        self._keys: dict[StatefulBreaker, str] = {
-            self._global: GLOBAL_KILL_KEY,
-            self._kill: account_key(account, KillSwitch.part),
-            self._drawdown: account_key(account, DrawdownBreaker.part),
-            self._daily: account_key(account, DailyLossBreaker.part),
-            self._streak: account_key(account, LossStreakBreaker.part),
-            self._errors: account_key(account, ErrorRateBreaker.part),
-            self._llm: account_key(account, LlmBudgetBreaker.part),
+        # sorted is stable: the registry's order holds within a severity
+        self._breakers = tuple(sorted(registry(limits), key=lambda b: -rank(b.severity)))
+        self._stored = tuple(b for b in self._breakers if isinstance(b, StatefulBreaker))
+        self._measures = tuple(b for b in self._breakers if b.measure)  # evaluated every cycle
+        self._stored_measures = tuple(b for b in self._stored if b.measure)  # read every cycle
+        self._keys: dict[StatefulBreaker, str] = {  # the kill switches first: see _save_changed
+            part: part.key(self.account) for part in (self._global, self._kill, *self._stored)
         }
-        self._measures = (self._drawdown, self._daily, self._streak, self._llm)  # read every cycle
+        self._drawdown = self._one(DrawdownBreaker)
+        self._streak = self._one(LossStreakBreaker)
+        self._errors = self._one(ErrorRateBreaker)
+        self._llm = self._one(LlmBudgetBreaker)
         self._seen: dict[str, str | None] = {}
         self._events: list[BreakerEvent] = []
         self._now_ms = 0
@@ -123,8 +122,9 @@ class BreakerBoard:
             return self._update(equity, market, now_ms, unpersisted_traces)
         except Exception as exc:  # fail closed: broken breakers or store, nothing new is sent
             reason = f"circuit breakers failed, halted this cycle: {type(exc).__name__}: {exc}"
-            self._record(now_ms, "trip", "board", reason[:300])
-            return BreakerSnapshot(state=_HALTED, reasons=(reason[:300],))
+            trip = Trip("board", _HALTED, reason[:300])
+            self._record(now_ms, "trip", trip.breaker, _HALT, trip.reason)
+            return BreakerSnapshot(state=_HALTED, reasons=(trip.reason,), demands=(trip.demand(),))
 
     def record_trade(self, pnl: float, now_ms: int) -> None:
         """A closed round trip's realized PnL (quote currency); losses in a row trip a cooldown."""
@@ -175,7 +175,8 @@ class BreakerBoard:
         self._now_ms = max(self._now_ms, now_ms)
         self._sync_all(now_ms)
         self._kill.engage(reason, now_ms, by=_MANUAL, flatten=flatten)
-        self._record(now_ms, "halt", self._kill.name, reason + (" (flatten)" if flatten else ""))
+        shown = reason + (" (flatten)" if flatten else "")
+        self._record(now_ms, "halt", self._kill.name, _HALT, shown)
         self._save_changed()
         return self._snapshot()
 
@@ -186,16 +187,13 @@ class BreakerBoard:
         require_reason(reason)
         self._now_ms = max(self._now_ms, now_ms)
         self._sync_all(now_ms)
-        self._drawdown.rebase()
-        self._daily.rebase()
-        self._streak.rebase()
-        self._errors.rebase()
-        self._llm.rebase()
-        for part in (self._drawdown, self._daily, self._streak, self._errors, self._llm):
+        for part in self._stored:
+            part.rebase()
+        for part in self._stored:
             self._save(part)
         self._kill.release(reason, now_ms, by=_MANUAL)
         self._save(self._kill)
-        self._record(now_ms, "resume", self._kill.name, reason)
+        self._record(now_ms, "resume", self._kill.name, _HALT, reason)
         return self._snapshot()
 
     def status(self) -> BreakerSnapshot:
@@ -214,38 +212,24 @@ class BreakerBoard:
         cycle = Cycle(
             equity=equity, market=market, now_ms=now_ms, unpersisted_traces=unpersisted_traces
         )
-        for breaker in (self._drawdown, self._daily, self._streak, self._llm):
+        for breaker in self._measures:
             trip = breaker.evaluate(cycle)
             logged = self._collect(breaker, now_ms)
             if trip is not None and trip.latch:
                 self._latch(trip, now_ms, logged=logged)
-        for per_cycle in (self._stale, self._audit):
-            per_cycle.evaluate(cycle)
-            for notice in per_cycle.take_notices():
-                self._record(now_ms, notice.kind, per_cycle.name, notice.reason)
         self._save_changed()
         return self._snapshot()
 
     def _snapshot(self) -> BreakerSnapshot:
-        trips = [
-            trip
-            for trip in (
-                self._global.current(),
-                self._kill.current(),
-                self._drawdown.current(),
-                self._daily.current(),
-                self._streak.current(),
-                self._llm.current(),
-                self._stale.current(),
-                self._audit.current(),
-            )
-            if trip is not None
-        ]
+        switches = (self._global.current(), self._kill.current())
+        demands = (*switches, *(breaker.current() for breaker in self._breakers))
+        trips = [trip for trip in demands if trip is not None]
         drawdown = self._drawdown
         equity = drawdown.equity
         return BreakerSnapshot(
             state=most_severe(trip.state for trip in trips),
             reasons=tuple(trip.reason for trip in trips),
+            demands=tuple(trip.demand() for trip in trips),
             high_water_mark=drawdown.high_water_mark or 0.0,
             drawdown=drawdown.drawdown(equity) if equity is not None else 0.0,
             size_multiplier=min((trip.size_multiplier for trip in trips), default=1.0),
@@ -257,12 +241,19 @@ class BreakerBoard:
         (a switch already engaged keeps its first reason: no new event each cycle)."""
         changed = self._kill.engage(trip.reason, now_ms, by=trip.breaker, flatten=trip.flatten)
         if changed and not logged:
-            self._record(now_ms, "trip", trip.breaker, trip.reason)
+            self._record(now_ms, "trip", trip.breaker, trip.stage, trip.reason)
+
+    def _one(self, kind: type[_B]) -> _B:
+        """The registry's breaker of this class, which the board's own methods call."""
+        found = [breaker for breaker in self._breakers if isinstance(breaker, kind)]
+        if len(found) != 1:
+            raise ValueError(f"the breaker registry must list one {kind.__name__}")
+        return found[0]
 
     def _sync_all(self, now_ms: int) -> None:
         self._sync_kill(self._global, now_ms)
         self._sync_kill(self._kill, now_ms)
-        for part in self._measures:
+        for part in self._stored_measures:
             self._sync(part, now_ms)
 
     def _sync_kill(self, switch: KillSwitch, now_ms: int) -> None:
@@ -275,7 +266,7 @@ class BreakerBoard:
             else:
                 kind = "resume" if switch.by == _MANUAL else "reset"
                 reason = f"released by {switch.by} at {utc(switch.since_ms)}: {switch.reason}"
-            self._record(now_ms, kind, switch.name, f"{reason} (seen in the store)")
+            self._record(now_ms, kind, switch.name, _HALT, f"{reason} (seen in the store)")
 
     def _sync(self, part: StatefulBreaker, now_ms: int) -> bool:
         """Reload `part` if its stored text changed since this board last read or wrote it.
@@ -300,12 +291,12 @@ class BreakerBoard:
     def _unreadable(self, part: StatefulBreaker, reason: str, now_ms: int) -> None:
         switch = self._global if part is self._global else self._kill
         if switch.engage(reason, now_ms, by="store"):
-            self._record(now_ms, "trip", "store", reason)
+            self._record(now_ms, "trip", "store", _HALT, reason)
 
-    def _collect(self, breaker: StatefulBreaker, now_ms: int) -> bool:
+    def _collect(self, breaker: AccountBreaker, now_ms: int) -> bool:
         notices = breaker.take_notices()
         for notice in notices:
-            self._record(now_ms, notice.kind, breaker.name, notice.reason)
+            self._record(now_ms, notice.kind, breaker.name, notice.stage, notice.reason)
         return bool(notices)
 
     def _save_changed(self) -> None:
@@ -320,9 +311,18 @@ class BreakerBoard:
         self._seen[key] = text
         part.changed = False
 
-    def _record(self, now_ms: int, kind: EventKind, breaker: str, reason: str) -> None:
+    def _record(
+        self, now_ms: int, kind: EventKind, breaker: str, stage: BreakerStage, reason: str
+    ) -> None:
         self._events.append(
-            BreakerEvent(ts=now_ms, kind=kind, breaker=breaker, reason=reason, account=self.account)
+            BreakerEvent(
+                ts=now_ms,
+                kind=kind,
+                breaker=breaker,
+                stage=stage,
+                reason=reason,
+                account=self.account,
+            )
         )
 
 

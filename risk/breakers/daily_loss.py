@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from core.types import BreakerLimits, TradingState
+from core.types import BreakerLimits, BreakerStage, TradingState
 from risk.breakers.base import (
     DAY_MS,
     Cycle,
@@ -34,6 +34,7 @@ class DailyLossBreaker(StatefulBreaker):
 
     name: ClassVar[str] = "daily_loss"
     part: ClassVar[str] = "daily_loss"
+    severity: ClassVar[TradingState] = TradingState.HALTED
 
     def __init__(self, limits: BreakerLimits | None = None) -> None:
         super().__init__()
@@ -51,7 +52,9 @@ class DailyLossBreaker(StatefulBreaker):
         if self.day is None or day > self.day:
             if self.halted is not None:
                 self.notify(
-                    "reset", f"new UTC day {utc_day(day)}: daily loss halt lifted ({self.halted})"
+                    "reset",
+                    BreakerStage.HALT,
+                    f"new UTC day {utc_day(day)}: daily loss halt lifted ({self.halted})",
                 )
                 self.halted = None
             self.day, self.start_equity = day, equity
@@ -67,7 +70,7 @@ class DailyLossBreaker(StatefulBreaker):
                 f"{start:.2f} at the start of UTC day {utc_day(day)}): "
                 "halted until the next UTC day"
             )
-            self.notify("trip", self.halted)
+            self.notify("trip", BreakerStage.HALT, self.halted)
             self.changed = True
         return self.current()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final
 
-from core.types import BreakerLimits, TradingState
+from core.types import BreakerLimits, BreakerStage, TradingState
 from risk.breakers.base import (
     Cycle,
     StatefulBreaker,
@@ -17,6 +17,11 @@ from risk.breakers.base import (
 
 NONE, SIZE, REDUCING, HALT = 0, 1, 2, 3
 _LABELS: Final = {SIZE: "size cut", REDUCING: "reducing", HALT: "halt"}
+_STAGES: Final = {
+    SIZE: BreakerStage.SIZE_CUT,
+    REDUCING: BreakerStage.REDUCING,
+    HALT: BreakerStage.HALT,
+}
 
 
 class DrawdownBreaker(StatefulBreaker):
@@ -39,6 +44,7 @@ class DrawdownBreaker(StatefulBreaker):
 
     name: ClassVar[str] = "drawdown"
     part: ClassVar[str] = "drawdown"
+    severity: ClassVar[TradingState] = TradingState.HALTED
 
     def __init__(self, limits: BreakerLimits | None = None) -> None:
         super().__init__()
@@ -166,12 +172,13 @@ class DrawdownBreaker(StatefulBreaker):
 
     def _crossed(self, old: int, new: int) -> None:
         if new > old:
-            self.notify("trip", f"{self._measure(new)}: {self._consequence(new)}")
+            self.notify("trip", _STAGES[new], f"{self._measure(new)}: {self._consequence(new)}")
             return
         drawdown, numbers = self._numbers()
         latched = " (the halt stays latched until resume)" if old == HALT else ""
         self.notify(
             "reset",
+            _STAGES[old],
             f"{drawdown} back below {_LABELS[old]} at {self._threshold(old):.2%} ({numbers}): "
             f"{self._consequence(new)}{latched}",
         )

@@ -31,6 +31,10 @@ class ErrorRateBreaker(StatefulBreaker):
 
     name: ClassVar[str] = "error_rate"
     part: ClassVar[str] = "errors"
+    severity: ClassVar[TradingState] = TradingState.HALTED
+    measure: ClassVar[bool] = False
+    """Read when an error or a success is recorded; a trip latches at once, so cycles see it
+    through the kill switch."""
 
     def __init__(self, limits: BreakerLimits | None = None) -> None:
         super().__init__()

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from core.types import TradingState
 from risk.breakers.base import Cycle, StatefulBreaker, Trip, fields, flag, integer, text, utc
+from risk.breakers.keys import GLOBAL_KILL_KEY
 
 
 class KillSwitch(StatefulBreaker):
@@ -24,6 +25,9 @@ class KillSwitch(StatefulBreaker):
     name: ClassVar[str] = "kill_switch"
     part: ClassVar[str] = "kill_switch"
     halted: ClassVar[str] = "halted"
+    severity: ClassVar[TradingState] = TradingState.HALTED
+    measure: ClassVar[bool] = False
+    """Re-read every cycle all the same, but as a switch: a change is logged, not evaluated."""
 
     def __init__(
         self,
@@ -113,3 +117,7 @@ class GlobalKillSwitch(KillSwitch):
 
     name: ClassVar[str] = "global_kill_switch"
     halted: ClassVar[str] = "all accounts halted"
+
+    def key(self, account: str) -> str:
+        """One record for every account in the store."""
+        return GLOBAL_KILL_KEY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Final, Literal, get_args
 
-from core.types import TradingState
+from core.types import BreakerStage, TradingState
 from risk.breakers.base import (
     DAY_MS,
     Cycle,
@@ -43,6 +43,7 @@ class LlmBudgetBreaker(StatefulBreaker):
 
     name: ClassVar[str] = "llm_budget"
     part: ClassVar[str] = "llm_budget"
+    severity: ClassVar[TradingState] = TradingState.REDUCING
 
     def __init__(self) -> None:
         super().__init__()
@@ -60,7 +61,7 @@ class LlmBudgetBreaker(StatefulBreaker):
         self.scope, self.since_ms = scope, now_ms
         self.reason = " ".join(str(reason).split())[:MAX_REASON] or f"LLM {scope} budget spent"
         self.changed = True
-        self.notify("trip", self._describe())
+        self.notify("trip", BreakerStage.REDUCING, self._describe())
 
     def evaluate(self, cycle: Cycle) -> Trip | None:
         self._expire(cycle.now_ms)
@@ -102,7 +103,11 @@ class LlmBudgetBreaker(StatefulBreaker):
         day = now_ms // DAY_MS
         if self.scope != "day" or day <= self.since_ms // DAY_MS:
             return
-        self.notify("reset", f"new UTC day {utc_day(day)}: LLM budget stop lifted ({self.reason})")
+        self.notify(
+            "reset",
+            BreakerStage.REDUCING,
+            f"new UTC day {utc_day(day)}: LLM budget stop lifted ({self.reason})",
+        )
         self.clear()
         self.changed = True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from core.types import BreakerLimits, TradingState
+from core.types import BreakerLimits, BreakerStage, TradingState
 from risk.breakers.base import (
     Cycle,
     StatefulBreaker,
@@ -35,6 +35,7 @@ class LossStreakBreaker(StatefulBreaker):
 
     name: ClassVar[str] = "loss_streak"
     part: ClassVar[str] = "loss_streak"
+    severity: ClassVar[TradingState] = TradingState.REDUCING
 
     def __init__(self, limits: BreakerLimits | None = None) -> None:
         super().__init__()
@@ -63,7 +64,7 @@ class LossStreakBreaker(StatefulBreaker):
         )
         self.until_ms = None  # set by the next update, from its time and candle period
         self.losses = 0
-        self.notify("trip", self.cooldown)
+        self.notify("trip", BreakerStage.REDUCING, self.cooldown)
 
     def evaluate(self, cycle: Cycle) -> Trip | None:
         if self.cooldown is None:
@@ -73,7 +74,9 @@ class LossStreakBreaker(StatefulBreaker):
             self.changed = True
         elif cycle.now_ms >= self.until_ms:
             self.notify(
-                "reset", f"loss cooldown over after {self.candles} candles: entries allowed"
+                "reset",
+                BreakerStage.REDUCING,
+                f"loss cooldown over after {self.candles} candles: entries allowed",
             )
             self.cooldown, self.until_ms = None, None
             self.changed = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Final
 
-from core.types import TradingState
+from core.types import BreakerStage, TradingState
 from risk.breakers.base import Cycle, Notice, PerCycleBreaker, Trip
 
 BLOCKING_ISSUES: Final = frozenset({"stale", "gap", "zero_volume", "outlier"})
@@ -17,6 +17,7 @@ class StaleDataBreaker(PerCycleBreaker):
     next clean cycle trades normally, and each blocked cycle is one notice (no reset notice)."""
 
     name: ClassVar[str] = "stale_data"
+    severity: ClassVar[TradingState] = TradingState.REDUCING
 
     def evaluate(self, cycle: Cycle) -> Trip | None:
         market = cycle.market
@@ -27,5 +28,5 @@ class StaleDataBreaker(PerCycleBreaker):
         described = "; ".join(f"{issue.kind}: {issue.detail}" for issue in found)
         reason = f"no new entries this cycle, data issues: {described}"
         self.last = Trip(self.name, TradingState.REDUCING, reason)
-        self.notices.append(Notice("trip", reason))
+        self.notices.append(Notice("trip", BreakerStage.REDUCING, reason))
         return self.last

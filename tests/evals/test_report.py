@@ -1,5 +1,6 @@
 """The determinism root: the same decisions give the same root, whatever the run is called."""
 
+from core.types import Action, Order, OrderType, Proposal, Side
 from evals.report import decision_digest, trace_root_hash
 from tests.memory.test_traces import make_trace
 
@@ -28,16 +29,24 @@ def test_the_root_ignores_run_ids_hashes_and_wall_clock_latencies():
 def test_any_change_of_decision_changes_the_root():
     base = trace_root_hash(_run("run-a"))
 
-    changed = trace_root_hash(_run("run-a", proposal={"action": "BUY", "thesis": "now"}))
+    buy = Proposal(action=Action.BUY, symbol="SYN/USDT", thesis="now")
+    changed = trace_root_hash(_run("run-a", proposal=buy))
     fewer = trace_root_hash(_run("run-a")[:4])
 
     assert len({base, changed, fewer}) == 3
 
 
 def test_ids_that_embed_the_run_id_are_normalized():
-    trace = make_trace(1, "run-xyz").model_copy(
-        update={"order": {"client_order_id": "tg-run-xyz-1"}}
+    order = Order(
+        client_order_id="tg-run-xyz-1",
+        symbol="SYN/USDT",
+        side=Side.BUY,
+        type=OrderType.MARKET,
+        quantity=1.0,
+        reference_price=100.0,
+        created_ms=1_000,
     )
+    trace = make_trace(1, "run-xyz").model_copy(update={"order": order})
 
     assert "run-xyz" not in decision_digest(trace)
 

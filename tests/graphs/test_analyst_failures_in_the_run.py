@@ -6,11 +6,13 @@ import pytest
 
 from agents.base import AnalystResult
 from core.settings import Settings
-from core.types import MarketInfo, Proposal
+from core.types import BreakerStage, MarketInfo, Proposal, TradingState
 from graphs.analyst_watch import AnalystUnreachableError
 from graphs.session import SessionPlan, run_session
 from graphs.summary import iso
 from tests.support import series_from_closes, stored_traces
+
+ACTIVE, HALTED = TradingState.ACTIVE, TradingState.HALTED
 
 INFO = MarketInfo(source="test", symbol="SYN/USDT", timeframe="1h", synthetic=True)
 REFUSED = "APIConnectionError: Connection error: [Errno 111] Connection refused"
@@ -62,8 +64,12 @@ def test_three_hourly_failures_in_a_row_halt_where_the_window_never_would(tmp_pa
     assert len(trips) == 1
     assert trips[0].reason.startswith("3 analyst failures in a row without a success (limit 3")
     assert trips[0].ts == iso(traces[2].ts)
-    assert any(r.startswith("trip error_rate: 3 analyst") for r in traces[2].breaker_reasons)
-    assert traces[2].trading_state == "ACTIVE" and traces[3].trading_state == "HALTED"
+    assert [(e.kind, e.breaker, e.stage) for e in traces[2].breaker_events] == [
+        ("trip", "error_rate", BreakerStage.HALT)
+    ]
+    assert traces[2].breaker_events[0].reason == trips[0].reason
+    assert traces[2].trading_state is ACTIVE and traces[3].trading_state is HALTED
+    assert [d.breaker for d in traces[3].breakers] == ["kill_switch"]
     assert summary.decisions == 60
     assert summary.errors.count == 60
     assert summary.errors.by_kind == {"ValueError": 60}

@@ -6,7 +6,8 @@ import pytest
 
 from agents.base import AnalystResult
 from agents.offline import OfflineAnalyst
-from core.types import Action, Approved, Proposal
+from core.types import Action, Approved, Proposal, Side
+from graphs.decision import STEPS
 from graphs.session import run_session
 from memory.traces import verify_chain
 from risk.approval import verify
@@ -101,13 +102,13 @@ def test_every_cycle_leaves_one_trace_and_the_chain_verifies(make_plan):
     assert [t.seq for t in traces] == list(range(250))
     assert verify_chain(traces) is None
     assert traces[-1].hash == summary.trace_store.chain_head
-    assert {"observe", "features", "recall", "analyze", "validate"} <= set(traces[-1].latency_ms)
+    assert set(STEPS) - {"execute", "record"} <= set(traces[-1].latency_ms)
 
 
 def _decisions(plan, cut: int):
     """What each cycle saw and did, without the run's own name (ids differ between runs)."""
     traces = stored_traces(plan.data_dir, plan.run_id)
-    anonymous = {"client_order_id": None}
+    anonymous = {"client_order_id": ""}
     return [
         (
             t.ts,
@@ -116,8 +117,8 @@ def _decisions(plan, cut: int):
             t.proposal,
             t.verdict,
             t.refusals,
-            {**t.order, **anonymous} if t.order else None,
-            [{**f, **anonymous} for f in t.fills],
+            t.order.model_copy(update=anonymous) if t.order else None,
+            [f.model_copy(update=anonymous) for f in t.fills],
             t.equity,
         )
         for t in traces[:cut]
@@ -154,10 +155,9 @@ def test_offline_run_trades_and_respects_the_position_limit(make_plan):
     traces = stored_traces(plan.data_dir, plan.run_id)
     limit = plan.settings.risk.max_position_fraction
     for trace in traces:
-        if trace.order and trace.order["side"] == "buy":
+        if trace.order and trace.order.side is Side.BUY:
             assert (
-                trace.order["quantity"] * trace.order["reference_price"]
-                <= limit * trace.equity * 1.0001
+                trace.order.quantity * trace.order.reference_price <= limit * trace.equity * 1.0001
             )
 
 

@@ -14,6 +14,7 @@ GLOBAL_HALT = BreakerTrip(
     ts="2024-01-01T01:00:00Z",
     kind="halt",
     breaker="global_kill_switch",
+    stage="halt",
     reason="engaged by manual at 2026-12-05T09:04Z: exchange incident (seen in the store)",
 )
 
@@ -65,6 +66,7 @@ def test_an_unreadable_global_switch_record_gets_the_same_resume_hint():
         ts="2024-01-01T01:00:00Z",
         kind="trip",
         breaker="store",
+        stage="halt",
         reason="stored global_kill_switch record unreadable: Expecting value",
     )
 
@@ -77,13 +79,17 @@ def test_an_unreadable_global_switch_record_gets_the_same_resume_hint():
 def test_a_global_halt_released_during_the_run_is_not_blamed():
     resumed = GLOBAL_HALT.model_copy(update={"kind": "resume", "reason": "released by manual"})
     account_halt = BreakerTrip(
-        ts="2024-01-02T00:00:00Z", kind="trip", breaker="llm_budget", reason="budget spent: halt"
+        ts="2024-01-02T00:00:00Z",
+        kind="trip",
+        breaker="llm_budget",
+        stage="halt",
+        reason="budget spent",
     )
 
     notice = halt_notice(summary(trips=(GLOBAL_HALT, resumed, account_halt)))
 
     assert notice == (
-        "no orders: trading was halted by llm_budget (budget spent: halt): "
+        "no orders: trading was halted by llm_budget (budget spent): "
         '`tradegraph risk resume --reason "..."` lifts it'
     )
 

@@ -8,7 +8,7 @@ import memory.traces as traces_module
 from agents.offline import OfflineAnalyst
 from core.market.synthetic import generate_synthetic
 from core.settings import Settings
-from core.types import MarketInfo
+from core.types import MarketInfo, Side, TradingState
 from graphs.session import SessionPlan, run_session
 from memory.audit import verify_run
 from memory.lessons import load_lessons
@@ -175,9 +175,10 @@ def test_a_trace_store_outage_stops_entries_and_loses_no_trace(make_plan, outage
     assert [t.seq for t in traces] == list(range(500))
     assert report.intact
     assert len(during) == 95
-    assert all(t.trading_state != "ACTIVE" for t in during)
-    assert not any(t.order and t.order["side"] == "buy" for t in during)
-    assert any("trace(s) spooled locally" in r for t in during for r in t.breaker_reasons)
+    assert all(t.trading_state is not TradingState.ACTIVE for t in during)
+    assert not any(t.order and t.order.side is Side.BUY for t in during)
+    assert all([d.breaker for d in t.breakers] == ["audit_trail"] for t in during)
+    assert any("trace(s) spooled locally" in d.reason for t in during for d in t.breakers)
     assert summary.trace_store.spooled == 0
     assert not list((plan.data_dir / "spool").glob("*.jsonl"))
 
@@ -192,7 +193,7 @@ def test_trading_goes_on_during_an_outage_when_the_setting_says_continue(make_pl
     during = [t for t in stored_traces(plan.data_dir, plan.run_id) if t.seq in outage.window]
     assert outage.failed_writes > 0
     assert len(during) == len(outage.window)
-    assert not any("spooled locally" in r for t in during for r in t.breaker_reasons)
+    assert not any(d.breaker == "audit_trail" for t in during for d in t.breakers)
 
 
 def test_two_synthetic_worlds_do_not_share_memory(make_plan):

@@ -11,10 +11,13 @@ from core.storage import SqliteStateStore
 from core.types import (
     Action,
     BreakerLimits,
+    BreakerStage,
     InstrumentRules,
     MarketInfo,
     Proposal,
     RiskLimits,
+    Side,
+    TradingState,
 )
 from graphs.session import SessionPlan, run_session
 from risk.breakers import halt_all
@@ -36,15 +39,16 @@ def _worst_candle_move(series) -> float:
     return float(np.max(1.0 - series.low / reference))
 
 
-def _stage_order(summary) -> list[str]:
+def _stage_order(summary) -> list[BreakerStage]:
     order = []
     for trip in summary.risk.breaker_trips:
-        if trip.breaker != "drawdown":
-            continue
-        for stage in ("size cut", "reducing", "halt"):
-            if stage in trip.reason and stage not in order:
-                order.append(stage)
+        if trip.breaker == "drawdown" and trip.stage not in order:
+            order.append(trip.stage)
     return order
+
+
+STAGES = [BreakerStage.SIZE_CUT, BreakerStage.REDUCING, BreakerStage.HALT]
+HALTED = TradingState.HALTED
 
 
 def _traces(tmp_path, run_id):
@@ -86,14 +90,14 @@ def test_scripted_crash_trips_every_stage_in_order_halts_and_flattens(tmp_path):
 
     limit = settings.breakers.drawdown_halt
     assert summary.risk.violations == 0, summary.risk.violation_examples
-    assert _stage_order(summary) == ["size cut", "reducing", "halt"]
+    assert _stage_order(summary) == STAGES
     assert summary.trading_state == "HALTED"
     assert summary.max_drawdown <= limit + _worst_candle_move(series) + 0.01
     traces = _traces(tmp_path, "crash")
-    halted_for_good = 1 + max(t.seq for t in traces if t.trading_state != "HALTED")
+    halted_for_good = 1 + max(t.seq for t in traces if t.trading_state is not HALTED)
     after = traces[halted_for_good:]
     assert after, "the run should end halted"
-    assert not any(t.order and t.order["side"] == "buy" for t in after)
+    assert not any(t.order and t.order.side is Side.BUY for t in after)
     assert any(t.flatten and t.order for t in after), "the halt should flatten the position"
     assert traces[-1].equity == pytest.approx(summary.equity_final)
 
@@ -120,12 +124,12 @@ def test_may_2021_crash_with_the_stress_analyst_stays_within_the_hard_stop(tmp_p
     assert summary.risk.violations == 0, summary.risk.violation_examples
     stages = _stage_order(summary)
     assert stages, "the crash should trip the drawdown breaker's first stage at least"
-    assert stages == ["size cut", "reducing", "halt"][: len(stages)]
+    assert stages == STAGES[: len(stages)]
     assert summary.max_drawdown <= limit + _worst_candle_move(series) + 0.01
     traces = _traces(tmp_path, "may19")
-    blocked = [t for t in traces if t.trading_state != "ACTIVE"]
+    blocked = [t for t in traces if t.trading_state is not TradingState.ACTIVE]
     assert blocked, "the crash should trip at least one breaker"
-    assert not any(t.order and t.order["side"] == "buy" for t in blocked)
+    assert not any(t.order and t.order.side is Side.BUY for t in blocked)
 
 
 @pytest.mark.slow

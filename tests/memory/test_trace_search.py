@@ -25,7 +25,7 @@ def make_trace(seq, *, run_id="run-a", symbol="SYN/USDT", action="HOLD", verdict
         inputs_hash="abc",
         features={},
         analyst="offline",
-        proposal={"action": action, "thesis": thesis},
+        proposal={"action": action, "symbol": symbol, "thesis": thesis},
         verdict=verdict,
         trading_state="ACTIVE",
         equity=10_000.0,
@@ -114,8 +114,8 @@ def two_runs(tmp_path):
 def _matches(trace, filters):
     return (
         trace.symbol == filters.get("symbol", trace.symbol)
-        and trace.proposal["action"] == filters.get("action", trace.proposal["action"])
-        and trace.verdict == filters.get("verdict", trace.verdict)
+        and trace.proposal.action.value == filters.get("action", trace.proposal.action.value)
+        and trace.verdict.value == filters.get("verdict", trace.verdict.value)
         and trace.run_id == filters.get("run_id", trace.run_id)
         and filters.get("ts_from", trace.ts) <= trace.ts <= filters.get("ts_to", trace.ts)
     )

@@ -2,11 +2,27 @@
 
 import itertools
 import json
+import math
 import time
 
 import pytest
 
-from core.types import GENESIS_HASH, Trace
+from core.types import (
+    GENESIS_HASH,
+    Action,
+    BreakerDemand,
+    BreakerEvent,
+    BreakerStage,
+    Fill,
+    Order,
+    OrderType,
+    Proposal,
+    Side,
+    Trace,
+    TradingState,
+    VerdictKind,
+)
+from core.types.trace import _ProposalFields
 from memory.audit import prune_run, verify_run
 from memory.embeddings import HashingEmbedder
 from memory.spool import SpoolBusyError, TraceSpool
@@ -16,7 +32,7 @@ from memory.traces import TraceStore, headline, load_run, trace_id, verify_chain
 EMBEDDER = HashingEmbedder()
 
 
-def make_trace(seq: int, run_id: str = "run-a", action: str = "HOLD") -> Trace:
+def make_trace(seq: int, run_id: str = "run-a", action: Action = Action.HOLD) -> Trace:
     return Trace(
         run_id=run_id,
         seq=seq,
@@ -26,10 +42,22 @@ def make_trace(seq: int, run_id: str = "run-a", action: str = "HOLD") -> Trace:
         inputs_hash="abc",
         features={"close": 100.0 + seq},
         analyst="offline",
-        proposal={"action": action, "thesis": f"flat at {seq}"},
-        verdict="hold",
-        trading_state="ACTIVE",
+        proposal=Proposal(action=action, symbol="SYN/USDT", thesis=f"flat at {seq}"),
+        verdict=VerdictKind.HOLD,
+        trading_state=TradingState.ACTIVE,
         equity=10_000.0,
+    )
+
+
+def _fill(client_order_id: str, side: Side = Side.SELL) -> Fill:
+    return Fill(
+        client_order_id=client_order_id,
+        symbol="SYN/USDT",
+        side=side,
+        quantity=2.0,
+        price=95.5,
+        fee=0.19,
+        ts=7_000,
     )
 
 
@@ -168,18 +196,88 @@ def test_outcomes_reach_the_trace_metadata_without_touching_the_chain(collection
 
 
 def test_headline_names_a_stop_loss_fill_and_the_breakers():
+    reason = "drawdown 6% from the high-water mark: sizes halved"
     trace = make_trace(1).model_copy(
         update={
-            "fills": (
-                {"client_order_id": "stop-SYN-1", "side": "sell", "quantity": 2.0, "price": 95.5},
+            "fills": (_fill("stop-SYN-1"),),
+            "breakers": (
+                BreakerDemand(breaker="drawdown", stage=BreakerStage.SIZE_CUT, reason=reason),
             ),
-            "breaker_reasons": ("drawdown 6% from the high-water mark: sizes halved",),
         }
     )
 
     text = headline(trace)
 
-    assert "filled stop-loss sell 2 at 95.5" in text and "sizes halved" in text
+    assert "filled stop-loss sell 2 at 95.5" in text
+    assert "drawdown size_cut: drawdown 6% from the high-water mark: sizes halved" in text
+
+
+def test_a_trace_reads_back_typed_from_the_store(collections):
+    order = Order(
+        client_order_id="tg-run-a-1",
+        symbol="SYN/USDT",
+        side=Side.BUY,
+        type=OrderType.MARKET,
+        quantity=1.5,
+        reference_price=100.0,
+        stop_price=97.0,
+        created_ms=1_000,
+    )
+    event = BreakerEvent(
+        ts=1_000,
+        kind="trip",
+        breaker="drawdown",
+        stage=BreakerStage.REDUCING,
+        reason="drawdown 10.20% >= reducing at 10.00%: exits only",
+        account="paper-1",
+    )
+    demand = BreakerDemand(breaker="drawdown", stage=BreakerStage.REDUCING, reason=event.reason)
+    written = make_trace(1, action=Action.SELL).model_copy(
+        update={
+            "verdict": VerdictKind.APPROVED,
+            "order": order,
+            "fills": (_fill("tg-run-a-0", Side.BUY),),
+            "trading_state": TradingState.REDUCING,
+            "breakers": (demand,),
+            "breaker_events": (event,),
+        }
+    )
+    store = _store(collections)
+    store.append(make_trace(0))
+    store.append(written)
+    store.flush()
+
+    read = load_run(collections[0], "run-a")[1]
+
+    assert read.order == order and read.fills == written.fills
+    assert read.breakers == (demand,) and read.breaker_events == (event,)
+    assert read.verdict is VerdictKind.APPROVED and read.trading_state is TradingState.REDUCING
+    assert read.proposal.action is Action.SELL
+    assert verify_run(*collections, "run-a").intact
+
+
+def test_a_proposal_that_broke_its_constraints_is_recorded_as_sent_and_verifies(collections):
+    absurd = Proposal.model_construct(
+        action=Action.BUY, symbol="SYN/USDT", size_fraction=math.nan, confidence=5.0
+    )
+    infinite = Proposal(action=Action.BUY, symbol="SYN/USDT", size_fraction=math.inf)
+    store = _store(collections)
+    store.append(make_trace(0).model_copy(update={"proposal": absurd, "equity": math.nan}))
+    store.append(make_trace(1).model_copy(update={"proposal": infinite}))
+    store.flush()
+
+    first, second = load_run(collections[0], "run-a")
+    meta = collections[0].get(ids=[trace_id("run-a", 0)], include=["metadatas"])["metadatas"][0]
+
+    assert json.loads(meta["trace"])["proposal"]["size_fraction"] is None  # JSON has no NaN
+    assert math.isnan(first.proposal.size_fraction) and first.proposal.confidence == 5.0
+    assert first.proposal.action is Action.BUY and math.isnan(first.equity)
+    assert math.isnan(second.proposal.size_fraction)
+    assert verify_run(*collections, "run-a").intact
+
+
+def test_a_recorded_proposal_has_every_field_of_a_proposal():
+    assert list(_ProposalFields.model_fields) == list(Proposal.model_fields)
 
 
 class _Unreachable:
