@@ -59,8 +59,7 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
         scope = "every account (global kill switch)"
     else:
         _board(store, account, settings).halt(reason, _now_ms(), flatten=flatten)
-        run_id = account.removeprefix(REPLAY_PREFIX) if account.startswith(REPLAY_PREFIX) else ""
-        cancelled = cancel_pending_orders(root / "ledger.sqlite", run_id) if run_id else 0
+        cancelled = cancel_pending_orders(root / "ledger.sqlite", account)
         scope = f"account {account}"
     then = " and flatten positions" if flatten else ""
     console.print(

@@ -69,7 +69,9 @@ class Broker(Protocol):
 
     def pending(self) -> list[Order]: ...
 
-    def cancel_pending(self, side: Side | None = None) -> list[Order]: ...
+    def cancel_pending(
+        self, side: Side | None = None, symbol: str | None = None
+    ) -> list[Order]: ...
 
 
 @dataclass

@@ -61,8 +61,10 @@ class Settlement:
         self.reviews.on_candle(candle)
         equity = self.broker.portfolio.equity(self.book.marks)
         breakers = self.board.update(equity, snapshot, now, unpersisted_traces=self.traces.spooled)
+        # Only this market's orders: they had their chance to fill at this candle. Another
+        # market's order placed earlier at the same close (a flatten exit) waits for its own.
         if breakers.state is TradingState.HALTED:
-            self.broker.cancel_pending()
+            self.broker.cancel_pending(symbol=symbol)
         elif breakers.state is not TradingState.ACTIVE:
-            self.broker.cancel_pending(Side.BUY)
+            self.broker.cancel_pending(Side.BUY, symbol=symbol)
         return Settled(fills=fills, closed=closed, breakers=breakers)

@@ -185,3 +185,24 @@ def test_closes_of_markets_with_gaps_are_merged_in_time_order():
     ]  # fmt: skip
     assert [t for t, _ in closes] == [T0 + HOUR_MS * k for k in (1, 2, 3, 4)]
     assert isinstance(closes[0][1]["AAA/USDT"], Candle)
+
+
+def test_a_halt_with_flatten_closes_every_market_of_a_portfolio(tmp_path):
+    markets = [
+        (_info("AAA/USDT"), series_from_closes([100.0 + i for i in range(40)])),
+        (_info("BBB/USDT"), series_from_closes([50.0 + i / 2 for i in range(40)])),
+        (_info("CCC/USDT"), series_from_closes([20.0 + i / 10 for i in range(40)])),
+    ]
+    analyst = ScriptedAnalyst({"AAA/USDT": 2, "BBB/USDT": 2, "CCC/USDT": 2})
+    node, memory = _node(tmp_path, markets, analyst)
+    board = node.ports.board
+
+    def halt_once_held(trace, held):
+        if trace.seq == 30:
+            assert len(node.ports.broker.portfolio.positions) == 3
+            board.halt("operator", trace.ts, flatten=True)
+
+    node.run(on_cycle=halt_once_held)
+    memory.close()
+
+    assert node.ports.broker.portfolio.positions == {}

@@ -47,10 +47,14 @@ class PaperBroker:
     def pending(self) -> list[Order]:
         return self._ledger.pending_orders()
 
-    def cancel_pending(self, side: Side | None = None) -> list[Order]:
-        """Cancel pending orders, of one side or all (a halt cancels all; leaving ACTIVE
-        cancels the BUYs, so exits stay); the orders cancelled."""
-        chosen = [o for o in self._ledger.pending_orders() if side is None or o.side is side]
+    def cancel_pending(self, side: Side | None = None, symbol: str | None = None) -> list[Order]:
+        """Cancel pending orders, of one side or all, of one symbol or all (a halt cancels
+        all; leaving ACTIVE cancels the BUYs, so exits stay); the orders cancelled."""
+        chosen = [
+            o
+            for o in self._ledger.pending_orders()
+            if (side is None or o.side is side) and (symbol is None or o.symbol == symbol)
+        ]
         for order in chosen:
             self._ledger.cancel(order.client_order_id)
         return chosen
