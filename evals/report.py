@@ -156,12 +156,21 @@ def config_hash(settings: Settings) -> str:
 def agent_metrics(
     recorder: CycleRecorder, initial_cash: float, period_seconds: float
 ) -> PerformanceMetrics:
-    fills = [fill for trace in recorder.traces for fill in trace.fills]
+    """Metrics over the equity at each candle close (a portfolio runs one cycle per market at
+    a close: the close's equity is the one after its last cycle); a close counts as exposed
+    when any market was held after its cycle."""
+    traces = recorder.traces
+    fills = [fill for trace in traces for fill in trace.fills]
+    ends = _closes_of_ticks(traces)
+    exposed, start = 0, 0
+    for end in ends:
+        exposed += any(q > 0 for q in recorder.held[start : end + 1])
+        start = end + 1
     return performance(
-        [initial_cash, *(t.equity for t in recorder.traces)],
+        [initial_cash, *(traces[i].equity for i in ends)],
         period_seconds=period_seconds,
         trade_pnls=[t.pnl for t in closed_trades(fills)],
-        bars_exposed=sum(1 for q in recorder.held if q > 0),
+        bars_exposed=exposed,
         traded_notional=sum(f.notional for f in fills),
         fees_paid=sum(f.fee for f in fills),
     )
