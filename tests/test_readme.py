@@ -143,9 +143,13 @@ def _json(sandbox: Sandbox, name: str) -> dict[str, Any]:
 
 def _year_summary(sandbox: Sandbox, out: str) -> None:
     summary = _json(sandbox, "out.json")
-    assert summary["bars"] == summary["decisions"] == 8759
+    assert summary["bars"] == summary["decisions"] == summary["traces"] == 8759
     assert summary["market"]["synthetic"] is False and summary["market"]["symbol"] == "BTC/USDT"
+    assert summary["market"]["first"].startswith("2023-01-01")
     assert summary["risk"]["violations"] == 0
+    assert summary["orders"] > 0
+    # every fill is an approved order's, or the resting stop of a filled entry
+    assert 0 < summary["fills"] <= 2 * summary["orders"]
 
 
 def _traces_written(sandbox: Sandbox, out: str) -> None:

@@ -78,26 +78,6 @@ def test_synthetic_run_writes_the_summary(tmp_path):
 
 
 @pytest.mark.slow
-@needs_btc_2023
-def test_recorded_year_replays_whole(tmp_path):
-    out = tmp_path / "out.json"
-
-    result = tradegraph(
-        "run", "--market", str(BTC_2023), "--json", str(out), "--data-dir", str(tmp_path), "-q"
-    )
-
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(out.read_text())
-    assert summary["market"]["symbol"] == "BTC/USDT"
-    assert summary["market"]["synthetic"] is False
-    assert summary["market"]["first"].startswith("2023-01-01")
-    assert summary["bars"] == summary["decisions"] == summary["traces"] == 8759
-    assert summary["orders"] > 0
-    # every fill is an approved order's, or the resting stop of a filled entry
-    assert 0 < summary["fills"] <= 2 * summary["orders"]
-
-
-@pytest.mark.slow
 def test_missing_market_file(tmp_path):
     result = tradegraph(
         "run", "--market", str(tmp_path / "nope.csv.gz"), "--data-dir", str(tmp_path)

@@ -117,9 +117,9 @@ def test_each_lesson_names_the_persona_that_opened_its_trade_and_weighs_in_later
     for lesson in lessons:
         entry = by_id[lesson.entry_trace_id]
         atr_fraction = entry.features["atr_14"] / entry.features["close"]
-        assert entry.proposal["thesis"].startswith(f"[{lesson.persona}")
+        assert entry.proposal.thesis.startswith(f"[{lesson.persona}")
         assert lesson.pnl_atr == pytest.approx(lesson.pnl_fraction / atr_fraction)
-    assert any("; lessons: " in t.proposal["thesis"] for t in traces)
+    assert any("; lessons: " in t.proposal.thesis for t in traces)
 
 
 def test_memory_off_recalls_nothing_and_stores_no_situation(make_plan):
