@@ -50,18 +50,19 @@ def _open(data_dir: Path | None) -> tuple[Settings, Collection, Collection, str]
 
 def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
     """Check every chain (or one run's); exit 1 naming the first broken link."""
-    from memory.audit import run_ids, verify_run
+    from memory.audit import missing_tail, run_ids, verify_run
 
     if head is not None and (run is None or not re.fullmatch(r"[0-9a-f]{64}", head)):
         raise UserError(
             "--head takes the 64-hex chain head of one run (its summary's "
             "trace_store.chain_head), with --run"
         )
-    _, traces, runs, where = _open(data_dir)
+    settings, traces, runs, where = _open(data_dir)
     ids = [run] if run else run_ids(traces, runs)
     if not ids:
         raise UserError(f"no traces in {where}: nothing to verify")
-    broken = 0
+    cycles_ran = _cycles_ran(settings.data_dir.expanduser().resolve())
+    broken = incomplete = 0
     for run_id in ids:
         report = verify_run(traces, runs, run_id, expected_head=head)
         pruned = (
@@ -71,7 +72,21 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
         )
         if report.reason == "the store holds no such run":
             raise UserError(f"no run {run_id!r} in {where}: see `tradegraph audit verify`")
-        if report.intact:
+        lost = missing_tail(report, cycles_ran.get(run_id, 0)) if report.intact else 0
+        if lost and _still_running(settings.data_dir.expanduser().resolve(), run_id):
+            console.print(
+                f"[yellow]running[/] run {run_id}: {report.traces:,} traces written so far, "
+                f"chain intact, {lost:,} more cycle(s) still buffered by the live run"
+            )
+        elif lost:
+            incomplete += 1
+            console.print(
+                f"[bold red]INCOMPLETE[/] run {run_id}: the run recorded "
+                f"{cycles_ran[run_id]:,} cycles but the chain holds {report.traces:,} traces: "
+                f"its last {lost:,} were never written (the process was killed); "
+                f"`tradegraph run --resume {run_id}` rebuilds them"
+            )
+        elif report.intact:
             console.print(
                 f"[green]ok[/]      run {run_id}: {report.traces:,} traces, chain intact, "
                 f"head {report.head[:12]}{pruned}"
@@ -84,7 +99,34 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
             )
     if broken:
         console.print(f"{broken} of {len(ids)} chains broken: the audit trail was altered")
+    if incomplete:
+        console.print(f"{incomplete} of {len(ids)} chains incomplete: their runs were killed")
+    if broken or incomplete:
         sys.exit(1)
+
+
+def _cycles_ran(root: Path) -> dict[str, int]:
+    """Each run's own count of its cycles, from the run records beside the ledger."""
+    from core.accounts import AccountBook
+
+    if not (root / "ledger.sqlite").is_file():
+        return {}
+    book = AccountBook(root / "ledger.sqlite")
+    try:
+        return book.cycles_by_run()
+    finally:
+        book.close()
+
+
+def _still_running(root: Path, run_id: str) -> bool:
+    """A live run holds its spool's lock; a killed one does not."""
+    from memory.spool import SpoolBusyError, TraceSpool
+
+    try:
+        TraceSpool(root / "spool", run_id).release()
+    except SpoolBusyError:
+        return True
+    return False
 
 
 def show(trace_ref: str, data_dir: Path | None) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
+from core.accounts import REPLAY_PREFIX
 from core.errors import UserError
 from core.types import BreakerSnapshot, TradingState
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from risk.breakers.board import BreakerBoard
 
 console = Console()
-REPLAY_PREFIX = "replay:"
 
 
 def _store(data_dir: Path | None) -> tuple[Settings, Path, SqliteStateStore]:

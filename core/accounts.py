@@ -152,6 +152,11 @@ class AccountBook:
         ).fetchone()
         return None if row is None else _record(row)
 
+    def cycles_by_run(self) -> dict[str, int]:
+        """Every run's own count of the cycles it ran."""
+        rows = self._db.execute("SELECT run_id, cycles FROM runs").fetchall()
+        return {str(run_id): int(cycles) for run_id, cycles in rows}
+
     def unfinished(self, account: str) -> list[RunRecord]:
         """Runs of `account` that did not end by themselves (killed, or still running)."""
         rows = self._db.execute(

@@ -291,7 +291,11 @@ def prepare_resume(run_id: str, data_dir: Path | None) -> PreparedRun:
 
     root = prepare_data_dir(load_settings(data_dir=data_dir).data_dir)
     ledger = root / "ledger.sqlite"
-    record = AccountBook(ledger).run(run_id) if ledger.exists() else None
+    record = None
+    if ledger.exists():
+        book = AccountBook(ledger)
+        record = book.run(run_id)
+        book.close()
     if record is None:
         raise UserError(
             f"no run {run_id} in {root}: check the id (`tradegraph risk status --all` lists "

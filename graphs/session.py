@@ -12,6 +12,7 @@ carries on. So no order is doubled, no fill lost, and no order is left without i
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from graphs.summary import RunSummary
 from memory.session_stores import open_memory
 from memory.traces import load_run, verify_chain
 from risk.breakers import BreakerBoard
+from risk.breakers.board import MANUAL
 from risk.breakers.keys import PREFIX
 from tools.execution.paper import PaperBroker
 from tools.trades import RoundTrips
@@ -216,12 +218,20 @@ def _restore_breakers(store: SqliteStateStore, prefix: str, saved: dict[str, str
             store.delete(key)
     for key, value in saved.items():
         store.put(key, value)
-    if (
-        current_kill is not None
-        and '"manual"' in current_kill
-        and current_kill != saved.get(kill_key)
-    ):
+    if current_kill is not None and current_kill != saved.get(kill_key) and _manual(current_kill):
         store.put(kill_key, current_kill)
+
+
+def _manual(record: str) -> bool:
+    """An engaged kill switch record written by an operator's `halt` (unreadable counts too:
+    it is kept, and the board treats it as a halt)."""
+    try:
+        parsed = json.loads(record)
+    except ValueError:
+        return True
+    return not isinstance(parsed, dict) or (
+        parsed.get("engaged") is True and parsed.get("by") == MANUAL
+    )
 
 
 def _sealed_traces(traces: Any, run_id: str) -> list[Trace]:

@@ -116,6 +116,13 @@ def verify_run(
     return ChainReport(run_id, len(records), prev, pruned_through=pruned)
 
 
+def missing_tail(report: ChainReport, cycles_ran: int) -> int:
+    """How many traces of the run's own count of cycles (kept in its record, apart from the
+    traces) the chain does not hold: the tail a killed process never wrote. 0 when complete."""
+    sealed = report.traces + (report.pruned_through + 1 if report.pruned_through is not None else 0)
+    return max(0, cycles_ran - sealed)
+
+
 def _position(record: _Record) -> int:
     """Where a record sits in its chain, from its id (RUN:SEQ), which the metadata cannot
     move; the stored `seq` field is checked against the trace separately."""

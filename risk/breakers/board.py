@@ -59,7 +59,8 @@ from risk.store import LockStore
 
 _HALTED = TradingState.HALTED
 _HALT = BreakerStage.HALT
-_MANUAL = "manual"
+MANUAL = "manual"
+"""Who engages a kill switch by `halt`: an operator."""
 _B = TypeVar("_B", bound=AccountBreaker)
 
 
@@ -174,7 +175,7 @@ class BreakerBoard:
         require_reason(reason)
         self._now_ms = max(self._now_ms, now_ms)
         self._sync_all(now_ms)
-        self._kill.engage(reason, now_ms, by=_MANUAL, flatten=flatten)
+        self._kill.engage(reason, now_ms, by=MANUAL, flatten=flatten)
         shown = reason + (" (flatten)" if flatten else "")
         self._record(now_ms, "halt", self._kill.name, _HALT, shown)
         self._save_changed()
@@ -191,7 +192,7 @@ class BreakerBoard:
             part.rebase()
         for part in self._stored:
             self._save(part)
-        self._kill.release(reason, now_ms, by=_MANUAL)
+        self._kill.release(reason, now_ms, by=MANUAL)
         self._save(self._kill)
         self._record(now_ms, "resume", self._kill.name, _HALT, reason)
         return self._snapshot()
@@ -261,10 +262,10 @@ class BreakerBoard:
         engaged = switch.engaged
         if self._sync(switch, now_ms) and switch.engaged != engaged:
             if switch.engaged:
-                kind: EventKind = "halt" if switch.by == _MANUAL else "trip"
+                kind: EventKind = "halt" if switch.by == MANUAL else "trip"
                 reason = f"engaged by {switch.by} at {utc(switch.since_ms)}: {switch.reason}"
             else:
-                kind = "resume" if switch.by == _MANUAL else "reset"
+                kind = "resume" if switch.by == MANUAL else "reset"
                 reason = f"released by {switch.by} at {utc(switch.since_ms)}: {switch.reason}"
             self._record(now_ms, kind, switch.name, _HALT, f"{reason} (seen in the store)")
 

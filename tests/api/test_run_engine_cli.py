@@ -216,3 +216,35 @@ def _final_equity(data_dir: Path, run_id: str) -> float:
     from tests.support import stored_traces
 
     return stored_traces(data_dir, run_id)[-1].equity
+
+
+def _set_cycles(data_dir: Path, run_id: str, cycles: int) -> None:
+    db = sqlite3.connect(data_dir / "ledger.sqlite")
+    db.execute("UPDATE runs SET cycles = ? WHERE run_id = ?", (cycles, run_id))
+    db.commit()
+    db.close()
+
+
+def test_verify_tells_a_chain_whose_tail_a_killed_run_never_wrote(tmp_path):
+    from memory.spool import TraceSpool
+
+    data = tmp_path / "data"
+    assert tradegraph("run", "--bars", "60", "--data-dir", str(data), "--quiet").returncode == 0
+    run_id, _, cycles = _runs(data)[-1]
+    _set_cycles(data, run_id, cycles + 20)  # as after SIGKILL: counted, never written
+
+    killed = tradegraph("audit", "verify", "--run", run_id, "--data-dir", str(data))
+    live_spool = TraceSpool(data / "spool", run_id)  # the lock a live run holds
+    try:
+        live = tradegraph("audit", "verify", "--run", run_id, "--data-dir", str(data))
+    finally:
+        live_spool.release()
+    _set_cycles(data, run_id, cycles)
+    complete = tradegraph("audit", "verify", "--run", run_id, "--data-dir", str(data))
+
+    assert cycles == 60
+    assert killed.returncode == 1, killed.stdout
+    assert "INCOMPLETE" in killed.stdout and "its last 20 were never written" in killed.stdout
+    assert f"--resume {run_id}" in killed.stdout and "altered" not in killed.stdout
+    assert live.returncode == 0 and "still buffered by the live run" in live.stdout
+    assert complete.returncode == 0 and "chain intact" in complete.stdout
