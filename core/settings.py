@@ -117,6 +117,11 @@ class MemorySettings(BaseModel):
     lesson_k: int = Field(default=3, ge=0, le=20)
     reflection: Literal["summary", "anthropic"] | None = None
     """Who writes lessons: None follows the analyst (Claude for anthropic, else the summary)."""
+    writer: Literal["auto", "process", "inline"] = "auto"
+    """Who writes batched traces, situations and lessons to an embedded store during a
+    replay: a writer process beside it (the decisions keep one core to themselves), this
+    process, or `auto`: a process for replays of 2,000 cycles or more. A Chroma server and a
+    live run's unbatched writes are always written inline."""
 
 
 BUILT_IN_ANALYSTS = ("offline", "anthropic", "stress")

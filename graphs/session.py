@@ -118,6 +118,8 @@ def run_session(
         embedding=settings.memory.embedding,
         enabled=settings.memory.enabled,
         batch_size=settings.trace_batch_size,
+        writer=settings.memory.writer,
+        cycles=sum(len(series) for _, series in plan.markets),
     )
     sealed = _sealed_traces(memory.traces, plan.run_id) if resume else []
     memory.traces.catch_up(sealed)

@@ -19,6 +19,7 @@ from core.types import RecalledLesson
 from memory.embeddings import TextEmbedder
 from memory.store import pages
 from memory.vector_index import VectorIndex
+from memory.writer import InlineWriter, StoreWriteError, StoreWriter, Ticket, Write
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -58,9 +59,11 @@ class LessonMemory:
         prior: Sequence[Lesson] = (),
         enabled: bool = True,
         scope: str = "",
+        writer: StoreWriter | None = None,
     ) -> None:
-        self._collection = collection if enabled else None
-        self._embedder = embedder
+        self._persist = collection is not None and embedder is not None and enabled
+        self._writer = writer or InlineWriter({COLLECTION: collection}, embedder)
+        self._in_flight: tuple[Ticket, list[Lesson]] | None = None
         self._enabled = enabled
         self._scope = scope
         self._lessons: list[Lesson] = []
@@ -115,34 +118,44 @@ class LessonMemory:
     def flush(self) -> None:
         """Persist the lessons written since the last flush; kept for the next try on failure
         (lessons are learning material, not the audit trail: a failure must not stop trading)."""
-        if self._collection is None or self._embedder is None or not self._unsaved:
+        self.settle()
+        if not self._persist or not self._unsaved:
             return
-        batch = self._unsaved
+        batch, self._unsaved = self._unsaved, []
+        write = Write(
+            COLLECTION,
+            ids=[lesson.id for lesson in batch],
+            documents=[lesson.text for lesson in batch],
+            metadatas=[
+                {
+                    "written_at": lesson.written_at,
+                    "scope": self._scope,
+                    "symbol": lesson.symbol,
+                    "author": lesson.author,
+                    "pnl_fraction": lesson.pnl_fraction,
+                    "situation_vector": json.dumps(lesson.situation_vector),
+                    "situation_id": lesson.situation_id,
+                    "entry_trace_id": lesson.entry_trace_id,
+                    "order_ids": ",".join(lesson.order_ids),
+                    "persona": lesson.persona,
+                    "pnl_atr": lesson.pnl_atr,
+                }
+                for lesson in batch
+            ],
+        )
+        self._in_flight = (self._writer.submit([write]), batch)
+        if not self._writer.deferred:
+            self.settle()
+
+    def settle(self) -> None:
+        """Wait for the lessons in flight; if they were not written, keep them for later."""
+        flight, self._in_flight = self._in_flight, None
+        if flight is None:
+            return
         try:
-            self._collection.upsert(
-                ids=[lesson.id for lesson in batch],
-                embeddings=self._embedder.embed([lesson.text for lesson in batch]),  # type: ignore[arg-type]
-                documents=[lesson.text for lesson in batch],
-                metadatas=[
-                    {
-                        "written_at": lesson.written_at,
-                        "scope": self._scope,
-                        "symbol": lesson.symbol,
-                        "author": lesson.author,
-                        "pnl_fraction": lesson.pnl_fraction,
-                        "situation_vector": json.dumps(lesson.situation_vector),
-                        "situation_id": lesson.situation_id,
-                        "entry_trace_id": lesson.entry_trace_id,
-                        "order_ids": ",".join(lesson.order_ids),
-                        "persona": lesson.persona,
-                        "pnl_atr": lesson.pnl_atr,
-                    }
-                    for lesson in batch
-                ],
-            )
-        except Exception:
-            return
-        self._unsaved = []
+            flight[0].result()
+        except StoreWriteError:
+            self._unsaved = [*flight[1], *self._unsaved]
 
     def _index(self, lesson: Lesson) -> bool:
         """Add to the recall index unless a lesson with this id (the same trade closing at the

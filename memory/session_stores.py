@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from core.types import MarketInfo
 from memory.embeddings import text_embedder
@@ -13,9 +14,15 @@ from memory.lessons import LessonMemory, load_lessons
 from memory.situations import COLLECTION as SITUATIONS
 from memory.situations import SituationMemory, load_situations, market_key, memory_scope
 from memory.spool import SpoolBusyError, TraceSpool, pending_spools
-from memory.store import open_chroma, vector_collection
+from memory.store import open_chroma, release_chroma, sole_client, vector_collection
 from memory.traces import COLLECTION as TRACES
 from memory.traces import RUNS_COLLECTION, TraceStore
+from memory.writer import InlineWriter, ProcessWriter, StoreWriter
+
+WriterChoice = Literal["auto", "process", "inline"]
+PROCESS_WRITER_MIN_CYCLES = 2_000
+"""`auto` starts a writer process for replays at least this long (it costs a second or two of
+start-up on the other core, and saves about a millisecond per cycle on this one)."""
 
 RUNS_EMBEDDING = "none-1"
 """The head records need no embedding; chroma wants one, so each carries [1.0]."""
@@ -31,13 +38,22 @@ class MemoryStores:
     location: str
     """Where the store is: the chroma folder, or the server's URL."""
     market_keys: dict[str, str]
+    writer: StoreWriter
+    """Who writes to the store: this process, or a writer process beside it."""
 
     def close(self) -> None:
-        """Write everything still buffered; the trace spool is released for a later run."""
-        self.traces.close()
-        for situations in self.situations.values():
-            situations.flush()
-        self.lessons.flush()
+        """Write everything still buffered and wait until it is written (or, for traces,
+        spooled); the trace spool is released for a later run."""
+        try:
+            for situations in self.situations.values():
+                situations.flush()
+            self.lessons.flush()
+            self.traces.close()
+            for situations in self.situations.values():
+                situations.settle()
+            self.lessons.settle()
+        finally:
+            self.writer.close()
 
 
 def open_memory(
@@ -49,10 +65,17 @@ def open_memory(
     embedding: str,
     enabled: bool,
     batch_size: int,
+    writer: WriterChoice = "inline",
+    cycles: int | None = None,
 ) -> MemoryStores:
     """Open (or create) the collections, flush traces an earlier process spooled, and load
     earlier runs' situations and lessons (released point in time) when memory is on.
-    Lessons are shared by the markets of one world and timeframe (the first market's scope)."""
+    Lessons are shared by the markets of one world and timeframe (the first market's scope).
+
+    `writer` says who writes during the run: `inline` this process; `process` a writer
+    process (`memory.writer`), for batched writes to an embedded store only (a Chroma server
+    and unbatched writes, as in a live run, are always written inline); `auto` a process when
+    the run is expected to take at least PROCESS_WRITER_MIN_CYCLES `cycles`."""
     infos = [markets] if isinstance(markets, MarketInfo) else list(markets)
     client = open_chroma(data_dir, url)
     embedder = text_embedder(embedding)
@@ -72,6 +95,18 @@ def open_memory(
     if any(memory_scope(info) != scope for info in infos):
         raise ValueError("the markets of one run must share a world and a timeframe")
     prior = load_situations(situations, scope) if enabled else ()
+    prior_lessons = load_lessons(lessons, scope) if enabled else ()
+    store_writer: StoreWriter = InlineWriter(
+        {TRACES: traces, RUNS_COLLECTION: runs, SITUATIONS: situations, LESSONS: lessons},
+        embedder,
+    )
+    if _use_process(writer, url, batch_size, cycles) and sole_client(client):
+        store_writer = ProcessWriter(
+            data_dir,
+            [TRACES, RUNS_COLLECTION, SITUATIONS, LESSONS],
+            embedding,
+            before_first_write=lambda: release_chroma(client),
+        )
     return MemoryStores(
         traces=TraceStore(
             traces,
@@ -80,6 +115,7 @@ def open_memory(
             runs=runs,
             spool=TraceSpool(spool_dir, run_id),
             batch_size=batch_size,
+            writer=store_writer,
         ),
         situations={
             info.symbol: SituationMemory(
@@ -88,16 +124,27 @@ def open_memory(
                 scope=scope,
                 prior=prior,
                 enabled=enabled,
+                writer=store_writer,
             )
             for info in infos
         },
         lessons=LessonMemory(
             lessons,
             embedder,
-            prior=load_lessons(lessons, scope) if enabled else (),
+            prior=prior_lessons,
             enabled=enabled,
             scope=scope,
+            writer=store_writer,
         ),
         location=url or str(data_dir / "chroma"),
         market_keys={info.symbol: market_key(info) for info in infos},
+        writer=store_writer,
     )
+
+
+def _use_process(
+    writer: WriterChoice, url: str | None, batch_size: int, cycles: int | None
+) -> bool:
+    if url is not None or batch_size <= 1 or writer == "inline":
+        return False
+    return writer == "process" or (cycles or 0) >= PROCESS_WRITER_MIN_CYCLES

@@ -30,6 +30,7 @@ import numpy as np
 from core.types import HorizonOutcome, MarketInfo, RecalledSituation
 from memory.store import pages
 from memory.vector_index import VectorIndex
+from memory.writer import InlineWriter, StoreWriteError, StoreWriter, Ticket, Write
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -93,10 +94,13 @@ class SituationMemory:
         horizons: Sequence[int] = HORIZONS,
         prior: Sequence[StoredSituation] = (),
         enabled: bool = True,
+        writer: StoreWriter | None = None,
     ) -> None:
         if not horizons or any(h <= 0 for h in horizons):
             raise ValueError("situation horizons must be positive candle counts")
-        self._collection = collection if enabled else None
+        self._persist = collection is not None and enabled
+        self._writer = writer or InlineWriter({COLLECTION: collection})
+        self._in_flight: tuple[Ticket, list[StoredSituation]] | None = None
         self._symbol = symbol
         self._scope = scope
         self._horizons = tuple(sorted(set(horizons)))
@@ -174,21 +178,23 @@ class SituationMemory:
         )
 
     def _settle(self, p: _Pending, bars: int, now_ms: int) -> StoredSituation:
-        """Read every horizon's outcome from the window of candles after the situation."""
+        """Read every horizon's outcome from the window of candles after the situation (every
+        value is computed here, as float or int, so the models are built without validation:
+        this runs every cycle)."""
         first = bars - len(self._window) + 1  # the bar count of the window's first candle
         outcomes = []
         for h in self._horizons:
             after = [self._window[j - first] for j in range(p.bars_at + 1, p.bars_at + h + 1)]
             worst = min(low for _, low in after)
             outcomes.append(
-                HorizonOutcome(
+                HorizonOutcome.model_construct(
                     candles=h,
                     forward_return=_exact(after[-1][0] / p.close - 1.0),
                     max_adverse=_exact(min(0.0, worst / p.close - 1.0)),
                 )
             )
         last = outcomes[-1]
-        situation = RecalledSituation(
+        situation = RecalledSituation.model_construct(
             id=p.id,
             ts=p.ts,
             similarity=1.0,
@@ -198,7 +204,8 @@ class SituationMemory:
             known_at=now_ms,
             horizons=tuple(outcomes),
             persona_returns={
-                name: _exact(stance * last.forward_return) for name, stance in p.stances.items()
+                name: _exact(float(stance) * last.forward_return)
+                for name, stance in p.stances.items()
             },
         )
         stored = StoredSituation(situation, p.vector, p.trace_id, self._scope)
@@ -216,14 +223,31 @@ class SituationMemory:
         return True
 
     def flush(self) -> None:
-        if self._collection is None or not self._to_persist:
+        """Persist the situations settled since the last flush. A failure keeps them for the
+        next try: they are learning material, not the audit trail, so trading goes on."""
+        self.settle()
+        if not self._persist or not self._to_persist:
             return
         batch, self._to_persist = self._to_persist, []
-        self._collection.upsert(
+        write = Write(
+            COLLECTION,
             ids=[s.situation.id for s in batch],
-            embeddings=[s.vector for s in batch],  # type: ignore[arg-type]
+            embeddings=[s.vector for s in batch],
             metadatas=[_metadata(s) for s in batch],
         )
+        self._in_flight = (self._writer.submit([write]), batch)
+        if not self._writer.deferred:
+            self.settle()
+
+    def settle(self) -> None:
+        """Wait for the situations in flight; if they were not written, keep them."""
+        flight, self._in_flight = self._in_flight, None
+        if flight is None:
+            return
+        try:
+            flight[0].result()
+        except StoreWriteError:
+            self._to_persist = [*flight[1], *self._to_persist]
 
 
 def stored_exactly(vector: Sequence[float]) -> list[float]:

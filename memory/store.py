@@ -55,6 +55,29 @@ def open_chroma(data_dir: Path, url: str | None = None) -> ClientAPI:
         ) from None
 
 
+def sole_client(client: ClientAPI) -> bool:
+    """True if `client` is the only open client on its embedded store in this process.
+
+    chromadb shares one running system between the clients of a folder; a running system
+    does not see what another process writes to the folder (its cached indexes go stale), so
+    a writer process may only be used when releasing this client really stops that system."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    identifier = getattr(client, "_identifier", None)
+    counts = getattr(SharedSystemClient, "_identifier_to_refcount", None)
+    if identifier is None or not isinstance(counts, dict):
+        return False
+    own = 2 if hasattr(client, "_admin_client") else 1  # a client counts its admin client too
+    return counts.get(identifier) == own
+
+
+def release_chroma(client: ClientAPI) -> None:
+    """Let go of an embedded client: with no other client on the folder in this process, its
+    system stops, and the next client opened on it reads the folder afresh (another process
+    may have written to it meanwhile)."""
+    client.close()  # type: ignore[attr-defined]
+
+
 def _parse_url(url: str) -> tuple[str, int, bool]:
     parsed = urlparse(url if "://" in url else f"http://{url}")
     if parsed.scheme not in ("http", "https") or not parsed.hostname:

@@ -13,18 +13,22 @@ a pruned prefix leaves behind.
 A batch the store cannot take is spooled locally (see `memory.spool`) and written, in order,
 at the next flush that succeeds; `spooled` says how many are waiting. Traces not yet flushed
 (at most one batch) live only in memory: a crash loses them, so live runs flush every trace
-(`trace_batch_size = 1`).
+(`trace_batch_size = 1`). Writes go through a `memory.writer.StoreWriter`: at once in this
+process, or (a long replay) in a writer process, where a flushed batch is in flight until the
+next flush makes sure it was written (and otherwise spools it with the next batch).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.types import GENESIS_HASH, Trace, canonical_json
 from memory.embeddings import TextEmbedder
 from memory.spool import TraceSpool
+from memory.writer import DoneTicket, InlineWriter, StoreWriteError, StoreWriter, Ticket, Write
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -90,16 +94,20 @@ class TraceStore:
         spool: TraceSpool | None = None,
         batch_size: int = 256,
         clock: Any = time.monotonic,
+        writer: StoreWriter | None = None,
     ) -> None:
         self._collection = collection
-        self._runs = runs
-        self._embedder = embedder
+        self._writer = writer or InlineWriter(
+            {COLLECTION: collection, RUNS_COLLECTION: runs}, embedder
+        )
+        self._write_head = runs is not None
         self._spool = spool
         self.run_id = run_id
         self._batch_size = batch_size
         self._clock = clock
         self._buffer: list[Trace] = []
         self._outcomes: dict[str, dict[str, float]] = {}
+        self._in_flight: _InFlight | None = None
         self._next_retry = 0.0
         self._sealed: list[Trace] = []
         self.last_hash = GENESIS_HASH
@@ -153,8 +161,10 @@ class TraceStore:
         return sealed
 
     def close(self) -> None:
-        """Flush, then give up the spool (another process may take over what is left)."""
+        """Flush and wait until everything is written (or spooled), then give up the spool
+        (another process may take over what is left)."""
         self.flush()
+        self._settle([])
         if self._spool is not None:
             self._spool.release()
 
@@ -168,69 +178,110 @@ class TraceStore:
         and go on. Writes are upserts by trace id, so writing a spooled trace again after a
         failure halfway through is harmless."""
         batch, self._buffer = self._buffer, []
+        if not self._settle(batch):
+            return
         try:
             if self._spool is not None and self._spool.count:
-                self._write(self._spool.read())
+                self._write(self._spool.read()).result()
                 self._spool.clear()
         except Exception as exc:
             self._failed(batch, exc)
             return
+        if not batch and not self._outcomes:
+            self.last_error = None
+            return
         try:
-            self._write(batch)
+            written = self._write(batch)
         except Exception as exc:
             self._failed(batch, exc)
             return
+        outcomes, self._outcomes = self._outcomes, {}
+        annotated = self._writer.submit(_outcome_writes(outcomes)) if outcomes else DoneTicket()
+        self._in_flight = _InFlight(written, batch, annotated, outcomes)
+        if not self._writer.deferred:
+            self._settle([])
+
+    def _settle(self, batch: list[Trace]) -> bool:
+        """Wait for the batch in flight; if it was not written, spool it (before `batch`,
+        which is spooled with it). False if anything was spooled."""
+        flight, self._in_flight = self._in_flight, None
+        if flight is None:
+            return True
+        try:
+            flight.written.result()
+        except Exception as exc:
+            self._outcomes = {**flight.outcomes, **self._outcomes}
+            self._failed([*flight.traces, *batch], exc)
+            return False
         self.last_error = None
         try:
-            self._write_outcomes()
+            flight.annotated.result()
         except Exception as exc:  # annotations only: kept for the next flush
-            self.last_error = f"{exc.__class__.__name__}: {exc}"
+            self._outcomes = {**flight.outcomes, **self._outcomes}
+            self.last_error = _describe(exc)
+        return True
 
     def _failed(self, batch: list[Trace], exc: Exception) -> None:
-        self.last_error = f"{exc.__class__.__name__}: {exc}"
+        self.last_error = _describe(exc)
         self._next_retry = self._clock() + RETRY_SECONDS
         if self._spool is None:
-            raise exc
+            raise exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
         self._spool.append(batch)
 
-    def _write(self, traces: list[Trace]) -> None:
-        """Upsert in chunks chroma accepts (it refuses batches above its maximum), then move
-        the run's head record to the last trace written."""
+    def _write(self, traces: list[Trace]) -> Ticket:
+        """Submit the traces: upserts in chunks chroma accepts (it refuses batches above its
+        maximum), then the run's head record moved to the last trace. The writer embeds the
+        headlines."""
         if not traces:
-            return
+            return DoneTicket()
         recorded = int(time.time() * 1000)
+        writes = []
         for start in range(0, len(traces), WRITE_CHUNK):
             batch = traces[start : start + WRITE_CHUNK]
-            documents = [headline(t) for t in batch]
-            self._collection.upsert(
-                ids=[trace_id(t.run_id, t.seq) for t in batch],
-                embeddings=self._embedder.embed(documents),  # type: ignore[arg-type]
-                documents=documents,
-                metadatas=[
-                    {"trace": t.model_dump_json(), "recorded_at": recorded, **filter_fields(t)}
-                    for t in batch
-                ],
+            writes.append(
+                Write(
+                    COLLECTION,
+                    ids=[trace_id(t.run_id, t.seq) for t in batch],
+                    documents=[headline(t) for t in batch],
+                    metadatas=[
+                        {"trace": t.model_dump_json(), "recorded_at": recorded, **filter_fields(t)}
+                        for t in batch
+                    ],
+                )
             )
-        if self._runs is not None:
+        if self._write_head:
             last = traces[-1]
-            self._runs.upsert(
-                ids=[last.run_id],
-                embeddings=[[1.0]],  # type: ignore[arg-type]
-                metadatas=[{"head_hash": last.hash, "head_seq": last.seq, "updated": recorded}],
-            )
+            head = {"head_hash": last.hash, "head_seq": last.seq, "updated": recorded}
+            writes.append(Write(RUNS_COLLECTION, [last.run_id], [head], embeddings=[[1.0]]))
+        return self._writer.submit(writes)
 
-    def _write_outcomes(self) -> None:
-        if not self._outcomes:
-            return
-        outcomes, self._outcomes = self._outcomes, {}
-        ids = list(outcomes)
-        try:
-            for start in range(0, len(ids), WRITE_CHUNK):
-                chunk = ids[start : start + WRITE_CHUNK]
-                self._collection.update(ids=chunk, metadatas=[outcomes[i] for i in chunk])
-        except Exception:
-            self._outcomes = {**outcomes, **self._outcomes}
-            raise
+
+@dataclass(frozen=True)
+class _InFlight:
+    written: Ticket
+    """The traces and the head record."""
+    traces: list[Trace]
+    annotated: Ticket
+    """The outcome annotations (a failure there keeps them for the next flush)."""
+    outcomes: dict[str, dict[str, float]]
+
+
+def _outcome_writes(outcomes: dict[str, dict[str, float]]) -> list[Write]:
+    ids = list(outcomes)
+    return [
+        Write(
+            COLLECTION,
+            ids[i : i + WRITE_CHUNK],
+            [outcomes[x] for x in ids[i : i + WRITE_CHUNK]],
+            update=True,
+        )
+        for i in range(0, len(ids), WRITE_CHUNK)
+    ]
+
+
+def _describe(exc: Exception) -> str:
+    """A failure in one line (a writer's error already names the exception it carries)."""
+    return str(exc) if isinstance(exc, StoreWriteError) else f"{exc.__class__.__name__}: {exc}"
 
 
 class ChainDivergedError(RuntimeError):
