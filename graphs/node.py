@@ -42,6 +42,10 @@ Progress = Callable[[int], None]
 CycleObserver = Callable[[Trace, float], None]
 """Called after every cycle with its sealed trace and the position held after it."""
 
+CYCLE_OUTPUTS = ["verdict", "trace", "analysis"]
+"""What the node reads of a finished cycle's state (reading only these costs less than
+LangGraph's default of every key)."""
+
 
 class SteppedClock(Clock, Protocol):
     def advance_to(self, ts_ms: int) -> None: ...
@@ -163,7 +167,7 @@ class TradingNode:
                 self.book.mark(symbol, candle.close)
             ports.clock.advance_to(close_ms)
             for symbol, candle in candles.items():
-                result = self.graphs[symbol].invoke({"seq": seq})
+                result = self.graphs[symbol].invoke({"seq": seq}, output_keys=CYCLE_OUTPUTS)
                 verdict, trace = result["verdict"], result["trace"]
                 tally = self.tallies[symbol]
                 if tally.first_ts is None:

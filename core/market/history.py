@@ -80,7 +80,8 @@ class MarketHistory:
         if not self._n:
             raise IndexError("no candle has closed yet")
         i = self._n - 1
-        return Candle(
+        # The values were a validated Candle when appended: build it back without validating.
+        return Candle.model_construct(
             ts=int(self._ts[i]),
             open=float(self._cols["open"][i]),
             high=float(self._cols["high"][i]),

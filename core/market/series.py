@@ -28,7 +28,8 @@ class CandleSeries:
         return int(self.ts.shape[0])
 
     def candle(self, i: int) -> Candle:
-        return Candle(
+        """Row `i` as a Candle (the columns are validated, so the row is not validated again)."""
+        return Candle.model_construct(
             ts=int(self.ts[i]),
             open=float(self.open[i]),
             high=float(self.high[i]),
