@@ -170,7 +170,8 @@ class TraceStore:
 
     def annotate_outcome(self, trace_id: str, outcome: Mapping[str, float]) -> None:
         """Attach a situation's outcome to its trace's metadata (not hashed: it is learned
-        after the cycle), for filters such as `outcome_24 < 0`."""
+        after the cycle), for filters such as `outcome_24 < 0`. A trace still waiting in the
+        buffer is written with it; one already written is updated at the next flush."""
         self._outcomes[trace_id] = dict(outcome)
 
     def flush(self) -> None:
@@ -196,7 +197,9 @@ class TraceStore:
             self._failed(batch, exc)
             return
         outcomes, self._outcomes = self._outcomes, {}
-        annotated = self._writer.submit(_outcome_writes(outcomes)) if outcomes else DoneTicket()
+        written_ids = {trace_id(t.run_id, t.seq) for t in batch}
+        later = {i: outcome for i, outcome in outcomes.items() if i not in written_ids}
+        annotated = self._writer.submit(_outcome_writes(later)) if later else DoneTicket()
         self._in_flight = _InFlight(written, batch, annotated, outcomes)
         if not self._writer.deferred:
             self._settle([])
@@ -243,10 +246,7 @@ class TraceStore:
                     COLLECTION,
                     ids=[trace_id(t.run_id, t.seq) for t in batch],
                     documents=[headline(t) for t in batch],
-                    metadatas=[
-                        {"trace": t.model_dump_json(), "recorded_at": recorded, **filter_fields(t)}
-                        for t in batch
-                    ],
+                    metadatas=[self._metadata(t, recorded) for t in batch],
                 )
             )
         if self._write_head:
@@ -254,6 +254,17 @@ class TraceStore:
             head = {"head_hash": last.hash, "head_seq": last.seq, "updated": recorded}
             writes.append(Write(RUNS_COLLECTION, [last.run_id], [head], embeddings=[[1.0]]))
         return self._writer.submit(writes)
+
+    def _metadata(self, trace: Trace, recorded: int) -> dict[str, Any]:
+        """The full trace, the filter fields, and its outcome if it is known already (an
+        update per trace costs the store about half as much as the upsert itself)."""
+        outcome = self._outcomes.get(trace_id(trace.run_id, trace.seq), {})
+        return {
+            "trace": trace.model_dump_json(),
+            "recorded_at": recorded,
+            **filter_fields(trace),
+            **outcome,
+        }
 
 
 @dataclass(frozen=True)

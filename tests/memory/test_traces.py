@@ -195,6 +195,19 @@ def test_outcomes_reach_the_trace_metadata_without_touching_the_chain(collection
     assert verify_run(*collections, "run-a").intact
 
 
+def test_an_outcome_known_before_its_trace_is_flushed_is_written_with_it(collections):
+    store = _store(collections, batch_size=10)
+    for i in range(4):
+        store.append(make_trace(i))
+
+    store.annotate_outcome(trace_id("run-a", 0), {"outcome_1": 0.01, "outcome_24": -0.02})
+    store.flush()
+    meta = collections[0].get(ids=[trace_id("run-a", 0)], include=["metadatas"])["metadatas"][0]
+
+    assert meta["outcome_1"] == pytest.approx(0.01) and meta["outcome_24"] == pytest.approx(-0.02)
+    assert verify_run(*collections, "run-a").intact
+
+
 def test_headline_names_a_stop_loss_fill_and_the_breakers():
     reason = "drawdown 6% from the high-water mark: sizes halved"
     trace = make_trace(1).model_copy(
