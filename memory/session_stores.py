@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,5 +147,7 @@ def _use_process(
     writer: WriterChoice, url: str | None, batch_size: int, cycles: int | None
 ) -> bool:
     if url is not None or batch_size <= 1 or writer == "inline":
+        return False
+    if multiprocessing.current_process().daemon:  # a daemonic process may not start children
         return False
     return writer == "process" or (cycles or 0) >= PROCESS_WRITER_MIN_CYCLES

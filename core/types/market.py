@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -14,8 +15,10 @@ _UNIT_SECONDS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TIMEFRAME_RE: Final = re.compile(r"^(\d+)([mhdw])$")
 
 
+@functools.lru_cache(maxsize=64)
 def timeframe_seconds(timeframe: str) -> int:
-    """Length of one candle in seconds for a ccxt-style timeframe such as '5m', '1h' or '1d'."""
+    """Length of one candle in seconds for a ccxt-style timeframe such as '5m', '1h' or '1d'
+    (cached: every cycle asks for its market's period)."""
     match = _TIMEFRAME_RE.match(timeframe)
     if match is None or int(match.group(1)) <= 0:
         raise UserError(
