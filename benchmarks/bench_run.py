@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/bench_run.py [--market PATH]
 
 Prints: decisions/s end to end (process start to summary), the same for a bare LangGraph graph
-of the decision cycle's shape (nodes that do nothing) run in this process over the same number of candles, peak memory of the
-run, time from process start to the first decision, and how long `tradegraph --help` takes.
+of the decision cycle's shape (nodes that do nothing) run in this process over the same number
+of candles, peak memory of the run, time from process start to the first decision, and how long
+`tradegraph --help` takes.
 """
 
 from __future__ import annotations
