@@ -7,34 +7,40 @@ the ledger at once. Without `--account` the switch is global: every account halt
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import typer
 from rich.console import Console
 from rich.markup import escape
 
 from core.accounts import REPLAY_PREFIX
 from core.errors import UserError
+from core.storage import StateStoreError
 from core.types import BreakerSnapshot, TradingState
 
+MANUAL = "manual"
+"""Who engaged a switch by hand (as `risk.breakers.board.MANUAL`)."""
+
 if TYPE_CHECKING:
+    from core.risk_state import RiskState
     from core.settings import Settings
-    from core.storage import SqliteStateStore
     from risk.breakers.board import BreakerBoard
 
 console = Console()
 
 
-def _store(data_dir: Path | None) -> tuple[Settings, Path, SqliteStateStore]:
+def _store(data_dir: Path | None) -> tuple[Settings, Path, RiskState]:
     from core.datadir import prepare_data_dir
+    from core.risk_state import RiskState
     from core.settings import load_settings
-    from core.storage import SqliteStateStore
 
     settings = load_settings(data_dir=data_dir)
     root = prepare_data_dir(settings.data_dir)
-    return settings, root, SqliteStateStore(root / "risk_state.sqlite")
+    return settings, root, RiskState(root)
 
 
 def _now_ms() -> int:
@@ -53,20 +59,47 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
 
     reason = _reason(reason)
     settings, root, store = _store(data_dir)
-    if account is None:
-        halt_all(store, reason, _now_ms(), flatten=flatten)
-        cancelled = cancel_pending_orders(root / "ledger.sqlite")
-        scope = "every account (global kill switch)"
-    else:
-        _board(store, account, settings).halt(reason, _now_ms(), flatten=flatten)
-        cancelled = cancel_pending_orders(root / "ledger.sqlite", account)
-        scope = f"account {account}"
+    scope = "every account (global kill switch)" if account is None else f"account {account}"
+    problems: list[str] = []
+    where = ""
+    try:
+        if account is None:
+            halt_all(store, reason, _now_ms(), flatten=flatten)
+        else:
+            _board(store, account, settings).halt(reason, _now_ms(), flatten=flatten)
+    except StateStoreError as exc:
+        _halt_on_the_log_only(store, account, reason, flatten)
+        where = " (recorded in the halt log only)"
+        problems.append(
+            f"{exc}; the halt is recorded in {store.log.path.name}: no run starts until the "
+            "state store is restored (or moved aside) and the halt is resumed on the record"
+        )
+    try:
+        cancelled = f"Cancelled {cancel_pending_orders(root / 'ledger.sqlite', account)}"
+    except sqlite3.DatabaseError as exc:
+        cancelled = "Could not cancel"
+        problems.append(f"{root / 'ledger.sqlite'} cannot be used ({exc}): no order was cancelled")
     then = " and flatten positions" if flatten else ""
     console.print(
-        f"[bold red]HALTED[/] {scope}: {reason}. Cancelled {cancelled} pending order(s); "
+        f"[bold red]HALTED[/] {scope}{where}: {escape(reason)}. {cancelled} pending order(s); "
         f"running sessions stop trading{then} at their next cycle. "
         f'Lift it with: tradegraph risk resume{_account_flag(account)} --reason "..."'
     )
+    if problems:
+        raise UserError("; ".join(problems))
+
+
+def _halt_on_the_log_only(
+    store: RiskState, account: str | None, reason: str, flatten: bool
+) -> None:
+    """The state store cannot be used: the halt goes to the halt log alone, which keeps every
+    run from starting (the store cannot confirm it); running sessions, which read the same
+    damaged store every cycle, halt on it already."""
+    from risk.breakers.keys import GLOBAL_KILL_KEY, account_key
+
+    key = GLOBAL_KILL_KEY if account is None else account_key(account, "kill_switch")
+    record = {"engaged": True, "reason": reason, "since_ms": _now_ms(), "by": MANUAL}
+    store.record_halt(key, {**record, "flatten": flatten})
 
 
 def resume(account: str | None, reason: str, data_dir: Path | None) -> None:
@@ -88,10 +121,16 @@ def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
     """The global switch and the live accounts (named by a person, they outlive runs); the
     per-replay accounts (`replay:RUN_ID`, one per finished run) only with --all or by name.
     Account names are printed whole, never cut, so they can be copied into --account."""
+    from core.risk_state import LatchMismatchError, check_latches
     from risk.breakers.admin import status_all
 
     settings, root, store = _store(data_dir)
     report = status_all(store, settings.breakers)
+    try:
+        check_latches(store)
+        mismatch = None
+    except LatchMismatchError as exc:
+        mismatch = str(exc)
     accounts = report.accounts
     if account is not None:
         if account not in accounts:
@@ -126,6 +165,14 @@ def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
             soft_wrap=True,
         )
 
+    logged = store.log.read()
+    console.print(
+        f"halt log: {logged.events} event(s), head {logged.head}", soft_wrap=True, style="dim"
+    )
+    if mismatch is not None:
+        console.print(f"[bold red]no run can start:[/] {escape(mismatch)}", soft_wrap=True)
+        raise typer.Exit(1)
+
 
 def _known(accounts: Mapping[str, BreakerSnapshot]) -> str:
     """The accounts a person may have meant: the live ones by name, the replays counted."""
@@ -137,7 +184,7 @@ def _known(accounts: Mapping[str, BreakerSnapshot]) -> str:
     return " ".join(parts)
 
 
-def _board(store: SqliteStateStore, account: str, settings: Settings) -> BreakerBoard:
+def _board(store: RiskState, account: str, settings: Settings) -> BreakerBoard:
     from risk.breakers.board import BreakerBoard
 
     try:

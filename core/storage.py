@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+from core.errors import UserError
+
+_T = TypeVar("_T")
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 _UPSERT = (
     "INSERT INTO kv (key, value) VALUES (?, ?) "
     "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
 )
+
+
+class StateStoreError(UserError):
+    """The store's file cannot be read or written (not a database, damaged, unwritable)."""
 
 
 class SqliteStateStore:
@@ -32,36 +42,71 @@ class SqliteStateStore:
         self._lock = threading.Lock()
 
     def get(self, key: str) -> str | None:
-        with self._lock:
-            row = (
-                self._connection().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-            )
-        return None if row is None else str(row[0])
+        def read(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return self._guarded(read)
 
     def put(self, key: str, value: str) -> None:
-        with self._lock:
-            conn = self._connection()
+        def write(conn: sqlite3.Connection) -> None:
             with conn:  # one transaction, committed (or rolled back) here
                 conn.execute(_UPSERT, (key, value))
 
+        self._guarded(write)
+
     def delete(self, key: str) -> None:
-        with self._lock:
-            conn = self._connection()
+        def remove(conn: sqlite3.Connection) -> None:
             with conn:
                 conn.execute("DELETE FROM kv WHERE key = ?", (key,))
 
+        self._guarded(remove)
+
     def keys(self, prefix: str = "") -> list[str]:
         """Every key that starts with `prefix`, sorted (by code point, as SQLite sorts text)."""
-        found: list[str] = []
-        with self._lock:
-            rows = self._connection().execute(
-                "SELECT key FROM kv WHERE key >= ? ORDER BY key", (prefix,)
-            )
+
+        def listed(conn: sqlite3.Connection) -> list[str]:
+            found: list[str] = []
+            rows = conn.execute("SELECT key FROM kv WHERE key >= ? ORDER BY key", (prefix,))
             for (key,) in rows:  # the keys with the prefix sort together, from the prefix on
                 if not str(key).startswith(prefix):
                     break
                 found.append(str(key))
-        return found
+            return found
+
+        return self._guarded(listed)
+
+    def check(self) -> None:
+        """Read the whole file once: StateStoreError if any page of it is damaged."""
+
+        def checked(conn: sqlite3.Connection) -> None:
+            (verdict,) = conn.execute("PRAGMA quick_check").fetchone()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(str(verdict))
+
+        self._guarded(checked)
+
+    def _guarded(self, action: Callable[[sqlite3.Connection], _T]) -> _T:
+        """`action` on the connection, a damaged or unwritable file as one StateStoreError."""
+        with self._lock:
+            try:
+                return action(self._connection())
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise self._damaged(exc) from None
+                raise StateStoreError(
+                    f"{self.path} is busy ({exc}): another process held it for over 5 s; try again"
+                ) from None
+            except sqlite3.DatabaseError as exc:  # not a database, malformed
+                raise self._damaged(exc) from None
+            except OSError as exc:
+                raise StateStoreError(f"{self.path} cannot be opened: {exc.strerror}") from None
+
+    def _damaged(self, exc: Exception) -> StateStoreError:
+        return StateStoreError(
+            f"{self.path} cannot be used ({exc}): restore it from a backup, or move it "
+            "aside to start this state afresh"
+        )
 
     def close(self) -> None:
         with self._lock:

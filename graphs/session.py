@@ -26,9 +26,10 @@ from core.clock import SimulatedClock
 from core.errors import UserError
 from core.ledger import Ledger
 from core.market.series import CandleSeries
+from core.risk_state import RiskState, check_latches
 from core.settings import Settings
-from core.storage import SqliteStateStore
 from core.types import MarketInfo, Trace
+from core.writer_lock import writer_lock
 from graphs.analyst_watch import AnalystUnreachableError, AnalystWatch
 from graphs.feeds import ReplayFeed
 from graphs.node import CycleObserver, NodeConfig, NodePorts, Progress, TradingNode
@@ -92,13 +93,29 @@ def run_session(
     the summary.
     """
     started = time.perf_counter() if started is None else started
+    with writer_lock(plan.data_dir):
+        return _run_session(
+            plan, analyst, on_progress, started, on_cycle, stop_on_interrupt, resume
+        )
+
+
+def _run_session(
+    plan: SessionPlan,
+    analyst: Analyst,
+    on_progress: Progress | None,
+    started: float,
+    on_cycle: CycleObserver | None,
+    stop_on_interrupt: bool,
+    resume: bool,
+) -> RunSummary:
     settings, root = plan.settings, plan.data_dir
+    breaker_store = RiskState(root)
+    check_latches(breaker_store)
     execution = settings.execution
     accounts = AccountBook(root / "ledger.sqlite")
     account = accounts.open_account(
         plan.account_name, execution.initial_cash, execution.quote_currency, _now_ms()
     )
-    breaker_store = SqliteStateStore(root / "risk_state.sqlite")
     _start_or_resume(plan, accounts, breaker_store, resume)
     ledger = Ledger(
         root / "ledger.sqlite",
@@ -176,7 +193,7 @@ def run_session(
 
 
 def _start_or_resume(
-    plan: SessionPlan, accounts: AccountBook, store: SqliteStateStore, resume: bool
+    plan: SessionPlan, accounts: AccountBook, store: RiskState, resume: bool
 ) -> RunRecord:
     account = plan.account_name
     prefix = f"{PREFIX}{account}/"
@@ -209,7 +226,7 @@ def _start_or_resume(
     return found
 
 
-def _restore_breakers(store: SqliteStateStore, prefix: str, saved: dict[str, str]) -> None:
+def _restore_breakers(store: RiskState, prefix: str, saved: dict[str, str]) -> None:
     """Set the account's breaker records back to how they were when the run started, so the
     replayed cycles trip exactly what they tripped the first time. A manual halt engaged since
     then stays: an operator's halt is never lifted but by an explicit resume."""
