@@ -285,3 +285,20 @@ def test_repair_leaves_an_edited_chain_alone(copy, capsys):
     audit(copy.root, capsys, repair, None)
 
     assert runs.get(ids=[RUN], include=["metadatas"])["metadatas"][0] == before
+
+
+@pytest.mark.parametrize("command", ["prune", "repair"])
+def test_prune_and_repair_refuse_while_another_process_writes(copy, command):
+    from api.audit_command import prune
+    from core.writer_lock import DataDirInUseError, writer_lock
+
+    run = (
+        (lambda: prune("0m", None, copy.root))
+        if command == "prune"
+        else (lambda: repair(None, copy.root))
+    )
+
+    with writer_lock(copy.root, "tradegraph run"), pytest.raises(DataDirInUseError):
+        run()
+
+    assert copy.collection("traces").count() == BARS
