@@ -94,7 +94,7 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
         label = VERDICT_LABELS[verdict.status]
         console.print(f"{label} run {report.run_id}: {escape(verdict.message)}")
     if not run:
-        counts["broken"] += _verify_memory(root, settings.chroma_url)
+        counts["broken"] += _verify_memory(root, settings.chroma_url, after)
     if counts["broken"]:
         console.print(f"{counts['broken']} broken: the audit trail was altered")
     if counts["incomplete"]:
@@ -154,8 +154,12 @@ def _judge(
     return judge(report, evidence)
 
 
-def _verify_memory(root: Path, chroma_url: str | None) -> int:
-    """Situations and lessons against their content hashes; how many collections fail."""
+def _verify_memory(
+    root: Path, chroma_url: str | None, registered: dict[str, RegisteredRun] | None
+) -> int:
+    """Situations and lessons against their content hashes; how many collections fail. A
+    record without a hash is from before records were hashed unless the run that wrote it
+    was registered (registration came with the hashes): then its hash was stripped."""
     from memory.audit import verify_lessons, verify_situations
     from memory.lessons import COLLECTION as LESSONS
     from memory.situations import COLLECTION as SITUATIONS
@@ -169,15 +173,22 @@ def _verify_memory(root: Path, chroma_url: str | None) -> int:
         except Exception:
             continue  # a store from before memory had this collection
         report = check(collection)
-        if report.altered:
+        opened = {r for r, run in (registered or {}).items() if run.opened}
+        stripped = [i for i, run_id in report.unhashed if run_id in opened]
+        legacy = len(report.unhashed) - len(stripped)
+        if report.altered or stripped:
             failed += 1
+            first = (report.altered or tuple(stripped))[0]
             console.print(
-                f"[bold red]BROKEN[/]  {name}: {len(report.altered):,} of {report.checked:,} "
-                f"do not match the hash they were written with (first: "
-                f"{escape(report.altered[0])}): edited since"
+                f"[bold red]BROKEN[/]  {name}: {len(report.altered) + len(stripped):,} of "
+                f"{report.checked:,} do not match the hash they were written with (first: "
+                f"{escape(first)}): edited since"
             )
         else:
-            console.print(f"[green]ok[/]      {name}: {report.checked:,}, each matching its hash")
+            older = f" ({legacy:,} from before records were hashed, unchecked)" if legacy else ""
+            console.print(
+                f"[green]ok[/]      {name}: {report.checked:,}, each matching its hash{older}"
+            )
     return failed
 
 

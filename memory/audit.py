@@ -6,7 +6,11 @@ linked to its predecessor, checked against the filter fields and the headline st
 (so editing those is caught too), the run's sequence must have no hole, and the last trace must
 be the one the run's head record names (so dropping the newest traces is caught). A pruned
 prefix is represented by its anchor: the seq and hash of the last pruned trace, from which the
-remaining chain must continue.
+remaining chain must continue. A chain that carries on, every link intact, past the trace its
+head record names is a write cut short between the two (traces first, head record after), not
+an edit: `repair_head` moves the record to where the chain proves. What the records outside
+the store (run registry, ledger) say of a run is judged in `memory.integrity`; situations and
+lessons are checked against their content hashes here.
 """
 
 from __future__ import annotations
@@ -338,34 +342,44 @@ class RecordsReport:
     collection: str
     checked: int
     altered: tuple[str, ...] = ()
-    """Ids of the records whose content no longer matches their hash (or that carry none)."""
+    """Ids of the records whose content no longer matches their hash."""
+    unhashed: tuple[tuple[str, str], ...] = ()
+    """(id, run id) of the records that carry no hash: written before records were hashed,
+    or stripped of it (the caller tells which from the run registry)."""
 
 
 def verify_situations(collection: Collection) -> RecordsReport:
     from memory.situations import CONTENT_HASH, content_hash, vector_matches
 
-    checked, altered = 0, []
+    checked, altered, unhashed = 0, [], []
     for page in pages(collection, ["metadatas", "embeddings"], size=PAGE):
         embeddings = page["embeddings"]
         vectors = list(embeddings) if embeddings is not None else [[]] * len(page["ids"])
         for id_, meta, vector in zip(page["ids"], page["metadatas"] or [], vectors, strict=True):
             checked += 1
-            if meta.get(CONTENT_HASH) != content_hash(id_, meta) or not vector_matches(
-                meta, vector
-            ):
+            if CONTENT_HASH not in meta:
+                unhashed.append((id_, _run_of(meta.get("trace_id"))))
+            elif meta[CONTENT_HASH] != content_hash(id_, meta) or not vector_matches(meta, vector):
                 altered.append(id_)
-    return RecordsReport(collection.name, checked, tuple(altered))
+    return RecordsReport(collection.name, checked, tuple(altered), tuple(unhashed))
 
 
 def verify_lessons(collection: Collection) -> RecordsReport:
     from memory.lessons import lesson_hash
     from memory.situations import CONTENT_HASH
 
-    checked, altered = 0, []
+    checked, altered, unhashed = 0, [], []
     for page in pages(collection, ["metadatas", "documents"], size=PAGE):
         rows = zip(page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True)
         for id_, meta, text in rows:
             checked += 1
-            if meta.get(CONTENT_HASH) != lesson_hash(id_, meta, text or ""):
+            if CONTENT_HASH not in meta:
+                unhashed.append((id_, _run_of(meta.get("entry_trace_id"))))
+            elif meta[CONTENT_HASH] != lesson_hash(id_, meta, text or ""):
                 altered.append(id_)
-    return RecordsReport(collection.name, checked, tuple(altered))
+    return RecordsReport(collection.name, checked, tuple(altered), tuple(unhashed))
+
+
+def _run_of(trace_ref: object) -> str:
+    """The run of a trace id (RUN:SEQ)."""
+    return str(trace_ref or "").rpartition(":")[0]

@@ -136,6 +136,19 @@ def edit_situation_vector(s: Stores) -> str:
     return "situations: 1 of"
 
 
+def strip_a_situations_hash_and_edit_it(s: Stores) -> str:
+    situations = s.collection("situations")
+    got = situations.get(limit=1, offset=70, include=["metadatas", "embeddings"])
+    meta = {k: v for k, v in got["metadatas"][0].items() if k != "sha256"}
+    situations.delete(ids=got["ids"])
+    situations.add(
+        ids=got["ids"],
+        embeddings=[got["embeddings"][0]],
+        metadatas=[{**meta, "forward_return": 0.5}],
+    )
+    return "situations: 1 of"
+
+
 def edit_lesson(s: Stores) -> str:
     lessons = s.collection("lessons")
     got = lessons.get(limit=1, include=["documents", "embeddings"])
@@ -210,6 +223,7 @@ TAMPERINGS = [
     drop_newest_and_move_head_back,
     edit_situation,
     edit_situation_vector,
+    strip_a_situations_hash_and_edit_it,
     edit_lesson,
     ledger_order_without_trace,
     ledger_fill_without_trace,
@@ -236,6 +250,22 @@ def test_verify_reports_each_tampering(copy, capsys, tamper):
     assert code == 1, out
     assert "BROKEN" in out and "altered" in out, out
     assert expected in out, out
+
+
+def test_a_situation_from_before_records_were_hashed_is_not_called_altered(copy, capsys):
+    situations = copy.collection("situations")
+    got = situations.get(limit=1, include=["metadatas", "embeddings"])
+    meta = {k: v for k, v in got["metadatas"][0].items() if k not in ("sha256", "vector")}
+    situations.add(
+        ids=["legacy:1"],
+        embeddings=[got["embeddings"][0]],
+        metadatas=[{**meta, "trace_id": "an-older-run:00000001"}],
+    )
+
+    code, out = audit(copy.root, capsys)
+
+    assert code == 0, out
+    assert "1 from before records were hashed, unchecked" in out
 
 
 def test_the_full_chain_head_is_printed_and_matches_the_seal(copy, capsys):
