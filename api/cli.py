@@ -283,7 +283,7 @@ def risk_status(
 
 
 audit_app = typer.Typer(
-    help="The audit trail: verify the hash chains, show a trace, search, prune.",
+    help="The audit trail: verify it, repair an interrupted write, show a trace, search, prune.",
     no_args_is_help=True,
 )
 app.add_typer(audit_app, name="audit")
@@ -301,10 +301,22 @@ def audit_verify(
     ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Check every trace chain; exit 1 naming the first broken link."""
+    """Check every trace chain, the run registry, the ledger's orders and fills against the
+    traces, and situations and lessons against their hashes; exit 1 naming what fails."""
     from api.audit_command import verify
 
     verify(run, head, data_dir)
+
+
+@audit_app.command("repair")
+def audit_repair(
+    run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Move head records left behind by an interrupted write to where the chain proves."""
+    from api.audit_command import repair
+
+    repair(run, data_dir)
 
 
 @audit_app.command("show")

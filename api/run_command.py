@@ -125,7 +125,7 @@ def show_summary(summary: RunSummary, json_path: Path | None) -> None:
     console.print(
         f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
         f"(collection '{summary.trace_store.collection}', run {summary.run_id}, "
-        f"chain head {summary.trace_store.chain_head[:12]})"
+        f"chain head {summary.trace_store.chain_head})"
     )
     if json_path is not None:
         write_atomically(json_path, summary.model_dump_json(indent=2) + "\n", "--json")

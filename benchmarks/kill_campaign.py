@@ -150,14 +150,15 @@ def _count_traces(root: Path, figures: CampaignFigures) -> None:
 
 
 def report(figures: CampaignFigures) -> str:
-    last_line = figures.final_verify.splitlines()[-1] if figures.final_verify else "-"
+    verdicts = figures.final_verify.splitlines()
+    runs_ok = sum(line.startswith("ok") and " run " in line for line in verdicts)
     lines = [
         f"kills: {figures.kills} SIGKILLs ({figures.finished_before_kill} runs had finished "
         f"first; {figures.resumed} of the killed processes were resumes)",
         f"false verdicts from audit verify after a kill: {len(figures.false_verdicts)}",
         f"runs: {figures.runs}, all resumed to completion; cycles recorded {figures.cycles:,}, "
         f"traces in the store {figures.traces:,}, lost {figures.lost_traces}",
-        f"final audit verify: {last_line}",
+        f"final audit verify: {runs_ok} runs ok; " + (verdicts[-1] if verdicts else "-"),
     ]
     lines += [f"FALSE VERDICT {line}" for line in figures.false_verdicts]
     lines += [f"FAILURE {line}" for line in figures.failures]

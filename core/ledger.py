@@ -214,3 +214,23 @@ def apply_fill(portfolio: Portfolio, fill: Fill, stop_loss: float | None) -> Por
         else:
             positions.pop(fill.symbol, None)
     return portfolio.model_copy(update={"cash": cash, "positions": positions})
+
+
+def rows_by_run(path: Path) -> dict[str, tuple[set[str], set[str]]]:
+    """Every run's client order ids of its orders and of its fills, read without writing (the
+    audit reads while a run may write); empty when there is no ledger."""
+    if not Path(path).is_file():
+        return {}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    try:
+        for index, table in enumerate(("orders", "fills")):
+            try:
+                rows = db.execute(f"SELECT run_id, client_order_id FROM {table}").fetchall()
+            except sqlite3.OperationalError:  # no such table yet
+                continue
+            for run_id, client_order_id in rows:
+                found.setdefault(str(run_id), (set(), set()))[index].add(str(client_order_id))
+    finally:
+        db.close()
+    return found

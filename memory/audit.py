@@ -6,13 +6,18 @@ linked to its predecessor, checked against the filter fields and the headline st
 (so editing those is caught too), the run's sequence must have no hole, and the last trace must
 be the one the run's head record names (so dropping the newest traces is caught). A pruned
 prefix is represented by its anchor: the seq and hash of the last pruned trace, from which the
-remaining chain must continue.
+remaining chain must continue. A chain that carries on, every link intact, past the trace its
+head record names is a write cut short between the two (traces first, head record after), not
+an edit: `repair_head` moves the record to where the chain proves. What the records outside
+the store (run registry, ledger) say of a run is judged in `memory.integrity`; situations and
+lessons are checked against their content hashes here.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from core.types import GENESIS_HASH, Trace
@@ -33,10 +38,27 @@ class ChainReport:
     broken_seq: int | None = None
     reason: str | None = None
     pruned_through: int | None = None
+    end_seq: int = -1
+    """The seq of the chain's last trace as stored (-1: none)."""
+    interrupted_at: int | None = None
+    """When the chain holds but carries on past the run's head record: the seq that record
+    names (-1: there is none). A write cut short between traces and head record, which
+    `audit repair` settles; not an edit."""
+    anchor_hash: str = GENESIS_HASH
+    hashes: Mapping[int, str] = field(default_factory=dict, compare=False, repr=False)
+    """Each stored trace's hash by seq (for the run registry's marks)."""
+    orders: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Client order id to the seq of the trace that records the order."""
+    fills: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Client order id to the seq of the trace that records its fill."""
 
     @property
     def intact(self) -> bool:
-        return self.broken_seq is None
+        return self.broken_seq is None and self.interrupted_at is None
+
+    @property
+    def altered(self) -> bool:
+        return self.broken_seq is not None
 
 
 @dataclass(frozen=True)
@@ -62,8 +84,8 @@ def _head(runs: Collection, run_id: str) -> Mapping[str, Any] | None:
 def run_ids(traces: Collection, runs: Collection) -> list[str]:
     """Every run with a head record or at least one stored trace."""
     found = set(runs.get(include=[])["ids"])
-    for record in _records(traces, None):
-        found.add(str(record.metadata.get("run_id", "")))
+    for page in pages(traces, ["metadatas"], size=PAGE):
+        found.update(str(meta.get("run_id", "")) for meta in page["metadatas"] or [])
     return sorted(found - {""})
 
 
@@ -75,45 +97,77 @@ def verify_run(
     even a rewrite of the whole chain and its head record inside the store is caught."""
     head = _head(runs, run_id)
     records = sorted(_records(traces, {"run_id": run_id}), key=_position)
-    if head is None:
-        if not records:
-            return ChainReport(run_id, 0, GENESIS_HASH, 0, "the store holds no such run")
-        return ChainReport(
-            run_id, len(records), GENESIS_HASH, 0,
-            "the run has traces but no head record (the head record was deleted)",
-        )  # fmt: skip
+    if head is None and not records:
+        return ChainReport(run_id, 0, GENESIS_HASH, 0, "the store holds no such run")
+    head = head or {}
     anchor_seq = _as_int(head.get("anchor_seq", -1))
-    prev = str(head.get("anchor_hash", GENESIS_HASH))
+    anchor_hash = prev = str(head.get("anchor_hash", GENESIS_HASH))
     pruned = anchor_seq if anchor_seq >= 0 else None
     expected = anchor_seq + 1
+    hashes: dict[int, str] = {}
+    orders: dict[str, int] = {}
+    fills: dict[str, int] = {}
     for record in records:
         problem, trace = _check_record(record, expected, prev)
         if problem is not None:
-            return ChainReport(run_id, len(records), prev, expected, problem, pruned)
+            return ChainReport(run_id, len(records), prev, expected, problem, pruned, expected - 1)
         assert trace is not None
+        hashes[trace.seq] = trace.hash
+        if trace.order is not None:
+            orders[trace.order.client_order_id] = trace.seq
+        fills.update((f.client_order_id, trace.seq) for f in trace.fills)
         prev, expected = trace.hash, expected + 1
-    head_seq, head_hash = head.get("head_seq"), head.get("head_hash")
-    if head_seq is not None and (int(head_seq) != expected - 1 or head_hash != prev):
-        return ChainReport(
-            run_id,
-            len(records),
-            prev,
-            expected,
-            f"the run's head record names trace {head_seq} ({str(head_hash)[:12]}), but the "
-            f"chain ends at trace {expected - 1}: traces were dropped or replaced",
-            pruned,
-        )
+    end = expected - 1
+    done: dict[str, Any] = {
+        "pruned_through": pruned,
+        "end_seq": end,
+        "anchor_hash": anchor_hash,
+        "hashes": hashes,
+        "orders": orders,
+        "fills": fills,
+    }
     if expected_head is not None and expected_head != prev:
         return ChainReport(
-            run_id,
-            len(records),
-            prev,
-            expected - 1,
-            f"the chain ends at {prev[:12]}, not at the head kept outside the store "
-            f"({expected_head[:12]}): the chain was rewritten",
-            pruned,
-        )
-    return ChainReport(run_id, len(records), prev, pruned_through=pruned)
+            run_id, len(records), prev, end,
+            f"the chain ends at {prev}, not at the head kept outside the store "
+            f"({expected_head}): the chain was rewritten",
+            **done,
+        )  # fmt: skip
+    if not head:
+        return ChainReport(
+            run_id, len(records), prev, interrupted_at=-1,
+            reason="the run has traces but no head record: a write cut short before it "
+            "(or the head record was deleted)",
+            **done,
+        )  # fmt: skip
+    head_seq, head_hash = _as_int(head.get("head_seq", end)), head.get("head_hash", prev)
+    if head_seq == end and head_hash == prev:
+        return ChainReport(run_id, len(records), prev, **done)
+    if anchor_seq <= head_seq < end and hashes.get(head_seq) == head_hash:
+        return ChainReport(
+            run_id, len(records), prev, interrupted_at=head_seq,
+            reason=f"the chain carries on past the run's head record (trace {head_seq}) to "
+            f"trace {end}, every link intact: a write cut short before the head record",
+            **done,
+        )  # fmt: skip
+    return ChainReport(
+        run_id, len(records), prev, end + 1,
+        f"the run's head record names trace {head_seq} ({head_hash}), but the chain ends at "
+        f"trace {end}: traces were dropped or replaced",
+        **done,
+    )  # fmt: skip
+
+
+def repair_head(runs: Collection, report: ChainReport) -> bool:
+    """Move the run's head record to the end its chain proves, after an interrupted write;
+    False (nothing written) when the chain does not show an interrupted write."""
+    if report.interrupted_at is None or report.altered:
+        return False
+    head = dict(_head(runs, report.run_id) or {})
+    head.update({"head_seq": report.end_seq, "head_hash": report.head})
+    head.setdefault("updated", int(time.time() * 1000))
+    runs.upsert(ids=[report.run_id], embeddings=[[1.0]], metadatas=[head])  # type: ignore[arg-type]
+    return True
 
 
 def missing_tail(report: ChainReport, cycles_ran: int) -> int:
@@ -279,3 +333,53 @@ def runs_summary(reports: Sequence[ChainReport]) -> tuple[int, int]:
     """(intact runs, broken runs)."""
     intact = sum(r.intact for r in reports)
     return intact, len(reports) - intact
+
+
+@dataclass(frozen=True)
+class RecordsReport:
+    """Situations or lessons checked against the content hash each was written with."""
+
+    collection: str
+    checked: int
+    altered: tuple[str, ...] = ()
+    """Ids of the records whose content no longer matches their hash."""
+    unhashed: tuple[tuple[str, str], ...] = ()
+    """(id, run id) of the records that carry no hash: written before records were hashed,
+    or stripped of it (the caller tells which from the run registry)."""
+
+
+def verify_situations(collection: Collection) -> RecordsReport:
+    from memory.situations import CONTENT_HASH, content_hash, vector_matches
+
+    checked, altered, unhashed = 0, [], []
+    for page in pages(collection, ["metadatas", "embeddings"], size=PAGE):
+        embeddings = page["embeddings"]
+        vectors = list(embeddings) if embeddings is not None else [[]] * len(page["ids"])
+        for id_, meta, vector in zip(page["ids"], page["metadatas"] or [], vectors, strict=True):
+            checked += 1
+            if CONTENT_HASH not in meta:
+                unhashed.append((id_, _run_of(meta.get("trace_id"))))
+            elif meta[CONTENT_HASH] != content_hash(id_, meta) or not vector_matches(meta, vector):
+                altered.append(id_)
+    return RecordsReport(collection.name, checked, tuple(altered), tuple(unhashed))
+
+
+def verify_lessons(collection: Collection) -> RecordsReport:
+    from memory.lessons import lesson_hash
+    from memory.situations import CONTENT_HASH
+
+    checked, altered, unhashed = 0, [], []
+    for page in pages(collection, ["metadatas", "documents"], size=PAGE):
+        rows = zip(page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True)
+        for id_, meta, text in rows:
+            checked += 1
+            if CONTENT_HASH not in meta:
+                unhashed.append((id_, _run_of(meta.get("entry_trace_id"))))
+            elif meta[CONTENT_HASH] != lesson_hash(id_, meta, text or ""):
+                altered.append(id_)
+    return RecordsReport(collection.name, checked, tuple(altered), tuple(unhashed))
+
+
+def _run_of(trace_ref: object) -> str:
+    """The run of a trace id (RUN:SEQ)."""
+    return str(trace_ref or "").rpartition(":")[0]

@@ -11,12 +11,13 @@ its metadata, which is what recall compares.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.types import RecalledLesson
 from memory.embeddings import TextEmbedder
+from memory.situations import CONTENT_HASH, content_hash
 from memory.store import pages
 from memory.vector_index import VectorIndex
 from memory.writer import InlineWriter, StoreWriteError, StoreWriter, Ticket, Write
@@ -126,22 +127,7 @@ class LessonMemory:
             COLLECTION,
             ids=[lesson.id for lesson in batch],
             documents=[lesson.text for lesson in batch],
-            metadatas=[
-                {
-                    "written_at": lesson.written_at,
-                    "scope": self._scope,
-                    "symbol": lesson.symbol,
-                    "author": lesson.author,
-                    "pnl_fraction": lesson.pnl_fraction,
-                    "situation_vector": json.dumps(lesson.situation_vector),
-                    "situation_id": lesson.situation_id,
-                    "entry_trace_id": lesson.entry_trace_id,
-                    "order_ids": ",".join(lesson.order_ids),
-                    "persona": lesson.persona,
-                    "pnl_atr": lesson.pnl_atr,
-                }
-                for lesson in batch
-            ],
+            metadatas=[lesson_metadata(lesson, self._scope) for lesson in batch],
         )
         self._in_flight = (self._writer.submit([write]), batch)
         if not self._writer.deferred:
@@ -166,6 +152,29 @@ class LessonMemory:
         self._index_rows.add(lesson.situation_vector)
         self._lessons.append(lesson)
         return True
+
+
+def lesson_metadata(lesson: Lesson, scope: str) -> dict[str, Any]:
+    """What a persisted lesson carries, with the hash of its content (its text too)."""
+    metadata: dict[str, Any] = {
+        "written_at": lesson.written_at,
+        "scope": scope,
+        "symbol": lesson.symbol,
+        "author": lesson.author,
+        "pnl_fraction": round(lesson.pnl_fraction, 12),  # survives the store's round trip
+        "situation_vector": json.dumps(lesson.situation_vector),
+        "situation_id": lesson.situation_id,
+        "entry_trace_id": lesson.entry_trace_id,
+        "order_ids": ",".join(lesson.order_ids),
+        "persona": lesson.persona,
+        "pnl_atr": round(lesson.pnl_atr, 12),
+    }
+    return {**metadata, CONTENT_HASH: lesson_hash(lesson.id, metadata, lesson.text)}
+
+
+def lesson_hash(id: str, metadata: Mapping[str, Any], text: str) -> str:
+    """A lesson's content hash: its metadata (but the hash) and its text."""
+    return content_hash(id, {**metadata, "text": text})
 
 
 def load_lessons(collection: Collection, scope: str | None = None) -> list[Lesson]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
+from core.errors import UserError
+from core.run_registry import RunRegistry
 from core.types import MarketInfo
 from memory.embeddings import text_embedder
 from memory.lessons import COLLECTION as LESSONS
@@ -19,6 +22,9 @@ from memory.store import open_chroma, release_chroma, sole_client, vector_collec
 from memory.traces import COLLECTION as TRACES
 from memory.traces import RUNS_COLLECTION, TraceStore
 from memory.writer import InlineWriter, ProcessWriter, StoreWriter
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
 
 WriterChoice = Literal["auto", "process", "inline"]
 PROCESS_WRITER_MIN_CYCLES = 2_000
@@ -41,10 +47,13 @@ class MemoryStores:
     market_keys: dict[str, str]
     writer: StoreWriter
     """Who writes to the store: this process, or a writer process beside it."""
+    registry: RunRegistry | None = None
+    """Where the run was registered at start, and is sealed at close."""
 
     def close(self) -> None:
         """Write everything still buffered and wait until it is written (or, for traces,
-        spooled); the trace spool is released for a later run."""
+        spooled); the trace spool is released for a later run, and the run is sealed in the
+        registry with its chain's head."""
         try:
             for situations in self.situations.values():
                 situations.flush()
@@ -55,6 +64,10 @@ class MemoryStores:
             self.lessons.settle()
         finally:
             self.writer.close()
+        if self.registry is not None:
+            seq, head = self.traces.chain_end
+            with contextlib.suppress(UserError):  # unsealed reads as killed, never as altered
+                self.registry.seal(self.traces.run_id, seq, head)
 
 
 def open_memory(
@@ -85,6 +98,7 @@ def open_memory(
     runs = vector_collection(client, RUNS_COLLECTION, embedding=RUNS_EMBEDDING)
     situations = vector_collection(client, SITUATIONS)
     lessons = vector_collection(client, LESSONS, embedding=text_kind)
+    registry = _register(data_dir, run_id, runs)
     spool_dir = data_dir / "spool"
     for earlier in pending_spools(spool_dir):  # this run's own too, when it is resumed
         try:
@@ -117,6 +131,7 @@ def open_memory(
             spool=TraceSpool(spool_dir, run_id),
             batch_size=batch_size,
             writer=store_writer,
+            on_written=lambda seq, head: _mark(registry, run_id, seq, head),
         ),
         situations={
             info.symbol: SituationMemory(
@@ -140,7 +155,28 @@ def open_memory(
         location=url or str(data_dir / "chroma"),
         market_keys={info.symbol: market_key(info) for info in infos},
         writer=store_writer,
+        registry=registry,
     )
+
+
+def _register(data_dir: Path, run_id: str, runs: Collection) -> RunRegistry:
+    """Register the run before its first trace. A registry created now first adopts the
+    runs already in the store, at their head records, so none of them reads as unknown."""
+    registry = RunRegistry(data_dir)
+    if not registry.exists():
+        got = runs.get(include=["metadatas"])
+        registry.adopt(
+            (str(i), int(m.get("head_seq", -1)), str(m.get("head_hash", "")))  # type: ignore[arg-type]
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+            if m.get("head_hash")
+        )
+    registry.open_run(run_id)
+    return registry
+
+
+def _mark(registry: RunRegistry, run_id: str, seq: int, head: str) -> None:
+    with contextlib.suppress(UserError):  # a mark strengthens the audit; trading goes on
+        registry.mark(run_id, seq, head)
 
 
 def _use_process(

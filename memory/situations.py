@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.types import HorizonOutcome, MarketInfo, RecalledSituation
+from core.types import HorizonOutcome, MarketInfo, RecalledSituation, canonical_json
 from memory.store import pages
 from memory.vector_index import VectorIndex
 from memory.writer import InlineWriter, StoreWriteError, StoreWriter, Ticket, Write
@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 COLLECTION = "situations"
+VECTOR = "vector"
+CONTENT_HASH = "sha256"
+"""The metadata key of a stored situation's (or lesson's) content hash, checked by verify."""
 HORIZONS = (1, 6, 24)
 """Candles after a situation at which its outcome is read; the last one makes it recallable."""
 PERSIST_BATCH = 256
@@ -233,7 +236,7 @@ class SituationMemory:
             COLLECTION,
             ids=[s.situation.id for s in batch],
             embeddings=[s.vector for s in batch],
-            metadatas=[_metadata(s) for s in batch],
+            metadatas=[sealed_metadata(s.situation.id, _metadata(s), s.vector) for s in batch],
         )
         self._in_flight = (self._writer.submit([write]), batch)
         if not self._writer.deferred:
@@ -248,6 +251,31 @@ class SituationMemory:
             flight[0].result()
         except StoreWriteError:
             self._to_persist = [*flight[1], *self._to_persist]
+
+
+def content_hash(id: str, metadata: Mapping[str, Any]) -> str:
+    """The sha256 of a stored record's content: its id and every metadata field but the hash."""
+    body = {"id": id, "metadata": {k: v for k, v in metadata.items() if k != CONTENT_HASH}}
+    return hashlib.sha256(canonical_json(body).encode()).hexdigest()
+
+
+def sealed_metadata(id: str, metadata: dict[str, Any], vector: Sequence[float]) -> dict[str, Any]:
+    """The metadata with the vector (the store gives embeddings back only to about a float32
+    ulp, so the exact one is kept here) and the content hash: situations steer later
+    decisions, so `audit verify` checks that none was edited since it was written."""
+    kept = {**metadata, VECTOR: json.dumps([float(x) for x in vector])}
+    return {**kept, CONTENT_HASH: content_hash(id, kept)}
+
+
+def vector_matches(metadata: Mapping[str, Any], embedding: Sequence[float]) -> bool:
+    """Whether the stored embedding (what recall compares) is the vector the hash covers."""
+    try:
+        kept = json.loads(str(metadata.get(VECTOR)))
+        return len(kept) == len(embedding) and all(
+            abs(float(a) - float(b)) <= 1e-6 for a, b in zip(kept, embedding, strict=True)
+        )
+    except (TypeError, ValueError):
+        return False
 
 
 def stored_exactly(vector: Sequence[float]) -> list[float]:

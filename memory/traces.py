@@ -21,7 +21,7 @@ next flush makes sure it was written (and otherwise spools it with the next batc
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,8 @@ STOP_ORDER_PREFIX = "stop-"
 """Client order ids of resting stop-losses filled by the broker."""
 RETRY_SECONDS = 5.0
 """While spooling, how often (wall clock) the store is tried again between batches."""
+MARK_EVERY = 256
+"""Traces written between two marks of the chain's position kept outside the store."""
 
 
 def trace_id(run_id: str, seq: int) -> str:
@@ -95,8 +97,13 @@ class TraceStore:
         batch_size: int = 256,
         clock: Any = time.monotonic,
         writer: StoreWriter | None = None,
+        on_written: Callable[[int, str], None] | None = None,
     ) -> None:
+        """`on_written(seq, hash)` is told, every MARK_EVERY traces or so, how far the
+        chain is written to the store (the run registry keeps it, out of the store's reach)."""
         self._collection = collection
+        self._on_written = on_written
+        self._marked = -1
         self._writer = writer or InlineWriter(
             {COLLECTION: collection, RUNS_COLLECTION: runs}, embedder
         )
@@ -123,6 +130,14 @@ class TraceStore:
     @property
     def catching_up(self) -> bool:
         return bool(self._sealed)
+
+    @property
+    def chain_end(self) -> tuple[int, str]:
+        """The seq and hash of the chain's last trace: this process's last, or, while a
+        resumed run is still catching up, the last one sealed before."""
+        if self._sealed:
+            return self._sealed[0].seq, self._sealed[0].hash
+        return self.count - 1, self.last_hash
 
     @property
     def collection(self) -> Collection:
@@ -217,12 +232,21 @@ class TraceStore:
             self._failed([*flight.traces, *batch], exc)
             return False
         self.last_error = None
+        self._mark(flight.traces)
         try:
             flight.annotated.result()
         except Exception as exc:  # annotations only: kept for the next flush
             self._outcomes = {**flight.outcomes, **self._outcomes}
             self.last_error = _describe(exc)
         return True
+
+    def _mark(self, written: list[Trace]) -> None:
+        if self._on_written is None or not written:
+            return
+        last = written[-1]
+        if last.seq - self._marked >= MARK_EVERY:
+            self._on_written(last.seq, last.hash)
+            self._marked = last.seq
 
     def _failed(self, batch: list[Trace], exc: Exception) -> None:
         self.last_error = _describe(exc)

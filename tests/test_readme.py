@@ -385,6 +385,7 @@ ROWS: dict[str, Row] = {
         setup=AUDIT_SETUP,
         expect=("run {run_id}: 300 traces, chain intact",),
     ),
+    "tradegraph audit repair": Row(setup=AUDIT_SETUP, expect=("repaired 0 run(s)",)),
     "tradegraph audit show RUN_ID:1234": Row(
         run_as="tradegraph audit show {run_id}:250",
         why="RUN_ID:1234 stands for a trace id: trace 250 of the setup run (of 300 candles)",

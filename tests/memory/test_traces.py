@@ -23,7 +23,7 @@ from core.types import (
     VerdictKind,
 )
 from core.types.trace import _ProposalFields
-from memory.audit import prune_run, verify_run
+from memory.audit import prune_run, repair_head, verify_run
 from memory.embeddings import HashingEmbedder
 from memory.spool import SpoolBusyError, TraceSpool
 from memory.store import open_chroma, vector_collection
@@ -446,3 +446,39 @@ def test_a_seq_field_tampered_into_text_is_reported_not_a_crash(collections):
     report = verify_run(*collections, "run-a")
 
     assert not report.intact and report.broken_seq == 1
+
+
+def _move_head(runs, seq, head_hash):
+    head = runs.get(ids=["run-a"], include=["metadatas"])["metadatas"][0]
+    runs.update(ids=["run-a"], metadatas=[{**head, "head_seq": seq, "head_hash": head_hash}])
+
+
+def test_traces_past_the_head_record_that_chain_on_are_an_interrupted_write(collections):
+    _, sealed = _write(collections, 6)
+    traces, runs = collections
+
+    _move_head(runs, 3, sealed[3].hash)  # the batch's traces landed, its head record did not
+    report = verify_run(traces, runs, "run-a")
+
+    assert not report.intact and not report.altered
+    assert report.interrupted_at == 3 and report.end_seq == 5
+
+
+def test_repair_moves_the_head_record_to_the_end_the_chain_proves(collections):
+    _, sealed = _write(collections, 6)
+    traces, runs = collections
+    _move_head(runs, 3, sealed[3].hash)
+
+    moved = repair_head(runs, verify_run(traces, runs, "run-a"))
+
+    assert moved and verify_run(traces, runs, "run-a").intact
+
+
+def test_a_head_record_naming_a_hash_the_chain_does_not_hold_is_altered(collections):
+    _write(collections, 6)
+    traces, runs = collections
+
+    _move_head(runs, 3, "f" * 64)
+    report = verify_run(traces, runs, "run-a")
+
+    assert report.altered and not repair_head(runs, report)
