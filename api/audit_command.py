@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from core.errors import UserError
+from core.text import shown
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 console = Console(soft_wrap=True)
+INDENT = " " * 11
+"""Where `readable` starts a line's value: a value's own lines are indented under it, so a
+thesis cannot print a line that looks like one of the trace's own."""
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([dhm])$")
 UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000}
 
@@ -75,27 +79,27 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
         lost = missing_tail(report, cycles_ran.get(run_id, 0)) if report.intact else 0
         if lost and _still_running(settings.data_dir.expanduser().resolve(), run_id):
             console.print(
-                f"[yellow]running[/] run {run_id}: {report.traces:,} traces written so far, "
+                f"[yellow]running[/] run {_safe(run_id)}: {report.traces:,} traces written so far, "
                 f"chain intact, {lost:,} more cycle(s) still buffered by the live run"
             )
         elif lost:
             incomplete += 1
             console.print(
-                f"[bold red]INCOMPLETE[/] run {run_id}: the run recorded "
+                f"[bold red]INCOMPLETE[/] run {_safe(run_id)}: the run recorded "
                 f"{cycles_ran[run_id]:,} cycles but the chain holds {report.traces:,} traces: "
                 f"its last {lost:,} were never written (the process was killed); "
-                f"`tradegraph run --resume {run_id}` rebuilds them"
+                f"`tradegraph run --resume {_safe(run_id)}` rebuilds them"
             )
         elif report.intact:
             console.print(
-                f"[green]ok[/]      run {run_id}: {report.traces:,} traces, chain intact, "
+                f"[green]ok[/]      run {_safe(run_id)}: {report.traces:,} traces, chain intact, "
                 f"head {report.head[:12]}{pruned}"
             )
         else:
             broken += 1
             console.print(
-                f"[bold red]BROKEN[/]  run {run_id}: first broken link at trace "
-                f"{report.broken_seq}: {escape(report.reason or '')}{pruned}"
+                f"[bold red]BROKEN[/]  run {_safe(run_id)}: first broken link at trace "
+                f"{report.broken_seq}: {_safe(report.reason or '')}{pruned}"
             )
     if broken:
         console.print(f"{broken} of {len(ids)} chains broken: the audit trail was altered")
@@ -146,7 +150,8 @@ def show(trace_ref: str, data_dir: Path | None) -> None:
     if trace is None:
         raise UserError(f"no trace {trace_ref} in {where}: find ids with `tradegraph audit search`")
     for line in readable(trace):
-        console.print(escape(line), soft_wrap=True)
+        text = shown(line).replace("\n", "\n" + INDENT)
+        console.print(escape(text), soft_wrap=True, highlight=False)
 
 
 def search(
@@ -199,10 +204,13 @@ def search(
         outcome = f"  24 candles later {hit.outcome_24:+.2%}" if hit.outcome_24 is not None else ""
         when = datetime.fromtimestamp(hit.ts / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
         console.print(
-            f"[cyan]{hit.id}[/]  {when} UTC  {escape(hit.symbol)}  [bold]{hit.action}[/] "
-            f"{hit.verdict}{outcome}  (distance {hit.distance:.3f})"
+            f"[cyan]{_safe(hit.id)}[/]  {when} UTC  {_safe(hit.symbol)}  "
+            f"[bold]{_safe(hit.action)}[/] {_safe(hit.verdict)}{outcome}  "
+            f"(distance {hit.distance:.3f})",
+            highlight=False,
         )
-        console.print("    " + escape(hit.headline.split(": ", 1)[-1][:300]), soft_wrap=False)
+        headline = _safe(hit.headline.split(": ", 1)[-1][:300])
+        console.print("    " + headline, soft_wrap=False, highlight=False)
 
 
 def prune(older_than: str, run: str | None, data_dir: Path | None) -> None:
@@ -224,11 +232,16 @@ def prune(older_than: str, run: str | None, data_dir: Path | None) -> None:
         if result.removed:
             total += result.removed
             console.print(
-                f"run {run_id}: pruned {result.removed:,} traces, chain anchored at trace "
+                f"run {_safe(run_id)}: pruned {result.removed:,} traces, chain anchored at trace "
                 f"{result.anchor_seq}"
             )
     before = datetime.fromtimestamp(cutoff / 1000, tz=UTC)
     console.print(f"pruned {total:,} traces recorded before {before:%Y-%m-%d %H:%M} UTC")
+
+
+def _safe(text: str) -> str:
+    """Text read from the store, on one line, with no control characters nor Rich markup."""
+    return escape(shown(text, one_line=True))
 
 
 def _ms(moment: datetime | None) -> int | None:

@@ -228,16 +228,23 @@ def parse_symbols(symbol: str | None) -> list[str | None]:
 
 def prepare_run(request: RunRequest, *, resume: bool = False) -> PreparedRun:
     """Settings, analyst, markets and plan, with every user mistake refused before any work."""
-    from agents.cassettes import cassette_mode
-    from core.accounts import check_account_name
-    from core.datadir import prepare_data_dir
-    from core.market.source import MarketRequest, open_market
+    from core.datadir import removed_if_left_empty
     from core.settings import load_settings
-    from graphs.session import SessionPlan
 
     settings = load_settings(
         data_dir=request.data_dir, analyst=request.analyst, market=request.market
     )
+    with removed_if_left_empty(settings.data_dir):
+        return _prepare(request, settings, resume=resume)
+
+
+def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> PreparedRun:
+    from agents.cassettes import cassette_mode
+    from core.accounts import check_account_name
+    from core.datadir import prepare_data_dir
+    from core.market.source import MarketRequest, open_market
+    from graphs.session import SessionPlan
+
     settings = with_overrides(settings, request.overrides)
     if request.memory is not None:
         settings = settings.model_copy(
