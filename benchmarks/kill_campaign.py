@@ -150,13 +150,14 @@ def _count_traces(root: Path, figures: CampaignFigures) -> None:
 
 
 def report(figures: CampaignFigures) -> str:
+    verified = figures.final_verify.splitlines()[-1] if figures.final_verify else "-"
     lines = [
         f"kills: {figures.kills} SIGKILLs ({figures.finished_before_kill} runs had finished "
         f"first; {figures.resumed} of the killed processes were resumes)",
         f"false verdicts from audit verify after a kill: {len(figures.false_verdicts)}",
         f"runs: {figures.runs}, all resumed to completion; cycles recorded {figures.cycles:,}, "
         f"traces in the store {figures.traces:,}, lost {figures.lost_traces}",
-        f"final audit verify: {figures.final_verify.splitlines()[-1] if figures.final_verify else '-'}",
+        f"final audit verify: {verified}",
     ]
     lines += [f"FALSE VERDICT {line}" for line in figures.false_verdicts]
     lines += [f"FAILURE {line}" for line in figures.failures]

@@ -187,7 +187,10 @@ CASES: dict[str, Case] = {
     },
     "env-one-underscore": Case(
         (*RUN, "--bars", "30"),
-        ("TRADEGRAPH_RISK_MAX_ORDER_NOTIONAL names no setting", "TRADEGRAPH_RISK__MAX_ORDER"),
+        (
+            "TRADEGRAPH_RISK_MAX_ORDER_NOTIONAL names no setting",
+            "did you mean TRADEGRAPH_RISK__MAX_ORDER_NOTIONAL?",
+        ),
         env={"TRADEGRAPH_RISK_MAX_ORDER_NOTIONAL": "100"},
     ),
     "env-empty-data-dir": Case(
