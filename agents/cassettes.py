@@ -21,11 +21,14 @@ MATCH_ON = ("method", "path", "query", "body")
 """Not the host: a cassette recorded through an Anthropic-compatible endpoint replays anywhere."""
 
 Mode = Literal["replay", "record"]
+MAX_CASSETTE_BYTES = 64 * 1024 * 1024
+"""Far above a long recorded run (a 120-cycle run is ~1 MB): anything bigger is not ours."""
 
 
 def cassette_mode(path: Path, *, have_key: bool) -> Mode:
     """Replay a cassette that exists; record a missing one only when a key can pay for it."""
     if path.is_file():
+        check_cassette(path)
         return "replay"
     if path.exists():
         raise UserError(f"cassette {path} is not a file: give the path of a .yaml cassette")
@@ -37,6 +40,52 @@ def cassette_mode(path: Path, *, have_key: bool) -> Mode:
     if not path.parent.is_dir():
         raise UserError(f"cannot record cassette {path}: folder {path.parent} does not exist")
     return "record"
+
+
+def check_cassette(path: Path) -> None:
+    """Load the cassette as a replay will (vcrpy's safe YAML loader, which refuses Python
+    tags) and check every answer can be played, so that a malformed, unsafe or truncated
+    cassette is one line before the run starts, not a traceback in the middle of it."""
+    from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
+    from vcr.serializers import yamlserializer
+
+    fix = "re-record it with a key, or give another cassette"
+    try:
+        if path.stat().st_size > MAX_CASSETTE_BYTES:
+            raise UserError(
+                f"cassette {path} is larger than {MAX_CASSETTE_BYTES // 2**20} MB: not a "
+                f"recording of LLM calls; {fix}"
+            )
+        requests, responses, *_ = FilesystemPersister.load_cassette(path, yamlserializer)
+    except UserError:
+        raise
+    except CassetteNotFoundError:
+        raise UserError(f"cassette {path} is empty: {fix}") from None
+    except Exception as exc:  # YAML errors, refused tags, missing fields, a wrong shape
+        reason = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+        raise UserError(f"cassette {path} cannot be replayed ({reason}): {fix}") from None
+    for number, (request, response) in enumerate(zip(requests, responses, strict=True), 1):
+        problem = _unplayable(request, response)
+        if problem:
+            raise UserError(f"cassette {path} interaction #{number} {problem}: {fix}")
+
+
+def _unplayable(request: Any, response: Any) -> str | None:
+    """What keeps a recorded answer from being played back, or None."""
+    if not isinstance(getattr(request, "uri", None), str):
+        return "has no request URL"
+    if not isinstance(response, dict):
+        return "has no response"
+    status = response.get("status")
+    code = status.get("code") if isinstance(status, dict) else response.get("status_code")
+    if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
+        return "has no HTTP status code"
+    if not isinstance(response.get("headers"), dict):
+        return "has no response headers"
+    body = response.get("body")
+    if not isinstance(body, dict) or not isinstance(body.get("string"), bytes | str):
+        return "has no response body"
+    return None
 
 
 def _scrub_request(request: Any) -> Any:

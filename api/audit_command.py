@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from core.errors import UserError
+from core.text import shown
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
     from memory.integrity import Verdict
 
 console = Console(soft_wrap=True)
+INDENT = " " * 11
+"""Where `readable` starts a line's value: a value's own lines are indented under it, so a
+thesis cannot print a line that looks like one of the trace's own."""
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)([dhm])$")
 UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000}
 
@@ -92,7 +96,7 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
         if verdict.status in counts:
             counts[verdict.status] += 1
         label = VERDICT_LABELS[verdict.status]
-        console.print(f"{label} run {report.run_id}: {escape(verdict.message)}")
+        console.print(f"{label} run {_safe(report.run_id)}: {_safe(verdict.message)}")
     if not run:
         counts["broken"] += _verify_memory(root, settings.chroma_url, after)
     if counts["broken"]:
@@ -292,7 +296,8 @@ def show(trace_ref: str, data_dir: Path | None) -> None:
     if trace is None:
         raise UserError(f"no trace {trace_ref} in {where}: find ids with `tradegraph audit search`")
     for line in readable(trace):
-        console.print(escape(line), soft_wrap=True)
+        text = shown(line).replace("\n", "\n" + INDENT)
+        console.print(escape(text), soft_wrap=True, highlight=False)
 
 
 def search(
@@ -345,10 +350,13 @@ def search(
         outcome = f"  24 candles later {hit.outcome_24:+.2%}" if hit.outcome_24 is not None else ""
         when = datetime.fromtimestamp(hit.ts / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
         console.print(
-            f"[cyan]{hit.id}[/]  {when} UTC  {escape(hit.symbol)}  [bold]{hit.action}[/] "
-            f"{hit.verdict}{outcome}  (distance {hit.distance:.3f})"
+            f"[cyan]{_safe(hit.id)}[/]  {when} UTC  {_safe(hit.symbol)}  "
+            f"[bold]{_safe(hit.action)}[/] {_safe(hit.verdict)}{outcome}  "
+            f"(distance {hit.distance:.3f})",
+            highlight=False,
         )
-        console.print("    " + escape(hit.headline.split(": ", 1)[-1][:300]), soft_wrap=False)
+        headline = _safe(hit.headline.split(": ", 1)[-1][:300])
+        console.print("    " + headline, soft_wrap=False, highlight=False)
 
 
 def prune(older_than: str, run: str | None, data_dir: Path | None) -> None:
@@ -372,11 +380,16 @@ def prune(older_than: str, run: str | None, data_dir: Path | None) -> None:
             if result.removed:
                 total += result.removed
                 console.print(
-                    f"run {run_id}: pruned {result.removed:,} traces, chain anchored at trace "
-                    f"{result.anchor_seq}"
+                    f"run {_safe(run_id)}: pruned {result.removed:,} traces, chain anchored "
+                    f"at trace {result.anchor_seq}"
                 )
     before = datetime.fromtimestamp(cutoff / 1000, tz=UTC)
     console.print(f"pruned {total:,} traces recorded before {before:%Y-%m-%d %H:%M} UTC")
+
+
+def _safe(text: str) -> str:
+    """Text read from the store, on one line, with no control characters nor Rich markup."""
+    return escape(shown(text, one_line=True))
 
 
 def _ms(moment: datetime | None) -> int | None:

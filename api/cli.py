@@ -384,11 +384,12 @@ def config(data_dir: DataDirOption = None) -> None:
 def main() -> None:
     """Console entry point: user mistakes become one line on stderr and a non-zero exit."""
     from core.errors import UserError
+    from core.text import shown
 
     try:
         code = app(standalone_mode=False)
-    except UserError as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except UserError as exc:  # may quote a file or a model: one line, no control characters
+        typer.echo(f"error: {shown(str(exc), one_line=True)}", err=True)
         sys.exit(exc.exit_code)
     except NoArgsIsHelpError:
         sys.exit(0)

@@ -24,11 +24,25 @@ def execute_eval(
     quiet: bool,
     process_start: float,
 ) -> None:
+    from core.datadir import removed_if_left_empty
+
+    run_id = request.run_id or new_run_id()
+    wanted = out or Path("eval") / run_id
+    with removed_if_left_empty(wanted):
+        _evaluate(request, run_id, output_folder(wanted), check_lookahead, quiet, process_start)
+
+
+def _evaluate(
+    request: RunRequest,
+    run_id: str,
+    folder: Path,
+    check_lookahead: bool,
+    quiet: bool,
+    process_start: float,
+) -> None:
     from evals.harness import MIN_LOOKAHEAD_BARS, evaluate
     from evals.harness import check_lookahead as lookahead
 
-    run_id = request.run_id or new_run_id()
-    folder = output_folder(out or Path("eval") / run_id)
     request = replace(request, run_id=run_id, data_dir=request.data_dir or folder)
     if check_lookahead and request.bars is not None and request.bars < MIN_LOOKAHEAD_BARS:
         raise UserError(

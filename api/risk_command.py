@@ -20,6 +20,7 @@ from rich.markup import escape
 from core.accounts import REPLAY_PREFIX
 from core.errors import UserError
 from core.storage import StateStoreError
+from core.text import shown as shown_text
 from core.types import BreakerSnapshot, TradingState
 
 MANUAL = "manual"
@@ -81,7 +82,8 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
         problems.append(f"{root / 'ledger.sqlite'} cannot be used ({exc}): no order was cancelled")
     then = " and flatten positions" if flatten else ""
     console.print(
-        f"[bold red]HALTED[/] {scope}{where}: {escape(reason)}. {cancelled} pending order(s); "
+        f"[bold red]HALTED[/] {_line(scope)}{where}: "
+        f"{_line(reason)}. {cancelled} pending order(s); "
         f"running sessions stop trading{then} at their next cycle. "
         f'Lift it with: tradegraph risk resume{_account_flag(account)} --reason "..."'
     )
@@ -109,11 +111,12 @@ def resume(account: str | None, reason: str, data_dir: Path | None) -> None:
     settings, _, store = _store(data_dir)
     if account is None:
         resume_all(store, reason, _now_ms())
-        console.print(f"[bold green]RESUMED[/] the global kill switch: {reason}")
+        console.print(f"[bold green]RESUMED[/] the global kill switch: {_line(reason)}")
         return
     snapshot = _board(store, account, settings).resume(reason, _now_ms())
     console.print(
-        f"[bold green]RESUMED[/] account {account}: {reason} (now {snapshot.state.value})"
+        f"[bold green]RESUMED[/] account {_line(account)}: "
+        f"{_line(reason)} (now {snapshot.state.value})"
     )
 
 
@@ -149,12 +152,12 @@ def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
         colour = {"ACTIVE": "green", "REDUCING": "yellow", "HALTED": "red"}[snapshot.state.value]
         pad = " " * (width - len(name))
         console.print(
-            f"  {escape(name)}{pad}  [{colour}]{_state(snapshot):<{state_width}}[/]  "
+            f"  {_line(name)}{pad}  [{colour}]{_state(snapshot):<{state_width}}[/]  "
             f"{snapshot.drawdown:>8.2%}  x{snapshot.size_multiplier:g}",
             soft_wrap=True,
         )
         for reason in snapshot.reasons:
-            console.print(f"      {escape(reason)}", soft_wrap=True)
+            console.print(f"      {_line(reason)}", soft_wrap=True)
     hidden = [s for n, s in accounts.items() if n not in shown] if account is None else []
     if hidden:
         unusual = sum(s.state is not TradingState.ACTIVE for s in hidden)
@@ -170,8 +173,26 @@ def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
         f"halt log: {logged.events} event(s), head {logged.head}", soft_wrap=True, style="dim"
     )
     if mismatch is not None:
-        console.print(f"[bold red]no run can start:[/] {escape(mismatch)}", soft_wrap=True)
+        console.print(
+            f"[bold red]no run can start:[/] {_line(mismatch)}",
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
+    _check_ledger(root)
+
+
+def _check_ledger(root: Path) -> None:
+    """The switch's state is printed first (it matters most when something is damaged); a
+    ledger that cannot be read is then the one error line."""
+    from core.accounts import AccountBook
+
+    ledger = root / "ledger.sqlite"
+    if ledger.exists():
+        book = AccountBook(ledger)
+        try:
+            book.check()
+        finally:
+            book.close()
 
 
 def _known(accounts: Mapping[str, BreakerSnapshot]) -> str:
@@ -199,3 +220,8 @@ def _state(snapshot: BreakerSnapshot) -> str:
 
 def _account_flag(account: str | None) -> str:
     return "" if account is None else f" --account {account}"
+
+
+def _line(text: str) -> str:
+    """A reason or a name (a person's, a breaker's or one quoting a model) shown as data."""
+    return escape(shown_text(text, one_line=True))

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from core.datadir import write_atomically
 from core.errors import UserError
+from core.text import shown
 from graphs.assembly import PreparedRun, RunRequest, new_run_id, prepare_resume, prepare_run
 from graphs.halt_notice import halt_notice
 
@@ -52,11 +53,12 @@ def replay_with_progress(
     symbols = ",".join(market.symbol for market, _ in plan.markets)
     if announce:
         verb = f"resuming {verb}" if prepared.resume else verb
-        account = f" · account [magenta]{plan.account}[/]" if plan.account else ""
+        account = f" · account [magenta]{_safe(plan.account)}[/]" if plan.account else ""
         console.print(
-            f"[bold]tradegraph[/] {verb} [cyan]{plan.run_id}[/] · {symbols} "
-            f"{info.timeframe} from {info.source}{label} · analyst [green]{chosen.name}[/]"
-            f"{account} · {total:,} candles"
+            f"[bold]tradegraph[/] {verb} [cyan]{plan.run_id}[/] · {_safe(symbols)} "
+            f"{info.timeframe} from {_safe(info.source)}{label} · analyst "
+            f"[green]{_safe(chosen.name)}[/]{account} · {total:,} candles",
+            highlight=False,
         )
     progress = Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -98,7 +100,9 @@ def execute_run(
     from graphs.analyst_watch import AnalystUnreachableError
 
     if json_path is not None:
-        _check_writable(json_path)
+        from core.settings import load_settings
+
+        _check_writable(json_path, load_settings(data_dir=request.data_dir).data_dir)
     prepared = prepare_resume(resume, request.data_dir) if resume else prepare_run(request)
     try:
         summary = replay_with_progress(
@@ -121,22 +125,31 @@ def show_summary(summary: RunSummary, json_path: Path | None) -> None:
     """The summary table, where the traces are, and the JSON summary if asked for."""
     console.print(summary_table(summary))
     if notice := halt_notice(summary):
-        console.print(notice, markup=False, soft_wrap=True)
+        console.print(shown(notice, one_line=True), markup=False, soft_wrap=True)
     console.print(
-        f"Traces: {summary.traces:,} hash-chained traces in {summary.trace_store.path} "
-        f"(collection '{summary.trace_store.collection}', run {summary.run_id}, "
-        f"chain head {summary.trace_store.chain_head})"
+        f"Traces: {summary.traces:,} hash-chained traces in {_safe(summary.trace_store.path)} "
+        f"(collection '{_safe(summary.trace_store.collection)}', run {summary.run_id}, "
+        f"chain head {summary.trace_store.chain_head})",
+        highlight=False,
     )
     if json_path is not None:
         write_atomically(json_path, summary.model_dump_json(indent=2) + "\n", "--json")
         console.print(f"Summary JSON: {json_path}")
 
 
-def _check_writable(path: Path) -> None:
-    """Refuse a --json path that cannot be written before the run, not after it."""
+def _check_writable(path: Path, data_dir: Path) -> None:
+    """Refuse a --json path that cannot be written before the run, not after it, and one that
+    would overwrite a store of the data directory (its ledger, risk state, halt log...)."""
+    from core.datadir import is_own_file
+
     folder = path.parent.resolve()
     if path.is_dir():
         raise UserError(f"--json {path} is a folder: give a file name, e.g. {path}/out.json")
+    if is_own_file(data_dir, path):
+        raise UserError(
+            f"--json {path} would overwrite the data directory's own files: "
+            "write the summary elsewhere"
+        )
     if not folder.is_dir():
         raise UserError(f"cannot write --json {path}: folder {path.parent} does not exist")
     if not os.access(folder, os.W_OK):
@@ -149,10 +162,13 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_column("", style="bold")
     table.add_column("")
     synthetic = " (synthetic)" if s.market.synthetic else ""
-    table.add_row("Market", f"{s.market.symbol} {s.market.timeframe}{synthetic}  {s.market.source}")
+    table.add_row(
+        "Market",
+        _safe(f"{s.market.symbol} {s.market.timeframe}{synthetic}  {s.market.source}"),
+    )
     table.add_row(
         "Account",
-        s.account
+        _safe(s.account)
         + (
             f"  (resumed after {s.resumed_from:,} sealed cycles)"
             if s.resumed_from is not None
@@ -162,7 +178,7 @@ def summary_table(summary: RunSummary) -> Table:
     table.add_row("Window", f"{s.market.first} → {s.market.last}  ({s.bars:,} candles)")
     table.add_row("Decisions", f"{s.decisions:,}  ({s.perf.decisions_per_second:,.0f}/s)")
     table.add_row("Orders / fills", f"{s.orders:,} / {s.fills:,}")
-    denied = ", ".join(f"{code} {n}" for code, n in s.denials.items()) or "none"
+    denied = ", ".join(f"{_safe(code)} {n}" for code, n in s.denials.items()) or "none"
     table.add_row("Denials", denied)
     table.add_row("Equity", f"{s.equity_start:,.2f} → {s.equity_final:,.2f}")
     colour = "green" if s.total_return >= 0 else "red"
@@ -173,12 +189,12 @@ def summary_table(summary: RunSummary) -> Table:
     )
     if len(s.symbols) > 1:
         table.add_row("Per symbol", "\n".join(
-            f"{m.symbol}: {m.orders} orders, realized {m.realized_pnl:+,.2f}, "
+            f"{_safe(m.symbol)}: {m.orders} orders, realized {m.realized_pnl:+,.2f}, "
             f"buy and hold {m.buy_and_hold_return:+.2%}" for m in s.symbols
         ))  # fmt: skip
     table.add_row("Max drawdown", f"{s.max_drawdown:.2%}")
     table.add_row("Fees paid", f"{s.fees_paid:,.2f}")
-    table.add_row("Trading state", s.trading_state)
+    table.add_row("Trading state", _safe(s.trading_state))
     if s.llm.requests:
         u = s.llm
         table.add_row(
@@ -198,10 +214,10 @@ def summary_table(summary: RunSummary) -> Table:
 def _error_lines(summary: RunSummary) -> str:
     """How many cycles failed, by kind, and the last failure (a model's text shown as data)."""
     errors = summary.errors
-    kinds = ", ".join(f"{kind} {n}" for kind, n in errors.by_kind.items())
+    kinds = ", ".join(f"{_safe(kind)} {n}" for kind, n in errors.by_kind.items())
     line = f"[bold red]{errors.count:,}[/] ({kinds})"
     if errors.last is not None:
-        line += f"\nlast {errors.last.ts[:16]}: {escape(errors.last.message)}"
+        line += f"\nlast {errors.last.ts[:16]}: {_safe(errors.last.message)}"
     return line
 
 
@@ -213,8 +229,14 @@ def _trip_lines(summary: RunSummary) -> str:
     for trip in summary.risk.breaker_trips:
         key = (trip.breaker, trip.stage)
         counts[key] += 1
-        shown = f"{trip.ts[:16]} {trip.breaker} ({trip.stage}): {escape(trip.reason)}"
-        first.setdefault(key, shown)
+        line = f"{trip.ts[:16]} {_safe(trip.breaker)} ({trip.stage}): {_safe(trip.reason)}"
+        first.setdefault(key, line)
     return "\n".join(
         first[key] + (f"  (x{counts[key]})" if counts[key] > 1 else "") for key in first
     )
+
+
+def _safe(text: str) -> str:
+    """Text from a model or a file (a thesis, a reason, a market's name), shown as data: on
+    one line, without control characters, its brackets never read as Rich markup."""
+    return escape(shown(text, one_line=True))

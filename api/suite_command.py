@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from api.run_command import console
 from core.datadir import output_folder, write_atomically
+from core.text import shown
 from evals.suite import aggregate, load_suite
 from evals.suite_html import render_suite_html
 from evals.suite_runner import run_suite
@@ -30,7 +31,7 @@ def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: b
     folder = output_folder(out or Path("eval") / f"suite-{path.stem}")
     count = workers or suite.workers
     console.print(
-        f"[bold]tradegraph[/] suite [cyan]{markup_escape(suite.name)}[/] · {len(suite.jobs)} jobs "
+        f"[bold]tradegraph[/] suite [cyan]{_line(suite.name)}[/] · {len(suite.jobs)} jobs "
         f"on {count} processes · {folder}"
     )
     progress = Progress(
@@ -53,10 +54,10 @@ def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: b
     write_atomically(folder / "suite.html", render_suite_html(combined), "suite report")
     failed = [r for r in rows if "error" in r]
     for row in failed:
-        console.print(f"[red]failed[/] {row['label']}: {markup_escape(row['error'])}")
+        console.print(f"[red]failed[/] {_line(row['label'])}: {_line(row['error'])}")
     for config, agg in combined["aggregate"].items():
         console.print(
-            f"{config}: mean return {agg['mean_total_return']:+.2%} vs buy & hold "
+            f"{_line(config)}: mean return {agg['mean_total_return']:+.2%} vs buy & hold "
             f"{agg['mean_buy_and_hold_return']:+.2%}, beat it on {agg['beat_buy_and_hold']} of "
             f"{agg['markets']}, violations {agg['violations']}"
         )
@@ -66,3 +67,8 @@ def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: b
         sys.exit(130)
     if failed:
         sys.exit(1)
+
+
+def _line(text: str) -> str:
+    """A suite's name, a configuration or an error, shown as data on one line."""
+    return markup_escape(shown(text, one_line=True))

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import UserError
+from core.storage import usable_database
 
 RunStatus = Literal["running", "finished", "interrupted"]
 
@@ -90,10 +91,17 @@ class AccountBook:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        with usable_database(self.path):
+            self._db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=5.0
+            )
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.executescript(_SCHEMA)
+            except BaseException:
+                self._db.close()
+                raise
         self._lock = threading.Lock()
 
     def open_account(
@@ -145,16 +153,18 @@ class AccountBook:
             self._db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
 
     def run(self, run_id: str) -> RunRecord | None:
-        row = self._db.execute(
-            "SELECT run_id, account, status, started_ms, cycles, request, breaker_state "
-            "FROM runs WHERE run_id = ?",
-            (run_id,),
-        ).fetchone()
+        with usable_database(self.path):
+            row = self._db.execute(
+                "SELECT run_id, account, status, started_ms, cycles, request, breaker_state "
+                "FROM runs WHERE run_id = ?",
+                (run_id,),
+            ).fetchone()
         return None if row is None else _record(row)
 
     def cycles_by_run(self) -> dict[str, int]:
         """Every run's own count of the cycles it ran."""
-        rows = self._db.execute("SELECT run_id, cycles FROM runs").fetchall()
+        with usable_database(self.path):
+            rows = self._db.execute("SELECT run_id, cycles FROM runs").fetchall()
         return {str(run_id): int(cycles) for run_id, cycles in rows}
 
     def unfinished(self, account: str) -> list[RunRecord]:
@@ -165,6 +175,13 @@ class AccountBook:
             (account,),
         ).fetchall()
         return [_record(row) for row in rows]
+
+    def check(self) -> None:
+        """Read the whole file once: StateStoreError if any page of it is damaged."""
+        with usable_database(self.path):
+            (verdict,) = self._db.execute("PRAGMA quick_check").fetchone()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(str(verdict))
 
     def close(self) -> None:
         self._db.close()

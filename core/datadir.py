@@ -4,9 +4,55 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
 
 from core.errors import UserError
+
+OWN_FILES: Final = (
+    "ledger.sqlite",
+    "risk_state.sqlite",
+    "llm_spend.sqlite",
+    "halt_log.jsonl",
+    "writer.lock",
+)
+"""What tradegraph keeps in a data directory (a SQLite file with its -wal, -shm, -journal)."""
+OWN_FOLDERS: Final = ("chroma", "spool")
+
+
+def is_own_file(root: Path, path: Path) -> bool:
+    """True for a path holding one of the data directory's own stores, which an output file
+    (--json) must never overwrite."""
+    resolved = path.expanduser().resolve()
+    try:
+        relative = resolved.relative_to(root.expanduser().resolve())
+    except ValueError:
+        return False
+    if not relative.parts:
+        return True
+    first = relative.parts[0]
+    if first in OWN_FOLDERS or first.startswith(".write-test-"):
+        return True
+    return any(first == name or first.startswith(f"{name}-") for name in OWN_FILES)
+
+
+@contextmanager
+def removed_if_left_empty(path: Path) -> Iterator[None]:
+    """On an error inside the block, remove the folders of `path` that the block created and
+    left empty: a refused input leaves no new empty data directory behind."""
+    resolved = path.expanduser().resolve()
+    missing = [p for p in (resolved, *resolved.parents) if not p.exists()]
+    try:
+        yield
+    except BaseException:
+        for folder in missing:  # the deepest first; stop at the first that is not empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
 
 
 def prepare_data_dir(path: Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from core.storage import usable_database
 from core.types import Fill, Order, Portfolio, Position, Side
 
 _SCHEMA = """
@@ -50,7 +51,8 @@ class Ledger:
         self._db = connect(path)
         self._initial_cash = initial_cash
         self._quote = quote
-        self._portfolio = self._rebuild()
+        with usable_database(path):
+            self._portfolio = self._rebuild()
 
     @property
     def portfolio(self) -> Portfolio:
@@ -158,8 +160,19 @@ class Ledger:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """The ledger file, created or brought to the current layout (accounts outlive runs)."""
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+    """The ledger file, created or brought to the current layout (accounts outlive runs); a
+    file that is not a usable database is one StateStoreError."""
+    with usable_database(path):
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        try:
+            _bring_up_to_date(db)
+        except BaseException:
+            db.close()
+            raise
+    return db
+
+
+def _bring_up_to_date(db: sqlite3.Connection) -> None:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
@@ -169,7 +182,6 @@ def connect(path: Path) -> sqlite3.Connection:
             db.execute(f"ALTER TABLE {table} ADD COLUMN run_id TEXT NOT NULL DEFAULT ''")
             db.execute(f"UPDATE {table} SET run_id = account")
     db.executescript(_SCHEMA)
-    return db
 
 
 def cancel_pending_orders(path: Path, account: str | None = None) -> int:

@@ -6,10 +6,13 @@ analyst writes.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import types
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -22,16 +25,24 @@ from pydantic_settings import (
 from core.errors import UserError
 from core.types import BreakerLimits, RiskLimits
 
+ENV_PREFIX = "TRADEGRAPH_"
 CONFIG_ENV = "TRADEGRAPH_CONFIG"
+OTHER_VARIABLES = frozenset({CONFIG_ENV})
+"""`TRADEGRAPH_` variables read elsewhere that name no setting (the settings' own names, such
+as TRADEGRAPH_DATA_DIR and TRADEGRAPH_CHROMA_URL, are found from the models)."""
 DEFAULT_CONFIG_FILE = "tradegraph.toml"
+MAX_PRICE = 10_000.0
+"""USD per million tokens: far above any model's price, low enough to catch a typo."""
+MAX_USD = 1_000_000.0
+MAX_TOKENS = 10**12
 
 
 class ExecutionSettings(BaseModel):
     """How the paper broker fills: next candle's open, plus slippage, minus fees."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    initial_cash: float = Field(default=10_000.0, gt=0)
+    initial_cash: float = Field(default=10_000.0, gt=0, le=1e12)
     quote_currency: str = "USDT"
     fee_rate: float = Field(default=0.001, ge=0, lt=0.1)
     slippage_bps: float = Field(default=5.0, ge=0, lt=1000)
@@ -40,12 +51,12 @@ class ExecutionSettings(BaseModel):
 class ModelPrice(BaseModel):
     """USD per million tokens; cache writes are the 5-minute ones."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cache_write: float = Field(ge=0)
-    cache_read: float = Field(ge=0)
+    input: float = Field(ge=0, le=MAX_PRICE)
+    output: float = Field(ge=0, le=MAX_PRICE)
+    cache_write: float = Field(ge=0, le=MAX_PRICE)
+    cache_read: float = Field(ge=0, le=MAX_PRICE)
 
 
 DEFAULT_PRICES: dict[str, ModelPrice] = {
@@ -65,24 +76,24 @@ class LlmBudget(BaseModel):
     (no new entries): per run until resume, per UTC day until the next day.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     max_tool_rounds: int = Field(default=4, ge=0, le=16)
-    run_tokens: int | None = Field(default=None, gt=0)
-    run_usd: float | None = Field(default=5.0, gt=0)
-    day_tokens: int | None = Field(default=None, gt=0)
-    day_usd: float | None = Field(default=20.0, gt=0)
+    run_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    run_usd: float | None = Field(default=5.0, gt=0, le=MAX_USD)
+    day_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    day_usd: float | None = Field(default=20.0, gt=0, le=MAX_USD)
 
 
 class AnthropicSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     model: str = "claude-sonnet-4-6"
     base_url: str | None = None
     """An Anthropic-compatible endpoint; unset, the SDK reads ANTHROPIC_BASE_URL or uses its
     default."""
-    max_tokens: int = Field(default=1024, gt=0)
-    timeout_seconds: float = Field(default=60.0, gt=0)
+    max_tokens: int = Field(default=1024, gt=0, le=128_000)
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     max_retries: int = Field(default=3, ge=0, le=10)
     """Retries with exponential backoff for 408, 409, 429, 5xx and overloaded answers."""
     budget: LlmBudget = LlmBudget()
@@ -108,7 +119,7 @@ class AnthropicSettings(BaseModel):
 class MemorySettings(BaseModel):
     """Vector memory: recall of situations and lessons, and how texts are embedded."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     enabled: bool = True
     """Recall similar situations and lessons (`--memory on|off`); traces are always written."""
@@ -137,6 +148,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
+        allow_inf_nan=False,
     )
 
     data_dir: Path = Path(".tradegraph")
@@ -155,6 +167,14 @@ class Settings(BaseSettings):
     breakers: BreakerLimits = BreakerLimits()
     anthropic: AnthropicSettings = AnthropicSettings()
     anthropic_api_key: SecretStr | None = Field(default=None, exclude=True)
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir_given(cls, value: object) -> object:
+        """An empty path would mean the working directory: never what was meant."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("data_dir is empty: name a folder, e.g. .tradegraph")
+        return value
 
     @field_validator("analyst")
     @classmethod
@@ -187,6 +207,7 @@ def load_settings(**overrides: object) -> Settings:
     config = Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
     if CONFIG_ENV in os.environ and not config.is_file():
         raise UserError(f"config file {config} not found: fix {CONFIG_ENV} or create the file")
+    check_variables(os.environ)
     key = os.environ.get("ANTHROPIC_API_KEY")
     values = {k: v for k, v in overrides.items() if v is not None}
     if key and "anthropic_api_key" not in values:
@@ -205,3 +226,46 @@ def load_settings(**overrides: object) -> Settings:
         default = "anthropic" if settings.anthropic_api_key is not None else "offline"
         settings = settings.model_copy(update={"analyst": default})
     return settings
+
+
+def setting_variables() -> list[str]:
+    """Every `TRADEGRAPH_` variable that names a setting or a whole section of them."""
+    return sorted(ENV_PREFIX + "__".join(path).upper() for path in _setting_paths(Settings, ()))
+
+
+def _setting_paths(model: type[BaseModel], prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        yield path
+        nested = _model_in(field.annotation)
+        if nested is not None:
+            yield from _setting_paths(nested, path)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The settings model a field holds (also inside `X | None`), if it holds one."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        for arg in get_args(annotation):
+            found = _model_in(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def check_variables(environ: Mapping[str, str]) -> None:
+    """Refuse a `TRADEGRAPH_` variable that names no setting: ignored, a misspelt limit would
+    silently leave the default in force (TRADEGRAPH_RISK_MAX_ORDER_NOTIONAL, one underscore)."""
+    known = setting_variables()
+    allowed = {*known, *OTHER_VARIABLES}
+    dict_fields = [ENV_PREFIX + "ANTHROPIC__PRICES__"]  # model names are the user's own keys
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in allowed:
+            continue
+        if any(upper.startswith(prefix) for prefix in dict_fields):
+            continue
+        close = difflib.get_close_matches(upper, [*known, *OTHER_VARIABLES], n=1, cutoff=0.75)
+        hint = f"did you mean {close[0]}?" if close else "see `tradegraph config` for the names"
+        raise UserError(f"{name} names no setting: {hint} (a section and its key are joined by __)")

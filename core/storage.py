@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,6 +26,29 @@ _UPSERT = (
 
 class StateStoreError(UserError):
     """The store's file cannot be read or written (not a database, damaged, unwritable)."""
+
+
+@contextmanager
+def usable_database(path: Path) -> Iterator[None]:
+    """SQLite errors inside the block as one StateStoreError naming the file: a ledger that is
+    not a database, is damaged or cannot be opened is one line, never a traceback."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StateStoreError(
+                f"{path} is busy ({exc}): another process held it for over 5 s; try again"
+            ) from None
+        raise damaged_store(path, exc) from None
+    except sqlite3.DatabaseError as exc:
+        raise damaged_store(path, exc) from None
+
+
+def damaged_store(path: Path, exc: Exception) -> StateStoreError:
+    return StateStoreError(
+        f"{path} cannot be used ({exc}): restore it from a backup, or move it "
+        "aside to start this state afresh"
+    )
 
 
 class SqliteStateStore:
@@ -103,10 +127,7 @@ class SqliteStateStore:
                 raise StateStoreError(f"{self.path} cannot be opened: {exc.strerror}") from None
 
     def _damaged(self, exc: Exception) -> StateStoreError:
-        return StateStoreError(
-            f"{self.path} cannot be used ({exc}): restore it from a backup, or move it "
-            "aside to start this state afresh"
-        )
+        return damaged_store(self.path, exc)
 
     def close(self) -> None:
         with self._lock:

@@ -7,14 +7,22 @@ price, denials by refusal code, breaker trips, and the metrics table side by sid
 from __future__ import annotations
 
 import base64
+import html
 import importlib
 import io
 from datetime import UTC, datetime
-from html import escape
 from typing import Any
 
+from core.text import shown
 from evals.report import EvalResult
 from tools.metrics import PerformanceMetrics
+
+
+def escape(text: str) -> str:
+    """Text from a model or a file, in the page as data: no control characters, HTML-escaped
+    (quotes too, so it is safe inside an attribute)."""
+    return html.escape(shown(text))
+
 
 COLOURS = {
     "agent": "#1f5fbf",

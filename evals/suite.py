@@ -101,6 +101,8 @@ def load_suite(path: Path) -> Suite:
                     f"suite file {path}: configs.{name}.settings must hold tables such as "
                     "risk = {{ max_position_fraction = 0.3 }}"
                 )
+            if i == 1:
+                _check_overrides(tuple(sorted(settings.items())))
             rest = {k: v for k, v in config.items() if k not in ("name", "settings")}
             label = f"{market_label}/{name}"
             if label in seen:
@@ -116,6 +118,15 @@ def load_suite(path: Path) -> Suite:
                 )
             )
     return Suite(name=str(meta.get("name", path.stem)), workers=workers, jobs=jobs)
+
+
+def _check_overrides(overrides: tuple[tuple[str, Any], ...]) -> None:
+    """A configuration's settings are checked like the file's own before any job starts: one
+    that switches a protection off (`jump_sigma = inf`) fails the suite, not each job."""
+    from core.settings import load_settings
+    from graphs.assembly import with_overrides
+
+    with_overrides(load_settings(), overrides)
 
 
 def _table(raw: dict[str, Any], key: str, path: Path) -> dict[str, Any]:

@@ -3,8 +3,16 @@ then a table per market linking each job's own report."""
 
 from __future__ import annotations
 
-from html import escape
+import html
 from typing import Any
+
+from core.text import shown
+
+
+def escape(text: str) -> str:
+    """Text from a model or a file, in the page as data: no control characters, HTML-escaped
+    (quotes too, so it is safe inside an attribute)."""
+    return html.escape(shown(text))
 
 
 def render_suite_html(combined: dict[str, Any]) -> str:

@@ -228,16 +228,23 @@ def parse_symbols(symbol: str | None) -> list[str | None]:
 
 def prepare_run(request: RunRequest, *, resume: bool = False) -> PreparedRun:
     """Settings, analyst, markets and plan, with every user mistake refused before any work."""
-    from agents.cassettes import cassette_mode
-    from core.accounts import check_account_name
-    from core.datadir import prepare_data_dir
-    from core.market.source import MarketRequest, open_market
+    from core.datadir import removed_if_left_empty
     from core.settings import load_settings
-    from graphs.session import SessionPlan
 
     settings = load_settings(
         data_dir=request.data_dir, analyst=request.analyst, market=request.market
     )
+    with removed_if_left_empty(settings.data_dir):
+        return _prepare(request, settings, resume=resume)
+
+
+def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> PreparedRun:
+    from agents.cassettes import cassette_mode
+    from core.accounts import check_account_name
+    from core.datadir import prepare_data_dir
+    from core.market.source import MarketRequest, open_market
+    from graphs.session import SessionPlan
+
     settings = with_overrides(settings, request.overrides)
     if request.memory is not None:
         settings = settings.model_copy(
@@ -252,6 +259,7 @@ def prepare_run(request: RunRequest, *, resume: bool = False) -> PreparedRun:
     if settings.analyst == "anthropic" and mode is None and api_key(settings) is None:
         raise UserError(NO_KEY)
     root = prepare_data_dir(settings.data_dir)
+    _check_ledger(root)
     replaying = mode == "replay"
     chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=replaying)
     markets = [
@@ -283,19 +291,34 @@ def prepare_run(request: RunRequest, *, resume: bool = False) -> PreparedRun:
     return PreparedRun(settings, plan, chosen, request.cassette, mode, resume)
 
 
+def _check_ledger(root: Path) -> None:
+    """A ledger that cannot be read is one line before the run starts, not a traceback after
+    it has begun writing."""
+    from core.accounts import AccountBook
+
+    ledger = root / "ledger.sqlite"
+    if ledger.exists():
+        book = AccountBook(ledger)
+        try:
+            book.check()
+        finally:
+            book.close()
+
+
 def prepare_resume(run_id: str, data_dir: Path | None) -> PreparedRun:
     """The run `run_id` rebuilt from its record, to carry on where it was killed."""
     from core.accounts import AccountBook
-    from core.datadir import prepare_data_dir
     from core.settings import load_settings
 
-    root = prepare_data_dir(load_settings(data_dir=data_dir).data_dir)
+    root = load_settings(data_dir=data_dir).data_dir.expanduser().resolve()
     ledger = root / "ledger.sqlite"
     record = None
     if ledger.exists():
         book = AccountBook(ledger)
-        record = book.run(run_id)
-        book.close()
+        try:
+            record = book.run(run_id)
+        finally:
+            book.close()
     if record is None:
         raise UserError(
             f"no run {run_id} in {root}: check the id (`tradegraph risk status --all` lists "

@@ -86,7 +86,34 @@ def _claim(path: Path) -> IO[str] | None:
 
 
 def pending_spools(folder: Path) -> list[str]:
-    """Run ids with spooled traces left by an earlier process (to flush at start)."""
+    """Run ids with spooled traces left by an earlier process (to flush at start); lock files
+    that dead processes left behind are removed on the way."""
     if not folder.is_dir():
         return []
+    remove_stale_locks(folder)
     return sorted(p.name[len("traces-") : -len(".jsonl")] for p in folder.glob("traces-*.jsonl"))
+
+
+def remove_stale_locks(folder: Path) -> list[str]:
+    """Remove the lock files of spools that hold nothing and whose owner is gone (a process
+    killed before it could release its lock); the run ids whose locks went. A lock a live
+    process holds, or one beside spooled traces (its next owner flushes them), stays."""
+    if fcntl is None or not folder.is_dir():
+        return []
+    removed = []
+    for lock in sorted(folder.glob("traces-*.lock")):
+        run_id = lock.name[len("traces-") : -len(".lock")]
+        if (folder / f"traces-{run_id}.jsonl").exists():
+            continue
+        try:
+            handle = _claim(lock)
+        except (SpoolBusyError, OSError):
+            continue  # its owner is alive (or the file went meanwhile)
+        try:
+            if not (folder / f"traces-{run_id}.jsonl").exists():
+                lock.unlink(missing_ok=True)  # unlinked while held: no one claims it meanwhile
+                removed.append(run_id)
+        finally:
+            if handle is not None:
+                handle.close()
+    return removed

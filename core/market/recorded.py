@@ -13,7 +13,6 @@ to import). When it fails, a slow line-by-line pass finds the exact row and says
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 import zlib
@@ -35,7 +34,10 @@ _NAME_RE: Final = re.compile(r"^([A-Za-z0-9]+)_([A-Za-z0-9]+)-(\d+[mhdw])\.csv(?
 BoolArray = npt.NDArray[np.bool_]
 _GZIP_MAGIC: Final = b"\x1f\x8b"
 _MIN_MS: Final = 100_000_000_000  # 1973-03-03 in ms: smaller values are seconds
-_MAX_MS: Final = 10_000_000_000_000  # 2286-11-20 in ms: larger values are micro- or nanoseconds
+MAX_MS: Final = 10_000_000_000_000  # 2286-11-20 in ms: larger values are micro- or nanoseconds
+MAX_DECOMPRESSED_BYTES: Final = 256 * 1024 * 1024
+"""A candle file is at most this big once unzipped (5 years of 1m candles take ~180 MB): a
+gzip bomb stops here instead of filling the memory."""
 
 
 def load_recorded(path: str | Path, *, timeframe: str | None = None) -> CandleSeries:
@@ -51,7 +53,7 @@ def load_recorded(path: str | Path, *, timeframe: str | None = None) -> CandleSe
     if not body:
         raise DataError(f"{path}: has a header but no candles: record some data into it")
     table = _parse(path, body)
-    _check_values(path, table)
+    check_values(path, table)
     ts = table[:, 0].astype(np.int64)
     if timeframe is not None:
         _check_spacing(path, ts, timeframe)
@@ -135,6 +137,11 @@ def describe_markets(markets: list[tuple[str, str]]) -> str:
 
 def _read_bytes(path: Path) -> bytes:
     try:
+        if path.stat().st_size > MAX_DECOMPRESSED_BYTES:
+            raise DataError(
+                f"{path}: is larger than {MAX_DECOMPRESSED_BYTES // 2**20} MB: not a candle "
+                "file (split a longer recording by year)"
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise DataError(f"{path}: file not found: check the path") from None
@@ -147,17 +154,35 @@ def _read_bytes(path: Path) -> bytes:
     if not raw:
         raise DataError(empty)
     if raw.startswith(_GZIP_MAGIC):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(
-                f"{path}: corrupted gzip data ({_one_line(str(exc))}): download or record it again"
-            ) from None
+        raw = _gunzip(path, raw)
     elif path.name.endswith(".gz"):
         raise DataError(f"{path}: is not gzip data although named .gz: download or record it again")
     if not raw.strip():
         raise DataError(empty)
     return raw
+
+
+def _gunzip(path: Path, raw: bytes) -> bytes:
+    """Every gzip member of `raw`, unzipped, refusing more than MAX_DECOMPRESSED_BYTES."""
+    out = bytearray()
+    data = raw
+    try:
+        while data:
+            member = zlib.decompressobj(wbits=31)
+            out += member.decompress(data, MAX_DECOMPRESSED_BYTES + 1 - len(out))
+            if len(out) > MAX_DECOMPRESSED_BYTES:
+                raise DataError(
+                    f"{path}: unzips to more than {MAX_DECOMPRESSED_BYTES // 2**20} MB: "
+                    "not a candle file (split a longer recording by year)"
+                )
+            if not member.eof:
+                raise EOFError("compressed file ended before the end-of-stream marker")
+            data = member.unused_data.lstrip(b"\0")  # members may be padded with zeros
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(
+            f"{path}: corrupted gzip data ({_one_line(str(exc))}): download or record it again"
+        ) from None
+    return bytes(out)
 
 
 def _check_header(path: Path, header: bytes) -> None:
@@ -206,8 +231,11 @@ def _explain_parse_failure(path: Path, body: bytes) -> None:
                 raise DataError(f"{where}: {name} value {shown!r} is not a number") from None
 
 
-def _check_values(path: Path, table: FloatArray) -> None:
-    """Report the earliest row that breaks any rule, so a user fixes the file top to bottom."""
+def check_values(path: Path | str, table: FloatArray) -> None:
+    """Report the earliest row that breaks any rule, so a user fixes the file top to bottom.
+
+    `table` holds the columns of HEADER; `path` names where the rows come from (a file, or
+    the synthetic market, whose series are checked the same way)."""
     ts, prices, volume = table[:, 0], table[:, 1:5], table[:, 5]
     open_, high, low, close = prices.T
     with np.errstate(invalid="ignore"):
@@ -222,7 +250,7 @@ def _check_values(path: Path, table: FloatArray) -> None:
                 lambda i: f"timestamp {_num(ts[i])} is not a whole number of milliseconds",
             ),
             (
-                (ts < _MIN_MS) | (ts > _MAX_MS),
+                (ts < _MIN_MS) | (ts > MAX_MS),
                 lambda i: (
                     f"timestamp {_num(ts[i])} is not in milliseconds since 1970"
                     " (seconds or microseconds?): timestamps must be ms open times"

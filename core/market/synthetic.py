@@ -22,7 +22,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from core.errors import UserError
+from core.errors import DataError, UserError
+from core.market.recorded import MAX_MS, check_values
 from core.market.series import CandleSeries, FloatArray
 from core.types import timeframe_seconds
 
@@ -104,6 +105,35 @@ def simulate_market(
         raise UserError(f"bars must be at least 1, got {bars}")
     if bars > MAX_SYNTHETIC_BARS:
         raise UserError(f"{bars} synthetic bars is too many: ask for at most {MAX_SYNTHETIC_BARS}")
+    last_ms = start_ms + (bars - 1) * period_s * 1000
+    if last_ms > MAX_MS:
+        raise DataError(
+            f"{bars:,} synthetic {timeframe} candles run past the year 2286: "
+            "ask for fewer --bars or a shorter --timeframe"
+        )
+    with np.errstate(all="ignore"):  # a series that overflows is refused below, not warned of
+        market = _simulate(seed, period_s, bars, start_ms)
+    _check_series(market.series, seed, timeframe)
+    return market
+
+
+def _check_series(series: CandleSeries, seed: int, timeframe: str) -> None:
+    """The synthetic series passes the checks a recorded file does: a path simulated on very
+    long candles can run to a zero or infinite price, which features would divide by."""
+    table = np.column_stack(
+        (series.ts.astype(np.float64), series.open, series.high, series.low, series.close,
+         series.volume)
+    )  # fmt: skip
+    try:
+        check_values(f"synthetic:{seed} {timeframe}", table)
+    except DataError as exc:
+        raise DataError(
+            f"{exc}: the synthetic market cannot be simulated on {timeframe} candles this long; "
+            "use a shorter --timeframe or fewer --bars"
+        ) from None
+
+
+def _simulate(seed: int, period_s: int, bars: int, start_ms: int) -> SyntheticMarket:
     (regime_s, shock_s, crash_s, size_s, up_s, down_s, volume_s) = [
         np.random.Generator(np.random.PCG64(child))
         for child in np.random.SeedSequence(seed).spawn(7)

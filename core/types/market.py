@@ -13,6 +13,8 @@ from core.types.risk import InstrumentRules
 
 _UNIT_SECONDS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 _TIMEFRAME_RE: Final = re.compile(r"^(\d+)([mhdw])$")
+MAX_TIMEFRAME_SECONDS: Final = 365 * 86400
+"""A candle longer than a year is a typo; longer ones would overflow the millisecond times."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -24,7 +26,12 @@ def timeframe_seconds(timeframe: str) -> int:
         raise UserError(
             f"unknown timeframe {timeframe!r}: use a ccxt timeframe such as 1m, 5m, 1h, 4h or 1d"
         )
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_TIMEFRAME_SECONDS:
+        raise UserError(
+            f"timeframe {timeframe!r} is longer than a year: use a ccxt timeframe such as 1h or 1d"
+        )
+    return seconds
 
 
 class Candle(BaseModel):

@@ -74,19 +74,19 @@ class RiskLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    max_order_notional: float = Field(default=25_000.0, gt=0)
+    max_order_notional: float = Field(default=25_000.0, gt=0, le=1e12)
     max_position_fraction: float = Field(default=0.5, gt=0, le=1)
     max_gross_exposure: float = Field(default=1.0, gt=0, le=1)
-    max_open_positions: int = Field(default=5, ge=1)
+    max_open_positions: int = Field(default=5, ge=1, le=1000)
     min_confidence: float = Field(default=0.6, ge=0, le=1)
     fee_reserve: float = Field(default=0.005, ge=0, lt=0.5)
     price_collar: float = Field(default=0.10, gt=0, lt=1)
-    max_orders_per_minute: int = Field(default=10, ge=1)
-    max_orders_per_day: int = Field(default=500, ge=1)
-    duplicate_window_seconds: float = Field(default=60.0, ge=0)
+    max_orders_per_minute: int = Field(default=10, ge=1, le=10_000)
+    max_orders_per_day: int = Field(default=500, ge=1, le=10_000_000)
+    duplicate_window_seconds: float = Field(default=60.0, ge=0, le=86_400)
     require_stop_loss: bool = True
     risk_per_trade: float = Field(default=0.01, gt=0, le=1)
-    volatility_target: float | None = Field(default=None, gt=0)
+    volatility_target: float | None = Field(default=None, gt=0, le=100)
     kelly_fraction: float | None = Field(default=None, gt=0, le=1)
     correlation_threshold: float = Field(default=0.8, gt=0, le=1)
     max_correlated_exposure: float = Field(default=0.5, gt=0, le=1)
@@ -111,7 +111,7 @@ class BreakerLimits(BaseModel):
     """Circuit-breaker thresholds, from configuration only. Drawdown is measured from the
     equity high-water mark; the daily loss from the equity at the first cycle of the UTC day."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     drawdown_reduce_size: float = Field(default=0.05, gt=0, lt=1)
     reduced_size_multiplier: float = Field(default=0.5, gt=0, le=1)
@@ -119,13 +119,13 @@ class BreakerLimits(BaseModel):
     drawdown_halt: float = Field(default=0.15, gt=0, lt=1)
     flatten_on_halt: bool = True
     daily_loss_limit: float = Field(default=0.03, gt=0, lt=1)
-    max_consecutive_losses: int = Field(default=4, ge=1)
-    loss_cooldown_candles: int = Field(default=24, ge=1)
-    stale_after_periods: float = Field(default=2.0, gt=0)
-    jump_sigma: float = Field(default=8.0, gt=0)
-    max_errors: int = Field(default=5, ge=1)
-    error_window_minutes: float = Field(default=60.0, gt=0)
-    error_consecutive: int = Field(default=3, ge=1)
+    max_consecutive_losses: int = Field(default=4, ge=1, le=1000)
+    loss_cooldown_candles: int = Field(default=24, ge=1, le=100_000)
+    stale_after_periods: float = Field(default=2.0, gt=0, le=1000)
+    jump_sigma: float = Field(default=8.0, gt=0, le=1000)
+    max_errors: int = Field(default=5, ge=1, le=10_000)
+    error_window_minutes: float = Field(default=60.0, gt=0, le=10_080)
+    error_consecutive: int = Field(default=3, ge=1, le=1000)
     """Failures of one source in a row (an analyst that fails every cycle) that halt, however
     slowly they come: on 1h candles the window above never sees max_errors of them."""
     on_trace_failure: Literal["halt_entries", "continue"] = "halt_entries"

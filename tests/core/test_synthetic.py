@@ -146,3 +146,29 @@ def test_bad_arguments_raise_a_user_error(kwargs: dict[str, object], fragment: s
 
     with pytest.raises(UserError, match=fragment):
         generate_synthetic(seed, **args)  # type: ignore[arg-type]
+
+
+def test_a_synthetic_series_with_a_price_at_zero_is_refused_like_a_recorded_file():
+    import numpy as np
+    import pytest
+
+    from core.errors import DataError
+    from core.market.series import CandleSeries
+    from core.market.synthetic import _check_series, generate_synthetic
+
+    good = generate_synthetic(3, bars=50)
+    close = good.close.copy()
+    close[20] = 0.0
+    broken = CandleSeries(
+        good.ts,
+        good.open,
+        good.high,
+        np.minimum(good.low, close),
+        close,
+        good.volume,
+    )
+
+    with pytest.raises(
+        DataError, match=r"row 21: low price 0 is not positive: .* shorter --timeframe"
+    ):
+        _check_series(broken, 3, "1h")
