@@ -126,6 +126,16 @@ class TraceStore:
         cycles is checked against the sealed trace (`same_decision`) and adopts it, so the
         chain carries on unchanged; a cycle that decides otherwise raises ChainDivergedError."""
         self._sealed = list(reversed(sealed))
+        if sealed and self._write_head:  # a kill between the traces and their head record
+            last = sealed[-1]  # the whole chain was verified: the head may move up to it
+            head = {
+                "head_hash": last.hash,
+                "head_seq": last.seq,
+                "updated": int(time.time() * 1000),
+            }
+            self._writer.submit(
+                [Write(RUNS_COLLECTION, [last.run_id], [head], embeddings=[[1.0]])]
+            ).result()
 
     @property
     def catching_up(self) -> bool:

@@ -482,3 +482,14 @@ def test_a_head_record_naming_a_hash_the_chain_does_not_hold_is_altered(collecti
     report = verify_run(traces, runs, "run-a")
 
     assert report.altered and not repair_head(runs, report)
+
+
+def test_a_resume_moves_a_lagging_head_record_to_its_last_sealed_trace(collections):
+    _, sealed = _write(collections, 6)
+    traces, runs = collections
+    _move_head(runs, 3, sealed[3].hash)  # killed between the last batch and its head record
+    resumed = _store(collections)
+
+    resumed.catch_up(load_run(traces, "run-a"))
+
+    assert verify_run(traces, runs, "run-a").intact
