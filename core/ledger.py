@@ -233,16 +233,19 @@ def rows_by_run(path: Path) -> dict[str, tuple[set[str], set[str]]]:
     audit reads while a run may write); empty when there is no ledger."""
     if not Path(path).is_file():
         return {}
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
     found: dict[str, tuple[set[str], set[str]]] = {}
-    try:
-        for index, table in enumerate(("orders", "fills")):
-            try:
-                rows = db.execute(f"SELECT run_id, client_order_id FROM {table}").fetchall()
-            except sqlite3.OperationalError:  # no such table yet
-                continue
-            for run_id, client_order_id in rows:
-                found.setdefault(str(run_id), (set(), set()))[index].add(str(client_order_id))
-    finally:
-        db.close()
+    with usable_database(Path(path)):
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+        try:
+            for index, table in enumerate(("orders", "fills")):
+                try:
+                    rows = db.execute(f"SELECT run_id, client_order_id FROM {table}").fetchall()
+                except sqlite3.OperationalError as exc:
+                    if "no such table" not in str(exc):
+                        raise
+                    continue
+                for run_id, client_order_id in rows:
+                    found.setdefault(str(run_id), (set(), set()))[index].add(str(client_order_id))
+        finally:
+            db.close()
     return found

@@ -27,8 +27,8 @@ PARITY_SETTINGS = {
         "drawdown_reducing": 0.95,
         "drawdown_halt": 0.99,
         "daily_loss_limit": 0.99,
-        "max_consecutive_losses": 10_000,
-        "jump_sigma": 1e9,
+        "max_consecutive_losses": 1000,  # the highest the settings accept
+        "jump_sigma": 1000.0,  # likewise
     },
 }
 
