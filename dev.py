@@ -30,11 +30,12 @@ def _run(*cmd: str | Path) -> None:
         sys.exit(f"dev.py: setup step failed: {' '.join(str(c) for c in cmd)}")
 
 
-def ensure_environment() -> None:
-    """Create .venv from uv.lock unless it already matches the lock file."""
+def ensure_environment(extras: tuple[str, ...] = ()) -> None:
+    """Create .venv from uv.lock (with `extras`) unless it already matches the lock file."""
     if sys.version_info < (3, 11):
         sys.exit("dev.py: tradegraph needs Python 3.11 or newer; run it with python3.11+")
     lock = hashlib.sha256((ROOT / "uv.lock").read_bytes()).hexdigest()
+    lock = " ".join([lock, *extras])
     if STAMP.is_file() and STAMP.read_text() == lock and (BIN / "tradegraph").exists():
         return
     print("dev.py: setting up .venv from uv.lock (first run takes a minute) ...", flush=True)
@@ -43,7 +44,11 @@ def ensure_environment() -> None:
     if not (BIN / "uv").exists():
         _run(BIN / "python", "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}")
     env_python = BIN / "python"
-    _run(BIN / "uv", "sync", "--locked", "--compile-bytecode", "--quiet", "--python", env_python)
+    extra_flags = [flag for extra in extras for flag in ("--extra", extra)]
+    _run(
+        BIN / "uv", "sync", "--locked", "--compile-bytecode", "--quiet", *extra_flags,
+        "--python", env_python,
+    )  # fmt: skip
     STAMP.write_text(lock)
 
 
@@ -56,7 +61,8 @@ def main() -> None:
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit("usage: python3 dev.py demo|test [extra arguments]")
-    ensure_environment()
+    # The tests cover the optional extras too (Ray suites); the demo needs none of them.
+    ensure_environment(("ray",) if sys.argv[1] == "test" else ())
     name, *rest = commands[sys.argv[1]]
     extra = sys.argv[2:]
     if sys.argv[1] == "demo" and not any(a.startswith("--analyst") for a in extra):
