@@ -202,7 +202,10 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             continue
         summary: dict[str, Any] = {"markets": len(mine)}
         for key in AGGREGATED:
-            summary[f"mean_{key}"] = sum(r["report"]["metrics"][key] for r in mine) / len(mine)
+            # Sharpe is null for a window under 30 days: the mean is over the markets that
+            # have one, and null when none has.
+            known = [v for r in mine if (v := r["report"]["metrics"][key]) is not None]
+            summary[f"mean_{key}"] = sum(known) / len(known) if known else None
         summary["mean_buy_and_hold_return"] = sum(
             r["report"]["baselines"]["buy_and_hold"]["total_return"] for r in mine
         ) / len(mine)

@@ -17,7 +17,10 @@ def escape(text: str) -> str:
 
 def render_suite_html(combined: dict[str, Any]) -> str:
     def pct(x: float) -> str:
-        return f"{x:+.2%}"
+        return f"{x:+.2%}" if x else "0.00%"
+
+    def num(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.2f}"
 
     markets: dict[str, list[dict[str, Any]]] = {}
     for row in combined["rows"]:
@@ -35,7 +38,7 @@ def render_suite_html(combined: dict[str, Any]) -> str:
             lines.append(
                 f'<tr><td><a href="{link}">{escape(r["config"])}</a></td>'
                 f"<td>{pct(m['total_return'])}</td><td>{m['max_drawdown']:.2%}</td>"
-                f"<td>{m['sharpe']:.2f}</td><td>{m['trades']}</td>"
+                f"<td>{num(m['sharpe'])}</td><td>{m['trades']}</td>"
                 f"<td>{pct(hold['total_return'])}</td><td>{r['report']['risk']['violations']}</td></tr>"
             )
         sections.append(
@@ -46,7 +49,7 @@ def render_suite_html(combined: dict[str, Any]) -> str:
         )
     agg_rows = "".join(
         f"<tr><td>{escape(c)}</td><td>{a['markets']}</td><td>{pct(a['mean_total_return'])}</td>"
-        f"<td>{a['mean_max_drawdown']:.2%}</td><td>{a['mean_sharpe']:.2f}</td>"
+        f"<td>{a['mean_max_drawdown']:.2%}</td><td>{num(a['mean_sharpe'])}</td>"
         f"<td>{pct(a['mean_buy_and_hold_return'])}</td><td>{a['beat_buy_and_hold']}</td>"
         f"<td>{a['violations']}</td></tr>"
         for c, a in combined["aggregate"].items()

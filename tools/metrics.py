@@ -65,10 +65,11 @@ class PerformanceMetrics(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     total_return: float
-    cagr: float
-    sharpe: float
-    sortino: float
-    calmar: float
+    cagr: float | None
+    """None (like sharpe, sortino and calmar) when the window is too short to annualize."""
+    sharpe: float | None
+    sortino: float | None
+    calmar: float | None
     max_drawdown: float
     volatility: float
     win_rate: float
@@ -124,6 +125,21 @@ def performance(
         turnover=traded_notional / float(curve.mean()) if curve.mean() > 0 else 0.0,
         fees_paid=fees_paid,
     )
+
+
+MIN_ANNUALIZED_DAYS = 30
+"""Below 30 days, a yearly figure extrapolates a few weeks' luck: CAGR, Sharpe, Sortino and
+Calmar are left out of a report (`without_annualized`) rather than shown."""
+ANNUALIZED = ("cagr", "sharpe", "sortino", "calmar")
+
+
+def too_short_to_annualize(window_seconds: float) -> bool:
+    return window_seconds < MIN_ANNUALIZED_DAYS * 86_400
+
+
+def without_annualized(metrics: PerformanceMetrics) -> PerformanceMetrics:
+    """The metrics with the annualized figures set to None (a window too short for them)."""
+    return metrics.model_copy(update=dict.fromkeys(ANNUALIZED))
 
 
 MIN_CAGR_YEARS = 1.0 / 365.0

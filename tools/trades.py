@@ -60,6 +60,22 @@ class ClosedTrade:
         return self.closed_ms - self.opened_ms
 
 
+@dataclass(frozen=True)
+class OpenTrade:
+    """A round trip not yet flat: what is still held and the cash it has moved so far."""
+
+    symbol: str
+    opened_ms: int
+    quantity: float
+    """Still held."""
+    cash_flow: float
+    """Received minus paid so far, fees included (negative while nothing was sold)."""
+
+    def marked_pnl(self, price: float) -> float:
+        """Its profit or loss if what is held were worth `price` (fees of a sale apart)."""
+        return self.cash_flow + self.quantity * price
+
+
 @dataclass
 class _OpenTrade:
     opened_ms: int
@@ -95,6 +111,13 @@ class RoundTrips:
     def open_quantity(self, symbol: str) -> float:
         trade = self._open.get(symbol)
         return trade.held if trade is not None else 0.0
+
+    def still_open(self) -> list[OpenTrade]:
+        """The trades not yet flat, by symbol (a report marks them at the last close)."""
+        return [
+            OpenTrade(symbol, t.opened_ms, t.held, t.cash_flow)
+            for symbol, t in sorted(self._open.items())
+        ]
 
     def on_fill(self, fill: Fill) -> ClosedTrade | None:
         """Account for one fill; the trade it closes, if it closes one."""

@@ -3,7 +3,14 @@ import statistics
 
 import pytest
 
-from tools.metrics import max_drawdown, performance, total_return
+from tools.metrics import (
+    ANNUALIZED,
+    max_drawdown,
+    performance,
+    too_short_to_annualize,
+    total_return,
+    without_annualized,
+)
 
 
 def test_max_drawdown_is_the_largest_fall_from_a_peak_as_a_positive_fraction():
@@ -101,3 +108,13 @@ def test_a_run_shorter_than_a_day_reports_no_cagr_instead_of_an_overflow():
 
     assert m.cagr == 0.0 and m.calmar == 0.0
     assert m.total_return == pytest.approx(0.2)
+
+
+def test_under_30_days_the_annualized_figures_are_left_out_and_the_rest_kept():
+    m = performance([100.0, 101.0, 99.0, 102.0], period_seconds=DAY)
+
+    short = without_annualized(m)
+
+    assert too_short_to_annualize(29.9 * DAY) and not too_short_to_annualize(30 * DAY)
+    assert (short.cagr, short.sharpe, short.sortino, short.calmar) == (None, None, None, None)
+    assert short.model_dump(exclude=set(ANNUALIZED)) == m.model_dump(exclude=set(ANNUALIZED))

@@ -122,3 +122,16 @@ def test_closed_trades_lists_the_round_trips_of_a_sequence_of_fills_in_closing_o
         ("ETH/USDT", pytest.approx(1.0)),
         ("BTC/USDT", pytest.approx(-10.0)),
     ]
+
+
+def test_a_trade_still_open_is_marked_with_the_cash_it_moved_so_far():
+    trips = RoundTrips()
+    trips.on_fill(_fill(Side.BUY, 2.0, 100.0, 1, fee=0.2))
+    trips.on_fill(_fill(Side.SELL, 1.0, 110.0, 2, fee=0.1))
+    trips.on_fill(_fill(Side.BUY, 1.0, 50.0, 3, symbol="ETH/USDT"))
+    trips.on_fill(_fill(Side.SELL, 1.0, 60.0, 4, symbol="ETH/USDT"))
+
+    (left,) = trips.still_open()
+
+    assert (left.symbol, left.opened_ms, left.quantity) == ("BTC/USDT", 1, 1.0)
+    assert left.marked_pnl(120.0) == pytest.approx(-200.2 + 110.0 - 0.1 + 120.0)
