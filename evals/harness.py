@@ -34,9 +34,10 @@ def quiet_runner(prepared: PreparedRun, on_cycle: CycleObserver) -> RunSummary:
 def evaluate(
     request: RunRequest, folder: Path, *, run: Runner = quiet_runner
 ) -> tuple[EvalResult, CycleRecorder]:
-    """One replay, evaluated: report.json and report.html written into `folder`."""
+    """One replay, evaluated: report.json, report.html and trades.csv written into `folder`."""
     from core.types import timeframe_seconds
     from evals.report_html import render_html
+    from evals.trade_list import trades_csv
 
     prepared = prepare_run(replace(request, data_dir=request.data_dir or folder))
     recorder = CycleRecorder()
@@ -56,6 +57,7 @@ def evaluate(
     )
     write_atomically(folder / "report.json", report_json(result.report), "report")
     write_atomically(folder / "report.html", render_html(result), "report")
+    write_atomically(folder / "trades.csv", trades_csv(result.report.trades), "trade list")
     return result, recorder
 
 

@@ -19,11 +19,24 @@ from core.market.series import CandleSeries
 from core.settings import ExecutionSettings, Settings
 from core.types import MarketInfo, Side, Trace, canonical_json
 from evals.baselines import Costs, SimulatedRun, buy_and_hold, cash, sma_crossover
+from evals.holdings import EquitySeries, SymbolRow, holdings
+from evals.periods import Periods, period_returns
+from evals.trade_list import TradeRow, TradeStats, trade_rows, trade_stats
 from graphs.summary import BreakerTrip, RunSummary, iso
-from tools.metrics import PerformanceMetrics, performance
+from tools.metrics import (
+    MIN_ANNUALIZED_DAYS,
+    PerformanceMetrics,
+    performance,
+    too_short_to_annualize,
+    without_annualized,
+)
 from tools.trades import closed_trades
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: trades, trade_stats, periods, per_symbol, notes, warnings and series added; the
+annualized metrics are null for a window shorter than 30 days."""
+MIN_TRADES = 30
+"""Fewer closed trades than this, and the report warns that its trade statistics are noisy."""
 
 
 class MarketSection(BaseModel):
@@ -100,6 +113,16 @@ class EvalReport(BaseModel):
     llm: LlmSection
     perf: PerfSection
     determinism: Determinism
+    trades: list[TradeRow] = []
+    """Every closed round trip (positions open at the end are counted in trade_stats)."""
+    trade_stats: TradeStats | None = None
+    periods: Periods | None = None
+    per_symbol: list[SymbolRow] = []
+    notes: list[str] = []
+    """What the figures leave out, and why."""
+    warnings: list[str] = []
+    """What makes the figures less trustworthy than they look."""
+    series: EquitySeries | None = None
 
 
 @dataclass
@@ -218,6 +241,16 @@ def build_report(
     }
     wall = summary.perf.wall_seconds
     llm = summary.llm
+    traces = recorder.traces
+    initial = summary.equity_start
+    rows = trade_rows(traces, period_seconds)
+    equity, per_symbol = holdings(traces, recorder.held, markets, initial, closes)
+    metrics = agent_metrics(recorder, initial, period_seconds)
+    hold = {k: run.metrics(period_seconds) for k, run in baselines.items()}
+    notes, warnings = _notes(bars * period_seconds, len(rows), per_symbol)
+    if too_short_to_annualize(bars * period_seconds):
+        metrics = without_annualized(metrics)
+        hold = {k: without_annualized(m) for k, m in hold.items()}
     report = EvalReport(
         run_id=summary.run_id,
         partial=partial,
@@ -237,8 +270,8 @@ def build_report(
             config_hash=config_hash(settings),
             memory=settings.memory.enabled,
         ),
-        metrics=agent_metrics(recorder, summary.equity_start, period_seconds),
-        baselines={k: run.metrics(period_seconds) for k, run in baselines.items()},
+        metrics=metrics,
+        baselines=hold,
         risk=RiskSection(
             violations=summary.risk.violations,
             denials=summary.denials,
@@ -257,7 +290,19 @@ def build_report(
             decisions_per_second=summary.perf.decisions_per_second,
             bars_per_second=round(bars / wall, 1) if wall > 0 else 0.0,
         ),
-        determinism=Determinism(trace_root_hash=trace_root_hash(recorder.traces)),
+        determinism=Determinism(trace_root_hash=trace_root_hash(traces)),
+        trades=rows,
+        trade_stats=trade_stats(
+            rows,
+            fees_paid=metrics.fees_paid,
+            initial_equity=initial,
+            open_positions=sum(r.open_at_end for r in per_symbol),
+        ),
+        periods=period_returns(initial, int(series.ts[0]), equity.times_ms, equity.agent),
+        per_symbol=per_symbol,
+        notes=notes,
+        warnings=warnings,
+        series=equity,
     )
     fills = [fill for t in recorder.traces for fill in t.fills]
     primary = markets[0][0].symbol
@@ -273,6 +318,28 @@ def build_report(
         sells=[(f.ts, f.price) for f in fills if f.side is Side.SELL and f.symbol == primary],
         breaker_trips=summary.risk.breaker_trips,
     )
+
+
+def _notes(
+    window_seconds: float, trades: int, per_symbol: list[SymbolRow]
+) -> tuple[list[str], list[str]]:
+    notes, warnings = [], []
+    if too_short_to_annualize(window_seconds):
+        notes.append(
+            f"annualized figures (CAGR, Sharpe, Sortino, Calmar) omitted: the window is "
+            f"{window_seconds / 86_400:.1f} days, shorter than {MIN_ANNUALIZED_DAYS}"
+        )
+    still_open = [r.symbol for r in per_symbol if r.open_at_end]
+    if still_open:
+        notes.append(
+            f"{len(still_open)} position(s) still open at the end ({', '.join(still_open)}): "
+            "not in the trade list; marked at the last close in per_symbol and the equity"
+        )
+    if trades < MIN_TRADES:
+        warnings.append(
+            f"{trades} closed trade(s), fewer than {MIN_TRADES}: the trade statistics are noisy"
+        )
+    return notes, warnings
 
 
 def _closes_of_ticks(traces: list[Trace]) -> list[int]:

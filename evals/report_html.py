@@ -1,215 +1,237 @@
-"""`report.html`: one self-contained page a trader reads, plots embedded as PNG images.
+"""`report.html`: one self-contained page a trader reads, with interactive charts inline.
 
-Equity against the baselines, the agent's drawdown against buy-and-hold's, trades marked on
-price, denials by refusal code, breaker trips, and the metrics table side by side.
+The metrics beside the baselines, the trade statistics, equity, drawdown, trades on price,
+exposure and monthly returns as plotly charts (zoom, hover) carrying their library inline,
+then the trade list, the per-symbol rows, the calendar of returns, denials by code and breaker
+trips grouped by breaker. Everything from a model or a file is escaped (`report_text.escape`).
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import importlib
-import io
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from core.text import shown
 from evals.report import EvalResult
+from evals.report_charts import charts
+from evals.report_text import LABELS, MISSING, escape, money, number, pct, price, signed_pct
+from graphs.summary import BreakerTrip
 from tools.metrics import PerformanceMetrics
 
+__all__ = ["escape", "grouped_trips", "render_html"]
 
-def escape(text: str) -> str:
-    """Text from a model or a file, in the page as data: no control characters, HTML-escaped
-    (quotes too, so it is safe inside an attribute)."""
-    return html.escape(shown(text))
-
-
-COLOURS = {
-    "agent": "#1f5fbf",
-    "buy_and_hold": "#888888",
-    "sma_crossover": "#d08a1c",
-    "cash": "#3a9a5a",
-}
-LABELS = {
-    "agent": "agent",
-    "buy_and_hold": "buy & hold",
-    "sma_crossover": "SMA 20/50",
-    "cash": "cash",
-}
+MAX_TRADE_ROWS = 500
+"""The page lists this many trades; trades.csv and report.json hold them all."""
 ROWS = (
-    ("total_return", "Total return", "pct"),
-    ("cagr", "CAGR", "pct"),
-    ("sharpe", "Sharpe", "num"),
-    ("sortino", "Sortino", "num"),
-    ("calmar", "Calmar", "num"),
-    ("max_drawdown", "Max drawdown", "pct"),
-    ("volatility", "Volatility (annual)", "pct"),
-    ("win_rate", "Win rate", "pct"),
-    ("trades", "Trades", "int"),
-    ("exposure", "Exposure", "pct"),
-    ("turnover", "Turnover", "num"),
-    ("fees_paid", "Fees paid", "money"),
+    ("total_return", "Total return", signed_pct),
+    ("cagr", "CAGR", signed_pct),
+    ("sharpe", "Sharpe", number),
+    ("sortino", "Sortino", number),
+    ("calmar", "Calmar", number),
+    ("max_drawdown", "Max drawdown", pct),
+    ("volatility", "Volatility (annual)", pct),
+    ("win_rate", "Win rate", pct),
+    ("trades", "Trades", lambda v: f"{int(v):,}"),
+    ("exposure", "Exposure", pct),
+    ("turnover", "Turnover", number),
+    ("fees_paid", "Fees paid", money),
 )
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _png(figure: Any) -> str:
-    mdates: Any = importlib.import_module("matplotlib.dates")
-
-    for ax in figure.axes:
-        if ax.get_label() != "bars":
-            locator = mdates.AutoDateLocator()
-            ax.xaxis.set_major_locator(locator)
-            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode()
-
-
-def _times(ms: list[int]) -> list[datetime]:
-    return [datetime.fromtimestamp(t / 1000, tz=UTC) for t in ms]
-
-
-def _drawdown(curve: list[float]) -> list[float]:
-    peak, out = float("-inf"), []
-    for value in curve:
-        peak = max(peak, value)
-        out.append(value / peak - 1.0 if peak > 0 else 0.0)
-    return out
-
-
-def plots(result: EvalResult) -> dict[str, str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    when: Any = _times(result.times_ms)
-    images: dict[str, str] = {}
-
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    for name, curve in result.equity.items():
-        ax.plot(when, curve, label=LABELS.get(name, name), color=COLOURS.get(name),
-                linewidth=1.6 if name == "agent" else 1.0)  # fmt: skip
-    ax.set_ylabel("equity")
-    ax.legend(loc="best", frameon=True, framealpha=0.85)
-    ax.grid(alpha=0.3)
-    images["equity"] = _png(fig)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(10, 2.4))
-    for name in ("agent", "buy_and_hold"):
-        ax.fill_between(when, _drawdown(result.equity[name]), 0, alpha=0.35,
-                        color=COLOURS[name], label=LABELS[name])  # fmt: skip
-    ax.set_ylabel("drawdown")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.legend(loc="lower left", frameon=False)
-    ax.grid(alpha=0.3)
-    images["drawdown"] = _png(fig)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    ax.plot(when, result.close, color="#444444", linewidth=0.8, label="close")
-    if result.buys:
-        bought: Any = _times([t for t, _ in result.buys])
-        ax.scatter(bought, [p for _, p in result.buys],
-                   marker="^", color="#2a9d3a", s=28, label="buy fill", zorder=3)  # fmt: skip
-    if result.sells:
-        sold: Any = _times([t for t, _ in result.sells])
-        ax.scatter(sold, [p for _, p in result.sells],
-                   marker="v", color="#c0392b", s=28, label="sell fill", zorder=3)  # fmt: skip
-    for trip in result.breaker_trips:
-        tripped: Any = datetime.fromisoformat(trip.ts.replace("Z", "+00:00"))
-        ax.axvline(tripped, color="#c0392b",
-                   alpha=0.25, linewidth=0.8)  # fmt: skip
-    ax.set_ylabel("price")
-    ax.legend(loc="upper left", frameon=False)
-    ax.grid(alpha=0.3)
-    images["trades"] = _png(fig)
-    plt.close(fig)
-
-    denials = result.report.risk.denials
-    if denials:
-        fig, ax = plt.subplots(figsize=(10, 0.5 + 0.35 * len(denials)))
-        ax.set_label("bars")
-        codes = sorted(denials, key=denials.__getitem__)
-        ax.barh(codes, [denials[c] for c in codes], color="#c0392b")
-        ax.set_xlabel("denied proposals")
-        images["denials"] = _png(fig)
-        plt.close(fig)
-    return images
-
-
-def _cell(value: float | int, kind: str) -> str:
-    if kind == "pct":
-        return f"{value:+.2%}" if value else "0.00%"
-    if kind == "int":
-        return f"{int(value):,}"
-    if kind == "money":
-        return f"{value:,.2f}"
-    return f"{value:.2f}"
+def _table(head: Sequence[str], rows: Sequence[Sequence[str]], empty: str = "none") -> str:
+    """A table of cells already made safe (escaped or formatted here)."""
+    header = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    body = body or f"<tr><td colspan={len(head)}>{empty}</td></tr>"
+    return f"<table><tr>{header}</tr>{body}</table>"
 
 
 def metrics_table(result: EvalResult) -> str:
     columns: dict[str, PerformanceMetrics] = {"agent": result.report.metrics}
     columns.update(result.report.baselines)
-    head = "".join(f"<th>{escape(LABELS.get(c, c))}</th>" for c in columns)
-    body = "".join(
-        f"<tr><td>{label}</td>"
-        + "".join(f"<td>{_cell(getattr(m, key), kind)}</td>" for m in columns.values())
-        + "</tr>"
-        for key, label, kind in ROWS
+    return _table(
+        ["metric", *(escape(LABELS.get(c, c)) for c in columns)],
+        [[label, *(show(getattr(m, key)) for m in columns.values())] for key, label, show in ROWS],
     )
-    return f"<table><tr><th>metric</th>{head}</tr>{body}</table>"
+
+
+def trade_stats_table(result: EvalResult) -> str:
+    s = result.report.trade_stats
+    if s is None:
+        return ""
+    factor = number(s.profit_factor) if s.profit_factor is not None else "n/a (no losing trade)"
+    held = s.average_holding_hours
+    rows = [
+        ("Closed trades", f"{s.trades:,} ({s.wins:,} won, {s.losses:,} lost)"),
+        ("Win rate", pct(s.win_rate)),
+        ("Profit factor", factor),
+        ("Expectancy per trade", f"{_pnl(s.expectancy)} ({signed_pct(s.expectancy_return)})"),
+        ("Average win", _pnl(s.average_win)),
+        ("Average loss", _pnl(s.average_loss)),
+        ("Largest win / loss", f"{_pnl(s.largest_win)} / {_pnl(s.largest_loss)}"),
+        ("Longest losing streak", f"{s.longest_losing_streak:,}"),
+        ("Average holding time", MISSING if held is None else f"{held:,.1f} h"),
+        ("Fees paid", money(s.fees_paid)),
+        ("Fee drag (fees over starting equity)", pct(s.fee_drag)),
+        ("Positions open at the end", f"{s.open_positions:,}"),
+    ]
+    return _table(["statistic", "value"], rows)
+
+
+def _pnl(value: float | None) -> str:
+    return money(value, signed=True)
+
+
+def trades_table(result: EvalResult) -> str:
+    trades = result.report.trades
+    shown_rows = [
+        [
+            escape(t.symbol), escape(t.entry_time[:16]), escape(t.exit_time[:16]),
+            price(t.entry_price), price(t.exit_price), f"{t.quantity:.6g}", money(t.notional),
+            _pnl(t.pnl), signed_pct(t.trade_return), money(t.fees),
+            f"{t.holding_hours:,.1f} h ({t.holding_candles:,})", escape(t.exit_reason.value),
+            escape(t.strategy),
+        ]
+        for t in trades[:MAX_TRADE_ROWS]
+    ]  # fmt: skip
+    head = ["symbol", "entry (UTC)", "exit (UTC)", "entry", "exit", "size", "notional", "P&amp;L",
+            "return", "fees", "held (candles)", "exit reason", "strategy"]  # fmt: skip
+    more = len(trades) - MAX_TRADE_ROWS
+    tail = (
+        f"<p class=meta>{more:,} more trades in trades.csv and report.json.</p>" if more > 0 else ""
+    )
+    return _table(head, shown_rows, "no closed trade") + tail
+
+
+def per_symbol_table(result: EvalResult) -> str:
+    rows = [
+        [
+            escape(r.symbol), f"{r.trades:,}", f"{r.wins:,}", _pnl(r.realized_pnl),
+            _pnl(r.unrealized_pnl) + (" (open)" if r.open_at_end else ""),
+            money(r.fees_paid), signed_pct(r.contribution), pct(r.exposure),
+            pct(r.average_weight),
+        ]
+        for r in result.report.per_symbol
+    ]  # fmt: skip
+    head = ["symbol", "trades", "wins", "realized P&amp;L", "unrealized P&amp;L", "fees",
+            "contribution", "exposure", "average weight"]  # fmt: skip
+    return _table(head, rows)
+
+
+def calendar_table(result: EvalResult) -> str:
+    """Monthly returns, one row per year with its yearly return; * marks a partial period."""
+    periods = result.report.periods
+    if periods is None:
+        return ""
+    cells: dict[str, dict[int, str]] = {}
+    for m in periods.monthly:
+        year, month = m.period.split("-")
+        cells.setdefault(year, {})[int(month)] = signed_pct(m.total_return) + "*" * m.partial
+    rows = [
+        [
+            escape(y.period),
+            *(cells.get(y.period, {}).get(i, "") for i in range(1, 13)),
+            signed_pct(y.total_return) + "*" * y.partial,
+        ]
+        for y in periods.yearly
+    ]
+    return _table(["year", *MONTHS, "year"], rows) + "<p class=meta>* partial period.</p>"
+
+
+@dataclass(frozen=True)
+class TripGroup:
+    breaker: str
+    count: int
+    stages: tuple[str, ...]
+    first: str
+    last: str
+    last_reason: str
+
+
+def grouped_trips(trips: Sequence[BreakerTrip]) -> list[TripGroup]:
+    """Trips and halts per breaker, most frequent first: a breaker that trips a thousand times
+    is one row with its count, not a thousand rows."""
+    by: dict[str, list[BreakerTrip]] = {}
+    for trip in trips:
+        by.setdefault(trip.breaker, []).append(trip)
+    groups = [
+        TripGroup(
+            breaker=name,
+            count=len(mine),
+            stages=tuple(sorted({t.stage.value for t in mine})),
+            first=mine[0].ts,
+            last=mine[-1].ts,
+            last_reason=mine[-1].reason,
+        )
+        for name, mine in by.items()
+    ]
+    return sorted(groups, key=lambda g: (-g.count, g.breaker))
+
+
+def trips_table(result: EvalResult) -> str:
+    rows = [
+        [escape(g.breaker), f"{g.count:,}", escape(", ".join(g.stages)), escape(g.first[:16]),
+         escape(g.last[:16]), escape(g.last_reason)]
+        for g in grouped_trips(result.breaker_trips)
+    ]  # fmt: skip
+    head = ["breaker", "trips", "stages", "first (UTC)", "last (UTC)", "last reason"]
+    return _table(head, rows)
+
+
+def denials_table(result: EvalResult) -> str:
+    denials = result.report.risk.denials
+    rows = [[escape(code), f"{n:,}"] for code, n in sorted(denials.items(), key=lambda i: -i[1])]
+    return _table(["refusal code", "denied proposals"], rows, "no proposal was denied")
+
+
+def _notes(result: EvalResult) -> str:
+    r = result.report
+    warnings = "".join(f"<p class=warn>{escape(w)}</p>" for w in r.warnings)
+    notes = "".join(f"<p class=meta>Note: {escape(n)}.</p>" for n in r.notes)
+    return warnings + notes
 
 
 def render_html(result: EvalResult) -> str:
     r = result.report
-    images = plots(result)
-    figure = '<img alt="{alt}" src="data:image/png;base64,{data}">'
-    trips = (
-        "".join(
-            f"<tr><td>{escape(t.ts[:16])}</td><td>{escape(t.breaker)}</td>"
-            f"<td>{escape(t.stage)}</td><td>{escape(t.reason)}</td></tr>"
-            for t in result.breaker_trips
-        )
-        or "<tr><td colspan=4>none</td></tr>"
-    )
+    plots = charts(result)
     synthetic = " <b class=warn>SYNTHETIC DATA</b>" if r.market.synthetic else ""
     partial = "<p class=warn>Partial report: the replay was interrupted.</p>" if r.partial else ""
-    denied = (
-        figure.format(alt="denials by code", data=images["denials"])
-        if "denials" in images
-        else "<p>No proposal was denied.</p>"
-    )
+    exposure = f"<h2>Exposure</h2>{plots['exposure']}" if "exposure" in plots else ""
+    monthly = plots.get("monthly", "")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>tradegraph eval · {escape(r.market.symbol)} {escape(r.market.timeframe)}</title>
 <style>
-body {{ font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; }}
+body {{ font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }}
 h1 {{ font-size: 1.5rem; margin-bottom: .2rem; }} h2 {{ font-size: 1.1rem; margin-top: 2rem; }}
 table {{ border-collapse: collapse; margin: .5rem 0; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: .25rem .8rem; text-align: right; }}
+td, th {{ border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }}
 td:first-child, th:first-child {{ text-align: left; }}
-img {{ max-width: 100%; }} .meta {{ color: #555; }} .warn {{ color: #b03a2e; }}
+.meta {{ color: #555; }} .warn {{ color: #b03a2e; }}
 </style></head><body>
 <h1>{escape(r.market.symbol)} {escape(r.market.timeframe)} ·
 analyst {escape(r.agent.analyst)}{synthetic}</h1>
 <p class=meta>{escape(r.market.first)} → {escape(r.market.last)} · {r.market.bars:,} candles from
 {escape(r.market.source)} · run {escape(r.run_id)} · memory {"on" if r.agent.memory else "off"}
-· config {r.agent.config_hash[:12]} · trace root {r.determinism.trace_root_hash[:16]}</p>
-{partial}
+· config {escape(r.agent.config_hash[:12])} ·
+trace root {escape(r.determinism.trace_root_hash[:16])}</p>
+{partial}{_notes(result)}
 <h2>Metrics</h2>
 {metrics_table(result)}
 <p class=meta>Decided at each candle's close, filled at the next open with slippage and fees;
 baselines fill the same way. Limit violations found by the independent re-check:
 <b>{r.risk.violations}</b>. Final trading state: {escape(r.risk.final_state)}.</p>
-<h2>Equity</h2>{figure.format(alt="equity", data=images["equity"])}
-<h2>Drawdown</h2>{figure.format(alt="drawdown", data=images["drawdown"])}
-<h2>Trades on price</h2>{figure.format(alt="trades", data=images["trades"])}
-<p class=meta>Red lines: circuit-breaker trips.</p>
-<h2>Denials by refusal code</h2>{denied}
-<h2>Breaker trips</h2>
-<table><tr><th>time (UTC)</th><th>breaker</th><th>stage</th><th>reason</th></tr>{trips}</table>
+<h2>Trade statistics</h2>{trade_stats_table(result)}
+<h2>Equity</h2>{plots["equity"]}
+<h2>Drawdown</h2>{plots["drawdown"]}
+<h2>Trades on price</h2>{plots["price"]}
+<p class=meta>Crosses: circuit-breaker trips (hover for the breaker and its reason).</p>
+{exposure}
+<h2>Monthly and yearly returns</h2>{monthly}{calendar_table(result)}
+<h2>Trades</h2>{trades_table(result)}
+<h2>Per symbol</h2>{per_symbol_table(result)}
+<h2>Denials by refusal code</h2>{denials_table(result)}
+<h2>Breaker trips</h2>{trips_table(result)}
 <h2>LLM</h2>
 <p>{r.llm.requests:,} requests · {r.llm.input_tokens:,} input, {r.llm.output_tokens:,} output,
 {r.llm.cache_read_tokens:,} cache-read tokens · ${r.llm.cost_usd:,.4f}</p>
