@@ -192,6 +192,13 @@ def evaluate(
             "decision changes.",
         ),
     ] = False,
+    trades_csv: Annotated[
+        Path | None,
+        typer.Option(
+            "--trades-csv",
+            help="Also write the trade list here as CSV (trades.csv beside the report always).",
+        ),
+    ] = None,
     suite: Annotated[
         Path | None,
         typer.Option(help="A suite TOML file: many markets x configurations, one report."),
@@ -213,7 +220,8 @@ def evaluate(
         given = [flag for flag, value in (("--market", market), ("--symbol", symbol),
                  ("--timeframe", timeframe), ("--bars", bars), ("--from", from_), ("--to", to),
                  ("--cassette", cassette), ("--check-lookahead", check_lookahead or None),
-                 ("--analyst", analyst), ("--memory", memory), ("--data-dir", data_dir))
+                 ("--analyst", analyst), ("--memory", memory), ("--data-dir", data_dir),
+                 ("--trades-csv", trades_csv))
                  if value is not None]  # fmt: skip
         if given:
             raise UserError(f"--suite runs the markets its file lists: drop {given[0]}")
@@ -231,6 +239,7 @@ def evaluate(
         check_lookahead=check_lookahead,
         quiet=quiet,
         process_start=PROCESS_START,
+        trades_csv=trades_csv,
     )
 
 

@@ -23,13 +23,29 @@ def execute_eval(
     check_lookahead: bool,
     quiet: bool,
     process_start: float,
+    trades_csv: Path | None = None,
 ) -> None:
     from core.datadir import removed_if_left_empty
 
     run_id = request.run_id or new_run_id()
     wanted = out or Path("eval") / run_id
     with removed_if_left_empty(wanted):
-        _evaluate(request, run_id, output_folder(wanted), check_lookahead, quiet, process_start)
+        folder = output_folder(wanted)
+        if trades_csv is not None:
+            _check_trades_csv(trades_csv, folder, request.data_dir or folder)
+        _evaluate(request, run_id, folder, check_lookahead, quiet, process_start, trades_csv)
+
+
+def _check_trades_csv(path: Path, folder: Path, data_dir: Path) -> None:
+    """Before the replay: a --trades-csv path that can be written and overwrites nothing of
+    the data directory's or the report's own."""
+    from api.run_command import check_output_file
+
+    check_output_file(
+        path, data_dir, flag="--trades-csv", what="the trade list", example="trades.csv"
+    )
+    if path.resolve() in (folder / "report.json", folder / "report.html"):
+        raise UserError(f"--trades-csv {path} would overwrite the report: name another file")
 
 
 def _evaluate(
@@ -39,9 +55,12 @@ def _evaluate(
     check_lookahead: bool,
     quiet: bool,
     process_start: float,
+    trades_csv: Path | None,
 ) -> None:
+    from core.datadir import write_atomically
     from evals.harness import MIN_LOOKAHEAD_BARS, evaluate
     from evals.harness import check_lookahead as lookahead
+    from evals.trade_list import trades_csv as csv_text
 
     request = replace(request, run_id=run_id, data_dir=request.data_dir or folder)
     if check_lookahead and request.bars is not None and request.bars < MIN_LOOKAHEAD_BARS:
@@ -51,7 +70,9 @@ def _evaluate(
     result, recorder = evaluate(
         request, folder, run=_with_progress(quiet, process_start, "evaluation")
     )
-    _print_summary(result.report, folder)
+    if trades_csv is not None:
+        write_atomically(trades_csv, csv_text(result.report.trades), "--trades-csv")
+    _print_summary(result.report, folder, trades_csv)
     if result.report.partial:
         console.print("[bold yellow]interrupted[/]: the report covers the cycles that ran")
         sys.exit(130)
@@ -86,12 +107,27 @@ def _with_progress(quiet: bool, process_start: float, verb: str) -> Runner:
     return run
 
 
-def _print_summary(report: EvalReport, folder: Path) -> None:
+def _print_summary(report: EvalReport, folder: Path, trades_csv: Path | None) -> None:
+    from rich.markup import escape
+
     m, hold = report.metrics, report.baselines["buy_and_hold"]
+    sharpe = "n/a" if m.sharpe is None else f"{m.sharpe:.2f}"
     console.print(
-        f"agent {m.total_return:+.2%} (max DD {m.max_drawdown:.2%}, Sharpe {m.sharpe:.2f}, "
+        f"agent {m.total_return:+.2%} (max DD {m.max_drawdown:.2%}, Sharpe {sharpe}, "
         f"{m.trades} trades) · buy & hold {hold.total_return:+.2%} (max DD "
         f"{hold.max_drawdown:.2%}) · violations {report.risk.violations}"
     )
+    if (s := report.trade_stats) is not None:
+        factor = "n/a" if s.profit_factor is None else f"{s.profit_factor:.2f}"
+        console.print(
+            f"trades: win rate {s.win_rate:.1%}, profit factor {factor}, expectancy "
+            f"{s.expectancy:+,.2f} per trade, longest losing streak {s.longest_losing_streak}, "
+            f"fee drag {s.fee_drag:.2%}, {s.open_positions} open at the end"
+        )
+    for warning in report.warnings:
+        console.print(f"[bold yellow]warning[/]: {escape(warning)}")
+    for note in report.notes:
+        console.print(f"note: {escape(note)}")
     console.print(f"trace root {report.determinism.trace_root_hash}")
     console.print(f"Report: {folder / 'report.json'} and {folder / 'report.html'}")
+    console.print(f"Trades: {trades_csv or folder / 'trades.csv'}")

@@ -138,22 +138,25 @@ def show_summary(summary: RunSummary, json_path: Path | None) -> None:
 
 
 def _check_writable(path: Path, data_dir: Path) -> None:
-    """Refuse a --json path that cannot be written before the run, not after it, and one that
-    would overwrite a store of the data directory (its ledger, risk state, halt log...)."""
+    check_output_file(path, data_dir, flag="--json", what="the summary", example="out.json")
+
+
+def check_output_file(path: Path, data_dir: Path, *, flag: str, what: str, example: str) -> None:
+    """Refuse an output path (`flag`) that cannot be written before the run, not after it, and
+    one that would overwrite a store of the data directory (its ledger, risk state, halt log...)."""
     from core.datadir import is_own_file
 
     folder = path.parent.resolve()
     if path.is_dir():
-        raise UserError(f"--json {path} is a folder: give a file name, e.g. {path}/out.json")
+        raise UserError(f"{flag} {path} is a folder: give a file name, e.g. {path}/{example}")
     if is_own_file(data_dir, path):
         raise UserError(
-            f"--json {path} would overwrite the data directory's own files: "
-            "write the summary elsewhere"
+            f"{flag} {path} would overwrite the data directory's own files: write {what} elsewhere"
         )
     if not folder.is_dir():
-        raise UserError(f"cannot write --json {path}: folder {path.parent} does not exist")
+        raise UserError(f"cannot write {flag} {path}: folder {path.parent} does not exist")
     if not os.access(folder, os.W_OK):
-        raise UserError(f"cannot write --json {path}: folder {path.parent} is not writable")
+        raise UserError(f"cannot write {flag} {path}: folder {path.parent} is not writable")
 
 
 def summary_table(summary: RunSummary) -> Table:

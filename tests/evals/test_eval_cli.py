@@ -63,6 +63,12 @@ def test_report_json_has_the_documented_schema(report):
     assert data["risk"]["violations"] == 0
     assert 0 <= data["metrics"]["max_drawdown"] < 1
     assert data["baselines"]["cash"]["total_return"] == 0.0
+    assert data["schema_version"] == 2
+    assert set(data) >= {"trades", "trade_stats", "periods", "per_symbol", "notes", "warnings"}
+    assert set(data["series"]) == {"initial", "times_ms", "agent", "exposure"}
+    assert len(data["series"]["agent"]) == 900 and data["trade_stats"]["trades"] == len(
+        data["trades"]
+    )
 
 
 @pytest.mark.slow
@@ -71,8 +77,8 @@ def test_report_html_is_one_self_contained_page_with_plots(report):
     out, _ = report
     html = (out / "report.html").read_text()
 
-    assert html.count('src="data:image/png;base64,') >= 3
-    assert not re.search(r'(src|href)="(?!data:)', html)
+    assert html.count('class="plotly-graph-div"') >= 4 and html.count("plotly.js v") == 1
+    assert not re.search(r"<script[^>]*\bsrc=|<link[^>]*\bhref=|<img", html)
     for heading in ("Metrics", "Equity", "Drawdown", "Trades on price", "Breaker trips"):
         assert f"<h2>{heading}</h2>" in html
     assert "SYNTHETIC DATA" in html
@@ -205,6 +211,42 @@ def test_an_unwritable_out_folder_is_one_line(tmp_path):
     result = tradegraph("eval", "--bars", "50", "--out", str(blocker / "report"))
 
     assert_one_line_error(result, "--out")
+
+
+@pytest.mark.parametrize(
+    ("where", "fragment"),
+    [
+        ("missing/trades.csv", "does not exist"),
+        ("ledger.sqlite", "data directory's own files"),
+        ("report.json", "would overwrite the report"),
+    ],
+)
+def test_a_trades_csv_that_cannot_be_written_is_one_line_before_the_replay(
+    tmp_path, where, fragment
+):
+    out = tmp_path / "out"
+
+    result = tradegraph("eval", "--bars", "50", "--out", str(out), "--trades-csv", str(out / where))
+
+    assert_one_line_error(result, "--trades-csv", fragment)
+    assert not (out / "report.json").exists()
+
+
+@pytest.mark.slow
+def test_eval_writes_the_trades_csv_asked_for_and_sums_the_trades_up(tmp_path):
+    wanted = tmp_path / "mine.csv"
+
+    result = tradegraph(
+        "eval", "--market", "synthetic:5", "--bars", "300", "--out", str(tmp_path / "out"),
+        "--quiet", "--trades-csv", str(wanted),
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert wanted.read_text() == (tmp_path / "out" / "trades.csv").read_text()
+    assert wanted.read_text().startswith("symbol,entry_time,entry_ms,exit_time,")
+    assert re.search(r"trades: win rate \d+\.\d%, profit factor ", result.stdout)
+    assert "warning: " in result.stdout and "fewer than 30: the trade statistics" in result.stdout
+    assert "note: annualized figures" in result.stdout and "Sharpe n/a" in result.stdout
 
 
 def test_the_lookahead_check_refuses_a_window_too_short_to_cut(tmp_path):
