@@ -85,6 +85,22 @@ class Determinism(BaseModel):
     replays with the same inputs and seed give the same root."""
 
 
+class EquitySeries(BaseModel):
+    """The agent's equity at every close, so that two reports of the same candles can be
+    compared close by close (`tradegraph eval --compare`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    initial: float
+    """Starting equity."""
+    times_ms: list[int]
+    """Close time of every replayed candle close."""
+    agent: list[float]
+    """The agent's equity at each close (the values the metrics are computed from)."""
+    exposure: list[float]
+    """Fraction of the equity held in positions at each close, 0 to 1."""
+
+
 class EvalReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -100,6 +116,7 @@ class EvalReport(BaseModel):
     llm: LlmSection
     perf: PerfSection
     determinism: Determinism
+    series: EquitySeries | None = None
 
 
 @dataclass
@@ -258,6 +275,7 @@ def build_report(
             bars_per_second=round(bars / wall, 1) if wall > 0 else 0.0,
         ),
         determinism=Determinism(trace_root_hash=trace_root_hash(recorder.traces)),
+        series=_equity_series(summary.equity_start, recorder, markets),
     )
     fills = [fill for t in recorder.traces for fill in t.fills]
     primary = markets[0][0].symbol
@@ -272,6 +290,41 @@ def build_report(
         buys=[(f.ts, f.price) for f in fills if f.side is Side.BUY and f.symbol == primary],
         sells=[(f.ts, f.price) for f in fills if f.side is Side.SELL and f.symbol == primary],
         breaker_trips=summary.risk.breaker_trips,
+    )
+
+
+def _equity_series(
+    initial: float,
+    recorder: CycleRecorder,
+    markets: Sequence[tuple[MarketInfo, CandleSeries]],
+) -> EquitySeries:
+    """Equity and exposure at every close: the positions held after the close's last cycle,
+    valued at each market's latest close."""
+    traces = recorder.traces
+    prices = {
+        info.symbol: {
+            int(ts) + info.period_ms: float(c) for ts, c in zip(s.ts, s.close, strict=True)
+        }
+        for info, s in markets
+    }
+    held: dict[str, float] = {}
+    last_price: dict[str, float] = {}
+    exposure: list[float] = []
+    start = 0
+    for end in _closes_of_ticks(traces):
+        for i in range(start, end + 1):
+            symbol = traces[i].symbol
+            held[symbol] = recorder.held[i]
+            last_price[symbol] = prices[symbol].get(traces[i].ts, last_price.get(symbol, 0.0))
+        start = end + 1
+        equity = traces[end].equity
+        invested = sum(q * last_price.get(s, 0.0) for s, q in held.items())
+        exposure.append(min(max(invested / equity, 0.0), 1.0) if equity > 0 else 0.0)
+    return EquitySeries(
+        initial=initial,
+        times_ms=[traces[i].ts for i in _closes_of_ticks(traces)],
+        agent=[traces[i].equity for i in _closes_of_ticks(traces)],
+        exposure=[round(e, 6) for e in exposure],
     )
 
 
