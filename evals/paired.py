@@ -117,24 +117,53 @@ def returns_of(initial: float, equity: Sequence[float]) -> NDArray[np.float64]:
     return np.where(previous > 0, curve[1:] / safe - 1.0, 0.0)
 
 
-def path_metrics(
-    returns: NDArray[np.float64], per_year: float
+def series_metrics(returns: NDArray[np.float64], per_year: float) -> dict[Metric, float]:
+    """The four metrics of one return series, defined as in `tools.metrics.performance`."""
+    return {
+        m: float(v[0]) for m, v in _metrics_of(PairedSeries.of(returns), None, per_year).items()
+    }
+
+
+@dataclass(frozen=True)
+class PairedSeries:
+    """A return series with what every resample reads from it, computed once: the log growth
+    (for the path: total return, drawdown) and the simple returns (Sharpe, Sortino)."""
+
+    returns: NDArray[np.float64]
+    log_growth: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, returns: NDArray[np.float64]) -> PairedSeries:
+        returns = np.asarray(returns, dtype=np.float64)
+        return cls(returns, np.log1p(np.maximum(returns, -1.0 + 1e-12)))
+
+
+def _metrics_of(
+    series: PairedSeries, index: NDArray[np.int64] | None, per_year: float
 ) -> dict[Metric, NDArray[np.float64]]:
-    """The four metrics of every row of `returns` (one resampled path per row), defined as in
-    `tools.metrics.performance`."""
-    log_growth = np.log1p(np.maximum(returns, -1.0 + 1e-12))
-    cumulative = np.cumsum(log_growth, axis=1)
-    peak = np.maximum(np.maximum.accumulate(cumulative, axis=1), 0.0)
-    drawdown = -np.expm1(np.min(cumulative - peak, axis=1))
-    mean = returns.mean(axis=1)
-    spread = returns.std(axis=1, ddof=1) if returns.shape[1] > 1 else np.zeros(len(returns))
-    downside = np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2, axis=1))
+    """Metrics of the paths `series[index]` (one row per resample), or of the series itself."""
+    if index is None:  # fancy indexing copies; the series itself must be copied by hand
+        log_growth, returns = series.log_growth[None, :].copy(), series.returns[None, :].copy()
+    else:
+        log_growth, returns = series.log_growth[index], series.returns[index]
+    n = returns.shape[1]
+    path = np.cumsum(log_growth, axis=1, out=log_growth)
+    peak = np.maximum.accumulate(path, axis=1)
+    np.maximum(peak, 0.0, out=peak)
+    np.subtract(peak, path, out=peak)
+    drawdown = -np.expm1(-peak.max(axis=1))
+    total = np.expm1(path[:, -1])
+    mean = returns.sum(axis=1) / n
+    squares = np.einsum("ij,ij->i", returns, returns)
+    spread = np.sqrt(np.maximum(squares - n * mean**2, 0.0) / max(n - 1, 1))
+    down = np.minimum(returns, 0.0, out=returns)
+    downside = np.sqrt(np.einsum("ij,ij->i", down, down) / n)
     scale = math.sqrt(per_year)
     with np.errstate(divide="ignore", invalid="ignore"):
         sharpe = np.where(spread > 0, mean / np.where(spread > 0, spread, 1.0) * scale, 0.0)
         sortino = np.where(downside > 0, mean / np.where(downside > 0, downside, 1.0) * scale, 0.0)
     return {
-        Metric.TOTAL_RETURN: np.expm1(cumulative[:, -1]),
+        Metric.TOTAL_RETURN: total,
         Metric.SHARPE: sharpe,
         Metric.SORTINO: sortino,
         Metric.MAX_DRAWDOWN: drawdown,
@@ -172,8 +201,9 @@ def compare_returns(
         raise ValueError("paired returns must be two series of the same length")
     n = control.size
     per_year = YEAR_SECONDS / period_seconds
-    observed_a = path_metrics(control[None, :], per_year)
-    observed_b = path_metrics(candidate[None, :], per_year)
+    series_a, series_b = PairedSeries.of(control), PairedSeries.of(candidate)
+    observed_a = _metrics_of(series_a, None, per_year)
+    observed_b = _metrics_of(series_b, None, per_year)
     block = block_size_for(candidate - control)
     generator = np.random.default_rng([seed, zlib.crc32(market.encode())])
     sampler = StationaryBootstrap(max(1, round(block)), np.empty(n), seed=generator)
@@ -183,8 +213,8 @@ def compare_returns(
     while done < resamples:
         rows = min(per_chunk, resamples - done)
         index = np.stack([sampler.update_indices() for _ in range(rows)])
-        drawn_a = path_metrics(control[index], per_year)
-        drawn_b = path_metrics(candidate[index], per_year)
+        drawn_a = _metrics_of(series_a, index, per_year)
+        drawn_b = _metrics_of(series_b, index, per_year)
         for metric in METRICS:
             draws[metric].append(drawn_b[metric] - drawn_a[metric])
         done += rows

@@ -8,9 +8,9 @@ from evals.paired import (
     Metric,
     Verdict,
     compare_returns,
-    path_metrics,
     pooled,
     returns_of,
+    series_metrics,
 )
 from tools.metrics import YEAR_SECONDS, performance
 
@@ -74,12 +74,12 @@ def test_observed_metrics_are_the_reports_metrics():
     equity = list(10_000 * np.cumprod(1 + _market(6, n=500)))
     expected = performance([10_000.0, *equity], period_seconds=HOUR)
 
-    measured = path_metrics(returns_of(10_000.0, equity)[None, :], YEAR_SECONDS / HOUR)
+    measured = series_metrics(returns_of(10_000.0, equity), YEAR_SECONDS / HOUR)
 
-    assert measured[Metric.TOTAL_RETURN][0] == pytest.approx(expected.total_return, rel=1e-9)
-    assert measured[Metric.SHARPE][0] == pytest.approx(expected.sharpe, rel=1e-9)
-    assert measured[Metric.SORTINO][0] == pytest.approx(expected.sortino, rel=1e-9)
-    assert measured[Metric.MAX_DRAWDOWN][0] == pytest.approx(expected.max_drawdown, rel=1e-9)
+    assert measured[Metric.TOTAL_RETURN] == pytest.approx(expected.total_return, rel=1e-9)
+    assert measured[Metric.SHARPE] == pytest.approx(expected.sharpe, rel=1e-9)
+    assert measured[Metric.SORTINO] == pytest.approx(expected.sortino, rel=1e-9)
+    assert measured[Metric.MAX_DRAWDOWN] == pytest.approx(expected.max_drawdown, rel=1e-9)
 
 
 def test_the_same_seed_gives_the_same_interval_and_another_seed_another():
