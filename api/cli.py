@@ -207,12 +207,34 @@ def evaluate(
         int | None,
         typer.Option(help="With --suite: local processes [default: the suite's, else 2]."),
     ] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            metavar="A B",
+            help="Compare two reports of the same candles (report.json or its folder): B "
+            "against A, with bootstrap intervals; --out DIR keeps comparison.json and .html.",
+        ),
+    ] = None,
     data_dir: DataDirOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Replay a market through the agent and write a report against baselines."""
     from api.eval_command import execute_eval
 
+    if compare is not None:
+        from api.compare_command import execute_compare
+        from core.errors import UserError
+
+        given = [flag for flag, value in (("--market", market), ("--symbol", symbol),
+                 ("--timeframe", timeframe), ("--bars", bars), ("--from", from_), ("--to", to),
+                 ("--cassette", cassette), ("--check-lookahead", check_lookahead or None),
+                 ("--analyst", analyst), ("--memory", memory), ("--data-dir", data_dir),
+                 ("--suite", suite), ("--workers", workers))
+                 if value is not None]  # fmt: skip
+        if given:
+            raise UserError(f"--compare reads two finished reports: drop {given[0]}")
+        execute_compare(compare[0], compare[1], out=out)
+        return
     if suite is not None:
         from api.suite_command import execute_suite
         from core.errors import UserError

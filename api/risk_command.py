@@ -178,21 +178,9 @@ def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
             soft_wrap=True,
         )
         raise typer.Exit(1)
-    _check_ledger(root)
+    from core.accounts import check_ledger
 
-
-def _check_ledger(root: Path) -> None:
-    """The switch's state is printed first (it matters most when something is damaged); a
-    ledger that cannot be read is then the one error line."""
-    from core.accounts import AccountBook
-
-    ledger = root / "ledger.sqlite"
-    if ledger.exists():
-        book = AccountBook(ledger)
-        try:
-            book.check()
-        finally:
-            book.close()
+    check_ledger(root)
 
 
 def _known(accounts: Mapping[str, BreakerSnapshot]) -> str:

@@ -8,6 +8,7 @@ started, waits for the running ones, and writes the combined report marked parti
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -21,7 +22,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from api.run_command import console
 from core.datadir import output_folder, write_atomically
 from core.text import shown
-from evals.suite import aggregate, load_suite
+from evals.paired import in_words
+from evals.suite import Suite, aggregate, load_suite
+from evals.suite_compare import ConfigComparison, compare_configs
 from evals.suite_html import render_suite_html
 from evals.suite_runner import run_suite
 
@@ -42,13 +45,15 @@ def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: b
         task = progress.add_task("evaluating", total=len(suite.jobs))
         rows, partial = run_suite(suite, folder, count, lambda: progress.advance(task))
     started_ms = int(time.time() * 1000)
+    comparisons = _compare(suite, rows, quiet)
     combined: dict[str, Any] = {
         "suite": suite.name,
         "generated": datetime.fromtimestamp(started_ms / 1000, tz=UTC).isoformat(),
         "partial": partial,
         "jobs": len(suite.jobs),
-        "rows": sorted(rows, key=lambda r: r["label"]),
+        "rows": sorted((_without_series(r) for r in rows), key=lambda r: r["label"]),
         "aggregate": aggregate(rows),
+        "comparisons": [c.model_dump(mode="json") for c in comparisons],
     }
     write_atomically(folder / "suite.json", json.dumps(combined, indent=2) + "\n", "suite report")
     write_atomically(folder / "suite.html", render_suite_html(combined), "suite report")
@@ -61,12 +66,46 @@ def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: b
             f"{agg['mean_buy_and_hold_return']:+.2%}, beat it on {agg['beat_buy_and_hold']} of "
             f"{agg['markets']}, violations {agg['violations']}"
         )
+    for comparison in comparisons:
+        _print_comparison(comparison)
     console.print(f"Suite report: {folder / 'suite.json'} and {folder / 'suite.html'}")
     if partial:
         console.print("[bold yellow]interrupted[/]: the suite report covers the finished jobs")
         sys.exit(130)
     if failed:
         sys.exit(1)
+
+
+def _compare(suite: Suite, rows: list[dict[str, Any]], quiet: bool) -> list[ConfigComparison]:
+    if suite.control is None:
+        return []
+    with (
+        console.status("comparing configurations (bootstrap)", spinner="dots")
+        if not quiet
+        else (contextlib.nullcontext())
+    ):
+        return compare_configs(rows, suite.configs, suite.control)
+
+
+def _print_comparison(comparison: ConfigComparison) -> None:
+    """The pooled comparison in words: what a reader of the suite wants first."""
+    head = f"{_line(comparison.candidate)} against {_line(comparison.control)}"
+    if comparison.pooled is None:
+        console.print(f"{head}: no market where both finished, nothing to compare")
+        return
+    markets = len(comparison.markets)
+    console.print(f"{head}, pooled over {markets} market{'s' if markets != 1 else ''}:")
+    for line in in_words(comparison.pooled):
+        console.print(f"  {markup_escape(line)}")
+    for reason in comparison.skipped:
+        console.print(f"  [yellow]left out[/] {_line(reason)}")
+
+
+def _without_series(row: dict[str, Any]) -> dict[str, Any]:
+    """suite.json keeps each job's figures; the per-candle series stay in the job's report."""
+    if "report" not in row:
+        return row
+    return {**row, "report": {k: v for k, v in row["report"].items() if k != "series"}}
 
 
 def _line(text: str) -> str:

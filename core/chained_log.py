@@ -10,6 +10,7 @@ before the last breaks the chain at that line.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -104,23 +105,8 @@ class ChainedLog:
             os.fsync(handle.fileno())
             return entry
 
-    @contextmanager
-    def _locked(self) -> Iterator[IO[bytes]]:
-        created = not self.path.exists()
-        try:
-            handle = open(self.path, "a+b")  # noqa: SIM115 - closed below, after the unlock
-        except OSError as exc:
-            raise UserError(f"cannot write {self.path}: {exc.strerror}") from None
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            yield handle
-        except OSError as exc:
-            raise UserError(f"cannot write {self.path}: {exc.strerror}") from None
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            handle.close()
-        if created:
-            fsync_dir(self.path.parent)
+    def _locked(self) -> contextlib.AbstractContextManager[IO[bytes]]:
+        return locked_for_append(self.path, f"cannot write {self.path}")
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:
@@ -137,6 +123,27 @@ def _last_entry(data: bytes) -> dict[str, Any] | None:
         if entry is not None and isinstance(entry.get("seq"), int) and "hash" in entry:
             return entry
     return None
+
+
+@contextmanager
+def locked_for_append(path: Path, cannot_write: str, hint: str = "") -> Iterator[IO[bytes]]:
+    """`path` open for reading and appending under an exclusive lock (created, and its folder
+    synced, if new); an OS error is one UserError line: `cannot_write: reason[hint]`."""
+    created = not path.exists()
+    try:
+        handle = open(path, "a+b")  # noqa: SIM115 - closed below, after the unlock
+    except OSError as exc:
+        raise UserError(f"{cannot_write}: {exc.strerror}{hint}") from None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield handle
+    except OSError as exc:
+        raise UserError(f"{cannot_write}: {exc.strerror}") from None
+    finally:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+    if created:
+        fsync_dir(path.parent)
 
 
 def fsync_dir(folder: Path) -> None:

@@ -16,17 +16,16 @@ nothing was acknowledged for it, so it is dropped by the next append.
 
 from __future__ import annotations
 
-import fcntl
+import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from core.chained_log import locked_for_append
 from core.errors import UserError
 from core.types import canonical_json
 
@@ -120,26 +119,12 @@ class HaltLog:
             os.fsync(handle.fileno())
             return event
 
-    @contextmanager
-    def _locked(self) -> Iterator[Any]:
-        created = not self.path.exists()
-        try:
-            handle = open(self.path, "a+b")  # noqa: SIM115 - closed below, after the unlock
-        except OSError as exc:
-            raise UserError(
-                f"cannot write the halt log {self.path}: {exc.strerror}: free the disk or fix "
-                "its permissions; no halt or resume can be recorded until then"
-            ) from None
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            yield handle
-        except OSError as exc:
-            raise UserError(f"cannot write the halt log {self.path}: {exc.strerror}") from None
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-            handle.close()
-        if created:
-            _fsync_dir(self.path.parent)
+    def _locked(self) -> contextlib.AbstractContextManager[IO[bytes]]:
+        return locked_for_append(
+            self.path,
+            f"cannot write the halt log {self.path}",
+            ": free the disk or fix its permissions; no halt or resume can be recorded until then",
+        )
 
     def _events(self, data: bytes) -> tuple[list[HaltEvent], int]:
         """The verified events, and the length of a torn last line (0 when there is none)."""
@@ -205,18 +190,6 @@ def _same(a: HaltEvent, b: HaltEvent) -> bool:
 def _digest(event: HaltEvent) -> str:
     body = event.model_dump(exclude={"hash"})
     return hashlib.sha256(canonical_json(body).encode()).hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    """A new file's name is durable only once its folder is synced."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def parse_record(text: str | None) -> dict[str, Any] | None:

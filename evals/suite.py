@@ -56,6 +56,10 @@ class Suite:
     name: str
     workers: int
     jobs: list[SuiteJob] = field(default_factory=list)
+    configs: tuple[str, ...] = ()
+    """The configurations, in the file's order."""
+    control: str | None = None
+    """The configuration the others are compared with; None: no comparison."""
 
 
 def load_suite(path: Path) -> Suite:
@@ -117,7 +121,36 @@ def load_suite(path: Path) -> Suite:
                     overrides=tuple(sorted(settings.items())),
                 )
             )
-    return Suite(name=str(meta.get("name", path.stem)), workers=workers, jobs=jobs)
+    names = tuple(dict.fromkeys(job.config for job in jobs))
+    return Suite(
+        name=str(meta.get("name", path.stem)),
+        workers=workers,
+        jobs=jobs,
+        configs=names,
+        control=_control(meta, names, path),
+    )
+
+
+def _control(meta: dict[str, Any], configs: tuple[str, ...], path: Path) -> str | None:
+    """`[suite] compare` (default: on with two configurations or more) and `control` (default:
+    the first configuration)."""
+    compare = meta.get("compare", len(configs) > 1)
+    if not isinstance(compare, bool):
+        raise UserError(f"suite file {path}: suite.compare must be true or false")
+    control = meta.get("control")
+    if control is not None and control not in configs:
+        raise UserError(
+            f"suite file {path}: suite.control {str(control)!r} names no configuration "
+            f"(the suite has {', '.join(configs)})"
+        )
+    if not compare:
+        return None
+    if len(configs) < 2:
+        raise UserError(
+            f"suite file {path}: a comparison needs at least two [[configs]] (the first is "
+            f"the control), and this suite has one: add a configuration or drop compare"
+        )
+    return str(control) if control is not None else configs[0]
 
 
 def _check_overrides(overrides: tuple[tuple[str, Any], ...]) -> None:

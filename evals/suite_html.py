@@ -55,6 +55,7 @@ def render_suite_html(combined: dict[str, Any]) -> str:
         for c, a in combined["aggregate"].items()
     )
     partial = "<p><b>Partial: the suite was interrupted.</b></p>" if combined["partial"] else ""
+    compared = _comparisons(combined.get("comparisons", []))
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>tradegraph suite · {escape(combined["suite"])}</title>
 <style>body {{ font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1000px; }}
@@ -64,6 +65,36 @@ padding: .25rem .8rem; text-align: right; }} td:first-child, th:first-child {{ t
 <h2>Aggregate</h2><table><tr><th>config</th><th>markets</th><th>mean return</th>
 <th>mean max DD</th><th>mean Sharpe</th><th>mean buy &amp; hold</th><th>beat buy &amp; hold</th>
 <th>violations</th></tr>{agg_rows}</table>
+{compared}
 {"".join(sections)}
 </body></html>
 """
+
+
+def _comparisons(raw: list[dict[str, Any]]) -> str:
+    """Each configuration against the control: a forest plot (markets, then pooled) and the
+    table of differences with their intervals."""
+    from evals.forest import comparison_table, forest_plot
+    from evals.suite_compare import ConfigComparison
+
+    parts = []
+    for number, data in enumerate(raw):
+        comparison = ConfigComparison.model_validate(data)
+        shown_rows = [*comparison.markets, *([comparison.pooled] if comparison.pooled else [])]
+        title = f"{escape(comparison.candidate)} against {escape(comparison.control)}"
+        if not shown_rows:
+            parts.append(f"<h3>{title}</h3><p>No market where both finished.</p>")
+            continue
+        first = shown_rows[0]
+        skipped = "".join(f"<li>left out: {escape(s)}</li>" for s in comparison.skipped)
+        parts.append(
+            f"<h3>{title}</h3><p>Candidate minus control per market and pooled (the mean over "
+            f"markets), with {first.confidence:.0%} intervals from {first.resamples:,} "
+            f"stationary-bootstrap resamples of the paired per-candle returns (seed "
+            f"{first.seed}).</p><ul>{skipped}</ul>"
+            + forest_plot(shown_rows, include_plotlyjs=number == 0)
+            + comparison_table(shown_rows)
+        )
+    if not parts:
+        return ""
+    return "<h2>Paired comparisons</h2>" + "".join(parts)

@@ -259,7 +259,9 @@ def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> Prepar
     if settings.analyst == "anthropic" and mode is None and api_key(settings) is None:
         raise UserError(NO_KEY)
     root = prepare_data_dir(settings.data_dir)
-    _check_ledger(root)
+    from core.accounts import check_ledger
+
+    check_ledger(root)
     replaying = mode == "replay"
     chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=replaying)
     markets = [
@@ -289,20 +291,6 @@ def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> Prepar
         request=replace(request, run_id=run_id).to_record(),
     )
     return PreparedRun(settings, plan, chosen, request.cassette, mode, resume)
-
-
-def _check_ledger(root: Path) -> None:
-    """A ledger that cannot be read is one line before the run starts, not a traceback after
-    it has begun writing."""
-    from core.accounts import AccountBook
-
-    ledger = root / "ledger.sqlite"
-    if ledger.exists():
-        book = AccountBook(ledger)
-        try:
-            book.check()
-        finally:
-            book.close()
 
 
 def prepare_resume(run_id: str, data_dir: Path | None) -> PreparedRun:

@@ -231,6 +231,15 @@ def _suite_report(sandbox: Sandbox, out: str) -> None:
     assert all("error" not in row for row in suite["rows"])
 
 
+def _comparison_kept(sandbox: Sandbox, out: str) -> None:
+    kept = _json(sandbox, "eval/memory-on-vs-off/comparison.json")["comparison"]
+    assert [m["metric"] for m in kept["metrics"]] == [
+        "total_return", "sharpe", "sortino", "max_drawdown"
+    ]  # fmt: skip
+    assert all(m["low"] <= m["high"] for m in kept["metrics"])
+    assert (sandbox.checkout / "eval/memory-on-vs-off/comparison.html").is_file()
+
+
 def _chain_still_intact(sandbox: Sandbox, out: str) -> None:
     after = sandbox.sh("tradegraph audit verify")
     assert after.returncode == 0 and "chain intact" in after.stdout, after.stdout + after.stderr
@@ -293,6 +302,12 @@ RECORD = (
 )
 SCRIPTED_RUN = "--cassette tests/cassettes/anthropic/scripted/run_synthetic5_120.yaml"
 BTC_2023 = "../shared/markets/binance-2023/BTC_USDT-1h.csv.gz"
+COMPARE_OFF = (
+    "tradegraph eval --market synthetic:5 --bars 1000 --memory off --out eval/memory-off --quiet"
+)
+COMPARE_ON = (
+    "tradegraph eval --market synthetic:5 --bars 1000 --memory on --out eval/memory-on --quiet"
+)
 NO_VIOLATION = "0 (executed orders re-checked independently)"
 
 ROWS: dict[str, Row] = {
@@ -374,9 +389,26 @@ ROWS: dict[str, Row] = {
     "tradegraph eval --suite suite.toml --workers 2 --out eval/suite": Row(
         prepare=_write("suite.toml", "[suite]"),
         needs=(MARKETS,),
-        expect=("4 jobs on 2 processes", "default: mean return", "memory-off: mean return"),
+        expect=(
+            "4 jobs on 2 processes",
+            "default: mean return",
+            "memory-off: mean return",
+            "memory-off against default, pooled over 2 markets:",
+            "95% interval",
+        ),
         slow=True,
         check=_suite_report,
+    ),
+    COMPARE_OFF: Row(expect=("Report:",)),
+    COMPARE_ON: Row(expect=("Report:",)),
+    "tradegraph eval --compare eval/memory-off eval/memory-on --out eval/memory-on-vs-off": Row(
+        setup=(COMPARE_OFF, COMPARE_ON),
+        expect=(
+            "memory-on against memory-off",
+            "2,000 stationary-bootstrap resamples",
+            "Comparison:",
+        ),
+        check=_comparison_kept,
     ),
     "tradegraph audit verify": Row(setup=AUDIT_SETUP, expect=("chain intact",)),
     "tradegraph audit verify --run RUN_ID": Row(

@@ -92,6 +92,9 @@ def test_the_suite_runs_in_parallel_and_writes_one_combined_report(tmp_path):
     for row in combined["rows"]:
         assert (out / row["label"] / "report.json").is_file()
     assert "synthetic_4-4h/tight/report.html" in (out / "suite.html").read_text()
+    (comparison,) = combined["comparisons"]
+    assert (comparison["control"], comparison["candidate"]) == ("default", "tight")
+    assert len(comparison["markets"]) == 2
 
 
 def test_a_missing_suite_file_is_one_line(tmp_path):
