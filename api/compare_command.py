@@ -44,6 +44,8 @@ def execute_compare(control_path: Path, candidate_path: Path, *, out: Path | Non
         f"{comparison.resamples:,} stationary-bootstrap resamples of {comparison.candles:,} paired "
         f"candle returns (mean block {comparison.block_size:g} candles, seed {comparison.seed})"
     )
+    for note in comparison.notes:
+        console.print(f"[yellow]note[/] {note}")
     if out is None:
         return
     folder = output_folder(out)

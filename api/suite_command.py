@@ -97,6 +97,8 @@ def _print_comparison(comparison: ConfigComparison) -> None:
     console.print(f"{head}, pooled over {markets} market{'s' if markets != 1 else ''}:")
     for line in in_words(comparison.pooled):
         console.print(f"  {markup_escape(line)}")
+    for note in comparison.pooled.notes:
+        console.print(f"  [yellow]note[/] {markup_escape(note)}")
     for reason in comparison.skipped:
         console.print(f"  [yellow]left out[/] {_line(reason)}")
 

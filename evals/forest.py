@@ -53,17 +53,23 @@ def forest_plot(comparisons: Sequence[PairedComparison], *, include_plotlyjs: bo
     """One panel per metric: each market's difference with its interval, a line at zero."""
     from plotly.subplots import make_subplots
 
+    shown_metrics = [
+        m for m in METRICS if any(r.metric is m for c in comparisons for r in c.metrics)
+    ]
     figure = make_subplots(
         rows=1,
-        cols=len(METRICS),
-        subplot_titles=[f"{m.label} ({'pp' if m.in_points else 'difference'})" for m in METRICS],
+        cols=len(shown_metrics),
+        subplot_titles=[
+            f"{m.label} ({'pp' if m.in_points else 'difference'})" for m in shown_metrics
+        ],
         shared_yaxes=True,
         horizontal_spacing=0.04,
     )
-    labels = [shown(c.market, one_line=True) for c in comparisons]
-    for column, metric in enumerate(METRICS, 1):
+    for column, metric in enumerate(shown_metrics, 1):
         scale = 100.0 if metric.in_points else 1.0
-        rows = [next(r for r in c.metrics if r.metric is metric) for c in comparisons]
+        pairs = [(c, r) for c in comparisons for r in c.metrics if r.metric is metric]
+        rows = [r for _, r in pairs]
+        labels = [shown(c.market, one_line=True) for c, _ in pairs]
         figure.add_trace(
             {
                 "type": "scatter",
@@ -112,6 +118,10 @@ def comparison_page(title: str, comparisons: Sequence[PairedComparison], notes: 
         f"difference candidate minus control, with a {first.confidence:.0%} interval from "
         f"{first.resamples:,} stationary-bootstrap resamples of the paired per-candle returns "
         f"(seed {first.seed}). {_text(notes)}</p>"
+        + "".join(
+            f"<p><i>{_text(n)}</i></p>"
+            for n in dict.fromkeys(n for c in comparisons for n in c.notes)
+        )
         + forest_plot(comparisons, include_plotlyjs=True)
         + comparison_table(comparisons)
         + "</body></html>"

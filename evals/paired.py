@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict
 
-from tools.metrics import YEAR_SECONDS
+from tools.metrics import YEAR_SECONDS, too_short_to_annualize
 
 RESAMPLES = 2_000
 SEED = 7
@@ -63,6 +63,10 @@ class Metric(StrEnum):
 
 
 METRICS = tuple(Metric)
+UNANNUALIZED = (Metric.TOTAL_RETURN, Metric.MAX_DRAWDOWN)
+SHORT_WINDOW_NOTE = (
+    "Sharpe and Sortino left out: the window is shorter than 30 days (as in the reports)"
+)
 
 
 class Verdict(StrEnum):
@@ -99,6 +103,8 @@ class PairedComparison(BaseModel):
     seed: int
     confidence: float
     metrics: tuple[MetricComparison, ...]
+    notes: tuple[str, ...] = ()
+    """What the comparison leaves out, and why."""
 
 
 @dataclass(frozen=True)
@@ -215,7 +221,9 @@ def compare_returns(
     block = block_size_for(candidate - control)
     generator = np.random.default_rng([seed, zlib.crc32(market.encode())])
     sampler = StationaryBootstrap(max(1, round(block)), np.empty(n), seed=generator)
-    draws: dict[Metric, list[NDArray[np.float64]]] = {m: [] for m in METRICS}
+    short = too_short_to_annualize(n * period_seconds)
+    metrics = UNANNUALIZED if short else METRICS
+    draws: dict[Metric, list[NDArray[np.float64]]] = {m: [] for m in metrics}
     per_chunk = max(1, CHUNK_ELEMENTS // max(n, 1))
     done = 0
     while done < resamples:
@@ -223,13 +231,13 @@ def compare_returns(
         index = np.stack([sampler.update_indices() for _ in range(rows)])
         drawn_a = _metrics_of(series_a, index, per_year)
         drawn_b = _metrics_of(series_b, index, per_year)
-        for metric in METRICS:
+        for metric in metrics:
             draws[metric].append(drawn_b[metric] - drawn_a[metric])
         done += rows
     stacked = {m: np.concatenate(parts) for m, parts in draws.items()}
     results = tuple(
         _judge(metric, float(observed_a[metric][0]), float(observed_b[metric][0]), stacked[metric])
-        for metric in METRICS
+        for metric in metrics
     )
     comparison = PairedComparison(
         market=market,
@@ -241,6 +249,7 @@ def compare_returns(
         seed=seed,
         confidence=CONFIDENCE,
         metrics=results,
+        notes=(SHORT_WINDOW_NOTE,) if short else (),
     )
     return PairedDraws(comparison=comparison, draws=stacked)
 
@@ -251,9 +260,10 @@ def pooled(parts: Sequence[PairedDraws], market: str = "pooled") -> PairedDraws:
     if not parts:
         raise ValueError("nothing to pool")
     first = parts[0].comparison
-    draws = {m: np.mean([p.draws[m] for p in parts], axis=0) for m in METRICS}
+    metrics = [m for m in METRICS if all(m in p.draws for p in parts)]
+    draws = {m: np.mean([p.draws[m] for p in parts], axis=0) for m in metrics}
     results = []
-    for metric in METRICS:
+    for metric in metrics:
         rows = [_row(p.comparison, metric) for p in parts]
         control = float(np.mean([r.control for r in rows]))
         candidate = float(np.mean([r.candidate for r in rows]))
@@ -268,6 +278,7 @@ def pooled(parts: Sequence[PairedDraws], market: str = "pooled") -> PairedDraws:
         seed=first.seed,
         confidence=first.confidence,
         metrics=tuple(results),
+        notes=(SHORT_WINDOW_NOTE,) if len(metrics) < len(METRICS) else (),
     )
     return PairedDraws(comparison=comparison, draws=draws)
 

@@ -87,6 +87,9 @@ def _comparisons(raw: list[dict[str, Any]]) -> str:
             continue
         first = shown_rows[0]
         skipped = "".join(f"<li>left out: {escape(s)}</li>" for s in comparison.skipped)
+        skipped += "".join(
+            f"<li>{escape(n)}</li>" for n in dict.fromkeys(n for r in shown_rows for n in r.notes)
+        )
         parts.append(
             f"<h3>{title}</h3><p>Candidate minus control per market and pooled (the mean over "
             f"markets), with {first.confidence:.0%} intervals from {first.resamples:,} "

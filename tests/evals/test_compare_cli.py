@@ -19,8 +19,8 @@ def _eval(out, *args):
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     root = tmp_path_factory.mktemp("compare")
-    control = _eval(root / "memory-off", "--bars", "600", "--memory", "off")
-    candidate = _eval(root / "memory-on", "--bars", "600", "--memory", "on")
+    control = _eval(root / "memory-off", "--bars", "800", "--memory", "off")
+    candidate = _eval(root / "memory-on", "--bars", "800", "--memory", "on")
     return root, control, candidate
 
 
@@ -33,7 +33,7 @@ def test_compare_prints_every_metric_with_an_interval_and_a_verdict(reports):
     for label in ("total return", "Sharpe", "Sortino", "max drawdown"):
         assert label in result.stdout
     assert "memory-on against memory-off" in result.stdout
-    assert "2,000 stationary-bootstrap resamples of 600 paired candle returns" in result.stdout
+    assert "2,000 stationary-bootstrap resamples of 800 paired candle returns" in result.stdout
 
 
 def test_compare_keeps_its_numbers_and_a_self_contained_page_with_out(reports):
@@ -99,3 +99,16 @@ def test_compare_takes_no_replay_options(tmp_path):
     result = tradegraph("eval", "--compare", "a", "b", "--bars", "10")
 
     assert_one_line_error(result, "--compare reads two finished reports", "--bars")
+
+
+def test_a_window_under_30_days_is_compared_without_sharpe_and_sortino(reports):
+    root, _, _ = reports
+    a = _eval(root / "short-off", "--bars", "300", "--memory", "off")
+    b = _eval(root / "short-on", "--bars", "300", "--memory", "on")
+
+    result = tradegraph("eval", "--compare", str(a), str(b))
+
+    assert result.returncode == 0, result.stderr
+    assert "total return" in result.stdout and "max drawdown" in result.stdout
+    assert "Sharpe and Sortino left out: the window is shorter than 30 days" in result.stdout
+    assert "│ Sharpe" not in result.stdout

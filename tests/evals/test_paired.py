@@ -110,3 +110,14 @@ def test_pooling_averages_the_markets_and_narrows_the_interval():
 
 def test_returns_of_an_account_that_went_to_zero_stay_at_zero():
     assert list(returns_of(100.0, [50.0, 0.0, 0.0])) == [-0.5, -1.0, 0.0]
+
+
+def test_a_short_window_leaves_the_annualized_ratios_out_with_a_note():
+    control = _market(30, n=24 * 20)  # 20 days of hourly candles
+
+    draws = compare_returns(control, control + 0.001, period_seconds=HOUR, market="m")
+
+    assert set(_rows(draws)) == {Metric.TOTAL_RETURN, Metric.MAX_DRAWDOWN}
+    assert draws.comparison.notes == (
+        "Sharpe and Sortino left out: the window is shorter than 30 days (as in the reports)",
+    )
