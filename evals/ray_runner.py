@@ -126,7 +126,8 @@ def ray_cluster(address: str) -> Iterator[RayCluster]:
             log_to_driver=False,  # a job's outcome comes back as its row
         )
     except Exception as exc:
-        raise UserError(f"cannot connect to Ray at {address}: {_first_line(exc)}") from None
+        hint = "" if local else " (a head with token authentication also needs RAY_AUTH_MODE=token)"
+        raise UserError(f"cannot connect to Ray at {address}: {_first_line(exc)}{hint}") from None
     try:
         yield RayCluster(ray, "a private local Ray instance" if local else f"Ray at {address}")
     finally:
@@ -178,22 +179,35 @@ def run_on_ray(
     puts: dict[Path, Any] = {}
     rows: list[dict[str, Any]] = []
     pending: dict[Any, SuiteJob] = {}
-    for job in suite.jobs:
-        try:
-            recording = recording_of(job)
-            refs = {}
-            for path in recording.paths() if recording is not None else []:
-                if path not in puts:
-                    puts[path] = ray.put(read_recording(path))
-                refs[path.name] = puts[path]
-        except UserError as exc:
-            rows.append(failed_row(job, str(exc)))
-            if on_done is not None:
-                on_done()
-            continue
-        pending[task.remote(job, recording, refs, variables)] = job
+    try:
+        for job in suite.jobs:
+            try:
+                recording, refs = _put_recording(ray, job, puts)
+            except UserError as exc:
+                rows.append(failed_row(job, str(exc)))
+                if on_done is not None:
+                    on_done()
+                continue
+            pending[task.remote(job, recording, refs, variables)] = job
+    except KeyboardInterrupt:  # Ctrl-C while submitting: nothing finished yet but failed rows
+        for ref in pending:
+            ray.cancel(ref)
+        return rows, True
     finished, partial = collect(_RayTasks(ray), pending, folder, on_done)
     return rows + finished, partial
+
+
+def _put_recording(
+    ray: Any, job: SuiteJob, puts: dict[Path, Any]
+) -> tuple[Recording | None, dict[str, Any]]:
+    """The job's candle files as object-store references, each file put once per suite."""
+    recording = recording_of(job)
+    refs = {}
+    for path in recording.paths() if recording is not None else []:
+        if path not in puts:
+            puts[path] = ray.put(read_recording(path))
+        refs[path.name] = puts[path]
+    return recording, refs
 
 
 def collect(
