@@ -2,8 +2,7 @@
 a head started with `ray start`, then `--ray 127.0.0.1:PORT`, Ctrl-C on it, and `--ray local`,
 all compared with the same suite on one local process.
 
-One scenario per session (one head, about a minute and a half on two cores); the tests read
-what it did.
+One scenario per session (one head, about a minute on two cores); the tests read what it did.
 """
 
 import fcntl
