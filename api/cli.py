@@ -207,6 +207,14 @@ def evaluate(
         int | None,
         typer.Option(help="With --suite: local processes [default: the suite's, else 2]."),
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="With --suite: every job on the Ray cluster at HOST:PORT, or local for a "
+            "private instance for this run (needs tradegraph[ray]).",
+        ),
+    ] = None,
     compare: Annotated[
         tuple[Path, Path] | None,
         typer.Option(
@@ -249,8 +257,17 @@ def evaluate(
             raise UserError(f"--suite runs the markets its file lists: drop {given[0]}")
         if workers is not None and workers < 1:
             raise UserError("--workers must be at least 1")
-        execute_suite(suite, out=out, workers=workers, quiet=quiet)
+        if workers is not None and ray is not None:
+            raise UserError(
+                "--workers sets local processes and --ray sends the jobs to Ray, whose CPUs "
+                "set the parallelism: drop one of them"
+            )
+        execute_suite(suite, out=out, workers=workers, quiet=quiet, ray=ray)
         return
+    if ray is not None:
+        from core.errors import UserError
+
+        raise UserError("--ray runs a suite on Ray: add --suite FILE.toml")
 
     request = _run_request(
         market, symbol, timeframe, bars, from_, to, analyst, cassette, data_dir, memory

@@ -4,6 +4,9 @@ Jobs run on local processes (`--workers`, default the suite's `workers`, else 2)
 ordinary evaluation into `OUT/<market>/<config>/`; the combined `suite.json` and `suite.html`
 hold a table per market and an aggregate per configuration. Ctrl-C cancels the jobs not yet
 started, waits for the running ones, and writes the combined report marked partial.
+
+With `--ray HOST:PORT` (or `local`) the jobs are Ray tasks instead (`evals.ray_runner`): the
+same reports, written here by the driver as the tasks finish; Ctrl-C cancels the unfinished.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,13 +33,42 @@ from evals.suite_html import render_suite_html
 from evals.suite_runner import run_suite
 
 
-def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: bool) -> None:
+def execute_suite(
+    path: Path,
+    *,
+    out: Path | None,
+    workers: int | None,
+    quiet: bool,
+    ray: str | None = None,
+) -> None:
     suite = load_suite(path)
+    if ray is None:
+        count = workers or suite.workers
+
+        def local(suite: Suite, folder: Path, done: Callable[[], None]) -> Outcome:
+            return run_suite(suite, folder, count, done)
+
+        _execute(suite, path, out, local, f"on {count} processes", quiet)
+        return
+    from evals.ray_runner import ray_cluster
+
+    with ray_cluster(ray) as cluster:  # a cluster that cannot be used is one line, first
+        _execute(suite, path, out, cluster.run, f"on {cluster.where}", quiet)
+
+
+Outcome = tuple[list[dict[str, Any]], bool]
+"""The rows, and whether Ctrl-C cut the suite short."""
+Runner = Callable[[Suite, Path, Callable[[], None]], Outcome]
+"""Runs every job of a suite into a folder, calling back as each finishes: rows, partial."""
+
+
+def _execute(
+    suite: Suite, path: Path, out: Path | None, run: Runner, where: str, quiet: bool
+) -> None:
     folder = output_folder(out or Path("eval") / f"suite-{path.stem}")
-    count = workers or suite.workers
     console.print(
         f"[bold]tradegraph[/] suite [cyan]{_line(suite.name)}[/] · {len(suite.jobs)} jobs "
-        f"on {count} processes · {folder}"
+        f"{where} · {folder}"
     )
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -43,13 +76,13 @@ def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: b
     )  # fmt: skip
     with progress:
         task = progress.add_task("evaluating", total=len(suite.jobs))
-        rows, partial = run_suite(suite, folder, count, lambda: progress.advance(task))
+        rows, stopped = run(suite, folder, lambda: progress.advance(task))
     started_ms = int(time.time() * 1000)
     comparisons = _compare(suite, rows, quiet)
     combined: dict[str, Any] = {
         "suite": suite.name,
         "generated": datetime.fromtimestamp(started_ms / 1000, tz=UTC).isoformat(),
-        "partial": partial,
+        "partial": stopped,
         "jobs": len(suite.jobs),
         "rows": sorted((_without_series(r) for r in rows), key=lambda r: r["label"]),
         "aggregate": aggregate(rows),
@@ -69,7 +102,7 @@ def execute_suite(path: Path, *, out: Path | None, workers: int | None, quiet: b
     for comparison in comparisons:
         _print_comparison(comparison)
     console.print(f"Suite report: {folder / 'suite.json'} and {folder / 'suite.html'}")
-    if partial:
+    if stopped:
         console.print("[bold yellow]interrupted[/]: the suite report covers the finished jobs")
         sys.exit(130)
     if failed:

@@ -36,8 +36,6 @@ def evaluate(
 ) -> tuple[EvalResult, CycleRecorder]:
     """One replay, evaluated: report.json, report.html and trades.csv written into `folder`."""
     from core.types import timeframe_seconds
-    from evals.report_html import render_html
-    from evals.trade_list import trades_csv
 
     prepared = prepare_run(replace(request, data_dir=request.data_dir or folder))
     recorder = CycleRecorder()
@@ -55,10 +53,23 @@ def evaluate(
         prompt_version=getattr(analyst, "prompt_version", None),
         partial=summary.partial,
     )
+    write_report(result, folder)
+    return result, recorder
+
+
+REPORT_FILES = ("report.json", "report.html", "trades.csv")
+"""What `write_report` writes: the files a report folder holds beside the data stores."""
+
+
+def write_report(result: EvalResult, folder: Path) -> None:
+    """report.json, report.html and trades.csv; a suite worker calls it again once the
+    market's source names the recording the driver read (not the worker's copy of it)."""
+    from evals.report_html import render_html
+    from evals.trade_list import trades_csv
+
     write_atomically(folder / "report.json", report_json(result.report), "report")
     write_atomically(folder / "report.html", render_html(result), "report")
     write_atomically(folder / "trades.csv", trades_csv(result.report.trades), "trade list")
-    return result, recorder
 
 
 @dataclass(frozen=True)

@@ -15,40 +15,51 @@ from evals.suite import Suite, SuiteJob
 from graphs.assembly import RunRequest
 
 
+def job_request(job: SuiteJob) -> RunRequest:
+    """The evaluation a job asks for (an invalid date is a UserError)."""
+    options = job.options
+    memory = options.get("memory")
+    return RunRequest(
+        market=str(options["market"]),
+        symbol=options.get("symbol"),
+        timeframe=options.get("timeframe"),
+        bars=options.get("bars"),
+        start=parse_date(options.get("from"), "from"),
+        end=parse_date(options.get("to"), "to", end_of_day=True),
+        analyst=options.get("analyst"),
+        memory=None if memory is None else str(memory) == "on",
+        overrides=job.overrides,
+    )
+
+
 def run_job(job: SuiteJob, folder: str) -> dict[str, Any]:
     """One job in a worker process: its report as a dict, or the one-line error it hit."""
     from core.datadir import output_folder
     from evals.harness import evaluate
 
-    options = job.options
-    memory = options.get("memory")
     try:
-        request = RunRequest(
-            market=str(options["market"]),
-            symbol=options.get("symbol"),
-            timeframe=options.get("timeframe"),
-            bars=options.get("bars"),
-            start=parse_date(options.get("from"), "from"),
-            end=parse_date(options.get("to"), "to", end_of_day=True),
-            analyst=options.get("analyst"),
-            memory=None if memory is None else str(memory) == "on",
-            overrides=job.overrides,
-        )
-        result, _ = evaluate(request, output_folder(Path(folder)))
-    except UserError as exc:
-        return _failed(job, str(exc))
+        result, _ = evaluate(job_request(job), output_folder(Path(folder)))
     except Exception as exc:  # a bug in one job must not take the suite down: report it
-        return _failed(job, f"{exc.__class__.__name__}: {exc}")
+        return failed_row(job, error_line(exc))
+    return report_row(job, folder, result.report.model_dump(mode="json"))
+
+
+def error_line(exc: BaseException) -> str:
+    """A UserError says what to do in its own words; anything else is named by its class."""
+    return str(exc) if isinstance(exc, UserError) else f"{exc.__class__.__name__}: {exc}"
+
+
+def report_row(job: SuiteJob, folder: str, report: dict[str, Any]) -> dict[str, Any]:
     return {
         "label": job.label,
         "market": job.market_label,
         "config": job.config,
         "folder": folder,
-        "report": result.report.model_dump(mode="json"),
+        "report": report,
     }
 
 
-def _failed(job: SuiteJob, error: str) -> dict[str, Any]:
+def failed_row(job: SuiteJob, error: str) -> dict[str, Any]:
     return {"label": job.label, "market": job.market_label, "config": job.config, "error": error}
 
 
@@ -79,5 +90,5 @@ def run_suite(
         try:
             rows.append(future.result())
         except BaseException as exc:
-            rows.append(_failed(job, f"{exc.__class__.__name__}: {exc}"))
+            rows.append(failed_row(job, error_line(exc)))
     return rows, partial
