@@ -124,7 +124,8 @@ def test_a_shipped_job_reports_what_the_local_run_reports(tmp_path, market):
     assert shipped["agent"] == here["agent"] and shipped["metrics"] == here["metrics"]
     assert json.loads(texts["report.json"]) == shipped
     assert "tradegraph-job-" not in texts["report.html"]
-    assert set(texts) == {"report.json", "report.html"}  # the data stores stay on the worker
+    assert set(texts) == {"report.json", "report.html", "trades.csv"}  # stores stay on the worker
+    assert texts["trades.csv"] == (tmp_path / "local" / "trades.csv").read_text()
 
 
 def test_a_shipped_job_that_fails_names_the_drivers_file(tmp_path):
