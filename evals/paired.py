@@ -249,7 +249,7 @@ def compare_returns(
         seed=seed,
         confidence=CONFIDENCE,
         metrics=results,
-        notes=(SHORT_WINDOW_NOTE,) if short else (),
+        notes=_notes(results, short=short),
     )
     return PairedDraws(comparison=comparison, draws=stacked)
 
@@ -278,9 +278,23 @@ def pooled(parts: Sequence[PairedDraws], market: str = "pooled") -> PairedDraws:
         seed=first.seed,
         confidence=first.confidence,
         metrics=tuple(results),
-        notes=(SHORT_WINDOW_NOTE,) if len(metrics) < len(METRICS) else (),
+        notes=_notes(results, short=len(metrics) < len(METRICS)),
     )
     return PairedDraws(comparison=comparison, draws=draws)
+
+
+def _notes(results: Sequence[MetricComparison], *, short: bool) -> tuple[str, ...]:
+    """What a reader must know: ratios left out of a short window, and any observed
+    difference outside its own interval."""
+    notes = [SHORT_WINDOW_NOTE] if short else []
+    outside = [r.metric.label for r in results if not r.low <= r.difference <= r.high]
+    if outside:
+        notes.append(
+            f"the observed {' and '.join(outside)} difference lies outside its interval (the "
+            "resampled paths disagree with the candles as they happened): no direction is "
+            "claimed"
+        )
+    return tuple(notes)
 
 
 def _row(comparison: PairedComparison, metric: Metric) -> MetricComparison:
@@ -290,11 +304,16 @@ def _row(comparison: PairedComparison, metric: Metric) -> MetricComparison:
 def _judge(
     metric: Metric, control: float, candidate: float, draws: NDArray[np.float64]
 ) -> MetricComparison:
+    """The percentile interval and the verdict. A path statistic such as the max drawdown can
+    resample far from what happened (the deepest fall is one event, cut up by the blocks), so
+    the observed difference may lie outside its own interval; then the interval and the
+    candles disagree, and neither direction is claimed."""
     tail = (1.0 - CONFIDENCE) / 2 * 100
     low, high = (float(v) for v in np.percentile(draws, [tail, 100 - tail]))
-    if low > 0:
+    difference = candidate - control
+    if low > 0 and difference > 0:
         verdict = Verdict.BETTER if metric.higher_is_better else Verdict.WORSE
-    elif high < 0:
+    elif high < 0 and difference < 0:
         verdict = Verdict.WORSE if metric.higher_is_better else Verdict.BETTER
     else:
         verdict = Verdict.NO_DIFFERENCE
@@ -302,7 +321,7 @@ def _judge(
         metric=metric,
         control=control,
         candidate=candidate,
-        difference=candidate - control,
+        difference=difference,
         low=low,
         high=high,
         verdict=verdict,

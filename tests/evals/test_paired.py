@@ -121,3 +121,17 @@ def test_a_short_window_leaves_the_annualized_ratios_out_with_a_note():
     assert draws.comparison.notes == (
         "Sharpe and Sortino left out: the window is shorter than 30 days (as in the reports)",
     )
+
+
+def test_an_observed_difference_outside_its_interval_claims_no_direction():
+    from evals.paired import _judge, _notes
+
+    draws = np.linspace(-0.09, -0.01, 2_000)  # the resamples say: shallower drawdowns
+    row = _judge(Metric.MAX_DRAWDOWN, control=0.10, candidate=0.115, draws=draws)
+
+    assert row.high < 0 < row.difference  # the candles as they happened say: deeper
+    assert row.verdict is Verdict.NO_DIFFERENCE
+    assert _notes([row], short=False) == (
+        "the observed max drawdown difference lies outside its interval (the resampled paths "
+        "disagree with the candles as they happened): no direction is claimed",
+    )
