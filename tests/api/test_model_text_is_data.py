@@ -107,6 +107,10 @@ def test_risk_halt_and_status_show_a_reason_as_inert_text(evil_run):
     assert "ALL CLEAR" in status.stdout
 
 
+PLOTLY_LIBRARY = re.compile(r"<script>/\*\*\n\* plotly\.js v.*?</script>", re.DOTALL)
+"""The inlined plotly.js bundle: the library's code, not text from a model or a file."""
+
+
 def test_the_html_report_holds_the_model_text_escaped(evil_run):
     root, _, env, _, _ = evil_run
     out = root / "eval"
@@ -119,5 +123,7 @@ def test_the_html_report_holds_the_model_text_escaped(evil_run):
     assert result.returncode == 0, result.stderr
     assert_inert(result.stdout + result.stderr)
     page = (out / "report.html").read_text()
-    assert ACTED_ON.search(page.replace("\n", "")) is None
+    ours = PLOTLY_LIBRARY.sub("", page)  # plotly.js itself holds a raw \x1a in a PNG signature
+    assert PLOTLY_LIBRARY.search(page) is not None and len(ours) < len(page)
+    assert ACTED_ON.search(ours.replace("\n", "")) is None
     assert "<script>alert" not in page
