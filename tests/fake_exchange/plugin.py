@@ -17,6 +17,7 @@ from tests.fake_exchange.server import FakeBinance
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "ccxt"
 MARKETS_FILE = FIXTURES / "markets" / "binance.json"
+CURRENCIES_FILE = FIXTURES / "currencies" / "binance.json"
 START_BALANCES = {"USDT": "10000", "BTC": "0.5", "ETH": "0"}
 
 
@@ -32,7 +33,8 @@ def recorded_markets() -> dict[str, Any]:
 def fake_binance() -> Iterator[FakeBinance]:
     """A fake Binance spot exchange on 127.0.0.1 holding 10000 USDT and 0.5 BTC, BTC/USDT at
     30000; `fake_binance.ccxt(timeout=...)` makes a real ccxt binance that trades on it."""
-    fake = FakeBinance(recorded_markets(), START_BALANCES)
+    currencies = json.loads(CURRENCIES_FILE.read_text()) if CURRENCIES_FILE.is_file() else {}
+    fake = FakeBinance(recorded_markets(), START_BALANCES, currencies=currencies)
     fake.set_price("BTC/USDT", "30000")
     try:
         yield fake

@@ -6,6 +6,7 @@ removed) and returns the HTTP status and JSON body; a `BinanceError` becomes Bin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,42 @@ def server_time(fake: FakeBinance, p: Params) -> Answer:
 
 def ping(fake: FakeBinance, p: Params) -> Answer:
     return 200, {}
+
+
+def exchange_info(fake: FakeBinance, p: Params) -> Answer:
+    """The spot symbols as Binance describes them (the `info` of the recorded markets)."""
+    wanted = (
+        set(json.loads(p["symbols"]))
+        if "symbols" in p
+        else {p["symbol"]}
+        if "symbol" in p
+        else None
+    )
+    symbols = [
+        m["info"] for m in fake.markets.values()
+        if m.get("spot") and "info" in m and (wanted is None or m["id"] in wanted)
+    ]  # fmt: skip
+    return 200, _info(fake, symbols)
+
+
+def no_futures(fake: FakeBinance, p: Params) -> Answer:
+    """USDⓈ-M and COIN-M exchangeInfo with no symbols: the fake trades spot only."""
+    return 200, _info(fake, [])
+
+
+def coins(fake: FakeBinance, p: Params) -> Answer:
+    """/sapi/v1/capital/config/getall, which ccxt's load_markets reads for currencies."""
+    return 200, [c["info"] for c in fake.currencies.values() if "info" in c]
+
+
+def no_margin(fake: FakeBinance, p: Params) -> Answer:
+    """Cross and isolated margin pairs: none, the fake trades spot only."""
+    return 200, []
+
+
+def _info(fake: FakeBinance, symbols: list[Any]) -> dict[str, Any]:
+    return {"timezone": "UTC", "serverTime": fake.now(), "rateLimits": [],
+            "exchangeFilters": [], "symbols": symbols}  # fmt: skip
 
 
 def klines(fake: FakeBinance, p: Params) -> Answer:
@@ -123,6 +160,9 @@ def account(fake: FakeBinance, p: Params) -> Answer:
 PUBLIC: dict[tuple[str, str], Route] = {
     ("GET", "/api/v3/ping"): ping,
     ("GET", "/api/v3/time"): server_time,
+    ("GET", "/api/v3/exchangeInfo"): exchange_info,
+    ("GET", "/fapi/v1/exchangeInfo"): no_futures,
+    ("GET", "/dapi/v1/exchangeInfo"): no_futures,
     ("GET", "/api/v3/klines"): klines,
     ("GET", "/api/v3/ticker/price"): ticker_price,
     ("GET", "/api/v3/ticker/24hr"): ticker_24hr,
@@ -136,4 +176,7 @@ SIGNED: dict[tuple[str, str], Route] = {
     ("DELETE", "/api/v3/openOrders"): cancel_open_orders,
     ("GET", "/api/v3/myTrades"): my_trades,
     ("GET", "/api/v3/account"): account,
+    ("GET", "/sapi/v1/capital/config/getall"): coins,
+    ("GET", "/sapi/v1/margin/allPairs"): no_margin,
+    ("GET", "/sapi/v1/margin/isolated/allPairs"): no_margin,
 }

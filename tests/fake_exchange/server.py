@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tests.fake_exchange import routes
 from tests.fake_exchange.book import INSUFFICIENT, BinanceError, Book, Market, Order, missing
-from tests.fake_exchange.markets import tick_size_markets
+from tests.fake_exchange.client import point_at
 
 API_KEY = "fake-binance-test-key"
 SECRET = "fake-binance-test-secret"  # a test secret, not a credential
@@ -98,9 +98,11 @@ class FakeBinance:
         *,
         fee: Decimal | str = "0.001",
         timeout_delay: float = 1.0,
+        currencies: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         spot = [Market.from_ccxt(m) for m in markets.values() if m.get("spot")]
         self.markets = dict(markets)
+        self.currencies = dict(currencies or {})
         self.book = Book(spot, balances, taker_fee=Decimal(fee), maker_fee=Decimal(fee))
         self.api_key, self.secret = API_KEY, SECRET
         self.timeout_delay = timeout_delay
@@ -222,11 +224,7 @@ class FakeBinance:
         exchange = ccxt.binance(
             {"apiKey": self.api_key, "secret": self.secret, "enableRateLimit": True} | config
         )
-        for name, url in list(exchange.urls["api"].items()):
-            if isinstance(url, str):
-                exchange.urls["api"][name] = self.url + urlsplit(url).path
-        exchange.set_markets(tick_size_markets(self.markets))
-        return exchange
+        return point_at(exchange, self.url, self.markets)
 
 
 def _id(symbol: str) -> str:

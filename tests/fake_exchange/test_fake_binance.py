@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import ccxt
 import pytest
 
+from tests.fake_exchange.client import point_at
+from tests.fake_exchange.plugin import FIXTURES
 from tests.fake_exchange.server import FakeBinance, FaultKind, Lost
 
 BTC = "BTC/USDT"
@@ -222,3 +225,56 @@ def test_the_server_listens_on_loopback_only(fake_binance: FakeBinance):
     assert fake_binance.url.startswith("http://127.0.0.1:")
     urls = fake_binance.ccxt().urls["api"]
     assert all(u.startswith(fake_binance.url) for u in urls.values() if isinstance(u, str))
+
+
+RESPONSES = FIXTURES / "response" / "binance.json"
+
+
+@pytest.mark.skipif(not RESPONSES.is_file(), reason=f"{RESPONSES} is absent")
+@pytest.mark.parametrize(
+    ("method", "case", "call", "unrecorded"),
+    [
+        (
+            "createOrder",
+            0,
+            lambda e: e.create_order(BTC, "limit", "buy", 0.01, 29000),
+            {"icebergQty"},
+        ),
+        ("fetchOrder", 0, lambda e: e.fetch_order(e.fetch_open_orders(BTC)[0]["id"], BTC), set()),
+        ("fetchOpenOrders", 0, lambda e: e.fetch_open_orders(BTC), set()),
+        ("fetchMyTrades", 0, lambda e: e.fetch_my_trades(BTC), set()),
+        ("fetchBalance", 0, lambda e: e.fetch_balance(), set()),
+        ("fetchTicker", 0, lambda e: e.fetch_ticker(BTC), set()),
+    ],
+)
+def test_answers_have_the_fields_of_binances_recorded_answers(
+    fake_binance, method, case, call, unrecorded
+):
+    exchange = fake_binance.ccxt(enableLastJsonResponse=True)
+    exchange.create_order(BTC, "market", "buy", 0.01)
+    exchange.create_order(BTC, "limit", "buy", 0.01, 28000)
+    call(exchange)
+    recorded = json.loads(RESPONSES.read_text())["methods"][method][case]["httpResponse"]
+    served = exchange.last_json_response
+    if isinstance(recorded, list):
+        recorded, served = recorded[0], served[0]
+    assert set(served) == set(recorded) - unrecorded
+
+
+def test_load_markets_reads_the_served_exchange_info_as_live_ccxt_does(fake_binance):
+    exchange = fake_binance.ccxt()
+    preset = exchange.market(BTC)
+    loaded = exchange.load_markets(reload=True)[BTC]
+    assert loaded["precision"] == preset["precision"] == {
+        "amount": 1e-05, "price": 0.01, "base": 1e-08, "quote": 1e-08
+    }  # fmt: skip
+    assert loaded["limits"]["cost"]["min"] == preset["limits"]["cost"]["min"] == 5.0
+    assert "BTC" in exchange.currencies
+
+
+def test_a_fresh_ccxt_object_in_sandbox_mode_can_be_pointed_at_the_fake(fake_binance):
+    exchange = ccxt.binance({"apiKey": fake_binance.api_key, "secret": fake_binance.secret})
+    exchange.set_sandbox_mode(True)
+    point_at(exchange, fake_binance.url, fake_binance.markets)
+    assert exchange.create_order(BTC, "market", "sell", 0.1)["status"] == "closed"
+    assert fake_binance.balance("USDT") == (Decimal("12997"), 0)  # 3000 less 0.1 % fee

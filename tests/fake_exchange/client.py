@@ -1,9 +1,27 @@
-"""ccxt's recorded binance markets made to look like the ones live ccxt loads."""
+"""Pointing a real ccxt binance at the fake exchange.
+
+`point_at` is separate from the fake so that a process other than the one running the fake (a
+broker under test started as a subprocess) can aim its own ccxt object at the fake's URL.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
+
+
+def point_at(exchange: Any, base_url: str, markets: Mapping[str, Mapping[str, Any]]) -> Any:
+    """Rewrites every API URL of a ccxt binance (the live, `set_sandbox_mode` and demo tables)
+    to `base_url` with the same path, and sets the markets so no exchangeInfo call is needed."""
+    for table in ("api", "test", "demo"):
+        urls = exchange.urls.get(table)
+        if isinstance(urls, dict):
+            for name, url in urls.items():
+                if isinstance(url, str):
+                    urls[name] = base_url + urlsplit(url).path
+    exchange.set_markets(tick_size_markets(markets))
+    return exchange
 
 
 def tick_size_markets(markets: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
