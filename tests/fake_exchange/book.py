@@ -52,6 +52,7 @@ class Market:
     step: Decimal = ZERO
     min_qty: Decimal = ZERO
     min_notional: Decimal = ZERO
+    order_types: tuple[str, ...] = ORDER_TYPES
 
     @classmethod
     def from_ccxt(cls, market: Mapping[str, Any]) -> Market:
@@ -68,6 +69,7 @@ class Market:
             step=Decimal(lot.get("stepSize", "0")),
             min_qty=Decimal(lot.get("minQty", "0")),
             min_notional=Decimal(notional.get("minNotional", "0")),
+            order_types=tuple(market.get("info", {}).get("orderTypes", ORDER_TYPES)),
         )
 
 
@@ -204,6 +206,8 @@ class Book:
                 raise missing("side") if not side else BinanceError(-1117, "Invalid side.")
             if kind not in ORDER_TYPES:
                 raise missing("type") if not kind else BinanceError(-1116, "Invalid orderType.")
+            if kind not in market.order_types:
+                raise BinanceError(-1014, "Unsupported order combination.")
             qty, price, stop = self._amounts(market, kind, p)
             client_id = p.get("newClientOrderId") or client_order_id()
             known = self.by_client.get(client_id)
@@ -216,6 +220,9 @@ class Book:
                 stop_price=stop, orig_qty=qty, time=now, update_time=now,
                 triggered=not kind.startswith("STOP_LOSS"),
             )  # fmt: skip
+            price_now = self.prices.get(market.id)
+            if kind == "LIMIT_MAKER" and price_now is not None and _crosses(order, price_now):
+                raise BinanceError(-2010, "Order would immediately match and take.")
             self._reserve(market, order)
             self._next_order += 1
             self.orders[order.order_id] = order
@@ -227,6 +234,8 @@ class Book:
         self, market: Market, kind: str, p: Mapping[str, str]
     ) -> tuple[Decimal, Decimal, Decimal]:
         """Quantity, limit price and stop price, checked like Binance's filters."""
+        if kind == "MARKET":
+            self.price(market.id)  # a test must set a price before market orders
         limit = kind in ("LIMIT", "LIMIT_MAKER", "STOP_LOSS_LIMIT")
         price = _decimal(p, "price") if limit else ZERO
         stop = _decimal(p, "stopPrice") if kind.startswith("STOP_LOSS") else ZERO
@@ -312,13 +321,14 @@ class Book:
                 return
             order.triggered, taker = True, True
         if order.type in ("MARKET", "STOP_LOSS"):
-            self.fill(order, order.remaining, price, maker=False)
+            try:
+                self.fill(order, order.remaining, price, maker=False)
+            except BinanceError:  # a triggered stop the balance no longer covers
+                order.status = "EXPIRED"
+                self._release(order)
             return
-        crossed = price <= order.price if order.side == "BUY" else price >= order.price
-        if order.type == "LIMIT_MAKER" and crossed and taker:
-            order.status = "EXPIRED"  # Binance rejects a marketable LIMIT_MAKER
-            self._release(order)
-        elif crossed:
+        crossed = _crosses(order, price)
+        if crossed:
             self.fill(order, order.remaining, price if taker else order.price, maker=not taker)
         elif order.time_in_force in ("IOC", "FOK"):
             order.status = "EXPIRED"
@@ -359,6 +369,11 @@ class Book:
             order.status = "FILLED" if order.remaining == 0 else "PARTIALLY_FILLED"
             order.update_time = now
             return made
+
+
+def _crosses(order: Order, price: Decimal) -> bool:
+    """Whether a limit order is marketable at `price`."""
+    return price <= order.price if order.side == "BUY" else price >= order.price
 
 
 def _decimal(p: Mapping[str, str], name: str) -> Decimal:

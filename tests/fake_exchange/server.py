@@ -38,7 +38,7 @@ UNKNOWN_STATUS = (
 
 
 class FaultKind(StrEnum):
-    TIMEOUT = "timeout"  # no answer before the client gives up (request not processed)
+    TIMEOUT = "timeout"  # no answer for timeout_delay s, or until close (not processed)
     RATE_LIMIT = "rate_limit"  # HTTP 429, -1003, Retry-After
     UNAVAILABLE = "unavailable"  # HTTP 5xx with a non-JSON body, as Binance's front end sends
     DROP = "drop"  # connection closed without an answer (request not processed)
@@ -97,7 +97,7 @@ class FakeBinance:
         balances: Mapping[str, Decimal | str | float] | None = None,
         *,
         fee: Decimal | str = "0.001",
-        timeout_delay: float = 1.0,
+        timeout_delay: float = 30.0,
         currencies: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         spot = [Market.from_ccxt(m) for m in markets.values() if m.get("spot")]

@@ -8,8 +8,9 @@ from decimal import Decimal
 import ccxt
 import pytest
 
+from tests.fake_exchange.book import BinanceError, Book, Market
 from tests.fake_exchange.client import point_at
-from tests.fake_exchange.plugin import FIXTURES
+from tests.fake_exchange.plugin import FIXTURES, recorded_markets
 from tests.fake_exchange.server import FakeBinance, FaultKind, Lost
 
 BTC = "BTC/USDT"
@@ -278,3 +279,36 @@ def test_a_fresh_ccxt_object_in_sandbox_mode_can_be_pointed_at_the_fake(fake_bin
     point_at(exchange, fake_binance.url, fake_binance.markets)
     assert exchange.create_order(BTC, "market", "sell", 0.1)["status"] == "closed"
     assert fake_binance.balance("USDT") == (Decimal("12997"), 0)  # 3000 less 0.1 % fee
+
+
+def test_a_post_only_order_that_would_take_is_rejected_and_one_that_rests_fills_as_maker(
+    fake_binance,
+):
+    exchange = fake_binance.ccxt()
+    with pytest.raises(ccxt.OrderImmediatelyFillable):
+        exchange.create_order(BTC, "limit", "buy", 0.01, 30500, {"postOnly": True})
+    order = exchange.create_order(BTC, "limit", "buy", 0.01, 29500, {"postOnly": True})
+    fake_binance.set_price(BTC, "29400")
+    (trade,) = exchange.fetch_my_trades(BTC)
+    assert (trade["order"], trade["takerOrMaker"], trade["price"]) == (order["id"], "maker", 29500)
+
+
+def test_a_stop_market_sell_fills_at_the_price_that_triggered_it():
+    """Through the book: Binance (and so ccxt) allows no STOP_LOSS on BTCUSDT."""
+    book = Book([Market("XUSDT", "X", "USDT")], {"X": "1", "USDT": "0"})
+    book.set_price("XUSDT", Decimal(30))
+    sell = {"symbol": "XUSDT", "side": "SELL", "type": "STOP_LOSS", "quantity": "0.5"}
+    order = book.place(sell | {"stopPrice": "28"})
+    assert (order.status, book.balance("X")) == ("NEW", (Decimal("0.5"), Decimal("0.5")))
+    book.set_price("XUSDT", Decimal(27))
+    assert (order.status, order.fills[0].price) == ("FILLED", Decimal(27))
+    assert book.balance("USDT") == (Decimal("13.4865"), 0)  # 13.5 less 0.1 %
+    with pytest.raises(BinanceError, match="-1014"):
+        Book([Market.from_ccxt(recorded_markets()[BTC])]).place(sell | {"symbol": "BTCUSDT"})
+
+
+def test_a_market_order_before_any_price_is_a_visible_test_error(fake_binance):
+    fake_binance.book.prices.clear()
+    with pytest.raises(ccxt.ExchangeNotAvailable):
+        fake_binance.ccxt().create_order(BTC, "market", "buy", 0.01)
+    assert "call set_price" in fake_binance.errors[0]
