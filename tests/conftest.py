@@ -10,6 +10,7 @@ from core.market.synthetic import generate_synthetic
 from core.settings import Settings
 from core.types import MarketInfo
 from graphs.session import SessionPlan
+from tests.fake_exchange.plugin import fake_binance  # noqa: F401  (a fixture for every test)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
