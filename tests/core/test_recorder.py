@@ -106,3 +106,32 @@ def test_gaps_count_the_candles_missing_between_held_ones() -> None:
     ]
     assert find_gaps([0, HOUR], HOUR) == []
     assert find_gaps([], HOUR) == []
+
+
+@needs_recordings
+def test_only_closed_candles_are_recorded(tmp_path: Path) -> None:
+    exchange = offline_binance("binance")
+    exchange.milliseconds = lambda: APRIL_1 + 5 * HOUR + 30 * 60_000  # the 05:00 candle forms
+
+    report = record_symbol(
+        exchange, "BTC/USDT", "1h", since_ms=APRIL_1, until_ms=None, out=tmp_path
+    )
+
+    assert (report.rows, report.last_ms) == (5, APRIL_1 + 4 * HOUR)
+
+
+@needs_recordings
+def test_resume_fetches_both_ends_around_what_the_file_holds(tmp_path: Path) -> None:
+    middle = (APRIL_1 + 10 * 24 * HOUR, APRIL_1 + 20 * 24 * HOUR - 1)
+    record_symbol(
+        offline_binance("binance"), "BTC/USDT", "1h", since_ms=middle[0], until_ms=middle[1],
+        out=tmp_path,
+    )  # fmt: skip
+
+    report = record(offline_binance("binance"), tmp_path)
+
+    assert (report.kept, report.added, report.rows) == (240, 480, 720)
+    path = tmp_path / "BTC_USDT-1h.csv.gz"
+    assert gzip.decompress(path.read_bytes()).decode().splitlines()[1:] == source_rows(
+        APRIL_1, APRIL_30_END
+    )
