@@ -113,7 +113,8 @@ def record_symbol(
     """Fetch what the file lacks in [since, until] and write the merged file atomically."""
     period_ms = timeframe_seconds(timeframe) * 1000
     path = out / market_file_name(symbol, timeframe)
-    held, duplicates = read_rows(path) if path.exists() else ({}, 0)
+    held, file_duplicates = read_rows(path) if path.exists() else ({}, 0)
+    duplicates = file_duplicates
     newest_closed = int(exchange.milliseconds()) - period_ms
     upper = newest_closed if until_ms is None else min(until_ms, newest_closed)
     spans = _missing_spans(sorted(held), since_ms, upper, period_ms)
@@ -145,7 +146,7 @@ def record_symbol(
             f"{exchange.id} returned no closed {symbol} {timeframe} candles from"
             f" {iso(since_ms)}: check the dates (exchanges keep limited history)"
         )
-    if duplicates and not added:
+    if file_duplicates and not added:  # otherwise the file already has its new rows
         write_atomically(path, _gzip_csv(rows), "the recording")
     ordered = sorted(rows)
     return FileReport(

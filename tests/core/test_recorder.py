@@ -135,3 +135,16 @@ def test_resume_fetches_both_ends_around_what_the_file_holds(tmp_path: Path) -> 
     assert gzip.decompress(path.read_bytes()).decode().splitlines()[1:] == source_rows(
         APRIL_1, APRIL_30_END
     )
+
+
+@needs_recordings
+def test_a_complete_file_with_repeated_rows_is_rewritten_without_them(tmp_path: Path) -> None:
+    record(offline_binance("binance"), tmp_path)
+    path = tmp_path / "BTC_USDT-1h.csv.gz"
+    header, *rows = gzip.decompress(path.read_bytes()).decode().splitlines()
+    path.write_bytes(gzip.compress("\n".join([header, rows[0], *rows, ""]).encode()))
+
+    report = record(offline_binance("binance"), tmp_path)
+
+    assert (report.added, report.duplicates_dropped) == (0, 1)
+    assert gzip.decompress(path.read_bytes()).decode().splitlines() == [header, *rows]
