@@ -285,7 +285,10 @@ def evaluate(
 @app.command()
 def record(
     exchange: Annotated[str, typer.Option(help="A ccxt exchange id such as binance.")],
-    symbol: Annotated[list[str], typer.Option(help="Symbol such as BTC/USDT; repeat for several.")],
+    symbol: Annotated[
+        list[str],
+        typer.Option(metavar="SYMBOL", help="Symbol such as BTC/USDT; repeat for several."),
+    ],
     timeframe: Annotated[str, typer.Option(help="Timeframe such as 1h.")],
     since: Annotated[str, typer.Option(help="First candle (UTC date or YYYY-MM-DDTHH:MM).")],
     out: Annotated[Path, typer.Option(help="Recording folder (created; resumed if it exists).")],
