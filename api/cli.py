@@ -282,6 +282,35 @@ def evaluate(
     )
 
 
+@app.command()
+def record(
+    exchange: Annotated[str, typer.Option(help="A ccxt exchange id such as binance.")],
+    symbol: Annotated[
+        list[str],
+        typer.Option(metavar="SYMBOL", help="Symbol such as BTC/USDT; repeat for several."),
+    ],
+    timeframe: Annotated[str, typer.Option(help="Timeframe such as 1h.")],
+    since: Annotated[str, typer.Option(help="First candle (UTC date or YYYY-MM-DDTHH:MM).")],
+    out: Annotated[Path, typer.Option(help="Recording folder (created; resumed if it exists).")],
+    until: Annotated[
+        str | None, typer.Option(help="Last candle (UTC, inclusive) [default: the newest closed].")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Record an exchange's closed candles into a folder that --market replays."""
+    from api.record_command import execute_record
+
+    execute_record(
+        exchange=exchange,
+        symbols=symbol,
+        timeframe=timeframe,
+        since=since,
+        until=until,
+        out=out,
+        quiet=quiet,
+    )
+
+
 risk_app = typer.Typer(help="The manual kill switch: halt, resume, status.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
 

@@ -73,11 +73,15 @@ def prepare_data_dir(path: Path) -> Path:
     return resolved
 
 
-def write_atomically(path: Path, text: str, what: str) -> None:
-    """Write through a temporary file, so a crash never leaves half a file behind."""
+def write_atomically(path: Path, text: str | bytes, what: str) -> None:
+    """Write through a temporary file, so a crash never leaves half a file behind (text is
+    UTF-8; bytes, such as a gzip file, are written as they are)."""
     tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        if isinstance(text, bytes):
+            tmp.write_bytes(text)
+        else:
+            tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

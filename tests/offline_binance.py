@@ -6,15 +6,20 @@ real ccxt binance object whose markets are ccxt's recorded binance markets
 2023, and whose HTTP layer answers kline requests from the recorded BTC/USDT 1h candles of 2023
 (../shared/markets/binance-2023), paged the way Binance pages them (from `startTime`, at most
 `limit`). ccxt builds the real requests and parses the answers as it does online, so the README's
-live-exchange command runs unchanged where no exchange can be reached:
+live-exchange commands (`run --market exchange:binance`, `record --exchange binance`) run
+unchanged where no exchange can be reached:
 
     python tests/offline_binance.py run --market exchange:binance --symbol BTC/USDT \\
         --timeframe 1h --bars 500
+
+With OFFLINE_BINANCE_DUPLICATES=1 in the environment, every page repeats its first candle, as
+exchanges sometimes send a candle twice, to test that duplicates go.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -29,6 +34,7 @@ MARKETS_FILE = SHARED / "fixtures" / "ccxt" / "markets" / "binance.json"
 CANDLES_FILE = SHARED / "markets" / "binance-2023" / "BTC_USDT-1h.csv.gz"
 SERVED = ("BTCUSDT", "1h")
 HOUR_MS = 3_600_000
+DUPLICATES = "OFFLINE_BINANCE_DUPLICATES"
 
 
 def recorded_klines() -> list[list[Any]]:
@@ -62,17 +68,22 @@ def offline_binance(name: str) -> Any:
         if (query.get("symbol"), query.get("interval")) != SERVED:
             return []
         since = int(query.get("startTime", 0))
-        return [row for row in rows if row[0] >= since][: int(query["limit"])]
+        page = [row for row in rows if row[0] >= since][: int(query["limit"])]
+        if page and os.environ.get(DUPLICATES) == "1":
+            page = [page[0], *page]  # ccxt keeps `limit` rows: the last comes on the next page
+        return page
 
     exchange.fetch = fetch
     return exchange
 
 
 def main() -> None:
+    import core.market.recorder
     import core.market.source
     from api.cli import main as tradegraph
 
     core.market.source.make_exchange = offline_binance  # type: ignore[attr-defined]
+    core.market.recorder.make_exchange = offline_binance  # type: ignore[attr-defined]
     sys.argv = ["tradegraph", *sys.argv[1:]]
     tradegraph()
 

@@ -310,6 +310,15 @@ COMPARE_ON = (
 )
 NO_VIOLATION = "0 (executed orders re-checked independently)"
 
+MARKET_RECORDING = (
+    "tradegraph record --exchange binance --symbol BTC/USDT --timeframe 1h "
+    "--since 2023-03-01 --until 2023-03-31 --out markets/binance-2023-03"
+)
+OFFLINE_RECORDING = MARKET_RECORDING.replace(
+    "tradegraph", f"python {ROOT}/tests/offline_binance.py", 1
+)
+OFFLINE_BINANCE_DATA = (CCXT_FIXTURES / "markets" / "binance.json", MARKETS / "binance-2023")
+
 ROWS: dict[str, Row] = {
     "python3 dev.py demo": Row(
         expect=("SYNTHETIC DATA", "3,000 candles", NO_VIOLATION, "hash-chained traces in"),
@@ -338,6 +347,22 @@ ROWS: dict[str, Row] = {
         "answering from its recorded markets and the recorded 2023 candles",
         needs=(CCXT_FIXTURES / "markets" / "binance.json", MARKETS / "binance-2023"),
         expect=("BTC/USDT 1h from exchange:binance", "500 candles", "2023-12-31T23:00:00Z"),
+    ),
+    MARKET_RECORDING: Row(
+        run_as=OFFLINE_RECORDING,
+        why="no exchange is reachable here: the same command line, with ccxt's binance "
+        "answering from its recorded markets and the recorded 2023 candles",
+        needs=OFFLINE_BINANCE_DATA,
+        expect=(
+            "BTC/USDT 1h: BTC_USDT-1h.csv.gz 743 candles (743 new",
+            "1 gap (1 candle missing",
+            "markets/binance-2023-03/manifest.json",
+        ),
+    ),
+    "tradegraph eval --market markets/binance-2023-03 --symbol BTC/USDT --timeframe 1h": Row(
+        setup=(f"{OFFLINE_RECORDING} --quiet",),
+        needs=OFFLINE_BINANCE_DATA,
+        expect=("743 candles", "trace root"),
     ),
     "tradegraph run --analyst anthropic --bars 300": Row(
         anthropic=True,

@@ -55,18 +55,22 @@ def fetch_exchange_ohlcv(
     bars: int | None,
     since_ms: int | None = None,
     until_ms: int | None = None,
+    on_page: Callable[[int, int], None] | None = None,
 ) -> CandleSeries:
-    """Closed candles of `symbol`, by candle open time.
+    """Closed candles of `symbol`, by candle open time, each timestamp once.
 
     With `since_ms`: candles from it on, the first `bars` of them (all up to `until_ms`/now when
     `bars` is None). Without: the last `bars` closed candles up to `until_ms` (or now).
+    `on_page(received, kept)` hears of every page: the candles in range the exchange sent and
+    how many of them were new (the rest repeat a timestamp already held), for progress bars
+    and duplicate counts.
     """
     period_ms = timeframe_seconds(timeframe) * 1000
     if bars is not None and bars <= 0:
         raise UserError(f"bars must be at least 1, got {bars}")
     if since_ms is None and bars is None:
         raise UserError("say how many candles to fetch (--bars) or where to start (--from)")
-    _check_market(exchange, symbol, timeframe)
+    check_market(exchange, symbol, timeframe)
     # A candle that opened at t has closed once t + period <= now.
     newest_closed = int(exchange.milliseconds()) - period_ms
     upper = newest_closed if until_ms is None else min(until_ms, newest_closed)
@@ -88,11 +92,14 @@ def fetch_exchange_ohlcv(
             f"fetching {symbol} {timeframe} candles",
             partial(exchange.fetch_ohlcv, symbol, timeframe, since=since, limit=min(page, wanted)),
         )
-        fresh = [row for row in batch or [] if since <= int(row[0]) <= upper]
-        fresh = [row for row in fresh if int(row[0]) not in rows]
+        in_range = [row for row in batch or [] if since <= int(row[0]) <= upper]
+        fresh = [row for row in in_range if int(row[0]) not in rows]
+        held = len(rows)
+        rows.update((int(row[0]), row) for row in fresh)
+        if on_page is not None:
+            on_page(len(in_range), len(rows) - held)
         if not fresh:
             break
-        rows.update((int(row[0]), row) for row in fresh)
         newest = max(int(row[0]) for row in fresh)
         # The next candle opens a full period later at the earliest: past `upper`, stop here.
         if newest + period_ms > upper or (
@@ -136,15 +143,17 @@ def instrument_rules(market: dict[str, Any], precision_mode: int) -> InstrumentR
         return None
 
 
-def _check_market(exchange: Any, symbol: str, timeframe: str) -> None:
-    """Fail early, in the user's terms, on what the exchange cannot serve."""
+def check_market(exchange: Any, symbol: str, timeframe: str) -> None:
+    """Fail early, in the user's terms, on what the exchange cannot serve; an unknown symbol
+    names the exchange's closest markets."""
     name = exchange.id
     if not exchange.has.get("fetchOHLCV"):
         raise UserError(f"{name} does not serve candles through ccxt: use another exchange")
     markets = _call(exchange, "loading its markets", exchange.load_markets) or {}
     if symbol not in markets:
         base = symbol.split("/")[0]
-        similar = sorted(s for s in markets if s.split("/")[0] == base)[:5]
+        closest = difflib.get_close_matches(symbol, list(markets), n=3)
+        similar = closest or sorted(s for s in markets if s.split("/")[0] == base)[:5]
         hint = f" (it has {', '.join(similar)})" if similar else ""
         raise UserError(f"{name} has no market {symbol}{hint}: check the symbol, e.g. BTC/USDT")
     timeframes = getattr(exchange, "timeframes", None) or {}
