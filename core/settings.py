@@ -167,6 +167,10 @@ class Settings(BaseSettings):
     breakers: BreakerLimits = BreakerLimits()
     anthropic: AnthropicSettings = AnthropicSettings()
     anthropic_api_key: SecretStr | None = Field(default=None, exclude=True)
+    database_url: SecretStr | None = Field(default=None, exclude=True)
+    """PostgreSQL for the ledger and risk state (TRADEGRAPH_DATABASE_URL, e.g.
+    postgresql://user:pass@127.0.0.1/tradegraph); unset, SQLite files in the data directory.
+    Secret: it may carry a password, so it is excluded from dumps and shown masked."""
 
     @field_validator("data_dir", mode="before")
     @classmethod
