@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from core.storage import StateStoreError
 
@@ -34,7 +34,8 @@ def mask_url(url: str) -> str:
         user = userinfo.split(":", 1)[0]
         netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
     query = _DSN_PASSWORD.sub(r"\1***", parts.query.replace("&", " ")).replace(" ", "&")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    tail = (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+    return f"{parts.scheme}://{netloc}{parts.path}{tail}"  # urlunsplit drops an empty host
 
 
 def is_postgres_url(url: str) -> bool:
