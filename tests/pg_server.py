@@ -72,8 +72,9 @@ def _as_server_user(command: list[str], owner: str | None) -> list[str]:
 
 
 @contextmanager
-def private_server(binaries: Path) -> Iterator[PostgresServer]:
-    """A throwaway cluster on 127.0.0.1 (a free port; its socket in its own folder)."""
+def private_server(binaries: Path, *, durable: bool = False) -> Iterator[PostgresServer]:
+    """A throwaway cluster on 127.0.0.1 (a free port; its socket in its own folder); fsync is
+    off for the tests (speed) unless `durable` (the benchmark measures real commits)."""
     owner = None
     if os.geteuid() == 0:
         try:
@@ -106,7 +107,7 @@ def private_server(binaries: Path) -> Iterator[PostgresServer]:
         )
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={folder} "
-            "-c fsync=off -c max_connections=200"
+            f"-c fsync={'on' if durable else 'off'} -c max_connections=200"
         )
         subprocess.run(
             _as_server_user(
