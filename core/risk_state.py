@@ -102,6 +102,7 @@ class RiskState:
 def check_latches(state: RiskState) -> None:
     """Refuse (LatchMismatchError, one line) when the store disagrees with the halt log."""
     logged = state.log.read()
+    name = RISK_STATE_NAME if isinstance(state.store, SqliteStateStore) else state.store.where
     store_exists = state.store.exists()
     if store_exists:
         state.store.check()
@@ -109,7 +110,7 @@ def check_latches(state: RiskState) -> None:
     if mirrored is not None and mirrored not in logged.hashes:
         what = "missing" if not state.log.exists() else "cut short or replaced"
         raise LatchMismatchError(
-            f"the halt log {state.log.path} is {what}: {RISK_STATE_NAME} records halt events "
+            f"the halt log {state.log.path} is {what}: {name} records halt events "
             "it does not hold; restore the log from a backup (no run starts until then)"
         )
     for key, event in sorted(logged.engaged().items()):
@@ -119,7 +120,7 @@ def check_latches(state: RiskState) -> None:
         where = "is missing" if not store_exists else "says released" if stored else "has no record"
         raise LatchMismatchError(
             f"{_scope(key)} is halted in the halt log (by {event.by}: {event.reason}) but "
-            f"{RISK_STATE_NAME} {where}: it was changed outside tradegraph; after review, "
+            f"{name} {where}: it was changed outside tradegraph; after review, "
             f'lift the halt on the record with `tradegraph risk resume{_flag(key)} --reason "..."`'
         )
 
