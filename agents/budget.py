@@ -12,8 +12,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from agents.base import BudgetStop, LlmUsage
+from core.backends import StateStore
 from core.settings import LlmBudget, ModelPrice
-from core.storage import SqliteStateStore
 
 
 def request_cost(usage: LlmUsage, price: ModelPrice) -> float:
@@ -36,7 +36,7 @@ class SpendLedger:
     def __init__(
         self,
         limits: LlmBudget,
-        store: SqliteStateStore | None = None,
+        store: StateStore | None = None,
         *,
         today: Callable[[], str] = utc_today,
     ) -> None:

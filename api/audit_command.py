@@ -23,6 +23,7 @@ from core.text import shown
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
+    from core.backends import Storage
     from core.run_registry import RegisteredRun
     from core.settings import Settings
     from memory.audit import ChainReport
@@ -58,7 +59,7 @@ def _open(data_dir: Path | None) -> tuple[Settings, Collection, Collection, str]
 def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
     """Check every chain (or one run's) against itself, the run registry and the ledger, and
     the situations and lessons against their hashes; exit 1 naming what does not hold."""
-    from core.ledger import rows_by_run
+    from core.backends import storage_for
     from memory.audit import run_ids, verify_run
 
     if head is not None and (run is None or not re.fullmatch(r"[0-9a-f]{64}", head)):
@@ -69,8 +70,9 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
     root = _root(data_dir)
     before, registry_problem = _registry(root)  # first: its marks name traces already written
     settings, traces, runs, where = _open(data_dir)
-    ledger = rows_by_run(root / "ledger.sqlite")
-    cycles_ran, accounts = _run_records(root)
+    storage = storage_for(settings, root)
+    ledger = storage.rows_by_run()
+    cycles_ran, accounts = _run_records(storage)
     if run:
         ids = [run]
     else:
@@ -216,14 +218,12 @@ def _registry(root: Path) -> tuple[dict[str, RegisteredRun] | None, str | None]:
         return None, f"{exc}: restore it from a backup"
 
 
-def _run_records(root: Path) -> tuple[dict[str, int], set[str]]:
+def _run_records(storage: Storage) -> tuple[dict[str, int], set[str]]:
     """Each run's own count of its cycles, from the run records beside the ledger, and the
     account names (rows of a ledger from before runs were recorded carry those)."""
-    from core.accounts import AccountBook
-
-    if not (root / "ledger.sqlite").is_file():
+    if not storage.has_ledger():
         return {}, set()
-    book = AccountBook(root / "ledger.sqlite")
+    book = storage.accounts()
     try:
         return book.cycles_by_run(), {a.name for a in book.accounts()}
     finally:

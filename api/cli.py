@@ -452,10 +452,16 @@ def audit_prune(
 @app.command()
 def config(data_dir: DataDirOption = None) -> None:
     """Print the effective settings (defaults, tradegraph.toml, TRADEGRAPH_* variables)."""
+    import json
+
+    from core.database import mask_url
     from core.settings import load_settings
 
     settings = load_settings(data_dir=data_dir)
-    typer.echo(settings.model_dump_json(indent=2))
+    shown_settings = settings.model_dump(mode="json")
+    url = settings.database_url
+    shown_settings["database_url"] = mask_url(url.get_secret_value()) if url else None
+    typer.echo(json.dumps(shown_settings, indent=2))
 
 
 def main() -> None:

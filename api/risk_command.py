@@ -35,13 +35,14 @@ console = Console()
 
 
 def _store(data_dir: Path | None) -> tuple[Settings, Path, RiskState]:
+    from core.backends import storage_for
     from core.datadir import prepare_data_dir
     from core.risk_state import RiskState
     from core.settings import load_settings
 
     settings = load_settings(data_dir=data_dir)
     root = prepare_data_dir(settings.data_dir)
-    return settings, root, RiskState(root)
+    return settings, root, RiskState(root, storage_for(settings, root).state_store("risk_state"))
 
 
 def _now_ms() -> int:
@@ -55,7 +56,7 @@ def _reason(reason: str, flag: str = "--reason") -> str:
 
 
 def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None) -> None:
-    from core.ledger import cancel_pending_orders
+    from core.backends import storage_for
     from risk.breakers.admin import halt_all
 
     reason = _reason(reason)
@@ -63,6 +64,7 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
     scope = "every account (global kill switch)" if account is None else f"account {account}"
     problems: list[str] = []
     where = ""
+    storage = storage_for(settings, root)
     try:
         if account is None:
             halt_all(store, reason, _now_ms(), flatten=flatten)
@@ -76,10 +78,13 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
             "state store is restored (or moved aside) and the halt is resumed on the record"
         )
     try:
-        cancelled = f"Cancelled {cancel_pending_orders(root / 'ledger.sqlite', account)}"
+        cancelled = f"Cancelled {storage.cancel_pending_orders(account)}"
+    except StateStoreError as exc:
+        cancelled = "Could not cancel"
+        problems.append(f"{exc}: no order was cancelled")
     except sqlite3.DatabaseError as exc:
         cancelled = "Could not cancel"
-        problems.append(f"{root / 'ledger.sqlite'} cannot be used ({exc}): no order was cancelled")
+        problems.append(f"{storage.where} cannot be used ({exc}): no order was cancelled")
     then = " and flatten positions" if flatten else ""
     console.print(
         f"[bold red]HALTED[/] {_line(scope)}{where}: "
@@ -178,9 +183,9 @@ def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
             soft_wrap=True,
         )
         raise typer.Exit(1)
-    from core.accounts import check_ledger
+    from core.backends import storage_for
 
-    check_ledger(root)
+    storage_for(settings, root).check_ledger()
 
 
 def _known(accounts: Mapping[str, BreakerSnapshot]) -> str:

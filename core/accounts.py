@@ -159,7 +159,7 @@ class AccountBook:
                 "FROM runs WHERE run_id = ?",
                 (run_id,),
             ).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else record_from_row(row)
 
     def cycles_by_run(self) -> dict[str, int]:
         """Every run's own count of the cycles it ran."""
@@ -174,7 +174,7 @@ class AccountBook:
             "FROM runs WHERE account = ? AND status = 'running' ORDER BY started_ms",
             (account,),
         ).fetchall()
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     def check(self) -> None:
         """Read the whole file once: StateStoreError if any page of it is damaged."""
@@ -187,7 +187,8 @@ class AccountBook:
         self._db.close()
 
 
-def _record(row: tuple[Any, ...]) -> RunRecord:
+def record_from_row(row: tuple[Any, ...]) -> RunRecord:
+    """A run record from its table row (the PostgreSQL book shares it)."""
     return RunRecord(
         run_id=row[0],
         account=row[1],

@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.errors import UserError
 from core.halt_log import HALT_LOG_NAME, HaltEvent, HaltLog, parse_record
 from core.storage import SqliteStateStore
+
+if TYPE_CHECKING:
+    from core.backends import StateStore
 
 RISK_STATE_NAME = "risk_state.sqlite"
 HEAD_KEY = "halt_log/head"
@@ -39,11 +43,14 @@ def is_kill_switch(key: str) -> bool:
 
 
 class RiskState:
-    """A LockStore over `risk_state.sqlite` whose kill switch writes are logged first."""
+    """A LockStore over `risk_state.sqlite` (or the `store` given: `risk_state` on a
+    PostgreSQL server) whose kill switch writes are logged first."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, store: StateStore | None = None) -> None:
         self.root = Path(root)
-        self.store = SqliteStateStore(self.root / RISK_STATE_NAME)
+        self.store: StateStore = (
+            SqliteStateStore(self.root / RISK_STATE_NAME) if store is None else store
+        )
         self.log = HaltLog(self.root / HALT_LOG_NAME)
 
     def get(self, key: str) -> str | None:
@@ -95,14 +102,15 @@ class RiskState:
 def check_latches(state: RiskState) -> None:
     """Refuse (LatchMismatchError, one line) when the store disagrees with the halt log."""
     logged = state.log.read()
-    store_exists = state.store.path.exists()
+    name = RISK_STATE_NAME if isinstance(state.store, SqliteStateStore) else state.store.where
+    store_exists = state.store.exists()
     if store_exists:
         state.store.check()
     mirrored = state.store.get(HEAD_KEY) if store_exists else None
     if mirrored is not None and mirrored not in logged.hashes:
         what = "missing" if not state.log.exists() else "cut short or replaced"
         raise LatchMismatchError(
-            f"the halt log {state.log.path} is {what}: {RISK_STATE_NAME} records halt events "
+            f"the halt log {state.log.path} is {what}: {name} records halt events "
             "it does not hold; restore the log from a backup (no run starts until then)"
         )
     for key, event in sorted(logged.engaged().items()):
@@ -112,7 +120,7 @@ def check_latches(state: RiskState) -> None:
         where = "is missing" if not store_exists else "says released" if stored else "has no record"
         raise LatchMismatchError(
             f"{_scope(key)} is halted in the halt log (by {event.by}: {event.reason}) but "
-            f"{RISK_STATE_NAME} {where}: it was changed outside tradegraph; after review, "
+            f"{name} {where}: it was changed outside tradegraph; after review, "
             f'lift the halt on the record with `tradegraph risk resume{_flag(key)} --reason "..."`'
         )
 

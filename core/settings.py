@@ -27,9 +27,11 @@ from core.types import BreakerLimits, RiskLimits
 
 ENV_PREFIX = "TRADEGRAPH_"
 CONFIG_ENV = "TRADEGRAPH_CONFIG"
-OTHER_VARIABLES = frozenset({CONFIG_ENV})
+TEST_DATABASE_ENV = "TRADEGRAPH_TEST_DATABASE_URL"
+OTHER_VARIABLES = frozenset({CONFIG_ENV, TEST_DATABASE_ENV})
 """`TRADEGRAPH_` variables read elsewhere that name no setting (the settings' own names, such
-as TRADEGRAPH_DATA_DIR and TRADEGRAPH_CHROMA_URL, are found from the models)."""
+as TRADEGRAPH_DATA_DIR and TRADEGRAPH_CHROMA_URL, are found from the models; the test
+database is CI's server for the test suite, which exports it to every command it runs)."""
 DEFAULT_CONFIG_FILE = "tradegraph.toml"
 MAX_PRICE = 10_000.0
 """USD per million tokens: far above any model's price, low enough to catch a typo."""
@@ -167,6 +169,10 @@ class Settings(BaseSettings):
     breakers: BreakerLimits = BreakerLimits()
     anthropic: AnthropicSettings = AnthropicSettings()
     anthropic_api_key: SecretStr | None = Field(default=None, exclude=True)
+    database_url: SecretStr | None = Field(default=None, exclude=True)
+    """PostgreSQL for the ledger and risk state (TRADEGRAPH_DATABASE_URL, e.g.
+    postgresql://user:pass@127.0.0.1/tradegraph); unset, SQLite files in the data directory.
+    Secret: it may carry a password, so it is excluded from dumps and shown masked."""
 
     @field_validator("data_dir", mode="before")
     @classmethod

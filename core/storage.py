@@ -65,6 +65,15 @@ class SqliteStateStore:
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
+    @property
+    def where(self) -> str:
+        """The store as a person can read it."""
+        return str(self.path)
+
+    def exists(self) -> bool:
+        """Whether the file exists (a deleted store is a different thing from an empty one)."""
+        return self.path.exists()
+
     def get(self, key: str) -> str | None:
         def read(conn: sqlite3.Connection) -> str | None:
             row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()

@@ -109,10 +109,10 @@ def make_analyst(
             raise UserError(NO_KEY)
         from agents.budget import SpendLedger
         from agents.claude import make_claude_analyst
-        from core.storage import SqliteStateStore
+        from core.backends import storage_for
 
         llm = settings.anthropic
-        store = None if replaying else SqliteStateStore(data_dir / "llm_spend.sqlite")
+        store = None if replaying else storage_for(settings, data_dir).state_store("llm_spend")
         return make_claude_analyst(
             key or "replay-without-a-key",
             model=llm.model,
@@ -259,9 +259,9 @@ def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> Prepar
     if settings.analyst == "anthropic" and mode is None and api_key(settings) is None:
         raise UserError(NO_KEY)
     root = prepare_data_dir(settings.data_dir)
-    from core.accounts import check_ledger
+    from core.backends import storage_for
 
-    check_ledger(root)
+    storage_for(settings, root).check_ledger()
     replaying = mode == "replay"
     chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=replaying)
     markets = [
@@ -295,14 +295,15 @@ def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> Prepar
 
 def prepare_resume(run_id: str, data_dir: Path | None) -> PreparedRun:
     """The run `run_id` rebuilt from its record, to carry on where it was killed."""
-    from core.accounts import AccountBook
+    from core.backends import storage_for
     from core.settings import load_settings
 
-    root = load_settings(data_dir=data_dir).data_dir.expanduser().resolve()
-    ledger = root / "ledger.sqlite"
+    settings = load_settings(data_dir=data_dir)
+    root = settings.data_dir.expanduser().resolve()
+    storage = storage_for(settings, root)
     record = None
-    if ledger.exists():
-        book = AccountBook(ledger)
+    if storage.has_ledger():
+        book = storage.accounts()
         try:
             record = book.run(run_id)
         finally:

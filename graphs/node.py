@@ -23,9 +23,8 @@ from typing import Any, Protocol
 
 from agents.base import Analyst
 from agents.reflection import Reflector, SummaryReflector
-from core.accounts import AccountBook
+from core.backends import AccountStore, LedgerStore
 from core.clock import Clock
-from core.ledger import Ledger
 from core.market.history import MarketHistory
 from core.settings import Settings
 from core.types import Approved, Denied, MarketInfo, Trace
@@ -67,12 +66,12 @@ class NodePorts:
 
     feed: MarketFeed
     clock: SteppedClock
-    ledger: Ledger
+    ledger: LedgerStore
     broker: Broker
     board: BreakerBoard
     memory: MemoryStores
     analyst: Analyst
-    accounts: AccountBook
+    accounts: AccountStore
     reflector: Reflector = field(default_factory=SummaryReflector)
     journal: CycleJournal = field(default_factory=CycleJournal)
     replayed: Callable[[int], Any] | None = None

@@ -21,10 +21,10 @@ from typing import Any
 
 from agents.base import Analyst, AnalystResult, LlmUsage
 from agents.reflection import Reflector, SummaryReflector
-from core.accounts import AccountBook, RunRecord, replay_account
+from core.accounts import RunRecord, replay_account
+from core.backends import AccountStore, storage_for
 from core.clock import SimulatedClock
 from core.errors import UserError
-from core.ledger import Ledger
 from core.market.series import CandleSeries
 from core.risk_state import RiskState, check_latches
 from core.settings import Settings
@@ -109,16 +109,16 @@ def _run_session(
     resume: bool,
 ) -> RunSummary:
     settings, root = plan.settings, plan.data_dir
-    breaker_store = RiskState(root)
+    storage = storage_for(settings, root)
+    breaker_store = RiskState(root, storage.state_store("risk_state"))
     check_latches(breaker_store)
     execution = settings.execution
-    accounts = AccountBook(root / "ledger.sqlite")
+    accounts = storage.accounts()
     account = accounts.open_account(
         plan.account_name, execution.initial_cash, execution.quote_currency, _now_ms()
     )
     _start_or_resume(plan, accounts, breaker_store, resume)
-    ledger = Ledger(
-        root / "ledger.sqlite",
+    ledger = storage.ledger(
         account.name,
         account.initial_cash,
         account.quote,
@@ -193,7 +193,7 @@ def _run_session(
 
 
 def _start_or_resume(
-    plan: SessionPlan, accounts: AccountBook, store: RiskState, resume: bool
+    plan: SessionPlan, accounts: AccountStore, store: RiskState, resume: bool
 ) -> RunRecord:
     account = plan.account_name
     prefix = f"{PREFIX}{account}/"

@@ -38,3 +38,42 @@ def make_plan(tmp_path):
         )
 
     return build
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A PostgreSQL server for this test session: CI's (TRADEGRAPH_TEST_DATABASE_URL) or a
+    private one started from Debian's binaries; skipped when PostgreSQL is not installed."""
+    import os
+
+    from tests.pg_server import URL_VARIABLE, PostgresServer, private_server, server_binaries
+
+    given = os.environ.get(URL_VARIABLE)
+    if given:
+        yield PostgresServer(given)
+        return
+    binaries = server_binaries()
+    if binaries is None:
+        pytest.skip(
+            f"PostgreSQL is not installed (apt-get install postgresql) and {URL_VARIABLE} is unset"
+        )
+    with private_server(binaries) as server:
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres_server):
+    """The URL of a fresh database of its own for one test, dropped after it."""
+    url = postgres_server.new_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage(request, tmp_path):
+    """The stores of a data directory on each backend: the same tests run on both."""
+    from core.backends import Storage
+
+    if request.param == "sqlite":
+        return Storage(tmp_path)
+    return Storage(tmp_path, request.getfixturevalue("database_url"))

@@ -103,3 +103,20 @@ def test_a_halt_is_logged_even_when_the_store_cannot_be_written(tmp_path):
         state.put(KEY, record(True))
 
     assert state.log.read().last[KEY].engaged is True
+
+
+def test_a_halt_whose_postgresql_record_was_removed_behind_its_back_is_refused(
+    tmp_path, database_url
+):
+    from core.backends import Storage
+
+    store = Storage(tmp_path, database_url).state_store("risk_state")
+    state = RiskState(tmp_path, store)
+    state.put(KEY, record(True))
+    check_latches(state)  # agreeing: no refusal
+    store.delete(KEY)  # by hand, bypassing the halt log
+
+    with pytest.raises(LatchMismatchError, match=r"account alice is halted .* risk_state in post"):
+        check_latches(
+            RiskState(tmp_path, Storage(tmp_path, database_url).state_store("risk_state"))
+        )

@@ -9,9 +9,8 @@ import pytest
 
 from agents.offline import OfflineAnalyst
 from agents.stress import StressAnalyst
-from core.accounts import AccountBook
+from core.backends import storage_for
 from core.errors import UserError
-from core.ledger import Ledger
 from graphs.session import run_session
 from tests.support import stored_traces
 
@@ -34,6 +33,14 @@ def _ledger_rows(data_dir, table: str) -> list[tuple]:
         return db.execute(f"SELECT client_order_id, body FROM {table} ORDER BY rowid").fetchall()
     finally:
         db.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request) -> dict[str, str]:
+    """Settings for a data directory on each backend (PostgreSQL: a database of its own)."""
+    if request.param == "sqlite":
+        return {}
+    return {"database_url": request.getfixturevalue("database_url")}
 
 
 @pytest.mark.slow
@@ -81,11 +88,12 @@ def test_resume_refuses_a_run_that_now_decides_differently(make_plan):
         run_session(other_data, StressAnalyst(), resume=True)
 
 
-def test_an_account_carries_its_positions_into_the_next_run(make_plan):
-    first = make_plan(bars=200, run_id="first", seed=5)
+def test_an_account_carries_its_positions_into_the_next_run(make_plan, backend):
+    first = make_plan(bars=200, run_id="first", seed=5, **backend)
     first = dataclasses.replace(first, account="alice")
+    storage = storage_for(first.settings, first.data_dir)
     summary = run_session(first, StressAnalyst())
-    ledger = Ledger(first.data_dir / "ledger.sqlite", "alice", 10_000.0)
+    ledger = storage.ledger("alice", 10_000.0)
     held_after_first = ledger.portfolio
     ledger.close()
     second = dataclasses.replace(first, run_id="second", series=make_plan(bars=50, seed=6).series)
@@ -95,33 +103,30 @@ def test_an_account_carries_its_positions_into_the_next_run(make_plan):
     assert summary.fills > 0
     assert again.account == "alice"
     assert again.equity_start == pytest.approx(held_after_first.equity({}))
-    reopened = Ledger(first.data_dir / "ledger.sqlite", "alice", 10_000.0)
+    reopened = storage.ledger("alice", 10_000.0)
     assert len(reopened.fills()) >= summary.fills  # the account's fills span both runs
     reopened.close()
 
 
-def test_a_new_run_on_an_account_with_a_killed_run_is_refused(make_plan):
-    plan = dataclasses.replace(make_plan(bars=120, run_id="killed"), account="bob")
-    AccountBook(plan.data_dir / "ledger.sqlite")  # the file exists before the run
+def test_a_new_run_on_an_account_with_a_killed_run_is_refused(make_plan, backend):
+    plan = dataclasses.replace(make_plan(bars=120, run_id="killed", **backend), account="bob")
+    book = storage_for(plan.settings, plan.data_dir).accounts()  # the ledger exists before
     with pytest.raises(KilledAtError):
         run_session(plan, OfflineAnalyst(), on_cycle=_kill_at(30))
-    db = sqlite3.connect(plan.data_dir / "ledger.sqlite")
-    db.execute("UPDATE runs SET status = 'running' WHERE run_id = 'killed'")  # as after SIGKILL
-    db.commit()
-    db.close()
+    book.set_status("killed", "running")  # as after SIGKILL
+    book.close()
 
     with pytest.raises(UserError, match="--resume killed"):
         run_session(dataclasses.replace(plan, run_id="next"), OfflineAnalyst())
 
 
-def test_a_manual_halt_survives_a_resume(make_plan):
-    from core.storage import SqliteStateStore
+def test_a_manual_halt_survives_a_resume(make_plan, backend):
     from risk.breakers import BreakerBoard
 
-    plan = make_plan(bars=150, run_id="halted", trace_batch_size=8)
+    plan = make_plan(bars=150, run_id="halted", trace_batch_size=8, **backend)
     with pytest.raises(KilledAtError):
         run_session(plan, StressAnalyst(), on_cycle=_kill_at(100))
-    store = SqliteStateStore(plan.data_dir / "risk_state.sqlite")
+    store = storage_for(plan.settings, plan.data_dir).state_store("risk_state")
     BreakerBoard(store, "replay:halted", plan.settings.breakers).halt("operator", 1)
 
     with pytest.raises(Exception, match="decides differently"):

@@ -5,11 +5,9 @@ Each breaker has its own file (test_breakers_<breaker>.py); this one tests them 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from core.storage import SqliteStateStore
+from core.backends import Storage
 from core.types import BreakerLimits, BreakerSnapshot
 from risk.breakers import Breaker, BreakerBoard, most_severe
 from risk.breakers.base import Cycle
@@ -74,8 +72,8 @@ def test_most_severe_state_wins() -> None:
 # --- the scripted crash --------------------------------------------------------------------
 
 
-def test_scripted_crash_cuts_size_then_reduces_then_halts_with_flatten(tmp_path: Path) -> None:
-    tracked = board(SqliteStateStore(tmp_path / "risk.db"))
+def test_scripted_crash_cuts_size_then_reduces_then_halts_with_flatten(storage: Storage) -> None:
+    tracked = board(storage.state_store("risk_state"))
 
     steps = run_path(tracked, CRASH)
 
@@ -96,30 +94,28 @@ def test_scripted_crash_cuts_size_then_reduces_then_halts_with_flatten(tmp_path:
 
 
 def test_crash_halt_survives_a_restart_and_a_recovery_and_lifts_only_by_resume(
-    tmp_path: Path,
+    storage: Storage,
 ) -> None:
-    path = tmp_path / "state" / "risk.db"
-    run_path(board(SqliteStateStore(path)), CRASH)
+    run_path(board(storage.state_store("risk_state")), CRASH)
 
-    restarted = board(SqliteStateStore(path))
+    restarted = board(storage.state_store("risk_state"))
     recovered = restarted.update(100.0, market(), NOW + 5 * HOUR)
 
     assert restarted.status().state is HALTED
     assert recovered.state is HALTED
     assert recovered.flatten
     assert "halted by drawdown" in recovered.reasons[0]
-    assert board(SqliteStateStore(path)).status().state is HALTED
+    assert board(storage.state_store("risk_state")).status().state is HALTED
 
 
 def test_resume_from_another_process_lifts_the_halt_without_an_immediate_re_trip(
-    tmp_path: Path,
+    storage: Storage,
 ) -> None:
-    path = tmp_path / "risk.db"
-    running = board(SqliteStateStore(path))
+    running = board(storage.state_store("risk_state"))
     run_path(running, CRASH)
     running.drain_events()
 
-    cli = board(SqliteStateStore(path)).resume("loss reviewed", NOW + 5 * HOUR)
+    cli = board(storage.state_store("risk_state")).resume("loss reviewed", NOW + 5 * HOUR)
     after = running.update(84.0, market(), NOW + 6 * HOUR)
     lower = running.update(83.0, market(), NOW + 7 * HOUR)
 

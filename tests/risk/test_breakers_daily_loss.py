@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from core.storage import SqliteStateStore
+from core.backends import Storage
 from core.types import BreakerLimits
 from risk.breakers import BreakerBoard
 from risk.store import LockStore, MemoryLockStore
@@ -63,13 +61,12 @@ def test_daily_halt_holds_for_the_day_even_if_equity_recovers() -> None:
     assert snapshot.state is HALTED
 
 
-def test_daily_halt_survives_restart_and_lifts_at_the_next_utc_day(tmp_path: Path) -> None:
-    path = tmp_path / "risk.db"
-    first = daily_board(SqliteStateStore(path))
+def test_daily_halt_survives_restart_and_lifts_at_the_next_utc_day(storage: Storage) -> None:
+    first = daily_board(storage.state_store("risk_state"))
     first.update(10_000.0, market(), NOW)
     first.update(9_600.0, market(), NOW + HOUR)
 
-    restarted = daily_board(SqliteStateStore(path))
+    restarted = daily_board(storage.state_store("risk_state"))
     assert restarted.status().state is HALTED
     same_day = restarted.update(9_600.0, market(), MIDNIGHT + DAY - 1)
     restarted.drain_events()

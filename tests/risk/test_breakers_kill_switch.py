@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from core.storage import SqliteStateStore
+from core.backends import Storage
 from risk.breakers import halt_all, list_accounts, resume_all, status_all
 from risk.store import MemoryLockStore
 from tests.risk.breakers_support import (
@@ -106,14 +104,13 @@ def test_halt_from_another_board_is_seen_and_logged_at_the_next_cycle() -> None:
 # --- the global kill switch --------------------------------------------------------------------
 
 
-def test_global_halt_from_a_second_store_handle_halts_every_account(tmp_path: Path) -> None:
-    path = tmp_path / "risk.db"
-    running = SqliteStateStore(path)
+def test_global_halt_from_a_second_store_handle_halts_every_account(storage: Storage) -> None:
+    running = storage.state_store("risk_state")
     first, second = board(running, account="paper-1"), board(running, account="paper-2")
     first.update(100.0, market(), NOW)
     second.update(100.0, market(), NOW)
 
-    event = halt_all(SqliteStateStore(path), "exchange outage", NOW + 1)
+    event = halt_all(storage.state_store("risk_state"), "exchange outage", NOW + 1)
     snapshots = [b.update(100.0, market(), NOW + HOUR) for b in (first, second)]
 
     assert (event.kind, event.breaker, event.reason) == (
@@ -178,8 +175,8 @@ def test_resume_all_repairs_an_unreadable_global_record() -> None:
 # --- status of every account --------------------------------------------------------------------
 
 
-def test_status_lists_every_account_and_the_global_switch(tmp_path: Path) -> None:
-    store = SqliteStateStore(tmp_path / "risk.db")
+def test_status_lists_every_account_and_the_global_switch(storage: Storage) -> None:
+    store = storage.state_store("risk_state")
     board(store, account="paper-1").update(100.0, market(), NOW)
     crashing = board(store, account="replay:20231114T010000-abc123")
     crashing.update(100.0, market(), NOW)
@@ -187,7 +184,7 @@ def test_status_lists_every_account_and_the_global_switch(tmp_path: Path) -> Non
     board(store, account="paper-2").halt("operator", NOW)
     halt_all(store, "maintenance", NOW)
 
-    status = status_all(SqliteStateStore(tmp_path / "risk.db"), DRAWDOWN_ONLY)
+    status = status_all(storage.state_store("risk_state"), DRAWDOWN_ONLY)
 
     assert list_accounts(store) == ("paper-1", "paper-2", "replay:20231114T010000-abc123")
     assert list(status.accounts) == ["paper-1", "paper-2", "replay:20231114T010000-abc123"]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from core.storage import SqliteStateStore
+from core.backends import Storage
 from risk.breakers import Breaker, BreakerBoard, LlmBudgetBreaker
 from risk.breakers.base import Cycle
 from risk.store import MemoryLockStore
@@ -85,11 +83,10 @@ def test_resume_from_another_process_lifts_the_stop_at_the_next_cycle() -> None:
     assert snapshot.state is ACTIVE
 
 
-def test_budget_stop_survives_restart(tmp_path: Path) -> None:
-    path = tmp_path / "risk.db"
-    board(SqliteStateStore(path)).record_llm_budget("day", DAY_SPENT, NOW)
+def test_budget_stop_survives_restart(storage: Storage) -> None:
+    board(storage.state_store("risk_state")).record_llm_budget("day", DAY_SPENT, NOW)
 
-    restarted = board(SqliteStateStore(path))
+    restarted = board(storage.state_store("risk_state"))
     snapshot = restarted.update(100.0, market(), NOW + HOUR)
 
     assert snapshot.state is REDUCING

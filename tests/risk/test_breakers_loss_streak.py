@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from core.storage import SqliteStateStore
+from core.backends import Storage
 from core.types import BreakerLimits, TradingState
 from risk.breakers import BreakerBoard
 from risk.store import LockStore, MemoryLockStore
@@ -70,13 +68,12 @@ def test_a_win_resets_the_count() -> None:
     assert tracked.update(100.0, market(), NOW).state is ACTIVE
 
 
-def test_cooldown_end_survives_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "risk.db"
-    first = streak_board(SqliteStateStore(path))
+def test_cooldown_end_survives_a_restart(storage: Storage) -> None:
+    first = streak_board(storage.state_store("risk_state"))
     lose(first, 4)
     first.update(100.0, market(), NOW)
 
-    restarted = streak_board(SqliteStateStore(path))
+    restarted = streak_board(storage.state_store("risk_state"))
     states = states_from(restarted, NOW + HOUR, 3)
 
     assert states == [REDUCING, REDUCING, ACTIVE]

@@ -1,6 +1,5 @@
 import pytest
 
-from core.ledger import Ledger
 from core.types import Approved, Order, OrderType, Side
 from risk.approval import UnapprovedOrderError, mint
 from tests.support import HOUR_MS, T0, candle
@@ -21,8 +20,8 @@ def _order(side=Side.BUY, qty=1.0, created=T0, coid="o-1"):
 
 
 @pytest.fixture
-def broker(tmp_path):
-    ledger = Ledger(tmp_path / "ledger.sqlite", "run-1", initial_cash=1_000.0)
+def broker(storage):
+    ledger = storage.ledger("run-1", initial_cash=1_000.0)
     yield PaperBroker(ledger, fee_rate=0.001, slippage_bps=10)
     ledger.close()
 
@@ -65,15 +64,14 @@ def test_resubmitting_the_same_order_does_not_duplicate_it(broker):
     assert len(fills) == 1
 
 
-def test_fills_survive_a_restart_of_the_ledger(tmp_path):
-    path = tmp_path / "ledger.sqlite"
-    ledger = Ledger(path, "run-1", initial_cash=1_000.0)
+def test_fills_survive_a_restart_of_the_ledger(storage):
+    ledger = storage.ledger("run-1", initial_cash=1_000.0)
     broker = PaperBroker(ledger, fee_rate=0.0, slippage_bps=0)
     broker.submit(mint(_order()))
     broker.on_candle("SYN/USDT", candle(T0, 100.0))
     ledger.close()
 
-    reopened = Ledger(path, "run-1", initial_cash=1_000.0)
+    reopened = storage.ledger("run-1", initial_cash=1_000.0)
 
     assert reopened.portfolio.quantity("SYN/USDT") == pytest.approx(1.0)
     assert reopened.portfolio.cash == pytest.approx(900.0)
@@ -112,14 +110,13 @@ def test_resting_stop_sells_the_position_when_a_candle_reaches_it(broker):
     assert "SYN/USDT" not in broker.portfolio.positions
 
 
-def test_stop_survives_a_restart_of_the_ledger(tmp_path):
-    path = tmp_path / "ledger.sqlite"
-    ledger = Ledger(path, "run-1", initial_cash=1_000.0)
+def test_stop_survives_a_restart_of_the_ledger(storage):
+    ledger = storage.ledger("run-1", initial_cash=1_000.0)
     PaperBroker(ledger, fee_rate=0.0, slippage_bps=0).submit(mint(_order()))
     PaperBroker(ledger, fee_rate=0.0, slippage_bps=0).on_candle("SYN/USDT", candle(T0, 100.0))
     ledger.close()
 
-    reopened = Ledger(path, "run-1", initial_cash=1_000.0)
+    reopened = storage.ledger("run-1", initial_cash=1_000.0)
 
     assert reopened.portfolio.positions["SYN/USDT"].stop_loss == 90.0
     reopened.close()
@@ -133,8 +130,8 @@ def test_unfilled_limit_order_is_cancelled_after_one_candle(broker):
     assert broker.pending() == []
 
 
-def test_a_fill_never_overwrites_a_cancellation(tmp_path):
-    ledger = Ledger(tmp_path / "ledger.sqlite", "run-1", initial_cash=1_000.0)
+def test_a_fill_never_overwrites_a_cancellation(storage):
+    ledger = storage.ledger("run-1", initial_cash=1_000.0)
     broker = PaperBroker(ledger, fee_rate=0.0, slippage_bps=0)
     broker.submit(mint(_order()))
     ledger.cancel("o-1")
@@ -156,13 +153,12 @@ def test_cancelling_buys_keeps_pending_exits(broker):
     assert [o.client_order_id for o in broker.pending()] == ["o-2"]
 
 
-def test_two_runs_sharing_a_ledger_file_each_get_their_stop_filled(tmp_path):
+def test_two_runs_sharing_a_ledger_file_each_get_their_stop_filled(storage):
     """Stop exits are named per run: a second replay of the same candles in the same data
     directory must not have its stop taken for the first run's."""
-    path = tmp_path / "ledger.sqlite"
     stops = []
     for run_id in ("run-1", "run-2"):
-        ledger = Ledger(path, run_id, initial_cash=1_000.0)
+        ledger = storage.ledger(run_id, initial_cash=1_000.0)
         broker = PaperBroker(ledger, fee_rate=0.0, slippage_bps=0)
         broker.submit(mint(_order(coid=f"{run_id}-buy")))
         broker.on_candle("SYN/USDT", candle(T0, 100.0))

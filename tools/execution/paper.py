@@ -15,7 +15,7 @@ if the candle gapped below it), with slippage. It was checked by the validator w
 
 from __future__ import annotations
 
-from core.ledger import Ledger
+from core.backends import LedgerStore
 from core.types import Approved, Candle, Fill, Order, OrderType, Portfolio, Side
 from risk.approval import verify
 from tools.fills import (
@@ -29,7 +29,7 @@ from tools.fills import (
 
 
 class PaperBroker:
-    def __init__(self, ledger: Ledger, *, fee_rate: float, slippage_bps: float) -> None:
+    def __init__(self, ledger: LedgerStore, *, fee_rate: float, slippage_bps: float) -> None:
         self._ledger = ledger
         self._fee_rate = fee_rate
         self._slippage_bps = slippage_bps

@@ -1,0 +1,94 @@
+"""PostgreSQL connections for the ledger and the risk state (TRADEGRAPH_DATABASE_URL).
+
+psycopg is imported only here and only when a URL is set, so SQLite users never load it. Every
+error a user can fix (server down, wrong password, no such database) becomes one StateStoreError
+line naming the server with the password masked: a URL carries a secret and must never be
+printed whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from core.storage import StateStoreError
+
+if TYPE_CHECKING:
+    import psycopg
+
+_DSN_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_SCHEMA_LOCK = 0x7472616465  # "trade": one advisory lock id for every schema change
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by `***` (also in key=value connection strings)."""
+    if "://" not in url:
+        return _DSN_PASSWORD.sub(r"\1***", url)
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+    query = _DSN_PASSWORD.sub(r"\1***", parts.query.replace("&", " ")).replace(" ", "&")
+    tail = (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
+    return f"{parts.scheme}://{netloc}{parts.path}{tail}"  # urlunsplit drops an empty host
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a driver's message) without the URL's password, on one line."""
+    password = urlsplit(url).password if "://" in url else None
+    cleaned = text.replace(password, "***") if password else text
+    cleaned = _DSN_PASSWORD.sub(r"\1***", cleaned)
+    return " ".join(cleaned.split())
+
+
+def connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
+    """An autocommit connection to `url` (transactions are explicit), or one StateStoreError."""
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a declared dependency
+        raise StateStoreError(
+            "TRADEGRAPH_DATABASE_URL is set but psycopg is not installed: "
+            "pip install 'psycopg[binary]'"
+        ) from None
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=5)
+    except psycopg.Error as exc:
+        raise unreachable(url, exc) from None
+
+
+def unreachable(url: str, exc: Exception) -> StateStoreError:
+    detail = scrub(str(exc), url) or type(exc).__name__
+    return StateStoreError(
+        f"cannot use the database {mask_url(url)} ({detail[:300]}): check "
+        "TRADEGRAPH_DATABASE_URL (host, port, user, password, database) and that the server runs"
+    )
+
+
+@contextmanager
+def usable_server(url: str) -> Iterator[None]:
+    """psycopg errors inside the block as one StateStoreError naming the server (masked)."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise unreachable(url, exc) from None
+
+
+def create_schema(conn: psycopg.Connection[tuple[object, ...]], statements: str) -> None:
+    """Run `statements` (CREATE ... IF NOT EXISTS) under an advisory lock: two processes
+    creating the same table at once would otherwise collide in PostgreSQL's catalog."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        for statement in statements.split(";"):
+            if statement.strip():
+                conn.execute(statement.encode())
