@@ -283,3 +283,25 @@ def test_secrets_never_reach_the_ledger_logs_or_errors(fake_binance, ledger, cap
     for value in (secret, fake_binance.api_key):
         assert all(value not in text for text in shown)
         assert value.encode() not in ledger_bytes
+
+
+def test_a_sell_pays_its_fee_in_the_quote_currency(fake_binance, ledger):
+    broker = _broker(fake_binance, ledger)
+    broker.submit(mint(_order("tg-buy", qty=0.02)))
+    held = broker.portfolio.quantity(BTC)
+    broker.submit(mint(_order("tg-sell", side=Side.SELL, qty=0.01)))
+    sell = ledger.fills()[-1]
+    assert (sell.side, sell.quantity, sell.fee) == (Side.SELL, 0.01, pytest.approx(0.3))
+    assert broker.portfolio.quantity(BTC) == pytest.approx(held - 0.01)
+    assert broker.portfolio.cash == pytest.approx(float(fake_binance.balance("USDT")[0]))
+
+
+def test_after_a_restart_only_trades_not_yet_recorded_are_added(fake_binance, ledger):
+    _broker(fake_binance, ledger).submit(mint(_order(limit=29000.0, qty=0.2)))
+    fake_binance.fill("tg-1", fraction="0.5")
+    assert len(_broker(fake_binance, ledger).on_candle(BTC, candle(T0, 29000.0))) == 1
+    restarted = _broker(fake_binance, ledger)  # knows nothing of what was seen before
+    fake_binance.fill("tg-1", fraction="0.5")
+    assert len(restarted.on_candle(BTC, candle(T0, 29000.0))) == 1
+    assert sorted(ledger.trade_ids("tg-1")) == ["5000001", "5000002"]
+    assert ledger.status("tg-1") == ("filled", "")
