@@ -6,6 +6,7 @@ import logging
 import socket
 from decimal import Decimal
 
+import ccxt
 import pytest
 
 from core.errors import UserError
@@ -17,6 +18,7 @@ from risk.approval import UnapprovedOrderError, mint
 from tests.fake_exchange.server import FaultKind, Lost
 from tests.support import T0, candle
 from tools.execution.ccxt_broker import (
+    BrokerError,
     CcxtBroker,
     ExchangeUnavailableError,
     OrderRejectedError,
@@ -240,6 +242,7 @@ def test_live_is_refused_without_both_confirmations_before_any_socket(monkeypatc
 
     monkeypatch.setattr(socket, "socket", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(ccxt, "binance", no_network)  # nor is an exchange object created
     keys = {"api_key": "k" * 16, "api_secret": "s" * 16}
     for settings, confirmed in [
         (ExecutionSettings(mode="paper", **keys), True),
@@ -305,3 +308,15 @@ def test_after_a_restart_only_trades_not_yet_recorded_are_added(fake_binance, le
     assert len(restarted.on_candle(BTC, candle(T0, 29000.0))) == 1
     assert sorted(ledger.trade_ids("tg-1")) == ["5000001", "5000002"]
     assert ledger.status("tg-1") == ("filled", "")
+
+
+def test_a_refused_key_is_a_broker_error_without_the_secret_and_the_order_stays_pending(
+    fake_binance, ledger
+):
+    exchange = fake_binance.ccxt(timeout=300, secret="tg-recognisable-wrong-secret")
+    broker = CcxtBroker(exchange, ledger, retry=FAST)
+    with pytest.raises(BrokerError, match="AuthenticationError") as refused:
+        broker.submit(mint(_order()))
+    assert "tg-recognisable-wrong-secret" not in str(refused.value)
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    assert [o.client_order_id for o in broker.pending()] == ["tg-1"]

@@ -119,7 +119,7 @@ class CcxtBroker:
             self._ledger.reject(order.client_order_id, reason)
             log.warning("order %s rejected: %s", order.client_order_id, reason)
             raise OrderRejectedError(f"order {order.client_order_id} rejected: {reason}") from None
-        except ccxt.NetworkError as exc:  # still pending: the next submit or poll looks it up
+        except ccxt.BaseError as exc:  # still pending: the next submit or poll looks it up
             self._raise_typed(exc)
         self._sync(order, placed)
         return order
@@ -274,7 +274,9 @@ class CcxtBroker:
             for attempt in self._retrying():
                 with attempt:
                     return method(*args)
-        except ccxt.NetworkError as exc:
+        except ccxt.OrderNotFound:
+            raise  # an answer, not a failure: the caller decides what it means
+        except ccxt.BaseError as exc:
             self._raise_typed(exc)
         raise AssertionError("unreachable: tenacity reraises the last failure")
 
@@ -285,13 +287,17 @@ class CcxtBroker:
         if isinstance(failure, ccxt.ExchangeNotAvailable) and self._on_error is not None:
             self._on_error(ERROR_SOURCE, detail)
 
-    def _raise_typed(self, exc: ccxt.NetworkError) -> NoReturn:
+    def _raise_typed(self, exc: ccxt.BaseError) -> NoReturn:
+        """A ccxt failure as our typed error, its text cleaned of secrets (and not chained, so
+        a traceback shows nothing the cleaning missed)."""
         detail = self._clean(f"{type(exc).__name__}: {exc}")
         if isinstance(exc, ccxt.ExchangeNotAvailable):
             if self._on_error is not None:
                 self._on_error(ERROR_SOURCE, detail)
             raise ExchangeUnavailableError(f"exchange not available: {detail}") from None
-        raise ExchangeUnreachableError(f"exchange unreachable: {detail}") from None
+        if isinstance(exc, ccxt.NetworkError):
+            raise ExchangeUnreachableError(f"exchange unreachable: {detail}") from None
+        raise BrokerError(f"exchange error: {detail}") from None
 
     def _clean(self, text: str) -> str:
         return redact(text, (self._exchange.apiKey, self._exchange.secret))
