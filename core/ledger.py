@@ -2,6 +2,8 @@
 
 Each order and each fill is written in its own transaction, keyed by the client order id, so a
 crash leaves either the whole record or none of it, and a resubmitted order is not duplicated.
+An exchange fills one order in several trades: those are kept apart, keyed by the exchange's
+trade id (`record_trade`), so each is counted exactly once however often it is polled.
 An account outlives runs: every row also names the run that wrote it, so a paper replay that
 was killed can be rolled back and replayed exactly (`discard_run`).
 """
@@ -27,6 +29,14 @@ CREATE TABLE IF NOT EXISTS fills (
     account TEXT NOT NULL,
     body TEXT NOT NULL,
     run_id TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS trades (
+    account TEXT NOT NULL,
+    trade_id TEXT NOT NULL,
+    client_order_id TEXT NOT NULL REFERENCES orders(client_order_id),
+    body TEXT NOT NULL,
+    run_id TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (account, trade_id)
 );
 CREATE INDEX IF NOT EXISTS fills_account ON fills(account);
 CREATE INDEX IF NOT EXISTS orders_account ON orders(account, status);
@@ -61,7 +71,8 @@ class Ledger:
     def record_order(self, order: Order) -> bool:
         """Store a new pending order; False when that client order id is already known."""
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO orders VALUES (?, ?, ?, 'pending', ?)",
+            "INSERT OR IGNORE INTO orders (client_order_id, account, body, status, run_id) "
+            "VALUES (?, ?, ?, 'pending', ?)",
             (order.client_order_id, self.account, order.model_dump_json(), self.run_id),
         )
         return cursor.rowcount == 1
@@ -107,15 +118,87 @@ class Ledger:
             (client_order_id,),
         )
 
+    def record_trade(
+        self, trade_id: str, fill: Fill, stop_loss: float | None = None, *, done: bool = False
+    ) -> bool:
+        """Store one exchange trade of a known order (whatever its status: money moved on the
+        exchange), and close the order when `done`; False when that trade id is already
+        recorded. One transaction, so a crash never counts a trade half."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            known = self._db.execute(
+                "SELECT 1 FROM orders WHERE client_order_id = ? AND account = ?",
+                (fill.client_order_id, self.account),
+            ).fetchone()
+            if known is None:
+                raise KeyError(f"trade {trade_id} is of order {fill.client_order_id!r}, unknown")
+            added = (
+                self._db.execute(
+                    "INSERT OR IGNORE INTO trades VALUES (?, ?, ?, ?, ?)",
+                    (self.account, trade_id, fill.client_order_id, fill.model_dump_json(),
+                     self.run_id),
+                ).rowcount
+                == 1
+            )  # fmt: skip
+            if done:
+                self._set_status(fill.client_order_id, "filled")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        if added:
+            self._portfolio = apply_fill(self._portfolio, fill, stop_loss)
+        return added
+
+    def trade_ids(self, client_order_id: str) -> set[str]:
+        """The exchange trade ids already recorded for an order."""
+        rows = self._db.execute(
+            "SELECT trade_id FROM trades WHERE account = ? AND client_order_id = ?",
+            (self.account, client_order_id),
+        ).fetchall()
+        return {str(trade_id) for (trade_id,) in rows}
+
+    def mark_filled(self, client_order_id: str) -> None:
+        """A pending order the exchange reports done (all its trades recorded)."""
+        self._set_status(client_order_id, "filled")
+
+    def reject(self, client_order_id: str, reason: str) -> None:
+        """A pending order the exchange refused, with its reason (kept for the audit)."""
+        self._db.execute(
+            "UPDATE orders SET status = 'rejected', reason = ? WHERE client_order_id = ? "
+            "AND account = ? AND status = 'pending'",
+            (reason, client_order_id, self.account),
+        )
+
+    def status(self, client_order_id: str) -> tuple[str, str] | None:
+        """(status, reason) of an order of this account, None when it is unknown."""
+        row = self._db.execute(
+            "SELECT status, reason FROM orders WHERE client_order_id = ? AND account = ?",
+            (client_order_id, self.account),
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def _set_status(self, client_order_id: str, status: str) -> None:
+        self._db.execute(
+            "UPDATE orders SET status = ? WHERE client_order_id = ? AND account = ? "
+            "AND status = 'pending'",
+            (status, client_order_id, self.account),
+        )
+
     def fills(self, run_id: str | None = None) -> list[Fill]:
-        """The account's fills in the order they were recorded (only one run's, if given)."""
+        """The account's fills, paper fills and exchange trades, in time order (stable: in the
+        order recorded within a table); only one run's, if given."""
         where, args = "account = ?", [self.account]
         if run_id is not None:
             where, args = where + " AND run_id = ?", [*args, run_id]
         rows = self._db.execute(
             f"SELECT body FROM fills WHERE {where} ORDER BY rowid", args
         ).fetchall()
-        return [Fill.model_validate_json(body) for (body,) in rows]
+        traded = self._db.execute(
+            f"SELECT body FROM trades WHERE {where} ORDER BY rowid", args
+        ).fetchall()
+        found = [Fill.model_validate_json(body) for (body,) in [*rows, *traded]]
+        return sorted(found, key=lambda fill: fill.ts)
 
     def orders(self, run_id: str | None = None) -> list[tuple[Order, str]]:
         """The account's orders with their status, oldest first (only one run's, if given)."""
@@ -136,6 +219,9 @@ class Ledger:
                 "DELETE FROM fills WHERE account = ? AND run_id = ?", (self.account, run_id)
             ).rowcount
             gone += self._db.execute(
+                "DELETE FROM trades WHERE account = ? AND run_id = ?", (self.account, run_id)
+            ).rowcount
+            gone += self._db.execute(
                 "DELETE FROM orders WHERE account = ? AND run_id = ?", (self.account, run_id)
             ).rowcount
         self._portfolio = self._rebuild()
@@ -145,15 +231,23 @@ class Ledger:
         self._db.close()
 
     def _rebuild(self) -> Portfolio:
-        """The portfolio from the fills, with each entry's stop-loss from its order."""
-        rows = self._db.execute(
-            "SELECT f.body, o.body FROM fills f JOIN orders o USING (client_order_id) "
-            "WHERE f.account = ? ORDER BY f.rowid",
-            (self.account,),
-        ).fetchall()
+        """The portfolio from the fills and trades (in time order), with each entry's
+        stop-loss from its order."""
+        rows = [
+            *self._db.execute(
+                "SELECT f.body, o.body FROM fills f JOIN orders o USING (client_order_id) "
+                "WHERE f.account = ? ORDER BY f.rowid",
+                (self.account,),
+            ).fetchall(),
+            *self._db.execute(
+                "SELECT t.body, o.body FROM trades t JOIN orders o USING (client_order_id) "
+                "WHERE t.account = ? ORDER BY t.rowid",
+                (self.account,),
+            ).fetchall(),
+        ]
+        pairs = [(Fill.model_validate_json(f), Order.model_validate_json(o)) for f, o in rows]
         portfolio = Portfolio(quote_currency=self._quote, cash=self._initial_cash)
-        for fill_body, order_body in rows:
-            fill, order = Fill.model_validate_json(fill_body), Order.model_validate_json(order_body)
+        for fill, order in sorted(pairs, key=lambda pair: pair[0].ts):
             stop = order.stop_price if fill.side is Side.BUY else None
             portfolio = apply_fill(portfolio, fill, stop)
         return portfolio
@@ -182,6 +276,9 @@ def _bring_up_to_date(db: sqlite3.Connection) -> None:
             db.execute(f"ALTER TABLE {table} ADD COLUMN run_id TEXT NOT NULL DEFAULT ''")
             db.execute(f"UPDATE {table} SET run_id = account")
     db.executescript(_SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(orders)")}
+    if "reason" not in columns:  # why an exchange rejected an order (added with ccxt)
+        db.execute("ALTER TABLE orders ADD COLUMN reason TEXT NOT NULL DEFAULT ''")
 
 
 def cancel_pending_orders(path: Path, account: str | None = None) -> int:

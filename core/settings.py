@@ -40,7 +40,9 @@ MAX_TOKENS = 10**12
 
 
 class ExecutionSettings(BaseModel):
-    """How the paper broker fills: next candle's open, plus slippage, minus fees."""
+    """How the paper broker fills (next candle's open, plus slippage, minus fees), and which
+    broker may trade: paper by default; an exchange's sandbox, or live only when `mode` says
+    "live" and the command confirms it too (`core.execution_mode`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
@@ -48,6 +50,12 @@ class ExecutionSettings(BaseModel):
     quote_currency: str = "USDT"
     fee_rate: float = Field(default=0.001, ge=0, lt=0.1)
     slippage_bps: float = Field(default=5.0, ge=0, lt=1000)
+    mode: Literal["paper", "sandbox", "live"] = "paper"
+    exchange: str = "binance"
+    """The ccxt exchange id the sandbox and live brokers trade on."""
+    api_key: SecretStr | None = Field(default=None, exclude=True)
+    """TRADEGRAPH_EXECUTION__API_KEY; never written out (SecretStr, excluded from dumps)."""
+    api_secret: SecretStr | None = Field(default=None, exclude=True)
 
 
 class ModelPrice(BaseModel):

@@ -163,7 +163,8 @@ def ledger_order_without_trace(s: Stores) -> str:
     body = db.execute("SELECT body FROM orders WHERE run_id = ? LIMIT 1", (RUN,)).fetchone()[0]
     forged = json.loads(body) | {"client_order_id": "tg-forged-1"}
     db.execute(
-        "INSERT INTO orders VALUES (?, ?, ?, 'pending', ?)",
+        "INSERT INTO orders (client_order_id, account, body, status, run_id) "
+        "VALUES (?, ?, ?, 'pending', ?)",
         ("tg-forged-1", f"replay:{RUN}", json.dumps(forged), RUN),
     )
     return "the ledger holds order tg-forged-1"

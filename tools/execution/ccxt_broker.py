@@ -1,0 +1,303 @@
+"""The exchange broker: approved orders sent through ccxt, and their trades kept in the ledger.
+
+Behind the same port as the paper broker. What it guarantees:
+- only validator-signed approvals are sent: `verify` runs before any network call;
+- an order's client order id is the exchange's client id, and it is never sent twice for a
+  new order: after any failure of a send, and whenever an order the ledger already knows is
+  submitted again, the id is looked up on the exchange first; found, the order is adopted;
+  not found, it is sent (once more);
+- network faults (timeouts, dropped connections, 429, 5xx) are retried with exponential
+  backoff and jitter within a deadline; each `ExchangeNotAvailable` is reported to `on_error`
+  (for the error-rate breaker), and one that outlasts the deadline is an
+  `ExchangeUnavailableError`;
+- refusals (insufficient funds, invalid orders) are not retried: the order is marked rejected
+  in the ledger with the reason, and `OrderRejectedError` is raised;
+- every exchange trade is recorded once, by trade id, with the exchange's price and fee, so
+  partial fills accumulate exactly;
+- the API key and secret never reach a log line, an error message or the ledger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import ccxt
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from core.ledger import Ledger
+from core.types import Approved, Candle, Fill, Order, OrderType, Portfolio, Side
+from risk.approval import verify
+from tools.execution.exchange_trades import fill_from_trade, new_trades, redact
+from tools.execution.log_redaction import keep_out_of_logs
+
+log = logging.getLogger(__name__)
+
+ERROR_SOURCE = "exchange"
+REFUSALS = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest)
+"""Answers that retrying cannot change: the order is recorded as rejected."""
+DONE_STATUSES = frozenset({"closed", "canceled", "cancelled", "expired", "rejected"})
+
+
+class BrokerError(Exception):
+    """An exchange problem the engine should see; the message holds no secret."""
+
+    source = ERROR_SOURCE
+
+
+class ExchangeUnavailableError(BrokerError):
+    """The exchange answered "not available" (5xx, maintenance) until the deadline passed."""
+
+
+class ExchangeUnreachableError(BrokerError):
+    """Timeouts, dropped connections or rate limits outlasted the deadline."""
+
+
+class OrderRejectedError(BrokerError):
+    """The exchange refused the order (recorded as rejected in the ledger, with the reason)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter, from `initial_s` up to `max_s`, for `deadline_s`."""
+
+    initial_s: float = 0.2
+    max_s: float = 5.0
+    deadline_s: float = 30.0
+
+
+ErrorSink = Callable[[str, str], None]
+"""Called with (source, detail) for each failure the error-rate breaker should count."""
+
+
+class CcxtBroker:
+    """Trades one account's approved orders on a ccxt exchange, recording them in `ledger`."""
+
+    def __init__(
+        self,
+        exchange: Any,
+        ledger: Ledger,
+        *,
+        retry: RetryPolicy | None = None,
+        on_error: ErrorSink | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._exchange = exchange
+        self._ledger = ledger
+        self._retry = retry or RetryPolicy()
+        self._on_error = on_error
+        self._sleep = sleep
+        self._filled_seen: dict[str, float] = {}
+        keep_out_of_logs(exchange.apiKey, exchange.secret)
+
+    @property
+    def portfolio(self) -> Portfolio:
+        return self._ledger.portfolio
+
+    def submit(self, approved: Approved) -> Order:
+        """Send an approved order (idempotent by client order id) and record what filled."""
+        order = verify(approved)  # a forged or altered approval stops here, before any I/O
+        known = self._ledger.status(order.client_order_id)
+        if known is not None and known[0] != "pending":
+            return order  # already done: nothing is sent again
+        if known is None:
+            self._ledger.record_order(order)
+        try:
+            placed = self._place(order, look_up_first=known is not None)
+        except REFUSALS as exc:
+            reason = self._clean(f"{type(exc).__name__}: {exc}")
+            self._ledger.reject(order.client_order_id, reason)
+            log.warning("order %s rejected: %s", order.client_order_id, reason)
+            raise OrderRejectedError(f"order {order.client_order_id} rejected: {reason}") from None
+        except ccxt.BaseError as exc:  # still pending: the next submit or poll looks it up
+            self._raise_typed(exc)
+        self._sync(order, placed)
+        return order
+
+    def pending(self) -> list[Order]:
+        return self._ledger.pending_orders()
+
+    def on_candle(self, symbol: str, candle: Candle) -> list[Fill]:
+        """Poll the exchange for `symbol`'s pending orders and record their new trades."""
+        mine = [o for o in self._ledger.pending_orders() if o.symbol == symbol]
+        if not mine:
+            return []
+        open_orders = self._call(self._exchange.fetch_open_orders, symbol)
+        by_client_id = {o.get("clientOrderId"): o for o in open_orders}
+        fills: list[Fill] = []
+        for order in mine:
+            seen = by_client_id.get(order.client_order_id)
+            if seen is None:  # no longer open: filled, cancelled, or never placed
+                seen = self._lookup(order)
+                if seen is None:
+                    self._ledger.reject(order.client_order_id, "not found on the exchange")
+                    continue
+            fills.extend(self._sync(order, seen))
+        return fills
+
+    def cancel_pending(self, side: Side | None = None, symbol: str | None = None) -> list[Order]:
+        """Cancel pending orders on the exchange (of one side or all, of one symbol or all);
+        trades made before the cancel are recorded. The orders cancelled."""
+        chosen = [
+            o
+            for o in self._ledger.pending_orders()
+            if (side is None or o.side is side) and (symbol is None or o.symbol == symbol)
+        ]
+        if side is None and symbol is not None and chosen:
+            self._call(self._exchange.cancel_all_orders, symbol)
+        else:
+            for order in chosen:
+                # Filled or gone meanwhile: the lookup below tells which.
+                with contextlib.suppress(ccxt.OrderNotFound):
+                    self._call(
+                        self._exchange.cancel_order,
+                        None,
+                        order.symbol,
+                        {"clientOrderId": order.client_order_id},
+                    )
+        cancelled = []
+        for order in chosen:
+            seen = self._lookup(order)
+            if seen is not None:
+                self._sync(order, seen)
+            self._ledger.cancel(order.client_order_id)
+            status = self._ledger.status(order.client_order_id)
+            if status is not None and status[0] == "cancelled":
+                cancelled.append(order)
+        return cancelled
+
+    # -- sending and looking up ----------------------------------------------------------------
+
+    def _place(self, order: Order, *, look_up_first: bool) -> Mapping[str, Any]:
+        """The exchange's order: adopted when the lookup finds it, else sent. A send is only
+        ever repeated after a lookup that did not find it."""
+        look_up = look_up_first
+        for attempt in self._retrying():
+            with attempt:
+                if look_up:
+                    found = self._lookup_once(order)
+                    if found is not None:
+                        log.info("order %s adopted from the exchange", order.client_order_id)
+                        return found
+                look_up = True  # whatever happens to this send, the next try looks first
+                return self._send(order)
+        raise AssertionError("unreachable: tenacity reraises the last failure")
+
+    def _send(self, order: Order) -> Mapping[str, Any]:
+        exchange = self._exchange
+        amount = float(exchange.amount_to_precision(order.symbol, order.quantity))
+        price = None
+        if order.type is OrderType.LIMIT:
+            if order.limit_price is None:
+                raise ccxt.InvalidOrder(f"limit order {order.client_order_id} has no price")
+            price = float(exchange.price_to_precision(order.symbol, order.limit_price))
+        log.info("sending order %s", order.client_order_id)
+        placed: Mapping[str, Any] = exchange.create_order(
+            order.symbol,
+            order.type.value,
+            order.side.value,
+            amount,
+            price,
+            {"clientOrderId": order.client_order_id},
+        )
+        return placed
+
+    def _lookup(self, order: Order) -> Mapping[str, Any] | None:
+        """The exchange's order with our client id, None when it has none; faults retried."""
+        result: Mapping[str, Any] | None = self._call(self._lookup_once, order)
+        return result
+
+    def _lookup_once(self, order: Order) -> Mapping[str, Any] | None:
+        try:
+            found: Mapping[str, Any] = self._exchange.fetch_order(
+                None, order.symbol, {"clientOrderId": order.client_order_id}
+            )
+        except ccxt.OrderNotFound:
+            return None
+        return found
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def _sync(self, order: Order, seen: Mapping[str, Any]) -> list[Fill]:
+        """Record the trades of `seen` (the exchange's view of `order`) not yet recorded; close
+        the order in the ledger when the exchange says it is done."""
+        coid = order.client_order_id
+        filled = float(seen.get("filled") or 0.0)
+        done = str(seen.get("status")) in DONE_STATUSES
+        fills: list[Fill] = []
+        if filled > self._filled_seen.get(coid, 0.0):
+            trades = self._call(self._exchange.fetch_order_trades, seen["id"], order.symbol)
+            market = self._exchange.market(order.symbol)
+            fresh = new_trades(trades, self._ledger.trade_ids(coid))
+            for index, trade in enumerate(fresh):
+                fill = fill_from_trade(trade, coid, market["base"], market["quote"])
+                last = index == len(fresh) - 1
+                stop = order.stop_price if order.side is Side.BUY else None
+                closes = last and seen.get("status") == "closed"
+                if self._ledger.record_trade(str(trade["id"]), fill, stop, done=closes):
+                    fills.append(fill)
+            self._filled_seen[coid] = filled
+        if seen.get("status") == "closed":
+            self._ledger.mark_filled(coid)
+        elif done:
+            self._ledger.cancel(coid)
+        return fills
+
+    # -- retries -------------------------------------------------------------------------------
+
+    def _retrying(self) -> Retrying:
+        policy = self._retry
+        return Retrying(
+            retry=retry_if_exception_type(ccxt.NetworkError),
+            wait=wait_exponential_jitter(
+                multiplier=policy.initial_s, max=policy.max_s, jitter=policy.initial_s
+            ),
+            stop=stop_after_delay(policy.deadline_s),
+            sleep=self._sleep,
+            before_sleep=self._note_failure,
+            reraise=True,
+        )
+
+    def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """`method(*args)` with network faults retried; what outlasts the deadline is typed."""
+        try:
+            for attempt in self._retrying():
+                with attempt:
+                    return method(*args)
+        except ccxt.OrderNotFound:
+            raise  # an answer, not a failure: the caller decides what it means
+        except ccxt.BaseError as exc:
+            self._raise_typed(exc)
+        raise AssertionError("unreachable: tenacity reraises the last failure")
+
+    def _note_failure(self, state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        detail = self._clean(f"{type(failure).__name__}: {failure}")
+        log.warning("exchange call failed (attempt %d), retrying: %s", state.attempt_number, detail)
+        if isinstance(failure, ccxt.ExchangeNotAvailable) and self._on_error is not None:
+            self._on_error(ERROR_SOURCE, detail)
+
+    def _raise_typed(self, exc: ccxt.BaseError) -> NoReturn:
+        """A ccxt failure as our typed error, its text cleaned of secrets (and not chained, so
+        a traceback shows nothing the cleaning missed)."""
+        detail = self._clean(f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, ccxt.ExchangeNotAvailable):
+            if self._on_error is not None:
+                self._on_error(ERROR_SOURCE, detail)
+            raise ExchangeUnavailableError(f"exchange not available: {detail}") from None
+        if isinstance(exc, ccxt.NetworkError):
+            raise ExchangeUnreachableError(f"exchange unreachable: {detail}") from None
+        raise BrokerError(f"exchange error: {detail}") from None
+
+    def _clean(self, text: str) -> str:
+        return redact(text, (self._exchange.apiKey, self._exchange.secret))
