@@ -47,7 +47,7 @@ def test_a_blank_url_means_sqlite_too(tmp_path) -> None:
 
 
 def test_the_settings_never_print_the_url(tmp_path) -> None:
-    settings = Settings(database_url="postgresql://u:secret@h/tg")
+    settings = Settings(database_url="postgresql://u:pg-pass-7f3k@h/tg")
 
-    assert "secret" not in repr(settings)
-    assert "secret" not in settings.model_dump_json()
+    assert "pg-pass-7f3k" not in repr(settings)
+    assert "pg-pass-7f3k" not in settings.model_dump_json()
