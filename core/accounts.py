@@ -198,15 +198,3 @@ def record_from_row(row: tuple[Any, ...]) -> RunRecord:
         request=json.loads(row[5]),
         breaker_state=json.loads(row[6]),
     )
-
-
-def check_ledger(root: Path) -> None:
-    """A ledger that cannot be read is one UserError line, raised before anything is written
-    (a run) or after the state that matters most was shown (`risk status`)."""
-    ledger = root / "ledger.sqlite"
-    if ledger.exists():
-        book = AccountBook(ledger)
-        try:
-            book.check()
-        finally:
-            book.close()

@@ -112,7 +112,7 @@ class Storage:
 
     def has_ledger(self) -> bool:
         """Whether there can be ledger rows to read (a server always counts: it is asked)."""
-        return bool(self.url) or (self.root / LEDGER_FILE).is_file()
+        return bool(self.url) or (self.root / LEDGER_FILE).exists()  # a folder there: say so
 
     def cancel_pending_orders(self, account: str | None = None) -> int:
         if self.url:
