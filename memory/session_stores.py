@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 from core.errors import UserError
 from core.run_registry import RunRegistry
+from core.text import shown
 from core.types import MarketInfo
 from memory.embeddings import text_embedder
 from memory.lessons import COLLECTION as LESSONS
@@ -70,7 +71,41 @@ class MemoryStores:
                 self.registry.seal(self.traces.run_id, seq, head)
 
 
+class MemoryStoreDamagedError(UserError):
+    """The embedded vector store cannot be read (a process killed while chromadb wrote it)."""
+
+
 def open_memory(
+    data_dir: Path,
+    run_id: str,
+    markets: MarketInfo | Sequence[MarketInfo],
+    *,
+    url: str | None,
+    embedding: str,
+    enabled: bool,
+    batch_size: int,
+    writer: WriterChoice = "inline",
+    cycles: int | None = None,
+) -> MemoryStores:
+    """Open the memory stores; a damaged embedded store is one line saying what to do (chromadb
+    can leave its vector index unreadable when a writer is killed mid-write)."""
+    import chromadb.errors
+
+    try:
+        return _open_memory(
+            data_dir, run_id, markets, url=url, embedding=embedding, enabled=enabled,
+            batch_size=batch_size, writer=writer, cycles=cycles,
+        )  # fmt: skip
+    except chromadb.errors.InternalError as exc:
+        where = url or str(data_dir / "chroma")
+        raise MemoryStoreDamagedError(
+            f"the memory store {where} cannot be read ({shown(str(exc), one_line=True)[:160]}): "
+            "move that folder aside (kept for the audit) and the next run starts its traces and "
+            "memory afresh"
+        ) from None
+
+
+def _open_memory(
     data_dir: Path,
     run_id: str,
     markets: MarketInfo | Sequence[MarketInfo],
