@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, ParamSpec
 
 from core.errors import UserError
 from core.run_registry import RunRegistry
@@ -71,41 +72,38 @@ class MemoryStores:
                 self.registry.seal(self.traces.run_id, seq, head)
 
 
+P = ParamSpec("P")
+
+
 class MemoryStoreDamagedError(UserError):
     """The embedded vector store cannot be read (a process killed while chromadb wrote it)."""
 
 
+def _damaged_store_in_one_line(
+    open_stores: Callable[P, MemoryStores],
+) -> Callable[P, MemoryStores]:
+    """A store chromadb cannot read is one line saying what to do (chromadb can leave its
+    vector index unreadable when a writer is killed mid-write), not a traceback."""
+
+    @functools.wraps(open_stores)
+    def opened(*args: P.args, **kwargs: P.kwargs) -> MemoryStores:
+        import chromadb.errors
+
+        try:
+            return open_stores(*args, **kwargs)
+        except chromadb.errors.InternalError as exc:
+            where = kwargs.get("url") or str(Path(str(args[0])) / "chroma")
+            raise MemoryStoreDamagedError(
+                f"the memory store {where} cannot be read "
+                f"({shown(str(exc), one_line=True)[:160]}): move that folder aside (kept for "
+                "the audit) and the next run starts its traces and memory afresh"
+            ) from None
+
+    return opened
+
+
+@_damaged_store_in_one_line
 def open_memory(
-    data_dir: Path,
-    run_id: str,
-    markets: MarketInfo | Sequence[MarketInfo],
-    *,
-    url: str | None,
-    embedding: str,
-    enabled: bool,
-    batch_size: int,
-    writer: WriterChoice = "inline",
-    cycles: int | None = None,
-) -> MemoryStores:
-    """Open the memory stores; a damaged embedded store is one line saying what to do (chromadb
-    can leave its vector index unreadable when a writer is killed mid-write)."""
-    import chromadb.errors
-
-    try:
-        return _open_memory(
-            data_dir, run_id, markets, url=url, embedding=embedding, enabled=enabled,
-            batch_size=batch_size, writer=writer, cycles=cycles,
-        )  # fmt: skip
-    except chromadb.errors.InternalError as exc:
-        where = url or str(data_dir / "chroma")
-        raise MemoryStoreDamagedError(
-            f"the memory store {where} cannot be read ({shown(str(exc), one_line=True)[:160]}): "
-            "move that folder aside (kept for the audit) and the next run starts its traces and "
-            "memory afresh"
-        ) from None
-
-
-def _open_memory(
     data_dir: Path,
     run_id: str,
     markets: MarketInfo | Sequence[MarketInfo],

@@ -14,7 +14,7 @@ def test_an_unreadable_vector_index_is_one_line_naming_the_folder(tmp_path, monk
     def damaged(*args, **kwargs):
         raise chromadb.errors.InternalError(HNSW + "\nto the hnsw segment writer")
 
-    monkeypatch.setattr(session_stores, "_open_memory", damaged)
+    monkeypatch.setattr(session_stores, "open_chroma", damaged)
     info = MarketInfo(source="synthetic:5", symbol="SYN/USDT", timeframe="1h", synthetic=True)
 
     with pytest.raises(MemoryStoreDamagedError) as caught:
