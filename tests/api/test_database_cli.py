@@ -12,17 +12,16 @@ from tests.cli import assert_one_line_error, tradegraph
 UNREACHABLE = "postgresql://u:secret@127.0.0.1:1/x"
 
 
+def _run_on(url, data_dir):
+    """A short synthetic run whose ledger is the database at `url`."""
+    return tradegraph(
+        "run", "--market", "synthetic:5", "--bars", "50", "--data-dir", str(data_dir),
+        env={"TRADEGRAPH_DATABASE_URL": url},
+    )  # fmt: skip
+
+
 def test_an_unreachable_database_is_one_line_naming_the_host_without_the_password(tmp_path):
-    result = tradegraph(
-        "run",
-        "--market",
-        "synthetic:5",
-        "--bars",
-        "50",
-        "--data-dir",
-        str(tmp_path),
-        env={"TRADEGRAPH_DATABASE_URL": UNREACHABLE},
-    )
+    result = _run_on(UNREACHABLE, tmp_path)
 
     assert_one_line_error(result, "127.0.0.1:1", "TRADEGRAPH_DATABASE_URL")
     assert "secret" not in result.stdout + result.stderr
@@ -33,16 +32,7 @@ def test_an_unknown_role_is_one_line_without_the_password(tmp_path, postgres_ser
     url = postgres_server.url_for("postgres").replace("//", "//nobody:hunter2@", 1)
     url = url.replace("@tradegraph@", "@")
 
-    result = tradegraph(
-        "run",
-        "--market",
-        "synthetic:5",
-        "--bars",
-        "50",
-        "--data-dir",
-        str(tmp_path),
-        env={"TRADEGRAPH_DATABASE_URL": url},
-    )
+    result = _run_on(url, tmp_path)
 
     assert_one_line_error(result, "nobody:***@", "check TRADEGRAPH_DATABASE_URL")
     assert "hunter2" not in result.stdout + result.stderr
