@@ -61,6 +61,7 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
     the situations and lessons against their hashes; exit 1 naming what does not hold."""
     from core.backends import storage_for
     from memory.audit import run_ids, verify_run
+    from memory.store_repair import rebuilds_note
 
     if head is not None and (run is None or not re.fullmatch(r"[0-9a-f]{64}", head)):
         raise UserError(
@@ -91,6 +92,9 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
             f"[yellow]note[/]    no run registry in {root} (its runs predate it): a deleted "
             "run or a rewritten chain is caught only with --head"
         )
+    rebuilt = rebuilds_note(root)  # the index, not the records the audit checks
+    if rebuilt:
+        console.print(f"[yellow]note[/]    {_safe(rebuilt)}")
     for report in reports:
         verdict = _judge(report, root, before, after, ledger, cycles_ran, settings.chroma_url)
         if verdict is None:
@@ -383,8 +387,22 @@ def prune(older_than: str, run: str | None, data_dir: Path | None) -> None:
                     f"run {_safe(run_id)}: pruned {result.removed:,} traces, chain anchored "
                     f"at trace {result.anchor_seq}"
                 )
+        checkpoints = _prune_checkpoints(data_dir, cutoff)
     before = datetime.fromtimestamp(cutoff / 1000, tz=UTC)
-    console.print(f"pruned {total:,} traces recorded before {before:%Y-%m-%d %H:%M} UTC")
+    console.print(
+        f"pruned {total:,} traces and {checkpoints:,} agent checkpoints from before "
+        f"{before:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+def _prune_checkpoints(data_dir: Path | None, cutoff_ms: int) -> int:
+    """The agents' older checkpoints go with the traces (each keeps its latest)."""
+    from core.settings import load_settings
+    from graphs.agent.checkpoints import prune_agent_checkpoints
+
+    settings = load_settings(data_dir=data_dir)
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    return prune_agent_checkpoints(_root(data_dir), url, cutoff_ms)
 
 
 def _safe(text: str) -> str:

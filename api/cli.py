@@ -97,10 +97,26 @@ def run(
             "trace, with the options it was started with."
         ),
     ] = None,
+    broker: Annotated[
+        str,
+        typer.Option(
+            help="paper (simulated fills, the default), sandbox (the exchange's test network, "
+            "with TRADEGRAPH_EXECUTION__API_KEY/API_SECRET) or live (real money: needs "
+            'execution.mode = "live" in the settings and --i-understand-live-trading).'
+        ),
+    ] = "paper",
+    live_confirmed: Annotated[
+        bool,
+        typer.Option(
+            "--i-understand-live-trading",
+            help="The second confirmation --broker live needs (with the settings' mode).",
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Run the agent over a market on paper, one decision per candle, and summarize."""
+    """Run the agent over a market, one decision per candle, and summarize. On an exchange
+    market (without --from/--to) it trades in real time, as candles close, until stopped."""
     from dataclasses import replace
 
     from api.run_command import execute_run
@@ -117,7 +133,9 @@ def run(
             from core.errors import UserError
 
             raise UserError(f"--resume carries on with the run's own options: drop {given[0]}")
-    request = replace(request, account=account)
+    request = replace(
+        request, account=account, broker=broker, live_confirmed=live_confirmed, realtime=True
+    )
     execute_run(
         request, json_path=json_path, quiet=quiet, process_start=PROCESS_START, resume=resume
     )
@@ -358,6 +376,10 @@ def risk_status(
 
     status(account, show_all, data_dir)
 
+
+from api.agent_cli import agent_app  # noqa: E402 - beside the other command groups
+
+app.add_typer(agent_app, name="agent")
 
 audit_app = typer.Typer(
     help="The audit trail: verify it, repair an interrupted write, show a trace, search, prune.",

@@ -22,6 +22,7 @@ from graphs.assembly import PreparedRun, RunRequest, new_run_id, prepare_resume,
 from graphs.halt_notice import halt_notice
 
 if TYPE_CHECKING:
+    from core.types import Trace
     from graphs.session import CycleObserver
     from graphs.summary import RunSummary
 
@@ -47,6 +48,8 @@ def replay_with_progress(
     from graphs.assembly import run_prepared
 
     plan, chosen = prepared.plan, prepared.analyst
+    if plan.live:
+        return trade_live(prepared, quiet=quiet, process_start=process_start, on_cycle=on_cycle)
     info = plan.info
     total = sum(len(series) for _, series in plan.markets)
     label = " [bold yellow]SYNTHETIC DATA[/]" if info.synthetic else ""
@@ -89,6 +92,59 @@ def replay_with_progress(
         )
 
 
+def trade_live(
+    prepared: PreparedRun,
+    *,
+    quiet: bool,
+    process_start: float,
+    on_cycle: CycleObserver | None = None,
+) -> RunSummary:
+    """A real-time run: one line per decision as candles close, until Ctrl-C or SIGTERM."""
+    from graphs.assembly import run_prepared
+
+    plan = prepared.plan
+    symbols = ",".join(market.symbol for market, _ in plan.markets)
+    broker = {"paper": "[green]paper[/]", "sandbox": "[yellow]sandbox[/]"}.get(
+        plan.broker, "[bold red]LIVE[/]"
+    )
+    console.print(
+        f"[bold]tradegraph[/] trading [cyan]{plan.run_id}[/] · {_safe(symbols)} "
+        f"{plan.info.timeframe} from {_safe(plan.info.source)} in real time · broker {broker} · "
+        f"account [magenta]{_safe(plan.account_name)}[/] · analyst "
+        f"[green]{_safe(prepared.analyst.name)}[/] · Ctrl-C stops after the cycle in progress",
+        highlight=False,
+    )
+
+    def show_cycle(trace: Trace, position: float) -> None:
+        if on_cycle is not None:
+            on_cycle(trace, position)
+        if not quiet:
+            console.print(live_line(trace), markup=False, highlight=False, soft_wrap=True)
+
+    return run_prepared(
+        prepared, on_cycle=show_cycle, started=process_start, stop_on_interrupt=True
+    )
+
+
+def live_line(trace: Trace) -> str:
+    """One decision, as a trader scans a blotter: when, what, the verdict, the equity."""
+    from datetime import UTC, datetime
+
+    when = datetime.fromtimestamp(trace.ts / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    proposal = trace.proposal
+    what = proposal.action.value
+    if trace.order is not None:
+        what = (
+            f"{trace.order.side.value} {trace.order.quantity:g} @ ~{trace.order.reference_price:g}"
+        )
+    verdict = trace.verdict.value + (f" ({', '.join(trace.refusals)})" if trace.refusals else "")
+    events = "".join(f" | {e.kind}: {e.detail}" for e in trace.events)
+    return shown(
+        f"{when}Z {trace.symbol} {what} → {verdict} · equity {trace.equity:,.2f}{events}",
+        one_line=True,
+    )
+
+
 def execute_run(
     request: RunRequest,
     *,
@@ -112,6 +168,13 @@ def execute_run(
         show_summary(stopped.summary, json_path)
         raise
     show_summary(summary, json_path)
+    if summary.partial and prepared.plan.live:
+        console.print(
+            f"[bold yellow]stopped by {summary.stopped_by or 'an interrupt'}[/] after "
+            f"{summary.decisions:,} decisions; open orders were cancelled, stops stay on the "
+            "exchange. Start again on the same account: it reconciles first."
+        )
+        raise SystemExit(143 if summary.stopped_by == "SIGTERM" else 130)
     if summary.partial:
         console.print(
             f"[bold yellow]stopped by {summary.stopped_by or 'an interrupt'}[/] after "

@@ -7,26 +7,41 @@ left unfinished) and SIGKILLs it after a random delay: before its first cycle, m
 while its writer process writes, while it finishes. After every kill `tradegraph audit verify`
 must not call the trail altered (a killed run's missing tail is reported as incomplete, which
 is true); at the end every unfinished run is resumed to completion and the audit must be clean
-with every cycle's trace in place. Prints the figures; exit 1 on any false verdict or lost
-trace. The slow test tier runs the same campaign (tests/test_kill_campaign.py).
+with every cycle's trace in place. A kill while chromadb writes its vector index can tear
+it: the next run rebuilds it from the store's records (`memory.store_repair`), and an audit
+between the two says so instead of judging the trail; the campaign counts both. Prints the
+figures; exit 1 on any false verdict or lost trace. The slow test tier runs the same campaign
+(tests/test_kill_campaign.py). The runs use this checkout's code (PYTHONPATH), whichever
+checkout the virtualenv was installed from.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 TRADEGRAPH = Path(sys.executable).parent / "tradegraph"
 BARS = (300, 800, 2600)
 """Run lengths: 2,600 cycles hand their traces to the writer process (from 2,000)."""
+REBUILT = "memory store: rebuilt the vector index of "
+"""The line a run prints on stderr when it rebuilt a torn vector index."""
+AWAITING = "the next run rebuilds it"
+"""What a reader says of a torn vector index it may not repair."""
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+}
 
 
 @dataclass
@@ -39,6 +54,10 @@ class CampaignFigures:
     cycles: int = 0
     traces: int = 0
     lost_traces: int = 0
+    rebuilt_indexes: int = 0
+    """Vector indexes a run rebuilt after a kill tore them."""
+    audits_awaiting_rebuild: int = 0
+    """Audits after a kill that found a torn index (to be rebuilt by the next run)."""
     final_verify: str = ""
     failures: list[str] = field(default_factory=list)
 
@@ -49,8 +68,35 @@ class CampaignFigures:
 
 def tradegraph(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(TRADEGRAPH), *args], capture_output=True, text=True, timeout=timeout, check=False
+        [str(TRADEGRAPH), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=ENV,
     )
+
+
+def start_tradegraph(args: list[str]) -> Any:
+    """`tradegraph ARGS` in a fresh interpreter, its stderr piped (a Popen)."""
+    return subprocess.Popen(
+        [str(TRADEGRAPH), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=ENV,
+        text=True,
+    )
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """How the campaign runs `tradegraph`: a fresh interpreter each time, as a user does (the
+    default), or a starter of the caller's (the tests fork theirs with the imports done, so
+    the kills land in the runs rather than in Python's start-up)."""
+
+    start: Callable[[list[str]], Any] = start_tradegraph
+    """Popen-like: kill(), communicate() -> (stdout, stderr text), returncode."""
+    run: Callable[..., subprocess.CompletedProcess[str]] = tradegraph
 
 
 def unfinished_runs(root: Path) -> list[str]:
@@ -65,8 +111,18 @@ def unfinished_runs(root: Path) -> list[str]:
         db.close()
 
 
-def kill_campaign(root: Path, kills: int, seed: int) -> CampaignFigures:
-    """`kills` rounds of start-and-SIGKILL in `root`, then everything resumed and audited."""
+def kill_campaign(
+    root: Path,
+    kills: int,
+    seed: int,
+    launcher: Launcher | None = None,
+    *,
+    longest_s: float = 9.0,
+) -> CampaignFigures:
+    """`kills` rounds of start-and-SIGKILL in `root`, then everything resumed and audited;
+    each kill at a random moment up to `longest_s` after the start."""
+    launcher = launcher or Launcher()
+    tradegraph = launcher.run
     rng = random.Random(seed)
     figures = CampaignFigures()
     data = ("--data-dir", str(root), "-q")
@@ -80,12 +136,11 @@ def kill_campaign(root: Path, kills: int, seed: int) -> CampaignFigures:
             market = f"synthetic:{seed * 1000 + round_}"
             command = ["run", "--market", market, "--bars", str(bars), "--analyst", "offline"]
             command += data
-        process = subprocess.Popen(
-            [str(TRADEGRAPH), *command], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        time.sleep(rng.uniform(0.3, 9.0))
+        process = launcher.start(command)
+        time.sleep(rng.uniform(0.3, longest_s))
         process.kill()
         _, stderr = process.communicate()
+        figures.rebuilt_indexes += stderr.count(REBUILT)
         figures.kills += 1
         if process.returncode == 0:
             figures.finished_before_kill += 1
@@ -99,9 +154,14 @@ def kill_campaign(root: Path, kills: int, seed: int) -> CampaignFigures:
         )
     for run_id in unfinished_runs(root):
         finished = tradegraph("run", "--resume", run_id, *data)
+        figures.rebuilt_indexes += finished.stderr.count(REBUILT)
         if finished.returncode != 0:
             figures.failures.append(f"resume {run_id}: {finished.stderr.strip()}")
     final = tradegraph("audit", "verify", *data[:2])
+    if AWAITING in final.stderr:  # the last kill tore it and no run was left to resume
+        repaired = tradegraph("audit", "repair", *data[:2])
+        figures.rebuilt_indexes += repaired.stderr.count(REBUILT)
+        final = tradegraph("audit", "verify", *data[:2])
     figures.final_verify = (final.stdout + final.stderr).strip()
     if final.returncode != 0:
         figures.failures.append(f"final audit verify exit {final.returncode}")
@@ -113,15 +173,22 @@ def _check_verdict(
     verified: subprocess.CompletedProcess[str], round_: int, figures: CampaignFigures
 ) -> None:
     """A killed run may be incomplete (true); nothing was edited, so any other verdict is
-    false: a broken link, an altered trail, or a traceback."""
+    false: a broken link, an altered trail, or a traceback. A store with no trace yet (the
+    first run killed before its store, collection or first trace was written) is true too."""
     output = verified.stdout + verified.stderr
+    if AWAITING in output:  # no verdict: the trail is unread until the next run rebuilds
+        figures.audits_awaiting_rebuild += 1
+        return
     lines = [line for line in output.splitlines() if line.strip()]
     false = [
         line
         for line in lines
         if "BROKEN" in line or "altered" in line or "Traceback" in line or "error:" in line
     ]
-    if false and "no traces in" not in output:
+    nothing_yet = any(  # the first run was killed before its store, collection or trace
+        said in output for said in ("no trace store in", "no 'traces' in", "no traces in")
+    )
+    if false and not nothing_yet:
         figures.false_verdicts.append(f"round {round_}: {false[0]}")
 
 
@@ -158,6 +225,8 @@ def report(figures: CampaignFigures) -> str:
         f"false verdicts from audit verify after a kill: {len(figures.false_verdicts)}",
         f"runs: {figures.runs}, all resumed to completion; cycles recorded {figures.cycles:,}, "
         f"traces in the store {figures.traces:,}, lost {figures.lost_traces}",
+        f"vector indexes torn by a kill and rebuilt by the next run: {figures.rebuilt_indexes} "
+        f"({figures.audits_awaiting_rebuild} audits in between found one awaiting its rebuild)",
         f"final audit verify: {runs_ok} runs ok; " + (verdicts[-1] if verdicts else "-"),
     ]
     lines += [f"FALSE VERDICT {line}" for line in figures.false_verdicts]

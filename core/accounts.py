@@ -1,4 +1,4 @@
-"""Accounts and the runs that trade them, in the data directory's ledger file.
+"""Accounts and the runs that trade them, in the data directory's ledger file (or PostgreSQL).
 
 An account (its ledger, positions, resting stops and breaker state) outlives a run: a later run
 with the same `--account` carries on with it. Each run leaves a record here: what it was asked
@@ -11,7 +11,6 @@ whose tail was lost (a killed process) from one that is complete.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Any, Literal
@@ -19,28 +18,31 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import UserError
-from core.storage import usable_database
+from core.sql import Database, SqliteDatabase, prepared
 
 RunStatus = Literal["running", "finished", "interrupted"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
     name TEXT PRIMARY KEY,
-    initial_cash REAL NOT NULL,
+    initial_cash DOUBLE PRECISION NOT NULL,
     quote TEXT NOT NULL,
-    created_ms INTEGER NOT NULL
+    created_ms BIGINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     account TEXT NOT NULL,
     status TEXT NOT NULL,
-    started_ms INTEGER NOT NULL,
+    started_ms BIGINT NOT NULL,
     cycles INTEGER NOT NULL DEFAULT 0,
     request TEXT NOT NULL,
     breaker_state TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_account ON runs(account, status);
 """
+"""The same on both backends: SQLite reads DOUBLE PRECISION as REAL and BIGINT as INTEGER."""
+_ACCOUNT_COLUMNS = "name, initial_cash, quote, created_ms"
+_RUN_COLUMNS = "run_id, account, status, started_ms, cycles, request, breaker_state"
 
 REPLAY_PREFIX = "replay:"
 """Accounts named after one replay (no --account given): they end with their run."""
@@ -87,21 +89,14 @@ def check_account_name(name: str) -> str:
 
 
 class AccountBook:
-    """The accounts and runs of one data directory (one SQLite file, shared with the ledger)."""
+    """The accounts and runs of one data directory: its SQLite file (shared with the ledger),
+    or a database already opened (`PostgresAccountBook` opens a server's, which every data
+    directory pointed at it shares)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        with usable_database(self.path):
-            self._db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=5.0
-            )
-            try:
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-                self._db.executescript(_SCHEMA)
-            except BaseException:
-                self._db.close()
-                raise
+    def __init__(self, path: Path | Database) -> None:
+        db = path if isinstance(path, Database) else SqliteDatabase(Path(path))
+        self._db = prepared(db, lambda opened: opened.create_schema(_SCHEMA))
+        self.where = db.where
         self._lock = threading.Lock()
 
     def open_account(
@@ -111,27 +106,23 @@ class AccountBook:
         keeps the cash it was created with: its ledger continues)."""
         with self._lock:
             self._db.execute(
-                "INSERT OR IGNORE INTO accounts VALUES (?, ?, ?, ?)",
+                "INSERT INTO accounts (name, initial_cash, quote, created_ms) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (name, initial_cash, quote, now_ms),
             )
-            row = self._db.execute(
-                "SELECT name, initial_cash, quote, created_ms FROM accounts WHERE name = ?",
-                (name,),
-            ).fetchone()
-        return AccountRecord(name=row[0], initial_cash=row[1], quote=row[2], created_ms=row[3])
+            row = self._db.one(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE name = ?", (name,))
+        assert row is not None  # inserted or already there, in this very block
+        return account_from_row(row)
 
     def accounts(self) -> list[AccountRecord]:
-        rows = self._db.execute(
-            "SELECT name, initial_cash, quote, created_ms FROM accounts ORDER BY name"
-        ).fetchall()
-        return [
-            AccountRecord(name=r[0], initial_cash=r[1], quote=r[2], created_ms=r[3]) for r in rows
-        ]
+        with self._lock:
+            rows = self._db.all(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY name")
+        return [account_from_row(row) for row in rows]
 
     def start_run(self, record: RunRecord) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     record.run_id,
                     record.account,
@@ -153,42 +144,44 @@ class AccountBook:
             self._db.execute("UPDATE runs SET status = ? WHERE run_id = ?", (status, run_id))
 
     def run(self, run_id: str) -> RunRecord | None:
-        with usable_database(self.path):
-            row = self._db.execute(
-                "SELECT run_id, account, status, started_ms, cycles, request, breaker_state "
-                "FROM runs WHERE run_id = ?",
-                (run_id,),
-            ).fetchone()
+        with self._lock:
+            row = self._db.one(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
         return None if row is None else record_from_row(row)
 
     def cycles_by_run(self) -> dict[str, int]:
         """Every run's own count of the cycles it ran."""
-        with usable_database(self.path):
-            rows = self._db.execute("SELECT run_id, cycles FROM runs").fetchall()
+        with self._lock:
+            rows = self._db.all("SELECT run_id, cycles FROM runs")
         return {str(run_id): int(cycles) for run_id, cycles in rows}
 
     def unfinished(self, account: str) -> list[RunRecord]:
         """Runs of `account` that did not end by themselves (killed, or still running)."""
-        rows = self._db.execute(
-            "SELECT run_id, account, status, started_ms, cycles, request, breaker_state "
-            "FROM runs WHERE account = ? AND status = 'running' ORDER BY started_ms",
-            (account,),
-        ).fetchall()
+        with self._lock:
+            rows = self._db.all(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE account = ? AND status = 'running' "
+                "ORDER BY started_ms",
+                (account,),
+            )
         return [record_from_row(row) for row in rows]
 
     def check(self) -> None:
-        """Read the whole file once: StateStoreError if any page of it is damaged."""
-        with usable_database(self.path):
-            (verdict,) = self._db.execute("PRAGMA quick_check").fetchone()
-            if verdict != "ok":
-                raise sqlite3.DatabaseError(str(verdict))
+        """Read the store once (a SQLite file's every page): StateStoreError if it cannot
+        serve the accounts and runs."""
+        with self._lock:
+            self._db.check(("accounts", "runs"))
 
     def close(self) -> None:
         self._db.close()
 
 
+def account_from_row(row: tuple[Any, ...]) -> AccountRecord:
+    return AccountRecord(
+        name=str(row[0]), initial_cash=float(row[1]), quote=str(row[2]), created_ms=int(row[3])
+    )
+
+
 def record_from_row(row: tuple[Any, ...]) -> RunRecord:
-    """A run record from its table row (the PostgreSQL book shares it)."""
+    """A run record from its table row."""
     return RunRecord(
         run_id=row[0],
         account=row[1],

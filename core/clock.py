@@ -28,3 +28,10 @@ class SimulatedClock:
 class WallClock:
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000
+
+
+class LiveClock(WallClock):
+    """The wall clock of a live run: the feed's candle closes do not move it, time does."""
+
+    def advance_to(self, ts_ms: int) -> None:
+        """Nothing to do: a live cycle runs at the wall time it runs at."""

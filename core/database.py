@@ -9,12 +9,12 @@ printed whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from core.storage import StateStoreError
+from core.sql import POSTGRES, Cursor, Database, Params, StateStoreError
 
 if TYPE_CHECKING:
     import psycopg
@@ -92,3 +92,53 @@ def create_schema(conn: psycopg.Connection[tuple[object, ...]], statements: str)
         for statement in statements.split(";"):
             if statement.strip():
                 conn.execute(statement.encode())
+
+
+class PostgresDatabase(Database):
+    """A connection to the server at `url`; rows keep their insertion order in a `seq` column
+    (SQLite's rowid plays that part there)."""
+
+    dialect = POSTGRES
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.where = mask_url(url)
+        self._conn = connect(url)
+
+    def guarded(self) -> AbstractContextManager[None]:
+        return usable_server(self.url)
+
+    def _run(self, query: str, args: Params) -> Cursor:
+        return self._conn.execute(self.dialect.sql(query).encode(), args)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.guarded(), self._conn.transaction():
+            yield
+
+    def create_schema(self, statements: str) -> None:
+        with self.guarded():
+            create_schema(self._conn, statements)
+
+    def columns(self, table: str) -> set[str]:
+        rows = self.all(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = ?",
+            (table,),
+        )
+        return {str(name) for (name,) in rows}
+
+    def add_column(self, table: str, column: str, definition: str) -> None:
+        """Under the schema lock, so two processes upgrading at once do not collide."""
+        self.create_schema(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {definition}")
+
+    def check(self, tables: Sequence[str]) -> None:
+        for table in tables:
+            self.one(f"SELECT count(*) FROM {table}")
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._conn.closed)
+
+    def close(self) -> None:
+        self._conn.close()

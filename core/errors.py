@@ -14,3 +14,13 @@ class DataError(UserError):
 class ReplayMismatchError(UserError):
     """A replay asked for an LLM request its cassette does not hold: the run stops, naming it,
     because carrying on would compare a different conversation than the one recorded."""
+
+
+class BrokerError(Exception):
+    """An exchange failure the engine survives: the cycle records it (the error-rate breaker
+    counts it) and goes on. Its message holds no secret."""
+
+    source = "exchange"
+    counts_as_error = True
+    """Whether the engine reports it to the error-rate breaker (a refusal is an answer, not an
+    outage; an outage the broker already reported is not counted twice)."""

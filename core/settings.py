@@ -145,6 +145,20 @@ class MemorySettings(BaseModel):
     live run's unbatched writes are always written inline."""
 
 
+class AgentSettings(BaseModel):
+    """Scheduled agents (`tradegraph agent start`): when they wake and how they show a pulse."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    wake_delay_seconds: float = Field(default=2.0, ge=0, le=600)
+    """After a candle's close, before waking: the exchange needs a moment to close it (a
+    played market waits at most a tenth of its candle)."""
+    heartbeat_seconds: float = Field(default=5.0, gt=0, le=600)
+    """How often a running agent rewrites its pulse; three missed beats read as stalled."""
+    patience_seconds: float = Field(default=60.0, gt=0, le=3600)
+    """How long after a close a wake-up waits for its candles before giving up as stalled."""
+
+
 BUILT_IN_ANALYSTS = ("offline", "anthropic", "stress")
 PLUGIN_ANALYST = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 """`package.module:ClassName`: an analyst of the user's own."""
@@ -169,9 +183,13 @@ class Settings(BaseSettings):
     trace_batch_size: int = Field(default=256, gt=0, le=5000)
     recall_k: int = Field(default=5, ge=0, le=50)
     chroma_url: str | None = None
+    exchange_urls: dict[str, str] = Field(default_factory=dict)
+    """Base URL per ccxt exchange id (TRADEGRAPH_EXCHANGE_URLS='{"binance": "https://..."}'):
+    a regional endpoint, a proxy, or a local test exchange; each API keeps ccxt's own path."""
     """A Chroma server (TRADEGRAPH_CHROMA_URL, e.g. http://127.0.0.1:8000); unset, the store is
     embedded in the data directory."""
     memory: MemorySettings = MemorySettings()
+    agent: AgentSettings = AgentSettings()
     execution: ExecutionSettings = ExecutionSettings()
     risk: RiskLimits = RiskLimits()
     breakers: BreakerLimits = BreakerLimits()
@@ -189,6 +207,14 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             raise ValueError("data_dir is empty: name a folder, e.g. .tradegraph")
         return value
+
+    @field_validator("exchange_urls")
+    @classmethod
+    def _http_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, url in value.items():
+            if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+                raise ValueError(f"exchange_urls.{name} = {url!r} is not an http(s):// URL")
+        return {name.strip().lower(): url.rstrip("/") for name, url in value.items()}
 
     @field_validator("analyst")
     @classmethod

@@ -1,161 +1,134 @@
-"""A tiny durable key/value store in SQLite, for state that must survive restarts.
+"""A tiny durable key/value store, for state that must survive restarts.
 
 It is what the risk package's LockStore protocol expects (structurally: core cannot import
-risk), so circuit-breaker latches and the equity high-water mark live here in production.
+risk), so circuit-breaker latches and the equity high-water mark live here in production: in a
+SQLite file by default (`SqliteStateStore`), or on a PostgreSQL server
+(`core.storage_pg.PostgresStateStore`). Both are `KeyValueStore`, written once against
+`core.sql.Database`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from itertools import takewhile
 from pathlib import Path
 from typing import TypeVar
 
-from core.errors import UserError
+from core.sql import Database, SqliteDatabase, prepared
+from core.sql import StateStoreError as StateStoreError
+from core.sql import damaged_store as damaged_store
+from core.sql import usable_database as usable_database
 
 _T = TypeVar("_T")
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-_UPSERT = (
-    "INSERT INTO kv (key, value) VALUES (?, ?) "
-    "ON CONFLICT(key) DO UPDATE SET value = excluded.value"
-)
 
 
-class StateStoreError(UserError):
-    """The store's file cannot be read or written (not a database, damaged, unwritable)."""
+class KeyValueStore(ABC):
+    """String keys to string values in a `kv` table; every put commits on its own.
+
+    One connection is kept open (the breakers read it every cycle; opening one per call cost
+    more than the cycle itself), opened on first use and guarded by a lock, so threads may share
+    a store. `scope` names the store where several share one table (PostgreSQL); a SQLite
+    store is a file of its own and has none.
+    """
+
+    def __init__(self, scope: str | None = None) -> None:
+        self._db: Database | None = None
+        self._lock = threading.Lock()
+        self._scope: tuple[str, ...] = () if scope is None else (scope,)
+        self._in_scope = "" if scope is None else "store = ? AND "
+        key = "key" if scope is None else "store, key"
+        self._upsert = (
+            f"INSERT INTO kv ({key}, value) VALUES ({'?, ' * len(self._scope)}?, ?) "
+            f"ON CONFLICT ({key}) DO UPDATE SET value = excluded.value"
+        )
+
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """The store as a person can read it."""
+
+    @abstractmethod
+    def _open(self) -> Database:
+        """A connection with the `kv` table in place."""
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether the store is there at all (a deleted store is not an empty one)."""
+
+    def get(self, key: str) -> str | None:
+        row = self._guarded(
+            lambda db: db.one(
+                f"SELECT value FROM kv WHERE {self._in_scope}key = ?", (*self._scope, key)
+            )
+        )
+        return None if row is None else str(row[0])
+
+    def put(self, key: str, value: str) -> None:
+        self._guarded(lambda db: db.execute(self._upsert, (*self._scope, key, value)))
+
+    def delete(self, key: str) -> None:
+        self._guarded(
+            lambda db: db.execute(
+                f"DELETE FROM kv WHERE {self._in_scope}key = ?", (*self._scope, key)
+            )
+        )
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every key that starts with `prefix`, sorted by code point (as SQLite sorts text;
+        PostgreSQL's column is COLLATE "C" for the same order)."""
+        rows = self._guarded(
+            lambda db: db.all(
+                f"SELECT key FROM kv WHERE {self._in_scope}key >= ? ORDER BY key",
+                (*self._scope, prefix),
+            )
+        )
+        # the keys with the prefix sort together, from the prefix on
+        return list(takewhile(lambda key: key.startswith(prefix), (str(k) for (k,) in rows)))
+
+    def check(self) -> None:
+        """Read the store once: StateStoreError if it cannot serve this store's rows."""
+        self._guarded(lambda db: db.check(("kv",)))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def _guarded(self, action: Callable[[Database], _T]) -> _T:
+        with self._lock:
+            if self._db is None or self._db.closed:
+                self._db = self._open()
+            return action(self._db)
 
 
-@contextmanager
-def usable_database(path: Path) -> Iterator[None]:
-    """SQLite errors inside the block as one StateStoreError naming the file: a ledger that is
-    not a database, is damaged or cannot be opened is one line, never a traceback."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise StateStoreError(
-                f"{path} is busy ({exc}): another process held it for over 5 s; try again"
-            ) from None
-        raise damaged_store(path, exc) from None
-    except sqlite3.DatabaseError as exc:
-        raise damaged_store(path, exc) from None
-
-
-def damaged_store(path: Path, exc: Exception) -> StateStoreError:
-    return StateStoreError(
-        f"{path} cannot be used ({exc}): restore it from a backup, or move it "
-        "aside to start this state afresh"
-    )
-
-
-class SqliteStateStore:
+class SqliteStateStore(KeyValueStore):
     """String keys to string values in one SQLite file (WAL, durable commit per put).
 
-    The file, its folder and the table are created on first use. One connection is kept open
-    (the breakers read it every cycle; opening one per call cost more than the cycle itself)
-    and guarded by a lock, so threads may share a store. Several processes can use one file:
-    SQLite serialises writers, and a busy writer is waited for up to 5 s.
+    The file, its folder and the table are created on first use. Several processes can use
+    one file: SQLite serialises writers, and a busy writer is waited for up to 5 s.
     """
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
 
     @property
     def where(self) -> str:
-        """The store as a person can read it."""
         return str(self.path)
 
     def exists(self) -> bool:
         """Whether the file exists (a deleted store is a different thing from an empty one)."""
         return self.path.exists()
 
-    def get(self, key: str) -> str | None:
-        def read(conn: sqlite3.Connection) -> str | None:
-            row = conn.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-            return None if row is None else str(row[0])
-
-        return self._guarded(read)
-
-    def put(self, key: str, value: str) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            with conn:  # one transaction, committed (or rolled back) here
-                conn.execute(_UPSERT, (key, value))
-
-        self._guarded(write)
-
-    def delete(self, key: str) -> None:
-        def remove(conn: sqlite3.Connection) -> None:
-            with conn:
-                conn.execute("DELETE FROM kv WHERE key = ?", (key,))
-
-        self._guarded(remove)
-
-    def keys(self, prefix: str = "") -> list[str]:
-        """Every key that starts with `prefix`, sorted (by code point, as SQLite sorts text)."""
-
-        def listed(conn: sqlite3.Connection) -> list[str]:
-            found: list[str] = []
-            rows = conn.execute("SELECT key FROM kv WHERE key >= ? ORDER BY key", (prefix,))
-            for (key,) in rows:  # the keys with the prefix sort together, from the prefix on
-                if not str(key).startswith(prefix):
-                    break
-                found.append(str(key))
-            return found
-
-        return self._guarded(listed)
-
-    def check(self) -> None:
-        """Read the whole file once: StateStoreError if any page of it is damaged."""
-
-        def checked(conn: sqlite3.Connection) -> None:
-            (verdict,) = conn.execute("PRAGMA quick_check").fetchone()
-            if verdict != "ok":
-                raise sqlite3.DatabaseError(str(verdict))
-
-        self._guarded(checked)
-
-    def _guarded(self, action: Callable[[sqlite3.Connection], _T]) -> _T:
-        """`action` on the connection, a damaged or unwritable file as one StateStoreError."""
-        with self._lock:
-            try:
-                return action(self._connection())
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise self._damaged(exc) from None
-                raise StateStoreError(
-                    f"{self.path} is busy ({exc}): another process held it for over 5 s; try again"
-                ) from None
-            except sqlite3.DatabaseError as exc:  # not a database, malformed
-                raise self._damaged(exc) from None
-            except OSError as exc:
-                raise StateStoreError(f"{self.path} cannot be opened: {exc.strerror}") from None
-
-    def _damaged(self, exc: Exception) -> StateStoreError:
-        return damaged_store(self.path, exc)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None:
-            return self._conn
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=5.0, check_same_thread=False)
+    def _open(self) -> Database:
         try:
-            conn.execute("PRAGMA synchronous=FULL")  # a latched halt must survive power loss
-            conn.execute("PRAGMA journal_mode=WAL")
-            with conn:
-                conn.execute(_SCHEMA)
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-        return conn
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StateStoreError(f"{self.path} cannot be opened: {exc.strerror}") from None
+        db = SqliteDatabase(self.path, synchronous="FULL")  # a latched halt survives power loss
+        return prepared(db, lambda opened: opened.create_schema(_SCHEMA))

@@ -22,6 +22,9 @@ from typing import IO
 from core.errors import UserError
 
 LOCK_NAME = "writer.lock"
+_HELD: dict[Path, int] = {}
+"""The data directories whose lock is held now, by the pid that took it (a forked child
+inherits this table, not the lock's ownership)."""
 
 
 class DataDirInUseError(UserError):
@@ -43,9 +46,23 @@ def writer_lock(root: Path, command: str | None = None) -> Iterator[None]:
         except BlockingIOError:
             raise DataDirInUseError(_in_use(root, handle)) from None
         _write_holder(handle, command)
-        yield
+        _HELD[_key(root)] = os.getpid()
+        try:
+            yield
+        finally:
+            _HELD.pop(_key(root), None)
     finally:
         handle.close()  # closing the file releases the lock
+
+
+def held_here(root: Path) -> bool:
+    """Whether this process holds `root`'s writer lock now: only the writer may repair what
+    the data directory's stores hold (a reader never changes them)."""
+    return _HELD.get(_key(root)) == os.getpid()
+
+
+def _key(root: Path) -> Path:
+    return Path(root).expanduser().resolve()
 
 
 def _write_holder(handle: IO[str], command: str | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,15 +142,22 @@ WALL_CLOCK_KEYS = frozenset({"latency_s"})
 """Keys inside a trace's messages that hold wall-clock measurements (the LLM audit notes)."""
 
 
+CLIENT_ORDER_ID = re.compile(r"\btg-[0-9a-f]{29}\b")
+"""A derived client order id: a hash over the run id, so it differs between identical
+replays; what it is derived from (symbol, candle, leg) is in the trace already."""
+
+
 def decision_digest(trace: Trace) -> str:
-    """The cycle's content without what differs between identical replays: the run id (in ids
-    and hashes), wall-clock latencies, and where the candles were read from (the path as typed
-    goes into `market_source` and `inputs_hash`; the candles' content is in the features)."""
+    """The cycle's content without what differs between identical replays: the run id (in ids,
+    client order ids and hashes), wall-clock latencies, and where the candles were read from
+    (the path as typed goes into `market_source` and `inputs_hash`; the candles' content is in
+    the features)."""
     body = trace.model_dump(
         mode="json",
         exclude={"run_id", "latency_ms", "prev_hash", "hash", "market_source", "inputs_hash"},
     )
-    return canonical_json(_without_wall_clock(body)).replace(trace.run_id, "RUN")
+    text = canonical_json(_without_wall_clock(body)).replace(trace.run_id, "RUN")
+    return CLIENT_ORDER_ID.sub("tg-ORDER", text)
 
 
 def _without_wall_clock(value: Any) -> Any:

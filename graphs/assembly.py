@@ -58,6 +58,13 @@ class RunRequest:
     """Trade this account (created on first use); None: an account of the run's own."""
     overrides: tuple[tuple[str, object], ...] = ()
     """Settings sections to override, e.g. (("risk", {"max_position_fraction": 0.3}),)."""
+    broker: str = "paper"
+    """paper, sandbox or live: see `core.execution_mode`."""
+    live_confirmed: bool = False
+    """The command carried --i-understand-live-trading."""
+    realtime: bool = False
+    """This driver may trade an exchange market in real time (`run` may, `eval` replays):
+    it does when the market is an exchange and no --from/--to window is asked for."""
 
     def to_record(self) -> dict[str, Any]:
         """JSON-ready, for the run's record (what `--resume` rebuilds the run from)."""
@@ -258,12 +265,24 @@ def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> Prepar
         mode = cassette_mode(request.cassette, have_key=api_key(settings) is not None)
     if settings.analyst == "anthropic" and mode is None and api_key(settings) is None:
         raise UserError(NO_KEY)
+    live = (
+        request.realtime
+        and settings.market.strip().startswith("exchange:")
+        and request.start is None
+        and request.end is None
+    )
+    check_broker(request, settings, live=live)
     root = prepare_data_dir(settings.data_dir)
     from core.backends import storage_for
 
     storage_for(settings, root).check_ledger()
     replaying = mode == "replay"
     chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=replaying)
+    from core.market.exchange import make_exchange
+
+    def exchange(name: str) -> Any:
+        return make_exchange(name, settings.exchange_urls.get(name))
+
     markets = [
         open_market(
             MarketRequest(
@@ -273,7 +292,8 @@ def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> Prepar
                 bars=request.bars,
                 start=request.start,
                 end=request.end,
-            )
+            ),
+            exchange_factory=exchange,
         )
         for symbol in parse_symbols(request.symbol)
     ]
@@ -287,10 +307,45 @@ def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> Prepar
         data_dir=root,
         reflector=make_reflector(settings, chosen, root, replaying=replaying),
         more_markets=tuple(more),
-        account=account,
+        account=account or default_account(request.broker, settings),
         request=replace(request, run_id=run_id).to_record(),
+        broker=request.broker,
+        live_confirmed=request.live_confirmed,
+        live=live,
     )
     return PreparedRun(settings, plan, chosen, request.cassette, mode, resume)
+
+
+def check_broker(request: RunRequest, settings: Settings, *, live: bool) -> None:
+    """The broker asked for is allowed (the mode guard, before any network) and has a market
+    it can trade: an exchange broker trades in real time only."""
+    from core.execution_mode import allowed_exchange_access
+
+    allowed_exchange_access(
+        request.broker, settings.execution, live_confirmed=request.live_confirmed
+    )
+    if request.broker != "paper" and not live:
+        raise UserError(
+            f"--broker {request.broker} trades on the exchange as candles close: use --market "
+            "exchange:NAME without --from/--to (replays trade on paper)"
+        )
+    if request.broker != "paper":
+        from core.market.live_sources import parse_exchange_names
+
+        watched, trading = parse_exchange_names(settings.market)[0], settings.execution.exchange
+        if watched != trading.strip().lower():
+            raise UserError(
+                f"--broker {request.broker} trades on {trading} (execution.exchange) but the "
+                f"market is read from {watched}: set TRADEGRAPH_EXECUTION__EXCHANGE={watched} "
+                f"or --market exchange:{trading}"
+            )
+
+
+def default_account(broker: str, settings: Settings) -> str | None:
+    """An exchange broker trades the exchange account the keys open, so its runs share one
+    tradegraph account (`sandbox:binance`) unless --account names another; paper runs get
+    one of their own."""
+    return None if broker == "paper" else f"{broker}:{settings.execution.exchange}"
 
 
 def prepare_resume(run_id: str, data_dir: Path | None) -> PreparedRun:

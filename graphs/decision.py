@@ -14,9 +14,13 @@ STEPS = (
 )  # fmt: skip
 
 
-def build_decision_graph(deps: CycleDeps, checkpointer: Any = None) -> Any:
+def build_decision_graph(deps: CycleDeps, checkpointer: Any = False) -> Any:
     """observe -> settle -> learn -> features -> recall -> analyze -> validate
-    -> (execute ->) record: execute only for an approved order."""
+    -> (execute ->) record: execute only for an approved order.
+
+    Not checkpointed by default, not even inside an agent's checkpointed wake-up (LangGraph
+    would otherwise save every step of every cycle as a subgraph's): a cycle is the unit a
+    restart redoes, its trace the record it leaves."""
     steps = CycleSteps(deps)
     graph = StateGraph(CycleState)
     for name in STEPS:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,8 +26,9 @@ from agents.reflection import Reflector, SummaryReflector
 from core.backends import AccountStore, LedgerStore
 from core.clock import Clock
 from core.market.history import MarketHistory
+from core.market.series import CandleSeries
 from core.settings import Settings
-from core.types import Approved, Denied, MarketInfo, Trace
+from core.types import Approved, Candle, Denied, MarketInfo, Trace
 from graphs.analyst_watch import AnalystWatch
 from graphs.decision import build_decision_graph
 from graphs.feeds import MarketFeed
@@ -76,6 +77,12 @@ class NodePorts:
     journal: CycleJournal = field(default_factory=CycleJournal)
     replayed: Callable[[int], Any] | None = None
     """While a resumed run catches up: the analysis its sealed trace recorded for a cycle."""
+    warmup: Sequence[tuple[MarketInfo, CandleSeries]] = ()
+    """A live run's closed candles from before it started: history for the features, no
+    decision made on them."""
+    order_id_scope: str = ""
+    """What client order ids are unique within: "" the run (replays), an account name (an
+    exchange: a restarted process re-derives the ids it sent)."""
 
 
 @dataclass
@@ -112,6 +119,11 @@ class TradingNode:
         capacity = (ports.feed.expected_cycles or 1024) // max(1, len(infos)) + 2
         self.histories = {info.symbol: MarketHistory(info, capacity=capacity) for info in infos}
         self.book = MarketBook(self.histories)
+        for info, series in ports.warmup:
+            for i in range(len(series)):
+                self.histories[info.symbol].append(series.candle(i))
+            if len(series):
+                self.book.mark(info.symbol, series.candle(len(series) - 1).close)
         self.graphs: dict[str, Any] = {}
         for info in infos:
             deps = CycleDeps(
@@ -133,9 +145,16 @@ class TradingNode:
                 market_key=ports.memory.market_keys[info.symbol],
                 book=self.book,
                 replayed=ports.replayed,
+                order_id_scope=ports.order_id_scope,
             )
             self.graphs[info.symbol] = build_decision_graph(deps)
         self.tallies = {info.symbol: MarketTally(info) for info in infos}
+        self.seq = 0
+        """Cycles decided so far: the next trace's sequence number."""
+        self.orders = 0
+        self.denials: Counter[str] = Counter()
+        self.equity: list[float] = []
+        self.first_decision = 0.0
 
     def run(
         self,
@@ -148,55 +167,75 @@ class TradingNode:
     ) -> NodeOutcome:
         """Drive the feed to its end (or until `stop` asks, or `watch` finds the analyst
         unreachable): one cycle per market per close."""
-        ports, run_id = self.ports, self.config.run_id
         started = time.perf_counter() if started is None else started
-        equity: list[float] = []
-        denials: Counter[str] = Counter()
-        orders = 0
-        seq = 0
-        first_decision = 0.0
         partial = False
         loop_started = time.perf_counter()
-        for close_ms, candles in ports.feed.closes():
+        for close_ms, candles in self.ports.feed.closes():
             if partial or (stop is not None and stop.requested):
                 partial = True
                 break
+            self.advance(close_ms, candles)
             for symbol, candle in candles.items():
-                self.histories[symbol].append(candle)
-                self.book.mark(symbol, candle.close)
-            ports.clock.advance_to(close_ms)
-            for symbol, candle in candles.items():
-                result = self.graphs[symbol].invoke({"seq": seq}, output_keys=CYCLE_OUTPUTS)
-                verdict, trace = result["verdict"], result["trace"]
-                tally = self.tallies[symbol]
-                if tally.first_ts is None:
-                    tally.first_ts = candle.ts
-                tally.last_ts = candle.ts
-                tally.decisions += 1
-                if isinstance(verdict, Approved):
-                    orders += 1
-                    tally.orders += 1
-                elif isinstance(verdict, Denied):
-                    denials.update(verdict.codes)
-                equity.append(trace.equity)
-                if on_cycle is not None:
-                    on_cycle(trace, ports.broker.portfolio.quantity(symbol))
-                if seq == 0:
-                    first_decision = time.perf_counter() - started
-                seq += 1
+                trace, analysis = self.decide(symbol, candle, on_cycle=on_cycle, started=started)
                 if on_progress is not None:
-                    on_progress(seq)
-                if watch is not None and watch.observe(trace.ts, result["analysis"]) is not None:
+                    on_progress(self.seq)
+                if watch is not None and watch.observe(trace.ts, analysis) is not None:
                     partial = True
                     break
-            ports.accounts.count_cycles(run_id, seq)
+            self.count_cycles()
+        if stop is not None and stop.requested:  # a live feed ends quietly when asked to stop
+            partial = True
+        return self.outcome(partial, time.perf_counter() - loop_started)
+
+    def advance(self, close_ms: int, candles: dict[str, Candle]) -> None:
+        """A close: the candles that closed join their histories and the clock moves to it."""
+        for symbol, candle in candles.items():
+            self.histories[symbol].append(candle)
+            self.book.mark(symbol, candle.close)
+        self.ports.clock.advance_to(close_ms)
+
+    def decide(
+        self,
+        symbol: str,
+        candle: Candle,
+        *,
+        on_cycle: CycleObserver | None = None,
+        started: float | None = None,
+    ) -> tuple[Trace, Any]:
+        """One decision cycle on `symbol` at the clock's time: its trace and analysis."""
+        ports = self.ports
+        result = self.graphs[symbol].invoke({"seq": self.seq}, output_keys=CYCLE_OUTPUTS)
+        verdict, trace = result["verdict"], result["trace"]
+        tally = self.tallies[symbol]
+        if tally.first_ts is None:
+            tally.first_ts = candle.ts
+        tally.last_ts = candle.ts
+        tally.decisions += 1
+        if isinstance(verdict, Approved):
+            self.orders += 1
+            tally.orders += 1
+        elif isinstance(verdict, Denied):
+            self.denials.update(verdict.codes)
+        self.equity.append(trace.equity)
+        if on_cycle is not None:
+            on_cycle(trace, ports.broker.portfolio.quantity(symbol))
+        if self.seq == 0 and started is not None:
+            self.first_decision = time.perf_counter() - started
+        self.seq += 1
+        return trace, result["analysis"]
+
+    def count_cycles(self) -> None:
+        """The cycles so far, in the run's record (apart from the traces: see the module)."""
+        self.ports.accounts.count_cycles(self.config.run_id, self.seq)
+
+    def outcome(self, partial: bool, loop_seconds: float) -> NodeOutcome:
         return NodeOutcome(
-            decisions=seq,
-            orders=orders,
-            denials=denials,
-            equity=equity,
+            decisions=self.seq,
+            orders=self.orders,
+            denials=self.denials,
+            equity=self.equity,
             tallies=self.tallies,
             partial=partial,
-            loop_seconds=time.perf_counter() - loop_started,
-            first_decision_seconds=first_decision,
+            loop_seconds=loop_seconds,
+            first_decision_seconds=self.first_decision,
         )

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from agents.base import Analyst, AnalystResult, LlmUsage, ResearchContext
 from agents.reflection import Reflector, SummaryReflector
 from core.clock import Clock
-from core.errors import ReplayMismatchError
+from core.errors import BrokerError, ReplayMismatchError
 from core.market.history import MarketHistory
 from core.types import (
     Action,
@@ -36,6 +36,7 @@ from core.types import (
     RiskLimits,
     Side,
     Trace,
+    TraceEvent,
     VerdictKind,
 )
 from graphs.briefing import build_brief
@@ -85,6 +86,9 @@ class CycleJournal:
     executed: list[ExecutedOrder] = field(default_factory=list)
     breaker_events: list[BreakerEvent] = field(default_factory=list)
     llm_usage: LlmUsage = field(default_factory=LlmUsage)
+    events: list[TraceEvent] = field(default_factory=list)
+    """What happened outside the decisions since the last trace (reconciliation corrections,
+    feed switches): drained into the next trace of whichever market decides next."""
 
 
 @dataclass
@@ -112,6 +116,9 @@ class CycleDeps:
     """Marks and correlations across the node's markets; None: this market alone."""
     replayed: Callable[[int], AnalystResult | None] | None = None
     """While a resumed run catches up: the analysis its sealed trace recorded for a cycle."""
+    order_id_scope: str = ""
+    """What client order ids are unique within: the run (replays; "" means the run id) or, for
+    an exchange, the account, so a restarted process re-derives the ids it sent."""
 
     def __post_init__(self) -> None:
         self.reviews = PositionReviews(self.history.info.timeframe)
@@ -139,9 +146,13 @@ def timed(name: str, step: Node) -> Node:
     return run
 
 
-def client_order_id(run_id: str, seq: int) -> str:
-    """Deterministic per run and cycle, so a retried submit cannot create a second order."""
-    return f"tg-{run_id}-{seq}"
+def client_order_id(scope: str, symbol: str, candle_ts: int, leg: str) -> str:
+    """Deterministic per scope (a replay's run, a live account), symbol, candle and leg
+    ("entry", "flatten"), so a retried submit, a resumed replay or a live process restarted on
+    the same candle derives the same id, and the broker finds the order it sent before instead
+    of sending a second. 32 characters of [a-z0-9-]: every exchange's client id takes that."""
+    digest = hashlib.sha256(f"{scope}|{symbol}|{candle_ts}|{leg}".encode()).hexdigest()
+    return f"tg-{digest[:29]}"
 
 
 class CycleSteps:
@@ -235,14 +246,16 @@ class CycleSteps:
         """The validator's verdict; when the breakers demand it, the reduce-only flatten."""
         d, snapshot = self.d, state["snapshot"]
         portfolio, symbol = d.broker.portfolio, snapshot.info.symbol
-        order_id = client_order_id(d.run_id, state["seq"])
+        candle_ts = snapshot.last.ts
+        scope = d.order_id_scope or d.run_id
+        order_id = client_order_id(scope, symbol, candle_ts, "entry")
         if state["breakers"].flatten and portfolio.quantity(symbol) > 0:
             verdict = flatten(
                 portfolio,
                 snapshot,
                 symbol,
                 snapshot.now_ms,
-                client_order_id=order_id,
+                client_order_id=client_order_id(scope, symbol, candle_ts, "flatten"),
                 context=self._context(state),
             )
             return {"verdict": verdict, "flatten": True}
@@ -269,7 +282,14 @@ class CycleSteps:
         d, verdict = self.d, state["verdict"]
         assert isinstance(verdict, Approved)
         portfolio, open_orders = d.broker.portfolio, tuple(d.broker.pending())
-        order = d.broker.submit(verdict)
+        try:
+            order = d.broker.submit(verdict)
+        except BrokerError as exc:  # refused or unreachable: recorded, counted, no order
+            now = state["snapshot"].now_ms
+            if exc.counts_as_error:
+                d.breakers.record_error(exc.source, str(exc), now)
+            d.journal.events.append(TraceEvent(ts=now, kind="order_failed", detail=str(exc)))
+            return {"order": None}
         d.journal.recent_orders.append(
             RecentOrder(
                 symbol=order.symbol,
@@ -324,7 +344,9 @@ class CycleSteps:
             breaker_events=tuple(state.get("breaker_events", ())),
             equity=d.broker.portfolio.equity(d.marks),
             latency_ms=dict(state.get("latency_ms", {})),
+            events=tuple(d.journal.events),
         )
+        d.journal.events.clear()
         sealed = d.traces.append(trace)
         moment = situation_id(d.market_key, snapshot.now_ms)
         if order is not None:

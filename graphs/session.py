@@ -13,8 +13,10 @@ carries on. So no order is doubled, no fill lost, and no order is left without i
 from __future__ import annotations
 
 import json
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,29 +25,47 @@ from agents.base import Analyst, AnalystResult, LlmUsage
 from agents.reflection import Reflector, SummaryReflector
 from core.accounts import RunRecord, replay_account
 from core.backends import AccountStore, storage_for
-from core.clock import SimulatedClock
-from core.errors import UserError
+from core.clock import LiveClock, SimulatedClock
+from core.errors import BrokerError, UserError
 from core.market.series import CandleSeries
 from core.risk_state import RiskState, check_latches
 from core.settings import Settings
 from core.types import MarketInfo, Trace
 from core.writer_lock import writer_lock
 from graphs.analyst_watch import AnalystUnreachableError, AnalystWatch
-from graphs.feeds import ReplayFeed
-from graphs.node import CycleObserver, NodeConfig, NodePorts, Progress, TradingNode
-from graphs.nodes import CycleJournal
+from graphs.brokers import open_broker
+from graphs.feeds import MarketFeed, ReplayFeed
+from graphs.node import (
+    CycleObserver,
+    NodeConfig,
+    NodeOutcome,
+    NodePorts,
+    Progress,
+    SteppedClock,
+    TradingNode,
+)
+from graphs.nodes import Broker, CycleJournal
 from graphs.run_summary import summarize
 from graphs.stopping import StopBetweenCycles
 from graphs.summary import RunSummary
-from memory.session_stores import open_memory
+from memory.session_stores import WriterChoice, open_memory
 from memory.traces import load_run, verify_chain
 from risk.breakers import BreakerBoard
 from risk.breakers.board import MANUAL
 from risk.breakers.keys import PREFIX
-from tools.execution.paper import PaperBroker
 from tools.trades import RoundTrips
 
-__all__ = ["CycleObserver", "Progress", "SessionPlan", "run_session"]
+__all__ = [
+    "CycleObserver",
+    "DrivenPorts",
+    "OpenSession",
+    "Progress",
+    "SessionPlan",
+    "open_session",
+    "run_session",
+]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,6 +83,16 @@ class SessionPlan:
     """The account traded; None: one of the run's own, `replay:RUN_ID`."""
     request: dict[str, Any] = field(default_factory=dict)
     """What the driver was asked (kept with the run, so that `--resume` can rebuild it)."""
+    broker: str = "paper"
+    """paper, sandbox or live (the last only with both confirmations: `core.execution_mode`)."""
+    live_confirmed: bool = False
+    """The command carried --i-understand-live-trading."""
+    live: bool = False
+    """The markets stream from an exchange as candles close (their series are the warm-up);
+    otherwise the series are replayed on a simulated clock."""
+    scheduled: bool = False
+    """An agent drives the node as candles close (`graphs.agent`): like a live run, a killed
+    one is not replayed; the next start on its account carries on from the checkpoint."""
 
     @property
     def markets(self) -> tuple[tuple[MarketInfo, CandleSeries], ...]:
@@ -93,6 +123,11 @@ def run_session(
     the summary.
     """
     started = time.perf_counter() if started is None else started
+    if resume and plan.live:
+        raise UserError(
+            f"run {plan.run_id} traded a live market: it is not replayed; start a new run on "
+            "its account, which reconciles with the exchange first"
+        )
     with writer_lock(plan.data_dir):
         return _run_session(
             plan, analyst, on_progress, started, on_cycle, stop_on_interrupt, resume
@@ -108,6 +143,82 @@ def _run_session(
     stop_on_interrupt: bool,
     resume: bool,
 ) -> RunSummary:
+    with open_session(plan, analyst, stop_on_interrupt=stop_on_interrupt, resume=resume) as run:
+        run.outcome = run.node.run(
+            on_progress=on_progress,
+            on_cycle=on_cycle,
+            stop=run.stop,
+            started=started,
+            watch=run.watch,
+        )
+    try:
+        summary = summarize(
+            plan.run_id,
+            analyst,
+            run.node,
+            run.outcome,
+            equity_start=run.equity_start,
+            started=started,
+            usage=_rounded(run.ports.journal.llm_usage + run.ports.reflector.usage),
+            signal_name=run.stop.signal_name if run.stop is not None else None,
+            account=run.account,
+            resumed_from=len(run.sealed) if resume else None,
+            watch=run.watch,
+        )
+    finally:
+        run.close()
+    if run.watch.stop is not None:
+        raise AnalystUnreachableError(run.watch.stop, summary)
+    return summary
+
+
+@dataclass(frozen=True)
+class DrivenPorts:
+    """What a scheduled agent plugs in instead of a replay's feed and clock."""
+
+    feed: MarketFeed | None
+    """A played market; None: the plan's live exchange feed."""
+    clock: SteppedClock
+    warmup: tuple[tuple[MarketInfo, CandleSeries], ...]
+    """Candles closed before the agent (re)started: history, no decision made on them."""
+    writer: WriterChoice = "process"
+    """Who writes the traces: a writer process, or this one (agents sharing a process)."""
+
+
+@dataclass
+class OpenSession:
+    """A session's node with its ports open, for a driver to drive (`TradingNode.run`, or a
+    scheduler one close at a time). Leaving `open_session` closes the memory (sealing the
+    chain), cancels orders left open and marks the run; `close` then closes the ledger."""
+
+    node: TradingNode
+    ports: NodePorts
+    account: str
+    equity_start: float
+    sealed: list[Trace]
+    stop: StopBetweenCycles | None
+    watch: AnalystWatch
+    outcome: NodeOutcome | None = None
+    finished: bool | None = None
+    """Whether the run ended complete; None: by its outcome (a whole, uninterrupted replay)."""
+
+    def close(self) -> None:
+        self.ports.ledger.close()
+        self.ports.accounts.close()
+
+
+@contextmanager
+def open_session(
+    plan: SessionPlan,
+    analyst: Analyst,
+    *,
+    stop_on_interrupt: bool,
+    resume: bool,
+    driven: DrivenPorts | None = None,
+) -> Iterator[OpenSession]:
+    """The plan's node on its account, ledger, memory and broker (held under the data
+    directory's writer lock by the caller). `driven` replaces the feed, clock and warm-up of
+    a replay or live run: a scheduled agent's."""
     settings, root = plan.settings, plan.data_dir
     storage = storage_for(settings, root)
     breaker_store = RiskState(root, storage.state_store("risk_state"))
@@ -127,6 +238,7 @@ def _run_session(
     if resume:
         ledger.discard_run(plan.run_id)
     equity_start = ledger.portfolio.equity({})
+    streaming = plan.live or driven is not None
     memory = open_memory(
         root,
         plan.run_id,
@@ -134,62 +246,77 @@ def _run_session(
         url=settings.chroma_url,
         embedding=settings.memory.embedding,
         enabled=settings.memory.enabled,
-        batch_size=settings.trace_batch_size,
-        writer=settings.memory.writer,
-        cycles=sum(len(series) for _, series in plan.markets),
+        batch_size=1 if streaming else settings.trace_batch_size,
+        writer=driven.writer if driven else "process" if plan.live else settings.memory.writer,
+        cycles=None if streaming else sum(len(series) for _, series in plan.markets),
     )
     sealed = _sealed_traces(memory.traces, plan.run_id) if resume else []
     memory.traces.catch_up(sealed)
-    feed = ReplayFeed(plan.markets)
+    stop = StopBetweenCycles() if stop_on_interrupt else None
+    journal = CycleJournal(round_trips=RoundTrips.continuing(ledger.fills()))
+    board = BreakerBoard(breaker_store, account.name, settings.breakers)
+    symbols = [info.symbol for info, _ in plan.markets]
+    try:
+        broker = open_broker(
+            plan.broker, settings, ledger, board, journal,
+            symbols=symbols, live_confirmed=plan.live_confirmed,
+        )  # fmt: skip
+    except BaseException:
+        memory.close()
+        accounts.set_status(plan.run_id, "interrupted")
+        raise
+    feed: MarketFeed
+    clock: SteppedClock
+    if driven is not None and driven.feed is not None:
+        feed, clock = driven.feed, driven.clock
+    elif plan.live:
+        from graphs.live_market import open_live_feed
+
+        feed, clock = open_live_feed(plan, journal.events.append, stop), LiveClock()
+    else:
+        feed, clock = ReplayFeed(plan.markets), SimulatedClock(int(plan.series.ts[0]))
     ports = NodePorts(
         feed=feed,
-        clock=SimulatedClock(int(plan.series.ts[0])),
+        clock=clock,
         ledger=ledger,
-        broker=PaperBroker(
-            ledger, fee_rate=execution.fee_rate, slippage_bps=execution.slippage_bps
-        ),
-        board=BreakerBoard(breaker_store, account.name, settings.breakers),
+        broker=broker,
+        board=board,
         memory=memory,
         analyst=analyst,
         accounts=accounts,
         reflector=plan.reflector or SummaryReflector(),
-        journal=CycleJournal(round_trips=RoundTrips.continuing(ledger.fills())),
+        journal=journal,
         replayed=_recorded_analysis(sealed, analyst),
+        warmup=driven.warmup if driven is not None else plan.markets if plan.live else (),
+        order_id_scope=account.name if plan.broker != "paper" or driven is not None else "",
     )
     node = TradingNode(NodeConfig(plan.run_id, account.name, settings, root), ports)
-    stop = StopBetweenCycles() if stop_on_interrupt else None
-    watch = AnalystWatch(settings.breakers.error_consecutive)
-    outcome = None
-    try:
-        outcome = node.run(
-            on_progress=on_progress, on_cycle=on_cycle, stop=stop, started=started, watch=watch
+    session = OpenSession(
+        node, ports, account.name, equity_start, sealed, stop, AnalystWatch(
+            settings.breakers.error_consecutive
         )
+    )  # fmt: skip
+    try:
+        yield session
     finally:
         if stop is not None:
             stop.restore()
         memory.close()
-        for order in ports.broker.pending():
-            ledger.cancel(order.client_order_id)
-        finished = outcome is not None and not outcome.partial and watch.stop is None
+        _cancel_left_open(ports.broker)
+        finished = session.finished
+        if finished is None:
+            outcome = session.outcome
+            finished = outcome is not None and not outcome.partial and session.watch.stop is None
         accounts.set_status(plan.run_id, "finished" if finished else "interrupted")
-    summary = summarize(
-        plan.run_id,
-        analyst,
-        node,
-        outcome,
-        equity_start=equity_start,
-        started=started,
-        usage=_rounded(ports.journal.llm_usage + ports.reflector.usage),
-        signal_name=stop.signal_name if stop is not None else None,
-        account=account.name,
-        resumed_from=len(sealed) if resume else None,
-        watch=watch,
-    )
-    ledger.close()
-    accounts.close()
-    if watch.stop is not None:
-        raise AnalystUnreachableError(watch.stop, summary)
-    return summary
+
+
+def _cancel_left_open(broker: Broker) -> None:
+    """An order still open when the run ends is cancelled (on the exchange too; an exchange
+    that cannot be reached now is reconciled at the next start). Stops stay: they protect."""
+    try:
+        broker.cancel_pending()
+    except BrokerError as exc:
+        log.warning("orders left open at the end of the run: %s", exc)
 
 
 def _start_or_resume(
@@ -199,6 +326,10 @@ def _start_or_resume(
     prefix = f"{PREFIX}{account}/"
     if not resume:
         unfinished = [r for r in accounts.unfinished(account) if r.run_id != plan.run_id]
+        if plan.live or plan.scheduled:  # a killed live run is not replayed: this one goes on
+            for earlier in unfinished:
+                accounts.set_status(earlier.run_id, "interrupted")
+            unfinished = []
         if unfinished and plan.account is not None:
             raise UserError(
                 f"account {account} has a run that did not finish ({unfinished[0].run_id}): "

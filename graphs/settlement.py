@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from core.errors import BrokerError
 from core.types import BreakerSnapshot, ClosedPosition, Fill, MarketSnapshot, Side, TradingState
 from graphs.market_book import MarketBook
 from graphs.reviews import PositionReviews
@@ -49,7 +50,12 @@ class Settlement:
 
     def settle(self, snapshot: MarketSnapshot) -> Settled:
         candle, now, symbol = snapshot.last, snapshot.now_ms, snapshot.info.symbol
-        fills = self.broker.on_candle(symbol, candle)
+        try:
+            fills = self.broker.on_candle(symbol, candle)
+        except BrokerError as exc:  # unreachable now: the fills wait for the next candle
+            if exc.counts_as_error:
+                self.board.record_error(exc.source, str(exc), now)
+            fills = []
         closed: list[ClosedPosition] = []
         for fill in fills:
             trade = self.round_trips.on_fill(fill)

@@ -51,6 +51,9 @@ class ChainReport:
     """Client order id to the seq of the trace that records the order."""
     fills: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
     """Client order id to the seq of the trace that records its fill."""
+    noted: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Client order id to the seq of the trace whose event names the order (reconciliation:
+    orders adopted, settled or closed while the run was away)."""
 
     @property
     def intact(self) -> bool:
@@ -107,6 +110,7 @@ def verify_run(
     hashes: dict[int, str] = {}
     orders: dict[str, int] = {}
     fills: dict[str, int] = {}
+    noted: dict[str, int] = {}
     for record in records:
         problem, trace = _check_record(record, expected, prev)
         if problem is not None:
@@ -116,6 +120,7 @@ def verify_run(
         if trace.order is not None:
             orders[trace.order.client_order_id] = trace.seq
         fills.update((f.client_order_id, trace.seq) for f in trace.fills)
+        noted.update((e.client_order_id, trace.seq) for e in trace.events if e.client_order_id)
         prev, expected = trace.hash, expected + 1
     end = expected - 1
     done: dict[str, Any] = {
@@ -125,6 +130,7 @@ def verify_run(
         "hashes": hashes,
         "orders": orders,
         "fills": fills,
+        "noted": noted,
     }
     if expected_head is not None and expected_head != prev:
         return ChainReport(

@@ -170,6 +170,18 @@ def _point_problem(
     return None
 
 
+PROTECTIVE_SUFFIXES = ("-sl", "-sx")
+"""An exchange broker's stop for an entry: its native stop order, or the exit it sends when it
+holds the stop itself (tools.execution.exchange_stops); traced through the entry's trace."""
+
+
+def _protects(client_order_id: str) -> str | None:
+    """The entry a protective order's id derives from (None: not a protective order)."""
+    if client_order_id.endswith(PROTECTIVE_SUFFIXES):
+        return client_order_id[:-3]
+    return None
+
+
 def _ledger_problem(report: ChainReport, evidence: Evidence) -> str | None:
     """For a run that ended with every trace in place: every order and fill in the ledger has
     its trace, and every order and fill a trace records is in the ledger. A run that is still
@@ -183,9 +195,10 @@ def _ledger_problem(report: ChainReport, evidence: Evidence) -> str | None:
         return None
     orders, fills = evidence.ledger or (set(), set())
     traced = set(report.orders) | set(report.fills)
-    for client_order_id in sorted(orders - traced):
+    protective = {i for i in orders | fills if _protects(i) in traced}
+    for client_order_id in sorted(orders - traced - protective - set(report.noted)):
         return f"the ledger holds order {client_order_id}, which no trace of the run records"
-    for client_order_id in sorted(fills - set(report.fills)):
+    for client_order_id in sorted(fills - set(report.fills) - protective - set(report.noted)):
         return f"the ledger holds a fill of {client_order_id}, which no trace of the run records"
     for client_order_id, seq in sorted(report.orders.items(), key=lambda x: x[1]):
         if client_order_id not in orders:

@@ -21,6 +21,7 @@ from memory.situations import COLLECTION as SITUATIONS
 from memory.situations import SituationMemory, load_situations, market_key, memory_scope
 from memory.spool import SpoolBusyError, TraceSpool, pending_spools
 from memory.store import open_chroma, release_chroma, sole_client, vector_collection
+from memory.store_repair import MemoryStoreDamagedError
 from memory.traces import COLLECTION as TRACES
 from memory.traces import RUNS_COLLECTION, TraceStore
 from memory.writer import InlineWriter, ProcessWriter, StoreWriter
@@ -75,15 +76,12 @@ class MemoryStores:
 P = ParamSpec("P")
 
 
-class MemoryStoreDamagedError(UserError):
-    """The embedded vector store cannot be read (a process killed while chromadb wrote it)."""
-
-
 def _damaged_store_in_one_line(
     open_stores: Callable[P, MemoryStores],
 ) -> Callable[P, MemoryStores]:
-    """A store chromadb cannot read is one line saying what to do (chromadb can leave its
-    vector index unreadable when a writer is killed mid-write), not a traceback."""
+    """A store chromadb cannot read is one line saying what to do, not a traceback. A vector
+    index a killed writer tore is rebuilt when the store opens (`memory.store_repair`); this is
+    for what remains, such as a damaged SQLite file."""
 
     @functools.wraps(open_stores)
     def opened(*args: P.args, **kwargs: P.kwargs) -> MemoryStores:
@@ -120,9 +118,9 @@ def open_memory(
     Lessons are shared by the markets of one world and timeframe (the first market's scope).
 
     `writer` says who writes during the run: `inline` this process; `process` a writer
-    process (`memory.writer`), for batched writes to an embedded store only (a Chroma server
-    and unbatched writes, as in a live run, are always written inline); `auto` a process when
-    the run is expected to take at least PROCESS_WRITER_MIN_CYCLES `cycles`."""
+    process (`memory.writer`), for an embedded store only (a Chroma server is always written
+    inline), batched or, as a live run asks, one trace at a time; `auto` a process when the
+    run is batched and expected to take at least PROCESS_WRITER_MIN_CYCLES `cycles`."""
     infos = [markets] if isinstance(markets, MarketInfo) else list(markets)
     client = open_chroma(data_dir, url)
     embedder = text_embedder(embedding)
@@ -144,10 +142,8 @@ def open_memory(
         raise ValueError("the markets of one run must share a world and a timeframe")
     prior = load_situations(situations, scope) if enabled else ()
     prior_lessons = load_lessons(lessons, scope) if enabled else ()
-    store_writer: StoreWriter = InlineWriter(
-        {TRACES: traces, RUNS_COLLECTION: runs, SITUATIONS: situations, LESSONS: lessons},
-        embedder,
-    )
+    collections = {TRACES: traces, RUNS_COLLECTION: runs, SITUATIONS: situations, LESSONS: lessons}
+    store_writer: StoreWriter = InlineWriter(collections, embedder)
     if _use_process(writer, url, batch_size, cycles) and sole_client(client):
         store_writer = ProcessWriter(
             data_dir,
@@ -215,7 +211,9 @@ def _mark(registry: RunRegistry, run_id: str, seq: int, head: str) -> None:
 def _use_process(
     writer: WriterChoice, url: str | None, batch_size: int, cycles: int | None
 ) -> bool:
-    if url is not None or batch_size <= 1 or writer == "inline":
+    if url is not None or writer == "inline":
+        return False
+    if batch_size <= 1 and writer != "process":
         return False
     if multiprocessing.current_process().daemon:  # a daemonic process may not start children
         return False

@@ -28,7 +28,8 @@ FEATURES = "features-8"
 
 
 def open_chroma(data_dir: Path, url: str | None = None) -> ClientAPI:
-    """The store: the server at `url`, else a PersistentClient in `data_dir/chroma`."""
+    """The store: the server at `url`, else a PersistentClient in `data_dir/chroma`, its
+    vector indexes readable (a writer rebuilds one a killed process tore: `store_repair`)."""
     import chromadb
     from chromadb.config import Settings
 
@@ -45,14 +46,21 @@ def open_chroma(data_dir: Path, url: str | None = None) -> ClientAPI:
                 "TRADEGRAPH_CHROMA_URL to use the data directory"
             ) from None
         return client
+    from core.writer_lock import held_here
+    from memory.store_repair import opened_whole
+
     path = data_dir / "chroma"
-    try:
-        return chromadb.PersistentClient(path=str(path), settings=settings)
-    except Exception as exc:
-        raise UserError(
-            f"cannot open the vector store at {path} ({exc.__class__.__name__}: {exc}): "
-            "move it aside or pass another --data-dir"
-        ) from None
+
+    def persistent() -> ClientAPI:
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=settings)
+        except Exception as exc:
+            raise UserError(
+                f"cannot open the vector store at {path} ({exc.__class__.__name__}: {exc}): "
+                "move it aside or pass another --data-dir"
+            ) from None
+
+    return opened_whole(data_dir, persistent, repair=held_here(data_dir))
 
 
 def sole_client(client: ClientAPI) -> bool:

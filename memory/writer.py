@@ -16,9 +16,13 @@ open. The child dies with its parent (a killed replay leaves no writer behind to
 that resumes it) and ignores Ctrl-C and SIGTERM: the parent stops between cycles and then
 closes the writer, which finishes what it was given first.
 
-The `InlineWriter` writes at once, in this process: for live runs (every trace persisted before
-the next cycle), for a Chroma server (which already writes in a process of its own), and for
-short replays, where starting a process costs more than it saves.
+A live run uses the `ProcessWriter` too, with every trace submitted as its cycle ends: the
+cycle does not wait for chromadb's durable commits (tens of milliseconds), and the next cycle's
+flush settles the ticket, long written by then, before it writes its own trace.
+
+The `InlineWriter` writes at once, in this process: for a Chroma server (which already writes
+in a process of its own), and for short replays, where starting a process costs more than it
+saves.
 """
 
 from __future__ import annotations

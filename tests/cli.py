@@ -5,12 +5,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests import zygote
+
 TRADEGRAPH = Path(sys.executable).parent / "tradegraph"
 
 
 def tradegraph(*args: str, env: dict | None = None, cwd: Path | None = None):
+    """`tradegraph ARGS` in a process of its own (forked from the tests' fork server, which
+    has the imports done: `tests/zygote.py`), its output and exit code."""
     environment = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
     environment.update(env or {})
+    if zygote.ENABLED:
+        return zygote.run(list(args), env=environment, cwd=cwd, timeout=600)
     return subprocess.run(
         [str(TRADEGRAPH), *args],
         capture_output=True,

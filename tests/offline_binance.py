@@ -52,7 +52,7 @@ def recorded_klines() -> list[list[Any]]:
     ]  # fmt: skip
 
 
-def offline_binance(name: str) -> Any:
+def offline_binance(name: str, base_url: str | None = None, **config: Any) -> Any:
     """Stands in for `make_exchange`: only binance, answering from the recordings."""
     import ccxt
 
@@ -78,10 +78,12 @@ def offline_binance(name: str) -> Any:
 
 
 def main() -> None:
+    import core.market.exchange
     import core.market.recorder
     import core.market.source
     from api.cli import main as tradegraph
 
+    core.market.exchange.make_exchange = offline_binance  # type: ignore[assignment]
     core.market.source.make_exchange = offline_binance  # type: ignore[attr-defined]
     core.market.recorder.make_exchange = offline_binance  # type: ignore[attr-defined]
     sys.argv = ["tradegraph", *sys.argv[1:]]

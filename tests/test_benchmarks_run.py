@@ -23,3 +23,23 @@ def test_analyst_benchmark_reads_every_scripted_cassette_and_says_they_are_scrip
     assert requests >= decisions > 0 and 0 < prefix < sent
     assert out.startswith("measured on SCRIPTED cassettes (tests/cassettes/anthropic/scripted)")
     assert "all scripted cassettes" in out
+
+
+def test_reconcile_benchmark_settles_every_order_it_placed():
+    from benchmarks.bench_reconcile import one_reconcile
+    from tests.fake_exchange.plugin import recorded_markets
+
+    recorded_markets()  # skips, saying why, without ../shared/fixtures
+
+    seconds = one_reconcile(20)
+
+    assert seconds > 0
+
+
+def test_agent_benchmark_reads_memory_before_and_after(capsys):
+    from benchmarks.bench_agent import memory
+
+    memory(120)
+
+    out = capsys.readouterr().out
+    assert "after 100 cycles" in out and "after 120" in out and "wake-ups/s" in out

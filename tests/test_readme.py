@@ -308,7 +308,25 @@ COMPARE_OFF = (
 COMPARE_ON = (
     "tradegraph eval --market synthetic:5 --bars 1000 --memory on --out eval/memory-on --quiet"
 )
+CONFIRM = "--i-understand-live-trading"
+LIVE_1M = "tradegraph run --market exchange:binance --symbol BTC/USDT --timeframe 1m"
+LIVE_FAKE = (
+    "python {root}/tests/live_binance.py run --market exchange:binance --symbol BTC/USDT "
+    "--timeframe 1s"
+)
+LIVE_WHY = (
+    "no exchange is reachable here: the same command line against a fake Binance on 127.0.0.1 "
+    "(ccxt signs, sends and parses for real) with its URL and keys in the settings, on 1s "
+    "candles so that it decides every second, stopped with Ctrl-C after three decisions"
+)
 NO_VIOLATION = "0 (executed orders re-checked independently)"
+DEMO_AGENT = (
+    "tradegraph agent start --name demo --market synthetic:42 --symbol SYN/USDT --timeframe 1h "
+    "--speed 3600"
+)
+DEMO_AGENT_SHORT = f"{DEMO_AGENT.replace('3600', '36000')} --bars 5 --quiet"
+DEMO_WHY = "the synthetic market holds 3,000 candles: the test plays its first 5, ten times faster"
+RUNNING_AGENT = "python {root}/tests/agent_running.py demo -- "
 
 MARKET_RECORDING = (
     "tradegraph record --exchange binance --symbol BTC/USDT --timeframe 1h "
@@ -320,6 +338,37 @@ OFFLINE_RECORDING = MARKET_RECORDING.replace(
 OFFLINE_BINANCE_DATA = (CCXT_FIXTURES / "markets" / "binance.json", MARKETS / "binance-2023")
 
 ROWS: dict[str, Row] = {
+    DEMO_AGENT: Row(
+        run_as=DEMO_AGENT_SHORT.replace(" --quiet", ""),
+        why=DEMO_WHY,
+        expect=("agent demo started", "SYN/USDT", "agent demo finished after"),
+    ),
+    "tradegraph agent list": Row(setup=(DEMO_AGENT_SHORT,), expect=("demo", "finished")),
+    "tradegraph agent status demo": Row(
+        setup=(DEMO_AGENT_SHORT,), expect=("agent demo: finished", "account agent-demo")
+    ),
+    "tradegraph agent logs demo -n 20": Row(
+        setup=(DEMO_AGENT_SHORT,), expect=("agent demo started", "agent demo finished after")
+    ),
+    'tradegraph risk halt --account agent-demo --reason "news"': Row(
+        setup=(DEMO_AGENT_SHORT,), expect=("HALTED", "agent-demo", "news")
+    ),
+    'tradegraph risk resume --account agent-demo --reason "news digested"': Row(
+        setup=(DEMO_AGENT_SHORT, 'tradegraph risk halt --account agent-demo --reason "news"'),
+        expect=("RESUMED account agent-demo: news digested",),
+    ),
+    "tradegraph agent stop demo": Row(
+        run_as=RUNNING_AGENT + "tradegraph agent stop demo",
+        why="the agent to stop runs in the background, started as the README starts it",
+        expect=("agent demo stopped",),
+    ),
+    "tradegraph agent start --name demo": Row(
+        setup=(DEMO_AGENT_SHORT,), expect=("agent demo restarted", "agent demo finished after")
+    ),
+    "tradegraph agent start --name crash --market ../shared/markets/binance-2021-05-crash-1m "
+    "--symbol BTC/USDT --timeframe 1m --bars 300 --speed 1200": Row(
+        expect=("agent crash started", "BTC/USDT", "agent crash finished after"), slow=True
+    ),
     "python3 dev.py demo": Row(
         expect=("SYNTHETIC DATA", "3,000 candles", NO_VIOLATION, "hash-chained traces in"),
         check=_traces_written,
@@ -340,13 +389,35 @@ ROWS: dict[str, Row] = {
     "tradegraph run --market synthetic:42 --bars 5000": Row(
         expect=("SYNTHETIC DATA", "5,000 candles", NO_VIOLATION), slow=True
     ),
-    "tradegraph run --market exchange:binance --symbol BTC/USDT --timeframe 1h --bars 500": Row(
+    "tradegraph run --market exchange:binance --symbol BTC/USDT --timeframe 1h "
+    "--from 2023-12-11T04:00 --to 2023-12-31T23:00": Row(
         run_as="python {root}/tests/offline_binance.py run --market exchange:binance "
-        "--symbol BTC/USDT --timeframe 1h --bars 500",
+        "--symbol BTC/USDT --timeframe 1h --from 2023-12-11T04:00 --to 2023-12-31T23:00",
         why="no exchange is reachable here: the same command line, with ccxt's binance "
         "answering from its recorded markets and the recorded 2023 candles",
         needs=(CCXT_FIXTURES / "markets" / "binance.json", MARKETS / "binance-2023"),
         expect=("BTC/USDT 1h from exchange:binance", "500 candles", "2023-12-31T23:00:00Z"),
+    ),
+    f"{LIVE_1M} --broker paper": Row(
+        run_as=f"{LIVE_FAKE} --broker paper",
+        why=LIVE_WHY,
+        needs=(CCXT_FIXTURES / "markets" / "binance.json",),
+        expect=("from exchange:binance", "Decisions", "Traces:"),
+    ),
+    f"TRADEGRAPH_EXECUTION__API_KEY=... TRADEGRAPH_EXECUTION__API_SECRET=... {LIVE_1M} "
+    "--broker sandbox": Row(
+        run_as=f"{LIVE_FAKE} --broker sandbox",
+        why=LIVE_WHY,
+        needs=(CCXT_FIXTURES / "markets" / "binance.json",),
+        expect=("sandbox:binance", "Decisions", "Traces:"),
+    ),
+    "TRADEGRAPH_EXECUTION__MODE=live TRADEGRAPH_EXECUTION__API_KEY=... "
+    f"TRADEGRAPH_EXECUTION__API_SECRET=... {LIVE_1M} --broker live {CONFIRM}": Row(
+        run_as=f"TRADEGRAPH_EXECUTION__MODE=live {LIVE_FAKE} --broker live "
+        "--i-understand-live-trading",
+        why=LIVE_WHY,
+        needs=(CCXT_FIXTURES / "markets" / "binance.json",),
+        expect=("live:binance", "Decisions", "Traces:"),
     ),
     MARKET_RECORDING: Row(
         run_as=OFFLINE_RECORDING,
@@ -457,7 +528,7 @@ ROWS: dict[str, Row] = {
     ),
     "tradegraph audit prune --older-than 90d": Row(
         setup=AUDIT_SETUP,
-        expect=("pruned 0 traces recorded before",),
+        expect=("pruned 0 traces and 0 agent checkpoints from before",),
         check=_chain_still_intact,
     ),
     "tradegraph run --market ../shared/markets/binance-2020-09_2021-10 "

@@ -32,8 +32,46 @@ _DECIMAL_PLACES: Final = 2  # ccxt.DECIMAL_PLACES (ccxt is imported lazily)
 _TICK_SIZE: Final = 4  # ccxt.TICK_SIZE
 
 
-def make_exchange(name: str) -> Any:
-    """A ccxt sync exchange by id (`binance`, `kraken`, ...) that respects its rate limits."""
+def make_exchange(name: str, base_url: str | None = None, **config: Any) -> Any:
+    """A ccxt sync exchange by id (`binance`, `kraken`, ...) that respects its rate limits;
+    with `base_url` (the `exchange_urls` setting) its APIs are served from there."""
+    import ccxt
+
+    exchange_id = check_exchange_id(name)
+    exchange = getattr(ccxt, exchange_id)({"enableRateLimit": True, **config})
+    if base_url is not None:
+        rebase_urls(exchange, base_url)
+    return exchange
+
+
+def rebase_urls(exchange: Any, base_url: str) -> Any:
+    """Every API URL of `exchange` (its live, sandbox and demo tables) moved to `base_url`,
+    keeping ccxt's paths; WebSocket URLs move too, as ws:// or wss:// to the same host."""
+    from urllib.parse import urlsplit
+
+    base = base_url.rstrip("/")
+    ws_base = "ws" + base[4:] if base.startswith("http") else base
+
+    def moved(url: str) -> str:
+        parts = urlsplit(url)
+        tail = parts.path + (f"?{parts.query}" if parts.query else "")
+        return (ws_base if parts.scheme in ("ws", "wss") else base) + tail
+
+    def walk(table: Any) -> Any:
+        if isinstance(table, str):
+            return moved(table) if "://" in table else table
+        if isinstance(table, dict):
+            return {key: walk(value) for key, value in table.items()}
+        return table
+
+    for name in ("api", "test", "demo"):
+        if isinstance(exchange.urls.get(name), dict):
+            exchange.urls[name] = walk(exchange.urls[name])
+    return exchange
+
+
+def check_exchange_id(name: str) -> str:
+    """The ccxt id `name` names, or one line saying it is unknown (with close matches)."""
     import ccxt
 
     exchange_id = name.strip().lower()
@@ -44,7 +82,7 @@ def make_exchange(name: str) -> Any:
             f"unknown exchange {name!r}{hint}: use a ccxt exchange id such as binance, kraken"
             ' or okx; python -c "import ccxt; print(ccxt.exchanges)" lists them all'
         )
-    return getattr(ccxt, exchange_id)({"enableRateLimit": True})
+    return exchange_id
 
 
 def fetch_exchange_ohlcv(

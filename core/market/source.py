@@ -200,9 +200,9 @@ def _open_exchange(
     window: _Window,
     factory: Callable[[str], Any],
 ) -> tuple[MarketInfo, CandleSeries]:
-    name = spec.partition(":")[2].strip()
-    if not name:
-        raise UserError("exchange: needs a ccxt exchange id, e.g. exchange:binance")
+    from core.market.live_sources import parse_exchange_names
+
+    name = parse_exchange_names(spec)[0]  # the first serves; the others are live backups
     if symbol is None:
         raise UserError(f"{spec} needs --symbol: which market to trade, e.g. BTC/USDT")
     timeframe = timeframe or DEFAULT_TIMEFRAME

@@ -21,7 +21,7 @@ from core.types.risk import (
     Verdict,
     VerdictKind,
 )
-from core.types.trace import GENESIS_HASH, Trace, canonical_json
+from core.types.trace import GENESIS_HASH, Trace, TraceEvent, canonical_json
 from core.types.trading import Action, Fill, Order, OrderType, Portfolio, Position, Proposal, Side
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "RiskLimits",
     "Side",
     "Trace",
+    "TraceEvent",
     "TradingState",
     "Verdict",
     "VerdictKind",

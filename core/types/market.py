@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from core.errors import UserError
 from core.types.risk import InstrumentRules
 
-_UNIT_SECONDS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
-_TIMEFRAME_RE: Final = re.compile(r"^(\d+)([mhdw])$")
+_UNIT_SECONDS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_TIMEFRAME_RE: Final = re.compile(r"^(\d+)([smhdw])$")
 MAX_TIMEFRAME_SECONDS: Final = 365 * 86400
 """A candle longer than a year is a typo; longer ones would overflow the millisecond times."""
 
@@ -20,9 +20,9 @@ MAX_TIMEFRAME_SECONDS: Final = 365 * 86400
 @functools.lru_cache(maxsize=64)
 def timeframe_seconds(timeframe: str) -> int:
     """Length of one candle in seconds for a ccxt-style timeframe such as '5m', '1h' or '1d'
-    (cached: every cycle asks for its market's period)."""
+    (cached: every cycle asks for its market's period). Of seconds, only Binance's '1s'."""
     match = _TIMEFRAME_RE.match(timeframe)
-    if match is None or int(match.group(1)) <= 0:
+    if match is None or int(match.group(1)) <= 0 or (match.group(2) == "s" and timeframe != "1s"):
         raise UserError(
             f"unknown timeframe {timeframe!r}: use a ccxt timeframe such as 1m, 5m, 1h, 4h or 1d"
         )

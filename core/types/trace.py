@@ -91,6 +91,21 @@ RecordedNumber = Annotated[float, BeforeValidator(_nan_if_null)]
 """A number that may have been NaN or infinite: null in JSON, NaN when read back."""
 
 
+class TraceEvent(BaseModel):
+    """Something that happened outside a decision and changed what the run acts on (an
+    order adopted or a position closed by reconciliation, the feed switching exchange): kept
+    in the next trace, so the audit trail shows it where it took effect."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    ts: int
+    kind: str
+    detail: str
+    client_order_id: str | None = None
+    """The order the event touched (recorded by reconciliation or a broker), so the audit can
+    match the ledger's rows for it to this trace."""
+
+
 class Trace(BaseModel):
     """Everything needed to audit one cycle: what was seen, proposed, decided and done."""
 
@@ -130,13 +145,17 @@ class Trace(BaseModel):
     """The trips, resets, halts and resumes of this cycle."""
     equity: RecordedNumber
     latency_ms: dict[str, float] = Field(default_factory=dict)
+    events: tuple[TraceEvent, ...] = ()
     prev_hash: str = GENESIS_HASH
     hash: str = ""
 
     def body(self) -> dict[str, Any]:
         """The hashed content: every field but the hash itself (NaN stays NaN here; the
         canonical JSON writes it null)."""
-        return self.model_dump(mode="json", exclude={"hash"})
+        # A trace without events hashes as traces did before they could carry any.
+        return self.model_dump(
+            mode="json", exclude={"hash", "events"} if not self.events else {"hash"}
+        )
 
     def compute_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.body()).encode()).hexdigest()

@@ -6,18 +6,20 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.cli import TRADEGRAPH, assert_one_line_error, tradegraph
+from tests import zygote
+from tests.cli import assert_one_line_error, tradegraph
 from tests.conftest import SHARED, needs_shared
 
+CLIENT_ID = re.compile(r"tg-[0-9a-f]{29}")
 DEV_1H = SHARED / "markets" / "binance-2020-09_2021-10"
 
 
@@ -49,19 +51,23 @@ def _orders_and_fills(data_dir: Path, run_id: str) -> tuple[list[str], list[str]
         ]
     finally:
         db.close()
-    return [o.replace(run_id, "RUN") for o in orders], [f.replace(run_id, "RUN") for f in fills]
+    return [_masked(o, run_id) for o in orders], [_masked(f, run_id) for f in fills]
 
 
-def _start(*args: str, env: dict | None = None) -> subprocess.Popen:
+def _masked(body: str, run_id: str) -> str:
+    """Client ids hash the run id (a replay's scope), so two runs name the same order apart."""
+    return CLIENT_ID.sub("tg-ORDER", body.replace(run_id, "RUN"))
+
+
+def _start(*args: str, env: dict | None = None) -> zygote.PipedProcess:
+    """`tradegraph ARGS` in a process of its own, forked with its imports done (so a kill
+    lands in the run, not in Python's start-up)."""
     environment = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
     environment.update(env or {})
-    return subprocess.Popen(
-        [str(TRADEGRAPH), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=environment,
-    )  # fmt: skip
+    return zygote.popen(list(args), env=environment, cwd=None)
 
 
-def _wait_for_cycles(process: subprocess.Popen, data_dir: Path, cycles: int) -> bool:
+def _wait_for_cycles(process: zygote.ForkedProcess, data_dir: Path, cycles: int) -> bool:
     """True once the run has counted `cycles` cycles; False if the process ended first."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from core.writer_lock import LOCK_NAME, DataDirInUseError, writer_lock
+from core.writer_lock import LOCK_NAME, DataDirInUseError, held_here, writer_lock
 
 HOLD = """
 import sys, time
@@ -62,3 +62,12 @@ def test_the_same_process_can_write_again_after_releasing(tmp_path):
         pass
 
     assert time.perf_counter() - started < 1.0
+
+
+def test_held_here_is_true_only_inside_this_process_s_lock(tmp_path):
+    before = held_here(tmp_path)
+
+    with writer_lock(tmp_path):
+        inside = held_here(tmp_path / "." / "")
+
+    assert (before, inside, held_here(tmp_path)) == (False, True, False)

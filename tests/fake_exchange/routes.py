@@ -128,6 +128,22 @@ def open_orders(fake: FakeBinance, p: Params) -> Answer:
     return 200, [wire.order_status(o) for o in fake.book.open_orders(p.get("symbol"))]
 
 
+def all_orders(fake: FakeBinance, p: Params) -> Answer:
+    """Every order of a symbol, oldest first, from orderId or within startTime..endTime."""
+    symbol = p.get("symbol")
+    fake.book.market(symbol)
+    with fake.book.lock:
+        chosen = [o for o in fake.book.orders.values() if o.symbol == symbol]
+    if "orderId" in p:
+        chosen = [o for o in chosen if o.order_id >= int(p["orderId"])]
+    if "startTime" in p:
+        chosen = [o for o in chosen if o.time >= int(p["startTime"])]
+    if "endTime" in p:
+        chosen = [o for o in chosen if o.time <= int(p["endTime"])]
+    chosen.sort(key=lambda o: o.order_id)
+    return 200, [wire.order_status(o) for o in chosen[: _limit(p, 500, 1000)]]
+
+
 def cancel_open_orders(fake: FakeBinance, p: Params) -> Answer:
     symbol = p.get("symbol")
     if not symbol:
@@ -173,6 +189,7 @@ SIGNED: dict[tuple[str, str], Route] = {
     ("GET", "/api/v3/order"): query_order,
     ("DELETE", "/api/v3/order"): cancel_order,
     ("GET", "/api/v3/openOrders"): open_orders,
+    ("GET", "/api/v3/allOrders"): all_orders,
     ("DELETE", "/api/v3/openOrders"): cancel_open_orders,
     ("GET", "/api/v3/myTrades"): my_trades,
     ("GET", "/api/v3/account"): account,

@@ -65,15 +65,15 @@ class SpyBroker:
 
 @pytest.mark.slow
 def test_no_order_reaches_the_broker_without_an_approval(make_plan, monkeypatch):
-    import graphs.session as session
+    import graphs.brokers as brokers
 
-    real_broker, spies = session.PaperBroker, []
+    real_broker, spies = brokers.PaperBroker, []
 
     def spy_broker(*args, **kwargs):
         spies.append(SpyBroker(real_broker(*args, **kwargs)))
         return spies[-1]
 
-    monkeypatch.setattr(session, "PaperBroker", spy_broker)
+    monkeypatch.setattr(brokers, "PaperBroker", spy_broker)
     plan = make_plan(bars=200)
     limits = plan.settings.risk
 

@@ -66,15 +66,17 @@ def test_a_batch_the_writer_did_not_write_is_spooled_not_reported_written(tmp_pa
     assert report.intact and report.traces == 30
 
 
-def test_short_runs_a_server_and_unbatched_writes_stay_inline(tmp_path):
+def test_short_and_unbatched_runs_stay_inline_unless_a_process_is_asked_for(tmp_path):
     short = _open(tmp_path / "a", batch_size=256, writer="auto", cycles=500)
-    unbatched = _open(tmp_path / "b", batch_size=1, writer="process")
+    unbatched = _open(tmp_path / "b", batch_size=1, writer="auto", cycles=10**6)
+    live = _open(tmp_path / "d", batch_size=1, writer="process")
     long = _open(tmp_path / "c", batch_size=256, writer="auto", cycles=PROCESS_WRITER_MIN_CYCLES)
 
     assert isinstance(short.writer, InlineWriter)
     assert isinstance(unbatched.writer, InlineWriter)
+    assert isinstance(live.writer, ProcessWriter)
     assert isinstance(long.writer, ProcessWriter)
-    for memory in (short, unbatched, long):
+    for memory in (short, unbatched, live, long):
         memory.close()
 
 

@@ -76,11 +76,11 @@ def test_a_market_buy_is_recorded_with_the_exchanges_price_and_fee(fake_binance,
     assert fill.quantity == pytest.approx(0.01234 - 0.00001234)
     assert fill.fee == pytest.approx(0.00001234 * 30000.0)
     assert ledger.status("tg-1") == ("filled", "")
-    assert fake_binance.client_order_ids() == ["tg-1"]
+    assert fake_binance.client_order_ids() == ["tg-1", "tg-1-sl"]  # the entry, then its stop
     usdt, _ = fake_binance.balance("USDT")
-    btc, _ = fake_binance.balance("BTC")
+    btc, locked = fake_binance.balance("BTC")  # the stop locks what it would sell
     assert broker.portfolio.cash == pytest.approx(float(usdt))
-    assert broker.portfolio.quantity(BTC) == pytest.approx(float(btc - Decimal("0.5")))
+    assert broker.portfolio.quantity(BTC) == pytest.approx(float(btc + locked - Decimal("0.5")))
     assert broker.portfolio.positions[BTC].stop_loss == 28000.0
 
 
@@ -109,6 +109,20 @@ def test_partial_fills_accumulate_exactly_and_each_trade_is_counted_once(fake_bi
     assert bought == Decimal("0.3") - Decimal("0.0003")  # the fee Binance kept in BTC
     assert ledger.status("tg-1") == ("filled", "")
     assert broker.portfolio.cash == pytest.approx(float(fake_binance.balance("USDT")[0]))
+
+
+def test_partial_fills_and_a_restart_are_kept_alike_on_every_ledger_backend(fake_binance, storage):
+    ledger = storage.ledger("acct", initial_cash=10_000.0)
+    _broker(fake_binance, ledger).submit(mint(_order(limit=29000.0, qty=0.2)))
+    fake_binance.fill("tg-1", fraction="0.5")
+    assert len(_broker(fake_binance, ledger).on_candle(BTC, candle(T0, 29000.0))) == 1
+    fake_binance.fill("tg-1", fraction="0.5")
+    restarted = _broker(fake_binance, storage.ledger("acct", initial_cash=10_000.0))
+    assert len(restarted.on_candle(BTC, candle(T0, 29000.0))) == 1
+    reopened = storage.ledger("acct", initial_cash=10_000.0)
+    assert sorted(reopened.trade_ids("tg-1")) == ["5000001", "5000002"]
+    assert reopened.status("tg-1") == ("filled", "")
+    assert reopened.portfolio.cash == pytest.approx(float(fake_binance.balance("USDT")[0]))
 
 
 def test_a_timeout_of_unknown_outcome_is_resolved_by_client_id_lookup_and_not_resent(

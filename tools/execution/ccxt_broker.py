@@ -20,6 +20,7 @@ Behind the same port as the paper broker. What it guarantees:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -35,11 +36,20 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from core.ledger import Ledger
-from core.types import Approved, Candle, Fill, Order, OrderType, Portfolio, Side
+from core.backends import LedgerStore
+from core.errors import BrokerError
+from core.types import Approved, Candle, Fill, Order, OrderType, Portfolio, Side, TraceEvent
 from risk.approval import verify
+from tools.execution.exchange_stops import (
+    held_stop_exit,
+    is_stop,
+    native_stop,
+    stop_params,
+    supports_native_stops,
+)
 from tools.execution.exchange_trades import fill_from_trade, new_trades, redact
 from tools.execution.log_redaction import keep_out_of_logs
+from tools.fills import stop_triggered
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +59,11 @@ REFUSALS = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest)
 DONE_STATUSES = frozenset({"closed", "canceled", "cancelled", "expired", "rejected"})
 
 
-class BrokerError(Exception):
-    """An exchange problem the engine should see; the message holds no secret."""
-
-    source = ERROR_SOURCE
-
-
 class ExchangeUnavailableError(BrokerError):
-    """The exchange answered "not available" (5xx, maintenance) until the deadline passed."""
+    """The exchange answered "not available" (5xx, maintenance) until the deadline passed;
+    each such answer was reported to `on_error` already."""
+
+    counts_as_error = False
 
 
 class ExchangeUnreachableError(BrokerError):
@@ -65,6 +72,8 @@ class ExchangeUnreachableError(BrokerError):
 
 class OrderRejectedError(BrokerError):
     """The exchange refused the order (recorded as rejected in the ledger, with the reason)."""
+
+    counts_as_error = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,8 @@ class RetryPolicy:
 
 ErrorSink = Callable[[str, str], None]
 """Called with (source, detail) for each failure the error-rate breaker should count."""
+EventSink = Callable[[TraceEvent], None]
+"""Hears of each correction the broker makes to the ledger (for the next trace)."""
 
 
 class CcxtBroker:
@@ -86,19 +97,32 @@ class CcxtBroker:
     def __init__(
         self,
         exchange: Any,
-        ledger: Ledger,
+        ledger: LedgerStore,
         *,
         retry: RetryPolicy | None = None,
         on_error: ErrorSink | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        on_event: EventSink | None = None,
     ) -> None:
         self._exchange = exchange
         self._ledger = ledger
         self._retry = retry or RetryPolicy()
         self._on_error = on_error
+        self._on_event = on_event
         self._sleep = sleep
         self._filled_seen: dict[str, float] = {}
+        self._native_stops = supports_native_stops(exchange)
+        self._unsure = False
+        """An order's outcome is unknown: reconcile before anything else is sent."""
         keep_out_of_logs(exchange.apiKey, exchange.secret)
+
+    @property
+    def exchange(self) -> Any:
+        return self._exchange
+
+    @property
+    def ledger(self) -> LedgerStore:
+        return self._ledger
 
     @property
     def portfolio(self) -> Portfolio:
@@ -107,9 +131,18 @@ class CcxtBroker:
     def submit(self, approved: Approved) -> Order:
         """Send an approved order (idempotent by client order id) and record what filled."""
         order = verify(approved)  # a forged or altered approval stops here, before any I/O
+        if self._unsure:
+            self.resolve_unknown()
+        if order.side is Side.SELL:
+            self._cancel_stops(order.symbol)  # the exchange locks what a stop would sell
+        self._send_once(order)
+        return order
+
+    def _send_once(self, order: Order) -> None:
+        """Place `order` unless the ledger has it done; record what filled."""
         known = self._ledger.status(order.client_order_id)
         if known is not None and known[0] != "pending":
-            return order  # already done: nothing is sent again
+            return  # already done: nothing is sent again
         if known is None:
             self._ledger.record_order(order)
         try:
@@ -119,16 +152,37 @@ class CcxtBroker:
             self._ledger.reject(order.client_order_id, reason)
             log.warning("order %s rejected: %s", order.client_order_id, reason)
             raise OrderRejectedError(f"order {order.client_order_id} rejected: {reason}") from None
-        except ccxt.BaseError as exc:  # still pending: the next submit or poll looks it up
+        except ccxt.BaseError as exc:  # still pending: looked up before anything else is sent
+            self._unsure = True
             self._raise_typed(exc)
-        self._sync(order, placed)
-        return order
+        self.sync(order, placed)
+
+    def resolve_unknown(self) -> None:
+        """Reconcile the symbols in play (after a send whose answer was lost): every pending
+        order settled by its client id, before anything else is sent."""
+        from tools.execution.reconcile import reconcile
+
+        ledger = self._ledger
+        symbols = {o.symbol for o in ledger.pending_orders()} | set(ledger.portfolio.positions)
+        for event in reconcile(self, sorted(symbols), int(self._exchange.milliseconds())):
+            self._emit(event)
+        self._unsure = False
 
     def pending(self) -> list[Order]:
-        return self._ledger.pending_orders()
+        """The pending orders the validator counts (the broker's own stops are not among them,
+        as the paper broker's resting stops are not)."""
+        return [o for o in self._ledger.pending_orders() if not is_stop(o)]
 
     def on_candle(self, symbol: str, candle: Candle) -> list[Fill]:
-        """Poll the exchange for `symbol`'s pending orders and record their new trades."""
+        """Poll the exchange for `symbol`'s pending orders and record their new trades; then
+        a broker-held stop the candle reached sells the position."""
+        if self._unsure:
+            self.resolve_unknown()
+        fills = self._poll(symbol)
+        fills.extend(self._trigger_held_stop(symbol, candle))
+        return fills
+
+    def _poll(self, symbol: str) -> list[Fill]:
         mine = [o for o in self._ledger.pending_orders() if o.symbol == symbol]
         if not mine:
             return []
@@ -142,7 +196,7 @@ class CcxtBroker:
                 if seen is None:
                     self._ledger.reject(order.client_order_id, "not found on the exchange")
                     continue
-            fills.extend(self._sync(order, seen))
+            fills.extend(self.sync(order, seen))
         return fills
 
     def cancel_pending(self, side: Side | None = None, symbol: str | None = None) -> list[Order]:
@@ -150,26 +204,31 @@ class CcxtBroker:
         trades made before the cancel are recorded. The orders cancelled."""
         chosen = [
             o
-            for o in self._ledger.pending_orders()
+            for o in self.pending()
             if (side is None or o.side is side) and (symbol is None or o.symbol == symbol)
         ]
-        if side is None and symbol is not None and chosen:
-            self._call(self._exchange.cancel_all_orders, symbol)
-        else:
-            for order in chosen:
-                # Filled or gone meanwhile: the lookup below tells which.
-                with contextlib.suppress(ccxt.OrderNotFound):
-                    self._call(
-                        self._exchange.cancel_order,
-                        None,
-                        order.symbol,
-                        {"clientOrderId": order.client_order_id},
-                    )
+        return self._cancel(chosen)
+
+    def _cancel_stops(self, symbol: str) -> None:
+        self._cancel(
+            [o for o in self._ledger.pending_orders() if o.symbol == symbol and is_stop(o)]
+        )
+
+    def _cancel(self, chosen: list[Order]) -> list[Order]:
+        for order in chosen:
+            # Filled or gone meanwhile: the lookup below tells which.
+            with contextlib.suppress(ccxt.OrderNotFound):
+                self._call(
+                    self._exchange.cancel_order,
+                    None,
+                    order.symbol,
+                    {"clientOrderId": order.client_order_id},
+                )
         cancelled = []
         for order in chosen:
             seen = self._lookup(order)
             if seen is not None:
-                self._sync(order, seen)
+                self.sync(order, seen)
             self._ledger.cancel(order.client_order_id)
             status = self._ledger.status(order.client_order_id)
             if status is not None and status[0] == "cancelled":
@@ -201,16 +260,22 @@ class CcxtBroker:
             if order.limit_price is None:
                 raise ccxt.InvalidOrder(f"limit order {order.client_order_id} has no price")
             price = float(exchange.price_to_precision(order.symbol, order.limit_price))
+        params: Mapping[str, Any] = {"clientOrderId": order.client_order_id}
+        if is_stop(order) and order.client_order_id.endswith("-sl"):
+            params = stop_params(order)
         log.info("sending order %s", order.client_order_id)
         placed: Mapping[str, Any] = exchange.create_order(
-            order.symbol,
-            order.type.value,
-            order.side.value,
-            amount,
-            price,
-            {"clientOrderId": order.client_order_id},
+            order.symbol, order.type.value, order.side.value, amount, price, params
         )
         return placed
+
+    def fetch(self, method: Callable[..., Any], *args: Any) -> Any:
+        """`method(*args)` on the exchange, faults retried (for reconciliation's bulk reads)."""
+        return self._call(method, *args)
+
+    def lookup(self, order: Order) -> Mapping[str, Any] | None:
+        """The exchange's order with `order`'s client id, None when it has none."""
+        return self._lookup(order)
 
     def _lookup(self, order: Order) -> Mapping[str, Any] | None:
         """The exchange's order with our client id, None when it has none; faults retried."""
@@ -228,15 +293,35 @@ class CcxtBroker:
 
     # -- recording -----------------------------------------------------------------------------
 
-    def _sync(self, order: Order, seen: Mapping[str, Any]) -> list[Fill]:
-        """Record the trades of `seen` (the exchange's view of `order`) not yet recorded; close
-        the order in the ledger when the exchange says it is done."""
+    def sync(
+        self,
+        order: Order,
+        seen: Mapping[str, Any],
+        trades: list[Mapping[str, Any]] | None = None,
+    ) -> list[Fill]:
+        """Record the trades of `seen` (the exchange's view of `order`) not yet recorded
+        (`trades`, when the caller fetched them in bulk); close the order in the ledger when
+        the exchange says it is done, and protect a filled entry with its stop."""
+        fills = self._sync(order, seen, trades)
+        if fills and order.side is Side.BUY and order.stop_price is not None:
+            status = self._ledger.status(order.client_order_id)
+            if status is not None and status[0] == "filled":
+                self._protect(order)
+        return fills
+
+    def _sync(
+        self,
+        order: Order,
+        seen: Mapping[str, Any],
+        trades: list[Mapping[str, Any]] | None = None,
+    ) -> list[Fill]:
         coid = order.client_order_id
         filled = float(seen.get("filled") or 0.0)
         done = str(seen.get("status")) in DONE_STATUSES
         fills: list[Fill] = []
         if filled > self._filled_seen.get(coid, 0.0):
-            trades = self._call(self._exchange.fetch_order_trades, seen["id"], order.symbol)
+            if trades is None:
+                trades = self._call(self._exchange.fetch_order_trades, seen["id"], order.symbol)
             market = self._exchange.market(order.symbol)
             fresh = new_trades(trades, self._ledger.trade_ids(coid))
             for index, trade in enumerate(fresh):
@@ -252,6 +337,50 @@ class CcxtBroker:
         elif done:
             self._ledger.cancel(coid)
         return fills
+
+    # -- stops -------------------------------------------------------------------------------
+
+    def _protect(self, entry: Order) -> None:
+        """Rest the entry's stop on the exchange for the quantity held (if it takes stops;
+        otherwise the position's stop, kept by the ledger, is checked on every candle)."""
+        if not self._native_stops:
+            return
+        held = self._ledger.portfolio.quantity(entry.symbol)
+        if held <= 0:
+            return
+        stop = native_stop(entry, held, self._exchange.milliseconds())
+        try:
+            self._send_once(stop)
+        except BrokerError as exc:  # the position stays protected by the held-stop check
+            self._event("stop_not_placed", f"stop {stop.client_order_id} not placed: {exc}")
+
+    def _trigger_held_stop(self, symbol: str, candle: Candle) -> list[Fill]:
+        position = self._ledger.portfolio.positions.get(symbol)
+        if position is None or position.stop_loss is None or position.quantity <= 0:
+            return []
+        if not stop_triggered(position.stop_loss, candle.low):
+            return []
+        if any(is_stop(o) and o.symbol == symbol for o in self._ledger.pending_orders()):
+            return []  # a native stop rests: the exchange sells, the next poll records it
+        base = f"{self._ledger.account}|{symbol}|{candle.ts}"
+        exit_order = held_stop_exit(
+            "tg-" + hashlib.sha256(base.encode()).hexdigest()[:29],
+            symbol,
+            position.quantity,
+            position.stop_loss,
+            candle.ts,
+        )
+        before = len(self._ledger.fills())
+        self._send_once(exit_order)
+        return self._ledger.fills()[before:]
+
+    def _event(self, kind: str, detail: str) -> None:
+        self._emit(TraceEvent(ts=int(self._exchange.milliseconds()), kind=kind, detail=detail))
+
+    def _emit(self, event: TraceEvent) -> None:
+        log.info("%s: %s", event.kind, event.detail)
+        if self._on_event is not None:
+            self._on_event(event)
 
     # -- retries -------------------------------------------------------------------------------
 

@@ -6,34 +6,44 @@ exchange object, let alone a socket. ccxt's own rate limiter is on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import ccxt
 
 from core.errors import UserError
 from core.execution_mode import allowed_exchange_access
+from core.market.exchange import make_exchange
 from core.settings import ExecutionSettings
 
 
-def open_exchange(broker: str, settings: ExecutionSettings, *, live_confirmed: bool) -> Any:
+def open_exchange(
+    broker: str,
+    settings: ExecutionSettings,
+    *,
+    live_confirmed: bool,
+    exchange_urls: Mapping[str, str] | None = None,
+) -> Any:
     """A keyed ccxt exchange (sandbox mode for "sandbox"), or None for paper; refusals are one
-    UserError line, raised before anything is created."""
+    UserError line, raised before anything is created. `exchange_urls` (the setting) serves an
+    exchange from another base URL: a proxy, or a local test exchange."""
     access = allowed_exchange_access(broker, settings, live_confirmed=live_confirmed)
     if access is None:
         return None
-    exchange_class = getattr(ccxt, access.exchange, None)
-    if not isinstance(exchange_class, type) or access.exchange not in ccxt.exchanges:
-        raise UserError(f"unknown exchange {access.exchange!r}: name a ccxt exchange id")
-    exchange = exchange_class(
-        {
-            "apiKey": access.api_key.get_secret_value(),
-            "secret": access.secret.get_secret_value(),
-            "enableRateLimit": True,
-        }
+    exchange = make_exchange(
+        access.exchange,
+        None,
+        apiKey=access.api_key.get_secret_value(),
+        secret=access.secret.get_secret_value(),
     )
     if access.sandbox:
         try:
             exchange.set_sandbox_mode(True)
         except ccxt.NotSupported:
             raise UserError(f"{access.exchange} has no sandbox: use paper") from None
+    base_url = (exchange_urls or {}).get(access.exchange)
+    if base_url is not None:  # after set_sandbox_mode, which swaps the URL tables
+        from core.market.exchange import rebase_urls
+
+        rebase_urls(exchange, base_url)
     return exchange
