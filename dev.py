@@ -57,7 +57,7 @@ def main() -> None:
         "demo": ["tradegraph", "run", "--market", "synthetic:7", "--bars", "3000"],
         # Both tiers, on every core; a module that shares one server or one run across its
         # tests is kept on one worker (xdist_group). `-m "not slow"` keeps the fast tier only.
-        "test": ["pytest", "-n", "auto", "--dist", "loadgroup", "--durations=20"],
+        "test": ["pytest", "-n", "auto", "--dist", "loadgroup", "--durations=60"],
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit("usage: python3 dev.py demo|test [extra arguments]")
