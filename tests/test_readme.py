@@ -16,12 +16,14 @@ run as written, and `why` says what is run instead.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -31,6 +33,7 @@ from typing import Any
 
 import pytest
 
+from tests import zygote
 from tests.agents.scripted_server import scripted_anthropic_server
 from tests.support import stored_traces
 
@@ -122,11 +125,22 @@ def _link_checkout(base: Path) -> Path:
     return checkout
 
 
+@functools.cache
+def _bin_path() -> str:
+    """The virtualenv's scripts, behind a `tradegraph` forked from the tests' fork server (the
+    same command line, without two seconds of imports each time) unless it is turned off."""
+    path = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    if not zygote.ENABLED:
+        return path
+    shims = zygote.shim_folder(Path(tempfile.gettempdir()) / f"tradegraph-shim-{os.getpid()}")
+    return f"{shims}{os.pathsep}{path}"
+
+
 def _environment(checkout: Path, extra: Mapping[str, str]) -> dict[str, str]:
     outside = ("ANTHROPIC_", "TRADEGRAPH_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(outside)}
     env |= {
-        "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": _bin_path(),
         "TRADEGRAPH_DATA_DIR": str(checkout / ".tradegraph"),
         "COLUMNS": "200",  # rich wraps at 80 columns when stdout is not a terminal
     }

@@ -7,6 +7,10 @@ argv, environment, working directory and pipes, resets signal dispositions, and 
 `api.cli.main()` exactly as the console script does; its exit status is sent back. The child
 is a process of its own: it can be signalled and killed like one (`ForkedProcess.pid`).
 
+`shim_folder()` gives a folder holding a `tradegraph` executable that forwards its argv,
+environment, working directory and standard streams to the server, so that commands run by a
+shell (the README's) are forked too; it forwards SIGINT and SIGTERM and exits as the child did.
+
 `TESTS_FORK_SERVER=0` turns it off: every command then starts a fresh interpreter.
 """
 
@@ -124,8 +128,14 @@ def start(
     """Fork a child running `tradegraph argv` with these pipes (file descriptors)."""
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     connection.connect(_ensure_server())
-    request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd or os.getcwd())}).encode()
-    socket.send_fds(connection, [struct.pack("!i", len(request)) + request], [stdout, stderr])
+    return _send(connection, argv, env, str(cwd or os.getcwd()), stdout, stderr)
+
+
+def _send(
+    connection: socket.socket, argv: list[str], env: dict[str, str], cwd: str, *fds: int
+) -> ForkedProcess:
+    request = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode()
+    socket.send_fds(connection, [struct.pack("!i", len(request)) + request], list(fds))
     (pid,) = struct.unpack("!i", _receive_exactly(connection, 4))
     return ForkedProcess(connection, pid)
 
@@ -142,6 +152,39 @@ def run(
         child.communicate(30)
         raise
     return subprocess.CompletedProcess(["tradegraph", *argv], child.wait(), out, err)
+
+
+SHIM = """#!{python} -S
+import sys
+sys.path.insert(0, {root!r})
+from tests.zygote import shim_main
+shim_main({address!r})
+"""
+
+
+def shim_folder(folder: Path) -> Path:
+    """`folder` with a `tradegraph` that runs through this process's fork server (put it first
+    on a shell's PATH)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "tradegraph"
+    shim.write_text(SHIM.format(python=sys.executable, root=str(ROOT), address=_ensure_server()))
+    shim.chmod(0o755)
+    return folder
+
+
+def shim_main(address: str) -> None:
+    """The shim: this process's argv, environment, folder and streams, run by a forked child;
+    exits with its status (killed by a signal: killed by the same one)."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    connection.connect(address)
+    child = _send(connection, sys.argv[1:], dict(os.environ), os.getcwd(), 1, 2)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda received, _frame: child.send_signal(received))
+    status = child.wait()
+    if status < 0:
+        signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
+    sys.exit(status)
 
 
 def _ensure_server() -> str:
