@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.types import HorizonOutcome, MarketInfo, RecalledSituation, canonical_json
+from memory.known_situations import KnownSituations
 from memory.store import pages
 from memory.vector_index import VectorIndex
 from memory.writer import InlineWriter, StoreWriteError, StoreWriter, Ticket, Write
@@ -111,7 +112,7 @@ class SituationMemory:
         self._pending: deque[_Pending] = deque()
         self._window: deque[tuple[float, float]] = deque(maxlen=self._horizons[-1])
         self._index_rows = VectorIndex()
-        self._known: list[RecalledSituation] = []
+        self._known = KnownSituations()
         self._ids: set[str] = set()
         self._future = sorted(prior, key=lambda s: (s.situation.known_at, s.situation.id))
         if not enabled:
@@ -137,6 +138,8 @@ class SituationMemory:
             stored = self._future[self._next_future]
             self._next_future += 1
             self._index(stored.situation, stored.vector)
+        if self._future and self._next_future == len(self._future):
+            self._future, self._next_future = [], 0  # all indexed: the copies can go
         settled = []
         longest = self._horizons[-1]
         while self._pending and bars - self._pending[0].bars_at >= longest:
@@ -176,7 +179,7 @@ class SituationMemory:
     def recall(self, vector: Sequence[float], k: int) -> tuple[RecalledSituation, ...]:
         """The k most similar known situations, most similar first (ties: oldest first)."""
         return tuple(
-            self._known[i].model_copy(update={"similarity": round(score, 6)})
+            self._known.situation(i, round(score, 6))
             for i, score in self._index_rows.top(vector, k)
         )
 
@@ -222,7 +225,7 @@ class SituationMemory:
             return False
         self._ids.add(situation.id)
         self._index_rows.add(vector)
-        self._known.append(situation)
+        self._known.add(situation)
         return True
 
     def flush(self) -> None:
