@@ -35,6 +35,11 @@ PRELOAD = (
     "api.cli", "api.run_command", "api.audit_command", "api.risk_command", "api.eval_command",
     "graphs.session", "graphs.assembly", "graphs.agent.start", "memory.session_stores",
     "agents.offline", "core.market.source", "evals.harness",
+    # what a run imports lazily (about a second of a run's start): the vector store and its
+    # client, the embeddings, the Claude analyst's modules (the reflector's), the ledger
+    "chromadb", "chromadb.api.rust", "chromadb.telemetry.product.posthog", "wordllama",
+    "memory.embeddings", "agents.claude", "tools.backtest", "core.ledger", "langchain_core",
+    "graphs.live_market", "tools.execution.exchange_access",
 )  # fmt: skip
 ENABLED = os.environ.get("TESTS_FORK_SERVER", "1") != "0"
 
@@ -237,6 +242,8 @@ def serve(address: str) -> None:
 
     for name in PRELOAD:
         importlib.import_module(name)
+    if threading.active_count() != 1:  # a fork would copy a lock some thread may hold
+        raise RuntimeError(f"an import started a thread: {threading.enumerate()}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(address + ".tmp")
     listener.listen(64)
