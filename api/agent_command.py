@@ -44,8 +44,6 @@ def start_agents(requests: Sequence[AgentRequest], *, quiet: bool) -> None:
     from api.scheduler import run_agents
     from graphs.agent.start import open_agents, prepare_agent
 
-    agents = [prepare_agent(request) for request in requests]
-    root = agents[0].prepared.plan.data_dir
     stop = threading.Event()
     signals: list[str] = []
 
@@ -53,8 +51,11 @@ def start_agents(requests: Sequence[AgentRequest], *, quiet: bool) -> None:
         signals.append(signal.Signals(number).name)
         stop.set()
 
+    # before anything is opened: a SIGTERM while the agent starts stops it as cleanly as later
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
+        agents = [prepare_agent(request) for request in requests]
+        root = agents[0].prepared.plan.data_dir
         with AgentLogs(root, [a.name for a in agents], quiet=quiet) as logs:
             with open_agents(agents, on_decision=logs.decision, stopping=stop.is_set) as running:
                 for agent, opened in zip(agents, running, strict=True):

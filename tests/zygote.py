@@ -20,6 +20,7 @@ import atexit
 import contextlib
 import importlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -41,6 +42,7 @@ PRELOAD = (
     "memory.embeddings", "agents.claude", "tools.backtest", "core.ledger", "langchain_core",
     "graphs.live_market", "tools.execution.exchange_access",
 )  # fmt: skip
+PROJECT = ("api.", "evals.", "graphs.", "memory.", "core.", "agents.", "tools.", "risk.")
 ENABLED = os.environ.get("TESTS_FORK_SERVER", "1") != "0"
 
 _server: subprocess.Popen[bytes] | None = None
@@ -240,8 +242,11 @@ def serve(address: str) -> None:
     only the thread that forks: a lock another one held would stay locked in the child)."""
     import select
 
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     for name in PRELOAD:
         importlib.import_module(name)
+    root.handlers[:], root.level = handlers, level  # wordllama calls basicConfig(INFO) on import
     if threading.active_count() != 1:  # a fork would copy a lock some thread may hold
         raise RuntimeError(f"an import started a thread: {threading.enumerate()}")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -289,6 +294,19 @@ def _fork_for(connection: socket.socket, listener: socket.socket) -> int:
     return pid
 
 
+def _consoles_sized_by_the_environment() -> None:
+    """rich reads COLUMNS and LINES when a Console is made, which for the CLI's module consoles
+    was at import, in the server: read them again from the requester's environment."""
+    from rich.console import Console
+
+    columns, lines = os.environ.get("COLUMNS", ""), os.environ.get("LINES", "")
+    for name, module in list(sys.modules.items()):
+        console = getattr(module, "console", None) if name.startswith(PROJECT) else None
+        if isinstance(console, Console):
+            console._width = int(columns) if columns.isdigit() else None
+            console._height = int(lines) if lines.isdigit() else None
+
+
 def _child(request: dict, fds: list[int], connection: socket.socket) -> None:
     code = 1
     try:
@@ -311,6 +329,7 @@ def _child(request: dict, fds: list[int], connection: socket.socket) -> None:
         asked = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
         sys.path[:0] = asked  # what a fresh interpreter would put first
         importlib.invalidate_caches()
+        _consoles_sized_by_the_environment()
         script = Path(sys.executable).parent / "tradegraph"
         sys.argv = [str(script), *request["argv"]]
         main = types.ModuleType("__main__")  # what a spawned child re-imports: the script

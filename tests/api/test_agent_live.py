@@ -110,7 +110,9 @@ def test_thirty_kills_of_an_agent_double_no_order_lose_no_trace_and_break_no_cha
         orders = len(set(fake_binance.client_order_ids()))
 
     last = Running(_start(args, env, tmp_path), tmp_path)
-    _wait_until(lambda p: p.get("decisions", 0) >= 2 and p.get("phase") == "running", last)
+    _wait_until(  # this process's pulse: the killed one before it left its own
+        lambda p: p.get("pid") == last.process.pid and p.get("phase") == "running", last
+    )
     last.process.send_signal(signal.SIGTERM)
     assert last.process.wait(60) == 143
     sent = Counter(fake_binance.client_order_ids())
