@@ -118,9 +118,10 @@ def kill_campaign(
     launcher: Launcher | None = None,
     *,
     longest_s: float = 9.0,
+    bars: tuple[int, ...] = BARS,
 ) -> CampaignFigures:
     """`kills` rounds of start-and-SIGKILL in `root`, then everything resumed and audited;
-    each kill at a random moment up to `longest_s` after the start."""
+    each kill at a random moment up to `longest_s` after the start; new runs of `bars`."""
     launcher = launcher or Launcher()
     tradegraph = launcher.run
     rng = random.Random(seed)
@@ -132,9 +133,9 @@ def kill_campaign(
             command = ["run", "--resume", rng.choice(unfinished), *data]
             figures.resumed += 1
         else:
-            bars = rng.choice(BARS)
+            length = rng.choice(bars)
             market = f"synthetic:{seed * 1000 + round_}"
-            command = ["run", "--market", market, "--bars", str(bars), "--analyst", "offline"]
+            command = ["run", "--market", market, "--bars", str(length), "--analyst", "offline"]
             command += data
         process = launcher.start(command)
         time.sleep(rng.uniform(0.3, longest_s))
