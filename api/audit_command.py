@@ -160,6 +160,7 @@ def _judge(
         running=_still_running(root, run_id),
         spooled=(root / "spool" / f"traces-{run_id}.jsonl").is_file(),
         ledger=ledger.get(run_id),
+        account_orders=frozenset().union(*(orders for orders, _ in ledger.values())),
     )
     return judge(report, evidence)
 

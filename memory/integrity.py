@@ -40,6 +40,9 @@ class Evidence:
     """Traces of the run wait in the local spool."""
     ledger: tuple[set[str], set[str]] | None
     """The client order ids of the run's orders and fills in the ledger, if it has any."""
+    account_orders: frozenset[str] = frozenset()
+    """The client order ids of every order in the ledger, whichever run placed it: a stop an
+    agent restarted after a kill places for an entry of its previous run is that entry's."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,8 @@ def _ledger_problem(report: ChainReport, evidence: Evidence) -> str | None:
         return None
     orders, fills = evidence.ledger or (set(), set())
     traced = set(report.orders) | set(report.fills)
-    protective = {i for i in orders | fills if _protects(i) in traced}
+    explained = traced | evidence.account_orders
+    protective = {i for i in orders | fills if _protects(i) in explained}
     for client_order_id in sorted(orders - traced - protective - set(report.noted)):
         return f"the ledger holds order {client_order_id}, which no trace of the run records"
     for client_order_id in sorted(fills - set(report.fills) - protective - set(report.noted)):

@@ -14,6 +14,8 @@ from tests.support import stored_traces
 
 RECORDING = SHARED / "markets" / "binance-2023"
 CANDLES = "200"
+SPEEDS = ("14400", "7200")
+"""A candle every 250 ms; if a close was missed, every 500 ms."""
 
 
 @needs_shared
@@ -23,16 +25,20 @@ def test_an_agent_on_a_played_recording_decides_as_eval_does_on_the_same_candles
               "--bars", CANDLES, "--analyst", "stress")  # fmt: skip
     evaluated = tradegraph("eval", *window, "--out", str(tmp_path / "eval"),
                            "--data-dir", str(tmp_path / "eval-data"), "--quiet")  # fmt: skip
-    agent = tradegraph("agent", "start", "--name", "twin", *window, "--speed", "14400",
-                       "--data-dir", str(tmp_path / "agent-data"), "--quiet")  # fmt: skip
+    for speed in SPEEDS:  # a busy machine can miss a close at the first: then once slower
+        data = tmp_path / f"agent-data-{speed}"
+        agent = tradegraph("agent", "start", "--name", "twin", *window, "--speed", speed,
+                           "--data-dir", str(data), "--quiet")  # fmt: skip
+        assert agent.returncode == 0, agent.stderr
+        pulse = json.loads((data / "agents" / "twin.json").read_text())
+        if pulse["missed"] == 0:
+            break
 
     assert evaluated.returncode == 0, evaluated.stderr
-    assert agent.returncode == 0, agent.stderr
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
-    pulse = json.loads((tmp_path / "agent-data" / "agents" / "twin.json").read_text())
     assert pulse["missed"] == 0, "the machine was too slow for this speed: no parity to check"
     replayed = stored_traces(tmp_path / "eval-data", report["run_id"])
-    woken = stored_traces(tmp_path / "agent-data", pulse["run_id"])
+    woken = stored_traces(data, pulse["run_id"])
     assert len(woken) == len(replayed) == int(CANDLES)
     assert [t.ts for t in woken] == [t.ts for t in replayed]
     assert [(t.proposal.action, t.verdict, t.order is not None) for t in woken] == [

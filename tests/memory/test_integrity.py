@@ -107,6 +107,18 @@ def test_a_run_whose_ledger_leads_its_traces_is_not_compared_until_it_ends():
     assert verdict.status == "ok"
 
 
+def test_a_stop_placed_for_an_entry_of_an_earlier_run_on_the_account_is_explained():
+    """An agent restarted after a kill places the stop of an entry its killed run made."""
+    stop = ({"tg-entry-of-run-before-sl"}, {"tg-entry-of-run-before-sl"})
+    elsewhere = frozenset({"tg-entry-of-run-before"})
+
+    explained = judge(chain(), evidence(SEALED, ledger=stop, account_orders=elsewhere))
+    unexplained = judge(chain(), evidence(SEALED, ledger=stop))
+
+    assert explained.status == "ok"
+    assert unexplained.status == "broken" and "tg-entry-of-run-before-sl" in unexplained.message
+
+
 def test_a_run_in_the_store_the_registry_does_not_know_is_broken():
     verdict = judge(chain(), evidence(None, after=None))
 
