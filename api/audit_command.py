@@ -95,8 +95,11 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
     rebuilt = rebuilds_note(root)  # the index, not the records the audit checks
     if rebuilt:
         console.print(f"[yellow]note[/]    {_safe(rebuilt)}")
+    account_orders = frozenset().union(*(orders for orders, _ in ledger.values()))
     for report in reports:
-        verdict = _judge(report, root, before, after, ledger, cycles_ran, settings.chroma_url)
+        verdict = _judge(
+            report, root, before, after, ledger, account_orders, cycles_ran, settings.chroma_url
+        )
         if verdict is None:
             raise UserError(f"no run {report.run_id!r} in {where}: see `tradegraph audit verify`")
         if verdict.status in counts:
@@ -135,6 +138,7 @@ def _judge(
     before: dict[str, RegisteredRun] | None,
     after: dict[str, RegisteredRun] | None,
     ledger: dict[str, tuple[set[str], set[str]]],
+    account_orders: frozenset[str],
     cycles_ran: dict[str, int],
     chroma_url: str | None,
 ) -> Verdict | None:
@@ -160,7 +164,7 @@ def _judge(
         running=_still_running(root, run_id),
         spooled=(root / "spool" / f"traces-{run_id}.jsonl").is_file(),
         ledger=ledger.get(run_id),
-        account_orders=frozenset().union(*(orders for orders, _ in ledger.values())),
+        account_orders=account_orders,
     )
     return judge(report, evidence)
 
@@ -255,7 +259,7 @@ def repair(run: str | None, data_dir: Path | None) -> None:
                 raise UserError(f"no run {run_id!r} in {where}: see `tradegraph audit verify`")
             if report.interrupted_at is None:
                 continue
-            verdict = _judge(report, root, before, before, {}, {}, None)
+            verdict = _judge(report, root, before, before, {}, frozenset(), {}, None)
             if verdict is None or verdict.status == "broken" or not repair_head(runs, report):
                 refused += 1
                 console.print(
