@@ -48,7 +48,10 @@ def pristine(written):
 def _contents(collection):
     """Each record (document, metadata, float32 vector) by id, and the distances of the five
     nearest neighbours of some of them: many traces share a headline, so neighbours at one
-    distance come back in either order, but the distances are the index's answer."""
+    distance come back in either order, but the distances are the index's answer. Neighbours are
+    compared for the rebuilt index only: chromadb replays its write-ahead log into an untouched
+    index on every open, on several threads, and an approximate index built so can miss a
+    neighbour one time in many (seen once in CI), which says nothing about a rebuild."""
     got = collection.get(include=["documents", "metadatas", "embeddings"])
     records = {
         i: (d, m, np.asarray(e, dtype=np.float32).tobytes())
@@ -131,9 +134,9 @@ def test_a_torn_index_is_rebuilt_by_the_next_writer_with_every_record_as_it_was(
     reopened = _open_as_writer(root)
 
     assert reopened.keys() == pristine.keys()
-    for name, (records, nearest) in pristine.items():
+    for name, (records, _) in pristine.items():
         assert reopened[name][0] == records, name  # ids, documents, metadata and vectors
-        assert reopened[name][1] == nearest, name  # the same nearest neighbours
+    assert reopened[collection][1] == pristine[collection][1]  # the same nearest neighbours
     lines = capsys.readouterr().err.strip().splitlines()
     count = len(pristine[collection][0])
     assert lines == [
