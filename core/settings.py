@@ -162,6 +162,8 @@ class AgentSettings(BaseModel):
 BUILT_IN_ANALYSTS = ("offline", "anthropic", "stress")
 PLUGIN_ANALYST = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 """`package.module:ClassName`: an analyst of the user's own."""
+STRATEGY_ANALYST = re.compile(r"^strategy:[a-z][a-z0-9_]*(@[A-Za-z0-9]+/[A-Za-z0-9]+)?$")
+"""`strategy:NAME`, or `strategy:pairs@ETH/USDT` with its partner: a toolbox strategy."""
 
 
 class Settings(BaseSettings):
@@ -221,8 +223,11 @@ class Settings(BaseSettings):
     def _known_analyst(cls, value: str | None) -> str | None:
         if value is None or value in BUILT_IN_ANALYSTS or PLUGIN_ANALYST.match(value):
             return value
+        if STRATEGY_ANALYST.match(value):
+            return value
         raise ValueError(
-            f"unknown analyst {value!r}: choose offline, anthropic, stress, or module:Class"
+            f"unknown analyst {value!r}: choose offline, anthropic, stress, strategy:NAME, "
+            "or module:Class"
         )
 
     @classmethod

@@ -99,9 +99,17 @@ class PreparedRun:
 
 
 def make_analyst(
-    name: str, settings: Settings, data_dir: Path, *, replaying: bool = False
+    name: str,
+    settings: Settings,
+    data_dir: Path,
+    *,
+    replaying: bool = False,
+    timeframe: str | None = None,
 ) -> Analyst:
-    """The analyst `name`; a replay (from a cassette) needs no key and spends no real budget."""
+    """The analyst `name`; a replay (from a cassette) needs no key and spends no real budget.
+    `timeframe` is the run's, for a strategy that reads a partner market."""
+    if name.startswith("strategy:"):
+        return make_strategy_analyst(name, settings, timeframe)
     if name == "offline":
         from agents.offline import OfflineAnalyst
 
@@ -132,7 +140,45 @@ def make_analyst(
         )
     if ":" in name:
         return load_plugin_analyst(name)
-    raise UserError(f"unknown analyst {name!r}: choose offline, anthropic, stress or module:Class")
+    raise UserError(
+        f"unknown analyst {name!r}: choose offline, anthropic, stress, strategy:NAME or "
+        "module:Class"
+    )
+
+
+STRATEGY_STOP_ATR = 3.0
+"""Where a strategy analyst's entry puts its stop when the risk settings require one."""
+COLLAR_USE = 0.9
+"""Of the price collar: how far below the price the stop may go at most."""
+
+
+def make_strategy_analyst(spec: str, settings: Settings, timeframe: str | None) -> Analyst:
+    """`strategy:NAME` with its default parameters, or `strategy:pairs@PARTNER`; the partner's
+    candles come from the run's market (read as of each close, never ahead)."""
+    from agents.strategy_analyst import StrategyAnalyst
+    from core.market.source import MarketRequest, open_market
+    from tools.strategies import get_strategy
+
+    name, _, partner_symbol = spec.removeprefix("strategy:").partition("@")
+    try:
+        strategy = get_strategy(name)
+    except ValueError as exc:
+        raise UserError(f"--analyst {spec}: {exc}") from None
+    if strategy.needs_partner and not partner_symbol:
+        raise UserError(
+            f"--analyst {spec}: {name} trades against a partner market: name it, e.g. "
+            f"strategy:{name}@ETH/USDT"
+        )
+    if partner_symbol and not strategy.needs_partner:
+        raise UserError(f"--analyst {spec}: {name} reads one market; drop @{partner_symbol}")
+    partner = None
+    if partner_symbol:
+        _, partner = open_market(
+            MarketRequest(spec=settings.market, symbol=partner_symbol, timeframe=timeframe)
+        )
+    stop = STRATEGY_STOP_ATR if settings.risk.require_stop_loss else None
+    within = settings.risk.price_collar * COLLAR_USE
+    return StrategyAnalyst(name, stop_atr=stop, stop_within=within, partner=partner)
 
 
 def load_plugin_analyst(spec: str) -> Analyst:
@@ -277,7 +323,13 @@ def _prepare(request: RunRequest, settings: Settings, *, resume: bool) -> Prepar
 
     storage_for(settings, root).check_ledger()
     replaying = mode == "replay"
-    chosen = make_analyst(settings.analyst or "offline", settings, root, replaying=replaying)
+    chosen = make_analyst(
+        settings.analyst or "offline",
+        settings,
+        root,
+        replaying=replaying,
+        timeframe=request.timeframe,
+    )
     from core.market.exchange import make_exchange
 
     def exchange(name: str) -> Any:

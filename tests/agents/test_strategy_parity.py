@@ -1,0 +1,47 @@
+"""Every toolbox strategy, run through the whole graph as an analyst, makes the trades its
+vectorized backtest makes: the same entry and exit candles at the same fill prices."""
+
+import numpy as np
+import pytest
+
+from agents.strategy_analyst import StrategyAnalyst
+from core.market.synthetic import generate_synthetic
+from evals.parity import session_trades
+from graphs.session import run_session
+from tests.evals.test_parity import PARITY_SETTINGS
+from tools.strategies import STRATEGIES, get_strategy
+from tools.strategies.partner import align_partner
+from tools.vector_backtest import BacktestCosts, trade_signal
+
+pytestmark = pytest.mark.slow  # a graph run per strategy
+
+BARS = 900
+SLIPPAGE_BPS = 5.0
+SETTINGS = {**PARITY_SETTINGS, "execution": {"fee_rate": 0.001, "slippage_bps": SLIPPAGE_BPS}}
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_the_strategy_as_an_analyst_trades_as_its_vectorized_backtest(make_plan, name):
+    strategy = get_strategy(name)
+    plan = make_plan(bars=BARS, seed=21, **SETTINGS)
+    partner = generate_synthetic(22, bars=BARS) if strategy.needs_partner else None
+    traces = []
+
+    run_session(
+        plan, StrategyAnalyst(name, partner=partner), on_cycle=lambda t, _: traces.append(t)
+    )
+
+    aligned = None if partner is None else align_partner(plan.series, partner)
+    want = strategy.want(plan.series, strategy.params(), aligned)
+    vectorized = trade_signal(plan.series, want, BacktestCosts(slippage_bps=SLIPPAGE_BPS))
+    graph = session_trades(traces, plan.series)
+    assert len(graph) >= 2, f"{name} closed {len(graph)} trades in {BARS} candles"
+    assert [t.entry_bar for t in graph] == vectorized.entries[: len(graph)].tolist()
+    assert [t.exit_bar for t in graph] == vectorized.exits.tolist()[: len(graph)]
+    np.testing.assert_allclose(
+        [t.entry_price for t in graph], vectorized.entry_prices[: len(graph)], rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        [t.exit_price for t in graph], vectorized.exit_prices[: len(graph)], rtol=1e-12
+    )
+    assert len(graph) == vectorized.exits.size
