@@ -403,8 +403,8 @@ ROWS: dict[str, Row] = {
     "--timeframe 4h --from 2021-04-01 --to 2021-06-30": Row(
         expect=("ETH/USDT 4h", "2021-04-01T00:00:00Z → 2021-06-30T20:00:00Z", NO_VIOLATION)
     ),
-    "tradegraph run --market synthetic:42 --bars 5000": Row(
-        expect=("SYNTHETIC DATA", "5,000 candles", NO_VIOLATION), slow=True
+    "tradegraph run --market synthetic:42 --bars 2000": Row(
+        expect=("SYNTHETIC DATA", "2,000 candles", NO_VIOLATION), slow=True
     ),
     "tradegraph run --market exchange:binance --symbol BTC/USDT --timeframe 1h "
     "--from 2023-12-11T04:00 --to 2023-12-31T23:00": Row(
@@ -472,7 +472,7 @@ ROWS: dict[str, Row] = {
         expect=("analyst anthropic", "120 candles", "LLM", NO_VIOLATION)
     ),
     "tradegraph run --analyst stress --market ../shared/markets/binance-2021-05-crash-1m "
-    "--symbol BTC/USDT --timeframe 1m --from 2021-05-17 --to 2021-05-21": Row(
+    "--symbol BTC/USDT --timeframe 1m --from 2021-05-19 --to 2021-05-20": Row(
         expect=("analyst stress", "BTC/USDT 1m", NO_VIOLATION), slow=True
     ),
     HALT: Row(expect=("HALTED every account (global kill switch): exchange incident",)),
