@@ -8,7 +8,7 @@ import pytest
 from core.market.series import CandleSeries
 from core.market.source import MarketRequest, open_market
 from tests.conftest import SHARED, needs_shared
-from tests.support import HOUR_MS, T0
+from tests.support import HOUR_MS, T0, flat_candles
 from tools.levels import (
     levels_now,
     rolling_value_area,
@@ -16,20 +16,6 @@ from tools.levels import (
     swing_points,
     volume_profile,
 )
-
-
-def flat_candles(closes, volumes=None) -> CandleSeries:
-    """Candles that open, trade and close at one price, so every level is that price."""
-    close = np.asarray(closes, dtype=np.float64)
-    volume = np.full(close.size, 10.0) if volumes is None else np.asarray(volumes, np.float64)
-    return CandleSeries(
-        ts=T0 + HOUR_MS * np.arange(close.size, dtype=np.int64),
-        open=close.copy(),
-        high=close.copy(),
-        low=close.copy(),
-        close=close,
-        volume=volume,
-    )
 
 
 def random_walk(n: int, seed: int = 5) -> CandleSeries:

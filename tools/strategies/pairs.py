@@ -106,8 +106,7 @@ def pairs_signal(
 def cointegration(first: CandleSeries, partner: CandleSeries) -> CointegrationResult:
     """Engle-Granger cointegration of the two log-price series (statsmodels' `coint`), with the
     hedge ratio of the same regression. Reads the whole sample: a report, not a signal."""
-    # statsmodels takes about a second to import; only this report needs it.
-    import statsmodels.api as sm
+    # statsmodels takes seconds to import; only this report needs it, never the signal.
     from statsmodels.tsa.stattools import coint
 
     if len(first) != len(partner):
@@ -120,7 +119,8 @@ def cointegration(first: CandleSeries, partner: CandleSeries) -> CointegrationRe
         )
     y, x = np.log(first.close), np.log(partner.close)
     t_stat, p_value, critical = coint(y, x, trend="c")
-    intercept, hedge_ratio = sm.OLS(y, sm.add_constant(x)).fit().params
+    design = np.column_stack([np.ones_like(x), x])
+    intercept, hedge_ratio = np.linalg.lstsq(design, y, rcond=None)[0]
     return CointegrationResult(
         t_stat=float(t_stat),
         p_value=float(p_value),
