@@ -35,6 +35,23 @@ def series_from_closes(closes: list[float] | np.ndarray, *, volume: float = 10.0
     )
 
 
+def flat_candles(
+    closes: list[float] | np.ndarray, volumes: list[float] | None = None
+) -> CandleSeries:
+    """Candles that open, trade and close at one price (hourly from T0), so every level a
+    test reasons about is exactly that price."""
+    close = np.asarray(closes, dtype=np.float64)
+    volume = np.full(close.size, 10.0) if volumes is None else np.asarray(volumes, np.float64)
+    return CandleSeries(
+        ts=T0 + HOUR_MS * np.arange(close.size, dtype=np.int64),
+        open=close.copy(),
+        high=close.copy(),
+        low=close.copy(),
+        close=close,
+        volume=volume,
+    )
+
+
 def history_of(series: CandleSeries, market: MarketInfo | None = None) -> MarketHistory:
     history = MarketHistory(market or info(), capacity=len(series))
     for i in range(len(series)):
