@@ -329,6 +329,61 @@ def record(
     )
 
 
+@app.command()
+def backtest(
+    strategy: Annotated[
+        str | None, typer.Option(help="A strategy (tradegraph backtest --list).")
+    ] = None,
+    market: MarketOption = None,
+    symbol: Annotated[str | None, typer.Option(help="Symbol such as BTC/USDT.")] = None,
+    timeframe: TimeframeOption = None,
+    bars: Annotated[int | None, typer.Option(help="At most this many candles.")] = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME=VALUE", help="A strategy parameter; repeat for several."),
+    ] = None,
+    partner: Annotated[
+        str | None, typer.Option(help="The second market of a pairs strategy (ETH/USDT).")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the result as JSON to this file.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write report.json and report.html into this folder.")
+    ] = None,
+    list_: Annotated[
+        bool, typer.Option("--list", help="Describe every strategy and its parameters.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Backtest a strategy, vectorized, with the paper broker's fills and costs."""
+    from api.backtest_command import BacktestRequest, execute_backtest, list_strategies
+
+    if list_:
+        list_strategies()
+        return
+    if strategy is None:
+        raise UsageError("name a strategy with --strategy NAME, or see them all with --list")
+    execute_backtest(
+        BacktestRequest(
+            strategy=strategy,
+            market=market,
+            symbol=symbol,
+            timeframe=timeframe,
+            bars=bars,
+            start=from_,
+            end=to,
+            params=tuple(param or ()),
+            partner=partner,
+            json_path=json_path,
+            out=out,
+            data_dir=data_dir,
+        )
+    )
+
+
 risk_app = typer.Typer(help="The manual kill switch: halt, resume, status.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
 
