@@ -128,6 +128,14 @@ def optimize_portfolio(
         )
     window = _window(closes, request.lookback)
     returns = simple_returns(window.closes)
+    still = [
+        s for s, spread in zip(closes.symbols, returns.std(axis=0), strict=True) if spread == 0
+    ]
+    if still:
+        raise ValueError(
+            f"{', '.join(still)} never moved over the window: its risk cannot be estimated, "
+            "leave it out or widen the window"
+        )
     shrunk = ledoit_wolf(returns)
     expected = returns.mean(axis=0) * request.candles_per_year
     covariance = shrunk.matrix * request.candles_per_year

@@ -203,6 +203,19 @@ def test_a_symbol_the_settings_do_not_allow_is_refused():
         optimize_portfolio(simulated(3), PortfolioRequest(method="hrp"), allowed)
 
 
+def test_an_asset_that_never_moved_is_refused():
+    closes = simulated(3)
+    flat = closes.closes.copy()
+    flat[:, 1] = 1.0
+
+    with pytest.raises(ValueError, match="A1/USDT never moved over the window"):
+        optimize_portfolio(
+            AlignedCloses(symbols=closes.symbols, timeframe="1h", ts=closes.ts, closes=flat),
+            PortfolioRequest(method="min_variance"),
+            caps(0.5),
+        )
+
+
 def test_the_lookback_reads_only_the_last_candles():
     closes = simulated(3, candles=500)
 
