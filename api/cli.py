@@ -436,6 +436,10 @@ from api.agent_cli import agent_app  # noqa: E402 - beside the other command gro
 
 app.add_typer(agent_app, name="agent")
 
+from api.portfolio_cli import portfolio_app  # noqa: E402 - beside the other command groups
+
+app.add_typer(portfolio_app, name="portfolio")
+
 audit_app = typer.Typer(
     help="The audit trail: verify it, repair an interrupted write, show a trace, search, prune.",
     no_args_is_help=True,

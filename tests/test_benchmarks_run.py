@@ -43,3 +43,21 @@ def test_agent_benchmark_reads_memory_before_and_after(capsys):
 
     out = capsys.readouterr().out
     assert "after 100 cycles" in out and "after 120" in out and "wake-ups/s" in out
+
+
+def test_portfolio_optimize_benchmark_builds_ten_assets_and_times_them():
+    from benchmarks.bench_portfolio_optimize import MARKET, ten_assets, time_method
+    from tools.portfolio import PortfolioCaps, PortfolioRequest
+
+    if not MARKET.is_dir():
+        pytest.skip(f"{MARKET} is absent: the benchmark reads a recording")
+    closes = ten_assets(MARKET)
+
+    times = time_method(
+        closes,
+        PortfolioRequest(method="hrp", lookback=500),
+        PortfolioCaps(max_weight=0.15, max_gross=1.0),
+        2,
+    )
+
+    assert closes.closes.shape[1] == 10 and len(times) == 2 and min(times) > 0
