@@ -7,10 +7,7 @@ One scenario per session (one head, about a minute on two cores); the tests read
 
 import fcntl
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -18,11 +15,10 @@ import pytest
 
 from tests.cli import TRADEGRAPH
 from tests.conftest import SHARED
+from tests.evals.ray_scenario import BIN, environment, namespaces_allowed, run_in_namespace
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ray-cluster")]
 
-HERE = Path(__file__).resolve().parent
-BIN = Path(sys.executable).parent
 PORT = 6390
 """Free in the test's own network namespace, whatever the host runs."""
 BTC_2023 = SHARED / "markets" / "binance-2023"
@@ -53,38 +49,12 @@ INTERRUPTED_SUITE = (
 )
 
 
-def _namespaces_allowed() -> str | None:
-    """Why the tests cannot make their own namespaces here, or None when they can."""
-    if shutil.which("unshare") is None or shutil.which("ip") is None:
-        return "needs unshare and ip to run Ray in a private network namespace"
-    probe = subprocess.run(
-        ["unshare", "-n", "-p", "-f", "--mount-proc", "sh", "-c", "ip link set lo up"],
-        capture_output=True,
-        check=False,
-    )
-    if probe.returncode != 0:
-        return f"unshare -n is not permitted here: {probe.stderr.decode().strip()[:120]}"
-    return None
-
-
-def _environment(ray_tmp: Path) -> dict[str, str]:
-    outside = ("ANTHROPIC_", "TRADEGRAPH_", "RAY_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(outside)}
-    return env | {
-        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        "RAY_USAGE_STATS_ENABLED": "0",
-        "RAY_TMPDIR": str(ray_tmp),  # short: Ray's socket paths must fit in 107 bytes
-        "HOME": str(ray_tmp),  # Ray keeps an auth token in ~/.ray: the tests' own, not the host's
-        "COLUMNS": "200",
-    }
-
-
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory, worker_id):
     """What every step did, run once per session: a module fixture would run on each xdist
     worker that gets one of these tests, so the workers share one run through a lock."""
     pytest.importorskip("ray", reason="the ray extra is not installed: uv sync --extra ray")
-    why = _namespaces_allowed()
+    why = namespaces_allowed()
     if why is not None:
         pytest.skip(why)
     if worker_id == "master":
@@ -105,7 +75,7 @@ def _run_scenario(base: Path) -> dict:
     interrupted = base / "interrupted.toml"
     interrupted.write_text(INTERRUPTED_SUITE)
     ray_tmp = Path(tempfile.mkdtemp(prefix="rt", dir="/tmp"))
-    env = _environment(ray_tmp)
+    env = environment(ray_tmp)
     tg, ray = str(TRADEGRAPH), str(BIN / "ray")
     address = f"127.0.0.1:{PORT}"
     steps = [
@@ -123,20 +93,11 @@ def _run_scenario(base: Path) -> dict:
         {"args": [tg, "eval", "--suite", str(suite), "--ray", "local", "--out",
                   str(base / "private"), "-q"]},
     ]  # fmt: skip
-    plan = base / "plan.json"
-    plan.write_text(json.dumps({"env": env, "steps": steps}))
-    result = base / "result.json"
-    script = (
-        f"ip link set lo up && exec {sys.executable} {HERE / 'ray_scenario.py'} {plan} {result}"
-    )
     try:
-        subprocess.run(
-            ["unshare", "-n", "-p", "-f", "--mount-proc", "sh", "-c", script],
-            env=env, timeout=600, check=True,
-        )  # fmt: skip
+        results = run_in_namespace(base, env, steps)
     finally:
         shutil.rmtree(ray_tmp, ignore_errors=True)
-    local, start, cluster, stopped, _, private = json.loads(result.read_text())
+    local, start, cluster, stopped, _, private = results
     assert start["code"] == 0, start["stderr"]
     return {"base": str(base), "local": local, "cluster": cluster, "interrupted": stopped,
             "private": private}  # fmt: skip
