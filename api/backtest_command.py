@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from api.backtest_walk import WalkOptions
 from core.errors import UserError
 
 if TYPE_CHECKING:
     from core.market.series import CandleSeries
     from core.types import MarketInfo
     from tools.strategy_backtest import StrategyBacktest
+    from tools.vector_backtest import BacktestCosts
 
 console = Console()
 
@@ -34,6 +36,8 @@ class BacktestRequest:
     json_path: Path | None
     out: Path | None
     data_dir: Path | None
+    walk: WalkOptions | None = None
+    """Set with --grid or --walk-forward."""
 
 
 def list_strategies() -> None:
@@ -98,18 +102,70 @@ def execute_backtest(request: BacktestRequest) -> None:
 
         _, other = _open(request, request.market or settings.market, request.partner)
         partner = align_partner(series, other)
+    walk = request.walk
+    if walk is not None and (walk.grid or walk.walk_forward):
+        _search(strategy.name, series, info, request, walk, _costs(settings), partner)
+        return
     report = _backtest(strategy.name, series, info, request, settings, partner)
     _show(info, report)
+    _write(request, info, report, {"backtest": report.model_dump(mode="json")})
+
+
+def _write(
+    request: BacktestRequest,
+    info: MarketInfo,
+    report: StrategyBacktest,
+    document: dict[str, Any],
+    walk_forward: dict[str, Any] | None = None,
+    walk_forward_html: str = "",
+) -> None:
     if request.json_path is not None:
-        request.json_path.write_text(json.dumps(report.model_dump(mode="json"), indent=2) + "\n")
+        request.json_path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
         console.print(f"JSON: {request.json_path}")
     if request.out is not None:
         from core.datadir import output_folder
         from evals.backtest_report import write_backtest_report
 
         folder = output_folder(request.out)
-        _, html = write_backtest_report(folder, info, report)
+        _, html = write_backtest_report(folder, info, report, walk_forward, walk_forward_html)
         console.print(f"Report: {html}")
+
+
+def _search(
+    name: str,
+    series: CandleSeries,
+    info: MarketInfo,
+    request: BacktestRequest,
+    walk: WalkOptions,
+    costs: BacktestCosts,
+    partner: CandleSeries | None,
+) -> None:
+    from api.backtest_walk import (
+        parse_grid,
+        run_grid_search,
+        run_walk_forward,
+        show_grid,
+        show_walk_forward,
+    )
+    from core.types.market import timeframe_seconds
+
+    fixed = parse_params(request.params)
+    grid = parse_grid(name, walk.grid, fixed)
+    period = timeframe_seconds(info.timeframe)
+    if not walk.walk_forward:
+        found = run_grid_search(series, grid, costs, walk, partner, period)
+        show_grid(found)
+        best = _backtest(name, series, info, request, None, partner, found.best.params, costs)
+        _write(request, info, best, {"grid": found.model_dump(mode="json")})
+        return
+    result, held = run_walk_forward(series, grid, costs, walk, partner, period)
+    show_walk_forward(result, held)
+    document = {**result.model_dump(mode="json"), "buy_and_hold_out_of_sample_return": held}
+    if request.out is not None or request.json_path is not None:
+        from evals.backtest_report import walk_forward_section
+
+        context = _backtest(name, series, info, request, None, partner, fixed, costs)
+        _write(request, info, context, document, document, walk_forward_section(result, held))
 
 
 def _open(
@@ -130,6 +186,18 @@ def _open(
     )
 
 
+def _costs(settings: Any) -> BacktestCosts:
+    """The paper broker's costs and cash, as the settings give them."""
+    from tools.vector_backtest import BacktestCosts
+
+    execution = settings.execution
+    return BacktestCosts(
+        initial_cash=execution.initial_cash,
+        fee_rate=execution.fee_rate,
+        slippage_bps=execution.slippage_bps,
+    )
+
+
 def _backtest(
     name: str,
     series: CandleSeries,
@@ -137,24 +205,20 @@ def _backtest(
     request: BacktestRequest,
     settings: Any,
     partner: CandleSeries | None,
+    params: dict[str, Any] | None = None,
+    costs: BacktestCosts | None = None,
 ) -> StrategyBacktest:
     from core.types.market import timeframe_seconds
     from tools.strategy_backtest import backtest_strategy
-    from tools.vector_backtest import BacktestCosts
 
-    execution = settings.execution
-    costs = BacktestCosts(
-        initial_cash=execution.initial_cash,
-        fee_rate=execution.fee_rate,
-        slippage_bps=execution.slippage_bps,
-    )
+    costs = costs or _costs(settings)
     if len(series) < 2:
         raise UserError(f"{info.symbol} {info.timeframe}: a backtest needs at least 2 candles")
     try:
         return backtest_strategy(
             name,
             series,
-            parse_params(request.params),
+            parse_params(request.params) if params is None else params,
             costs,
             partner,
             timeframe_seconds=timeframe_seconds(info.timeframe),

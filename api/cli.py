@@ -356,10 +356,33 @@ def backtest(
     list_: Annotated[
         bool, typer.Option("--list", help="Describe every strategy and its parameters.")
     ] = False,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(metavar="NAME=A,B,C", help="Values to search; repeat for several."),
+    ] = None,
+    walk_forward: Annotated[
+        bool,
+        typer.Option(
+            "--walk-forward", help="Choose on rolling in-sample windows, trade out of sample."
+        ),
+    ] = False,
+    in_sample: Annotated[
+        int | None, typer.Option(help="In-sample candles per fold [default: 3/8 of them].")
+    ] = None,
+    out_of_sample: Annotated[
+        int | None, typer.Option(help="Out-of-sample candles per fold [default: 1/8].")
+    ] = None,
+    objective: Annotated[
+        str, typer.Option(help="What the grid maximizes: sharpe, sortino, calmar, total_return.")
+    ] = "sharpe",
+    ray: Annotated[
+        str | None, typer.Option(help="Run the grid on Ray: HOST:PORT, or local.")
+    ] = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Backtest a strategy, vectorized, with the paper broker's fills and costs."""
     from api.backtest_command import BacktestRequest, execute_backtest, list_strategies
+    from api.backtest_walk import WalkOptions
 
     if list_:
         list_strategies()
@@ -380,6 +403,14 @@ def backtest(
             json_path=json_path,
             out=out,
             data_dir=data_dir,
+            walk=WalkOptions(
+                grid=tuple(grid or ()),
+                walk_forward=walk_forward,
+                in_sample=in_sample,
+                out_of_sample=out_of_sample,
+                objective=objective,
+                ray=ray,
+            ),
         )
     )
 

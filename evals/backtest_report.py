@@ -19,6 +19,7 @@ from evals.report_charts import CHART_CONFIG, thinned
 from evals.report_html import ROWS, _table
 from evals.report_text import escape, number, pct, signed_pct
 from tools.strategy_backtest import StrategyBacktest
+from tools.walk_forward import WalkForwardResult
 
 TAIL_ROWS = (
     ("var_95", "VaR 95% (one candle)"),
@@ -129,3 +130,48 @@ the square root of the candles in a day.</p>
 {walk_forward_html}
 </body></html>
 """
+
+
+def walk_forward_section(result: WalkForwardResult, held_return: float) -> str:
+    """The folds, in-sample beside out-of-sample, and the stitched out-of-sample equity."""
+    import plotly.graph_objects as go
+
+    objective = escape(result.objective)
+    rows = [
+        [
+            str(f.index + 1),
+            f"{escape(_day(f.in_sample.first_ts))} → {escape(_day(f.in_sample.last_ts))}",
+            f"{escape(_day(f.out_of_sample.first_ts))} → {escape(_day(f.out_of_sample.last_ts))}",
+            _params(f.params),
+            number(f.in_sample_score),
+            number(f.out_of_sample_score),
+            signed_pct(f.in_sample_return),
+            signed_pct(f.out_of_sample_return),
+            f"{f.out_of_sample_trades:,}",
+        ]
+        for f in result.folds
+    ]
+    head = [
+        "fold", "in-sample", "out-of-sample", "chosen parameters", f"IS {objective}",
+        f"OOS {objective}", "IS return", "OOS return", "OOS trades",
+    ]  # fmt: skip
+    figure = go.Figure()
+    figure.add_scatter(y=list(result.equity), name="out-of-sample equity", mode="lines")
+    figure.update_layout(height=320, margin={"t": 20, "b": 30}, xaxis_title="candle")
+    chart: str = figure.to_html(full_html=False, include_plotlyjs=False, config=CHART_CONFIG)
+    s = result.stitched
+    return f"""<h2>Walk-forward</h2>
+<p class=meta>{result.points} grid points, best by {objective} on each in-sample window of
+{result.windows.in_sample:,} candles, then traded on the next {result.windows.out_of_sample:,}
+candles it never saw.</p>
+{_table(head, rows)}
+<p>Out of sample, stitched: return <b>{signed_pct(s.total_return)}</b> (buy and hold
+{signed_pct(held_return)} over the same candles), max drawdown {pct(s.max_drawdown)}, Sharpe
+{number(s.sharpe)}. Mean {objective} in sample {number(result.mean_in_sample_score)}, out of
+sample {number(result.mean_out_of_sample_score)}: the gap, {number(result.overfitting_gap)}, is
+the overfitting. Folds positive out of sample: {pct(result.positive_share)}.</p>
+{chart}"""
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")

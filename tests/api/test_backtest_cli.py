@@ -82,3 +82,67 @@ def test_a_mistake_gets_one_line_and_exit_2(args, fragments):
     ran = tradegraph("backtest", "--market", "synthetic:4", "--bars", "300", *args)
 
     assert_one_line_error(ran, *fragments)
+
+
+def test_a_walk_forward_reports_every_fold_and_the_gap_and_writes_it(tmp_path):
+    ran = tradegraph(
+        "backtest", "--strategy", "ma_crossover", "--market", "synthetic:6", "--bars", "3000",
+        "--grid", "fast=5,10,20", "--grid", "slow=40,80", "--walk-forward",
+        "--in-sample", "900", "--out-of-sample", "300", "--json", str(tmp_path / "wf.json"),
+        "--out", str(tmp_path / "report"), env={"COLUMNS": "160"},
+    )  # fmt: skip
+
+    assert ran.returncode == 0, ran.stderr
+    assert "Walk-forward · ma_crossover · 6 grid points" in ran.stdout
+    assert "the gap (overfitting)" in ran.stdout
+    result = json.loads((tmp_path / "wf.json").read_text())
+    assert len(result["folds"]) == (3000 - 900) // 300
+    assert result["overfitting_gap"] == pytest.approx(
+        result["mean_in_sample_score"] - result["mean_out_of_sample_score"]
+    )
+    assert "buy_and_hold_out_of_sample_return" in result
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "Walk-forward" in page and "OOS sharpe" in page
+
+
+def test_a_grid_search_ranks_its_points_and_says_it_is_in_sample(tmp_path):
+    ran = tradegraph(
+        "backtest", "--strategy", "bollinger", "--market", "synthetic:6", "--bars", "2000",
+        "--grid", "period=10,20,40", "--param", "nbdev=2", "--json", str(tmp_path / "g.json"),
+        env={"COLUMNS": "160"},
+    )  # fmt: skip
+
+    assert ran.returncode == 0, ran.stderr
+    assert "Grid search · bollinger · 3 points" in ran.stdout
+    assert "In-sample only" in ran.stdout
+    ranked = json.loads((tmp_path / "g.json").read_text())["grid"]["points"]
+    scores = [p["score"] for p in ranked]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["--grid", "fast"], ("NAME=A,B,C",)),
+        (["--grid", "speed=1,2"], ("speed",)),
+        (["--grid", "fast=1,5"], ("fast",)),
+        (
+            [
+                "--grid",
+                "fast=5,10",
+                "--walk-forward",
+                "--in-sample",
+                "250",
+                "--out-of-sample",
+                "100",
+            ],
+            ("more than the 300 candles",),
+        ),
+    ],
+)
+def test_a_grid_mistake_gets_one_line_and_exit_2(args, fragments):
+    ran = tradegraph(
+        "backtest", "--strategy", "ma_crossover", "--market", "synthetic:4", "--bars", "300", *args
+    )
+
+    assert_one_line_error(ran, *fragments)
