@@ -354,6 +354,14 @@ OFFLINE_RECORDING = MARKET_RECORDING.replace(
 )
 OFFLINE_BINANCE_DATA = (CCXT_FIXTURES / "markets" / "binance.json", MARKETS / "binance-2023")
 
+
+def _backtest_report(sandbox: Sandbox, output: str) -> None:
+    page = (sandbox.checkout / "backtest" / "eth-rsi" / "report.html").read_text()
+    assert "Tail risk" in page and "plotly" in page
+    document = _json(sandbox, "backtest/eth-rsi/report.json")
+    assert document["backtest"]["strategy"] == "rsi_divergence"
+
+
 ROWS: dict[str, Row] = {
     DEMO_AGENT: Row(
         run_as=DEMO_AGENT_SHORT.replace(" --quiet", ""),
@@ -565,11 +573,11 @@ ROWS: dict[str, Row] = {
         run_as="tradegraph run --resume {run_id}",
         why="RUN_ID stands for a stopped run's id: the setup run, stopped by SIGTERM",
         setup=(
-            "tradegraph run --market synthetic:4 --bars 4000 --json setup.json --quiet & "
+            "tradegraph run --market synthetic:4 --bars 2000 --json setup.json --quiet & "
             "pid=$!; while ! [ -s .tradegraph/ledger.sqlite ]; do sleep 0.2; done; sleep 3; "
             "kill -TERM $pid; wait $pid; test -s setup.json",
         ),
-        expect=("resuming paper run {run_id}", "resumed after", "4,000 candles"),
+        expect=("resuming paper run {run_id}", "resumed after", "2,000 candles"),
     ),
     "tradegraph run --analyst mypackage.analysts:MyAnalyst --bars 300": Row(
         prepare=_my_analyst,
@@ -593,6 +601,30 @@ ROWS: dict[str, Row] = {
     ),
     "tradegraph run --memory off --market synthetic:7 --bars 500": Row(
         expect=("500 candles",), check=_no_recall
+    ),
+    "tradegraph backtest --list": Row(expect=("rsi_divergence", "fast=20 [2..200]")),
+    "tradegraph backtest --strategy rsi_divergence --market ../shared/markets/binance-2023 "
+    "--symbol ETH/USDT --timeframe 1h --out backtest/eth-rsi": Row(
+        expect=("rsi_divergence · ETH/USDT 1h", "Expected shortfall 99%", "report.html"),
+        check=_backtest_report,
+    ),
+    "tradegraph backtest --strategy bollinger --market synthetic:42 --bars 3000 "
+    "--param period=30": Row(expect=("SYNTHETIC DATA", "period=30, nbdev=2.0")),
+    "tradegraph backtest --strategy ma_crossover --market ../shared/markets/binance-2023 "
+    "--symbol BTC/USDT --timeframe 1h --grid fast=5,10,20,30 --grid slow=50,100,200 "
+    "--walk-forward": Row(
+        expect=("Walk-forward · ma_crossover · 12 grid points", "the gap (overfitting)")
+    ),
+    "tradegraph backtest --strategy pairs --market ../shared/markets/binance-2020-09_2021-10 "
+    "--symbol ETH/USDT --partner BTC/USDT --timeframe 4h": Row(
+        expect=("pairs · ETH/USDT 4h", "buy and hold")
+    ),
+    "tradegraph run --analyst strategy:macd_signal --market synthetic:42 --bars 1000": Row(
+        expect=("analyst strategy:macd_signal", "1,000 candles", NO_VIOLATION)
+    ),
+    "tradegraph portfolio optimize --market ../shared/markets/binance-2020-09_2021-10 "
+    "--symbols BTC/USDT,ETH/USDT,SOL/USDT,BNB/USDT --timeframe 1d --method hrp": Row(
+        expect=("hrp", "SOL/USDT", "risk.max_position_fraction")
     ),
 }
 

@@ -80,7 +80,7 @@ def _tail_position(size: int, level: float) -> float:
 def historical_var(returns: FloatArray, level: float) -> float:
     """Minus the interpolated (1 - level) quantile of `returns`: a loss, positive."""
     _tail_position(returns.size, level)
-    return -float(np.quantile(returns, 1.0 - level))
+    return 0.0 - float(np.quantile(returns, 1.0 - level))  # 0.0 - 0.0 is 0.0, not -0.0
 
 
 def expected_shortfall(returns: FloatArray, level: float) -> float:
