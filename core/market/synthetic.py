@@ -144,33 +144,46 @@ def _simulate(seed: int, period_s: int, bars: int, start_ms: int) -> SyntheticMa
     sig = _BASE_VOL * _VOL_MULT[regimes] * math.sqrt(dt)
     mu = _DRIFT[regimes] * dt - 0.5 * sig**2
     z = shock_s.standard_t(_T_DF, size=bars) * math.sqrt((_T_DF - 2.0) / _T_DF)
-    crash_p = 1.0 - np.exp(-_CRASH_PER_DAY[regimes] * (period_s / _DAY_S))
+    crash_p = 1.0 - _exp(-_CRASH_PER_DAY[regimes] * (period_s / _DAY_S))
     crash = crash_s.random(bars) < crash_p
     jump = np.where(crash, np.clip(size_s.normal(-0.05, 0.025, size=bars), -0.25, 0.0), 0.0)
     log_ret, bar_sd = _garch_path(sig, mu, z, jump, period_s)
 
-    close = _START_PRICE * np.exp(np.cumsum(log_ret))
+    close = _START_PRICE * _exp(np.cumsum(log_ret))
     open_ = np.empty(bars)
     open_[0] = _START_PRICE
     open_[1:] = close[:-1]
     wick_up = 0.5 * bar_sd * np.abs(up_s.standard_normal(bars))
     wick_down = 0.5 * bar_sd * np.abs(down_s.standard_normal(bars))
-    high = np.maximum(open_, close) * np.exp(wick_up)
-    low = np.minimum(open_, close) * np.exp(-wick_down)
+    high = np.maximum(open_, close) * _exp(wick_up)
+    low = np.minimum(open_, close) * _exp(-wick_down)
     # Volume grows with the size of the move, the volatility state and the regime.
     activity = np.minimum(np.abs(log_ret) / sig, 10.0)
     log_volume = (
         math.log(_BASE_VOLUME_PER_HOUR * period_s / 3600.0)
         + 0.35 * activity
-        + np.log(bar_sd / sig)
+        + _log(bar_sd / sig)
         + _VOLUME_LEVEL[regimes]
         + 0.3 * volume_s.standard_normal(bars)
     )
     ts = start_ms + np.arange(bars, dtype=np.int64) * (period_s * 1000)
     series = CandleSeries(
-        ts=ts, open=open_, high=high, low=low, close=close, volume=np.exp(log_volume)
+        ts=ts, open=open_, high=high, low=low, close=close, volume=_exp(log_volume)
     )
     return SyntheticMarket(series=series, regimes=regimes)
+
+
+def _exp(values: np.ndarray) -> np.ndarray:
+    """exp of each value through the C library, one at a time. numpy's vectorized exp takes
+    a different code path on CPUs with AVX-512 and can differ in the last bit, so the same seed
+    would give other candles (and other LLM requests, missing a recorded cassette) on another
+    machine; the scalar libm call gives the same bits on every x86-64 machine."""
+    return np.fromiter(map(math.exp, values.tolist()), dtype=np.float64, count=values.size)
+
+
+def _log(values: np.ndarray) -> np.ndarray:
+    """log of each value through the C library (see `_exp`)."""
+    return np.fromiter(map(math.log, values.tolist()), dtype=np.float64, count=values.size)
 
 
 def _regime_path(rng: np.random.Generator, bars: int, period_s: int) -> Int8Array:
