@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from agents.base import AnalystResult, ResearchContext
-from core.market.history import MarketHistory
 from core.market.series import CandleSeries
 from core.types import Action, Brief, Proposal
 from tools.strategies import get_strategy
@@ -58,7 +57,7 @@ class StrategyAnalyst:
     def propose(self, brief: Brief, research: ResearchContext | None = None) -> AnalystResult:
         if research is None or len(research.history) < 2:
             return self._result(Proposal.hold(brief.symbol, "no closed candles yet"))
-        candles = _series(research.history)
+        candles = research.history.series()
         partner = None
         if self.partner is not None:
             partner = align_partner(candles, self.partner)
@@ -100,13 +99,3 @@ class StrategyAnalyst:
     def _result(self, proposal: Proposal) -> AnalystResult:
         return AnalystResult(proposal=proposal, prompt_version=self.prompt_version)
 
-
-def _series(history: MarketHistory) -> CandleSeries:
-    return CandleSeries(
-        ts=history.ts(),
-        open=history.open(),
-        high=history.high(),
-        low=history.low(),
-        close=history.close(),
-        volume=history.volume(),
-    )

@@ -16,7 +16,7 @@ from typing import Any
 
 from core.types import MarketInfo
 from evals.report_charts import CHART_CONFIG, thinned
-from evals.report_html import ROWS, _table
+from evals.report_html import PAGE_STYLE, ROWS, _table
 from evals.report_text import escape, number, pct, signed_pct
 from tools.strategy_backtest import StrategyBacktest
 from tools.walk_forward import WalkForwardResult
@@ -105,14 +105,7 @@ def render_backtest_html(
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>tradegraph backtest · {escape(b.strategy)} · {title}</title>
-<style>
-body {{ font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }}
-h1 {{ font-size: 1.5rem; margin-bottom: .2rem; }} h2 {{ font-size: 1.1rem; margin-top: 2rem; }}
-table {{ border-collapse: collapse; margin: .5rem 0; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
-.meta {{ color: #555; }} .warn {{ color: #b03a2e; }}
-</style></head><body>
+{PAGE_STYLE}</head><body>
 <h1>{escape(b.strategy)} · {escape(market.symbol)} {escape(market.timeframe)}{synthetic}</h1>
 <p class=meta>{escape(b.start)} → {escape(b.end)} · {b.candles:,} candles from
 {escape(market.source)} · parameters {_params(b.params)} · fee {pct(b.costs.fee_rate)} per side,

@@ -19,6 +19,16 @@ from tools.metrics import PerformanceMetrics
 
 __all__ = ["escape", "grouped_trips", "render_html"]
 
+PAGE_STYLE = """<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
+table { border-collapse: collapse; margin: .5rem 0; }
+td, th { border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }
+td:first-child, th:first-child { text-align: left; }
+.meta { color: #555; } .warn { color: #b03a2e; }
+</style>"""
+"""The look every report page shares."""
+
 MAX_TRADE_ROWS = 500
 """The page lists this many trades; trades.csv and report.json hold them all."""
 ROWS = (
@@ -201,14 +211,7 @@ def render_html(result: EvalResult) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>tradegraph eval · {escape(r.market.symbol)} {escape(r.market.timeframe)}</title>
-<style>
-body {{ font: 14px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }}
-h1 {{ font-size: 1.5rem; margin-bottom: .2rem; }} h2 {{ font-size: 1.1rem; margin-top: 2rem; }}
-table {{ border-collapse: collapse; margin: .5rem 0; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
-.meta {{ color: #555; }} .warn {{ color: #b03a2e; }}
-</style></head><body>
+{PAGE_STYLE}</head><body>
 <h1>{escape(r.market.symbol)} {escape(r.market.timeframe)} ·
 analyst {escape(r.agent.analyst)}{synthetic}</h1>
 <p class=meta>{escape(r.market.first)} → {escape(r.market.last)} · {r.market.bars:,} candles from

@@ -78,15 +78,7 @@ class ToolContext:
             return self.market
         if self.research is not None:
             history = self.research.history
-            candles = CandleSeries(
-                ts=history.ts(),
-                open=history.open(),
-                high=history.high(),
-                low=history.low(),
-                close=history.close(),
-                volume=history.volume(),
-            )
-            return MarketData(history.info, candles)
+            return MarketData(history.info, history.series())
         raise ValueError(f"{tool} needs a market, and none was opened: name one first")
 
 

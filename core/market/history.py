@@ -90,6 +90,17 @@ class MarketHistory:
             volume=float(self._cols["volume"][i]),
         )
 
+    def series(self) -> CandleSeries:
+        """Every candle seen so far as read-only columns (views, not copies)."""
+        return CandleSeries(
+            ts=self.ts(),
+            open=self.open(),
+            high=self.high(),
+            low=self.low(),
+            close=self.close(),
+            volume=self.volume(),
+        )
+
 
 def replay(series: CandleSeries) -> Iterator[Candle]:
     """Yield the candles of a series in time order, one at a time."""
