@@ -28,7 +28,8 @@ MAX_GRID_POINTS = 400
 """Combinations of a grid (valid or not): 400 points over a year of hourly candles is a few
 seconds of work, where a grid without bound could run for hours."""
 
-ParamValue = bool | int | float | str
+ParamValue = bool | int | float | str | None
+"""A parameter's value; None where a parameter is optional and off (momentum's trend_period)."""
 Objective = Literal["sharpe", "sortino", "calmar", "total_return"]
 OBJECTIVES: tuple[Objective, ...] = ("sharpe", "sortino", "calmar", "total_return")
 

@@ -107,6 +107,21 @@ def test_every_point_scores_what_its_own_backtest_scores():
     assert scores == sorted(scores, reverse=True)
 
 
+def test_a_parameter_that_is_off_by_default_is_searched_and_reported_as_none():
+    series = _random_walk(600)
+    grid = ParameterGrid(
+        strategy="momentum", values={"lookback": (10, 20), "trend_period": (None, 50)}
+    )
+
+    searched = grid_search(series, grid, period_seconds=HOUR, map_points=in_process)
+    walked = walk_forward(
+        series, grid, in_sample=200, out_of_sample=100, period_seconds=HOUR, map_points=in_process
+    )
+
+    assert {p.params["trend_period"] for p in searched.points} == {None, 50}
+    assert all(f.params["trend_period"] in (None, 50) for f in walked.folds)
+
+
 def test_rolling_folds_follow_their_in_sample_windows_and_tile_the_rest():
     result = _walk(_random_walk(1_050))
 
