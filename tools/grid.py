@@ -95,7 +95,9 @@ class ParameterGrid(BaseModel):
 def _checked_value(strategy: str, name: str, value: ParamValue) -> ParamValue:
     """`value` as the parameter's own field validates it, or a ValueError with its bound."""
     field = get_strategy(strategy).params.model_fields[name]
-    bounded: Any = Annotated[field.annotation, *field.metadata]
+    bounded: Any = (
+        Annotated[field.annotation, *field.metadata] if field.metadata else field.annotation
+    )
     adapter: TypeAdapter[ParamValue] = TypeAdapter(bounded)
     try:
         return adapter.validate_python(value)

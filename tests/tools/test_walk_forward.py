@@ -122,6 +122,14 @@ def test_a_parameter_that_is_off_by_default_is_searched_and_reported_as_none():
     assert all(f.params["trend_period"] in (None, 50) for f in walked.folds)
 
 
+def test_a_flag_without_bounds_is_a_grid_parameter_like_any_other():
+    grid = ParameterGrid(strategy="macd_signal", values={"above_zero": (False, True)})
+
+    points = grid.points()
+
+    assert [p.above_zero for p in points.params] == [False, True]
+
+
 def test_rolling_folds_follow_their_in_sample_windows_and_tile_the_rest():
     result = _walk(_random_walk(1_050))
 
