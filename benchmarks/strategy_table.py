@@ -70,7 +70,8 @@ def main() -> None:
             MarketRequest(spec=str(path.parent), symbol=other, timeframe=info.timeframe)
         )
         partner = align_partner(series, partner_series)
-        columns.append(f"{path.parent.name.removeprefix('binance-')} {info.symbol} {info.timeframe}")
+        recording = path.parent.name.removeprefix("binance-")
+        columns.append(f"{recording} {info.symbol} {info.timeframe}")
         out = max(20, len(series) // 8)
         first = last = 0
         for name, values in GRIDS.items():
