@@ -63,7 +63,8 @@ def optimize(
         PortfolioRequest,
         optimize_portfolio,
     )
-    from tools.portfolio_data import candles_per_year, load_aligned_closes
+    from tools.portfolio_data import candles_per_year
+    from tools.portfolio_loading import load_aligned_closes
 
     if method not in METHODS:
         raise UserError(f"unknown --method {method!r}: use one of {', '.join(METHODS)}")

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 def ten_assets(market: Path) -> AlignedCloses:
     """The five real series and five block-bootstrapped copies (see the module doc)."""
-    from tools.portfolio_data import AlignedCloses, load_aligned_closes
+    from tools.portfolio_data import AlignedCloses
+    from tools.portfolio_loading import load_aligned_closes
 
     real = load_aligned_closes(str(market), REAL, timeframe="1h")
     returns = real.closes[1:] / real.closes[:-1] - 1.0

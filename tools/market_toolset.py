@@ -8,9 +8,10 @@ computed over and `MAX_VALUES` values returned, so a call stays well under a sec
 from __future__ import annotations
 
 import math
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from core.market.series import CandleSeries
 from core.types import timeframe_seconds
@@ -31,14 +32,32 @@ SINGLE_MARKET = sorted(name for name, s in STRATEGIES.items() if not s.needs_par
 """The strategies backtest_strategy can trade: those that read no partner market."""
 
 
-def _choices(names: list[str]) -> dict[str, JsonValue]:
+def choices(names: list[str]) -> dict[str, JsonValue]:
     """The names a string input may take, for its JSON schema."""
     values: list[JsonValue] = [*names]
     return {"enum": values}
 
 
-def _latest(candles: CandleSeries, count: int) -> CandleSeries:
+def latest_candles(candles: CandleSeries, count: int) -> CandleSeries:
     return candles if len(candles) <= count else candles.window(len(candles) - count, len(candles))
+
+
+def iso_time(ms: int) -> str:
+    """A time in ms UTC as ISO 8601, the form every tool gives dates in."""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+
+def single_market_strategy(name: str) -> str:
+    """`name` if it is a strategy that reads no partner market, else a ValueError naming them."""
+    choose = f"use one of {', '.join(SINGLE_MARKET)}"
+    if name not in STRATEGIES:
+        raise ValueError(f"no strategy named {name!r}: {choose}")
+    if name not in SINGLE_MARKET:
+        raise ValueError(f"{name} needs a partner market, which this tool does not take: {choose}")
+    return name
+
+
+SingleMarketStrategy = Annotated[str, AfterValidator(single_market_strategy)]
 
 
 def _significant(value: float) -> float | None:
@@ -51,7 +70,7 @@ class IndicatorQuery(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    name: str = Field(description="the indicator", json_schema_extra=_choices(sorted(INDICATORS)))
+    name: str = Field(description="the indicator", json_schema_extra=choices(sorted(INDICATORS)))
     params: dict[str, ParamValue] = Field(
         default_factory=dict,
         max_length=MAX_PARAMS,
@@ -88,7 +107,7 @@ class IndicatorValues(BaseModel):
 
 def _indicator(query: IndicatorQuery, context: ToolContext) -> IndicatorValues:
     market = context.need_market("indicator")
-    series = _latest(market.candles, query.window)
+    series = latest_candles(market.candles, query.window)
     columns = compute_indicator(query.name, series, **query.params)
     params = INDICATORS[query.name].params.model_validate(query.params)
     shown = min(query.last, len(series))
@@ -144,9 +163,9 @@ class StrategyBacktestQuery(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    strategy: str = Field(
+    strategy: SingleMarketStrategy = Field(
         description="the strategy (see list_strategies)",
-        json_schema_extra=_choices(SINGLE_MARKET),
+        json_schema_extra=choices(SINGLE_MARKET),
     )
     params: dict[str, ParamValue] = Field(
         default_factory=dict,
@@ -166,25 +185,13 @@ class StrategyBacktestQuery(BaseModel):
         description="slippage per fill against the trade, in basis points",
     )
 
-    @field_validator("strategy")
-    @classmethod
-    def _known(cls, name: str) -> str:
-        choose = f"use one of {', '.join(SINGLE_MARKET)}"
-        if name not in STRATEGIES:
-            raise ValueError(f"no strategy named {name!r}: {choose}")
-        if name not in SINGLE_MARKET:
-            raise ValueError(
-                f"{name} needs a partner market, which this tool does not take: {choose}"
-            )
-        return name
-
 
 def _backtest_strategy(query: StrategyBacktestQuery, context: ToolContext) -> StrategyBacktest:
     market = context.need_market("backtest_strategy")
     costs = BacktestCosts(fee_rate=query.fee_rate, slippage_bps=query.slippage_bps)
     return backtest_strategy(
         query.strategy,
-        _latest(market.candles, query.candles),
+        latest_candles(market.candles, query.candles),
         dict(query.params),
         costs,
         timeframe_seconds=timeframe_seconds(market.info.timeframe),

@@ -24,7 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from core.types import RiskLimits
 from tools.portfolio_data import MIN_CANDLES, AlignedCloses
 from tools.portfolio_estimates import FloatArray, ledoit_wolf, risk_contributions, simple_returns
-from tools.portfolio_methods import hrp, max_sharpe, mean_variance, min_variance, risk_parity
 
 Method = Literal["mean_variance", "min_variance", "max_sharpe", "risk_parity", "hrp"]
 METHODS: tuple[str, ...] = get_args(Method)
@@ -188,6 +187,10 @@ def _weights(
     cap: float,
     budget: float,
 ) -> FloatArray:
+    # SciPy's optimizers take a second to import; only computing weights needs them, not the
+    # models every tool registry (and so every analyst) imports.
+    from tools.portfolio_methods import hrp, max_sharpe, mean_variance, min_variance, risk_parity
+
     match request.method:
         case "min_variance":
             return min_variance(covariance, cap, budget)

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 
 from core.market.series import CandleSeries
-from core.market.source import MarketRequest, normalize_symbol, open_market
 from core.types import timeframe_seconds
 from tools.metrics import YEAR_SECONDS
 
@@ -82,41 +80,6 @@ def align_closes(series: Mapping[str, CandleSeries], timeframe: str) -> AlignedC
         ts=np.asarray(common, dtype=np.int64),
         closes=np.column_stack(columns).astype(np.float64),
     )
-
-
-def load_aligned_closes(
-    market: str,
-    symbols: Sequence[str],
-    *,
-    timeframe: str | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-) -> AlignedCloses:
-    """Open every symbol of `market` (a recording folder, or exchange:NAME) over one window,
-    through `open_market` as every command does, and align their closes.
-
-    A market's own errors (unknown symbol, no candles in the window) are its `UserError`s;
-    a portfolio's (one symbol, few common candles) are ValueErrors."""
-    if market.strip().startswith("synthetic"):
-        raise ValueError(
-            "the synthetic market is one series whatever the symbol: a portfolio needs a "
-            "recording folder (or exchange:NAME) holding several symbols"
-        )
-    wanted = tuple(normalize_symbol(s) for s in symbols)
-    check_symbols(wanted)
-    opened = {
-        symbol: open_market(
-            MarketRequest(spec=market, symbol=symbol, timeframe=timeframe, start=start, end=end)
-        )
-        for symbol in wanted
-    }
-    timeframes = {info.timeframe for info, _ in opened.values()}
-    if len(timeframes) > 1:
-        raise ValueError(
-            f"the symbols come in different timeframes ({', '.join(sorted(timeframes))}): "
-            "choose one with --timeframe"
-        )
-    return align_closes({s: series for s, (_, series) in opened.items()}, timeframes.pop())
 
 
 def candles_per_year(timeframe: str) -> float:

@@ -8,8 +8,9 @@ comes back as a `ToolOutcome` holding one readable line the model can act on, ne
 exception: the conversation goes on and the model corrects itself.
 
 Tools read the world only through a `ToolContext` their caller passes in: the research port
-of a decision cycle (closed candles up to now, point-in-time recall), the cycle's brief, or a
-market the caller opened. Nothing here can place an order.
+of a decision cycle (closed candles up to now, point-in-time recall), the cycle's brief, a
+market the caller opened, a loader of that market's other symbols and the portfolio caps of
+the risk settings. Nothing here can place an order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -25,6 +26,9 @@ from core.errors import UserError
 from core.market.history import MarketHistory
 from core.market.series import CandleSeries
 from core.types import Brief, MarketInfo, RecalledSituation
+
+if TYPE_CHECKING:
+    from tools.portfolio import PortfolioCaps
 
 MAX_DESCRIPTION = 400
 """Characters in a tool's description: one line a model reads in every request."""
@@ -35,6 +39,9 @@ market: tools over a market the caller passes (the chat, the CLI)."""
 
 Recall = Callable[[Sequence[float], int], tuple[RecalledSituation, ...]]
 """(feature vector, k) -> the k most similar situations whose outcome is known by now."""
+
+OpenSymbol = Callable[[str], CandleSeries]
+"""symbol -> its candles in the context's market and timeframe (the caller's loader)."""
 
 In = TypeVar("In", bound=BaseModel)
 Out = TypeVar("Out", bound=BaseModel)
@@ -60,11 +67,17 @@ class MarketData:
 
 @dataclass(frozen=True)
 class ToolContext:
-    """Everything a tool may read, each part given only by the callers that have it."""
+    """Everything a tool may read, each part given only by the callers that have it.
+
+    `markets` opens other symbols of the market (for pairs and portfolios); `caps` are the
+    risk settings' portfolio limits, the caller's and never a tool input, so a model cannot
+    raise them (None: the default risk settings')."""
 
     research: ResearchPort | None = None
     brief: Brief | None = None
     market: MarketData | None = None
+    markets: OpenSymbol | None = None
+    caps: PortfolioCaps | None = None
 
     def need_research(self, tool: str) -> tuple[ResearchPort, Brief]:
         """The cycle's research port and brief, or a ValueError saying this caller has none."""
@@ -80,6 +93,17 @@ class ToolContext:
             history = self.research.history
             return MarketData(history.info, history.series())
         raise ValueError(f"{tool} needs a market, and none was opened: name one first")
+
+    def open_symbol(self, tool: str, field: str, symbol: str) -> CandleSeries:
+        """`symbol`'s candles from the caller's loader; any failure of the loader (an unknown
+        symbol, a missing file) is a one-line ValueError naming `field`, for the model to fix."""
+        if self.markets is None:
+            raise ValueError(f"{tool} reads other symbols of the market: none can be opened here")
+        try:
+            return self.markets(symbol)
+        except Exception as error:  # whatever the loader raises is the model's to read
+            reason = next(iter(str(error).strip().splitlines()), "") or type(error).__name__
+            raise ValueError(f"{field}: cannot open {symbol}: {reason}") from None
 
 
 def input_schema(model: type[BaseModel]) -> dict[str, Any]:

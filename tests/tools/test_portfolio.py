@@ -12,8 +12,9 @@ from core.types import RiskLimits
 from tests.conftest import SHARED, needs_shared
 from tests.support import series_from_closes
 from tools.portfolio import METHODS, PortfolioCaps, PortfolioRequest, optimize_portfolio
-from tools.portfolio_data import AlignedCloses, align_closes, load_aligned_closes
+from tools.portfolio_data import AlignedCloses, align_closes
 from tools.portfolio_estimates import ledoit_wolf, risk_contributions, simple_returns
+from tools.portfolio_loading import load_aligned_closes
 from tools.portfolio_methods import hrp, min_variance, risk_parity, water_fill
 
 RECORDING = SHARED / "markets" / "binance-2020-09_2021-10"

@@ -22,6 +22,9 @@ from tests.agents.reference_model import (
     scenario_research,
 )
 from tests.support import info, series_from_closes
+from tests.tools.quant_tool_cases import BAD_INPUTS as QUANT_BAD_INPUTS
+from tests.tools.quant_tool_cases import GOOD_INPUTS as QUANT_GOOD_INPUTS
+from tests.tools.quant_tool_cases import synthetic_markets
 from tools.market_toolset import MAX_CANDLES, MAX_VALUES
 from tools.registry import (
     MAX_DESCRIPTION,
@@ -80,6 +83,7 @@ BAD_INPUTS: dict[str, list[tuple[object, str]]] = {
         ({"strategy": "ma_crossover", "params": {"slow": 1}}, "slow"),
         ({"strategy": "ma_crossover", "params": {"fast": 50, "slow": 20}}, "slow"),
     ],
+    **QUANT_BAD_INPUTS,
 }
 
 GOOD_INPUTS: dict[str, object] = {
@@ -89,6 +93,7 @@ GOOD_INPUTS: dict[str, object] = {
     "indicator": {"name": "macd", "params": {"fast": 8, "slow": 21}, "last": 5},
     "list_strategies": {},
     "backtest_strategy": {"strategy": "ma_crossover", "params": {"fast": 5, "slow": 20}},
+    **QUANT_GOOD_INPUTS,
 }
 
 
@@ -99,12 +104,14 @@ def history():
 
 @pytest.fixture(scope="module")
 def context(history):
-    """A decision cycle's research and brief, and a market opened by the caller."""
+    """A decision cycle's research and brief, a market opened by the caller and a loader of
+    its other symbols."""
     market_info, candles = open_market(MarketRequest(spec="synthetic:3", bars=1500))
     return ToolContext(
         research=scenario_research(history),
         brief=scenario_brief(history),
         market=MarketData(market_info, candles),
+        markets=synthetic_markets,
     )
 
 
