@@ -52,18 +52,12 @@ def ensure_environment(extras: tuple[str, ...] = ()) -> None:
     STAMP.write_text(lock)
 
 
-def test_workers() -> int:
-    return (os.cpu_count() or 1) + 1
-
-
 def main() -> None:
     commands = {
         "demo": ["tradegraph", "run", "--market", "synthetic:7", "--bars", "3000"],
-        # Both tiers, one worker per core and one more: many end-to-end tests wait on
-        # wall-clock candles and kill timers, and the extra worker uses the core a waiting one
-        # leaves idle. A module that shares one server or one run across its tests is kept on
-        # one worker (xdist_group). `-m "not slow"` keeps the fast tier only.
-        "test": ["pytest", "-n", str(test_workers()), "--dist", "loadgroup", "--durations=60"],
+        # Both tiers, on every core; a module that shares one server or one run across its
+        # tests is kept on one worker (xdist_group). `-m "not slow"` keeps the fast tier only.
+        "test": ["pytest", "-n", "auto", "--dist", "loadgroup", "--durations=60", "-v"],
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit("usage: python3 dev.py demo|test [extra arguments]")
