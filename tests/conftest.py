@@ -77,34 +77,3 @@ def storage(request, tmp_path):
     if request.param == "sqlite":
         return Storage(tmp_path)
     return Storage(tmp_path, request.getfixturevalue("database_url"))
-
-
-LONGEST_FIRST = (
-    "test_kill_campaign.py",
-    "test_live_run_cli.py",
-    "test_run_engine_cli.py",
-    "test_agent_live.py",
-    "test_suite_ray.py",
-    "test_validator_properties.py",
-    "test_readme.py",
-)
-"""Modules whose tests take minutes (the CI log's slowest durations), started before the rest."""
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The longest modules first, then the other modules holding end-to-end (slow) tests, then
-    the rest; each module's tests keep their order.
-
-    The workers take tests in collection order, so a long test collected last (the kill
-    campaign, the README's replays) would run on one worker while the others sit idle at the
-    end; started first, the short tests fill in around them. Whole modules move, so a module's
-    shared fixtures are still set up once."""
-    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
-
-    def rank(item: pytest.Item) -> tuple[int, int]:
-        name = item.path.name
-        if name in LONGEST_FIRST:
-            return (0, LONGEST_FIRST.index(name))
-        return (1, 0) if item.module in slow_modules else (2, 0)
-
-    items.sort(key=rank)  # stable: the order within a rank is kept
