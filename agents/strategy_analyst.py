@@ -98,4 +98,3 @@ class StrategyAnalyst:
 
     def _result(self, proposal: Proposal) -> AnalystResult:
         return AnalystResult(proposal=proposal, prompt_version=self.prompt_version)
-
