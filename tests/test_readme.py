@@ -44,7 +44,6 @@ MARKETS = SHARED / "markets"
 CCXT_FIXTURES = SHARED / "fixtures" / "ccxt"
 VENV_BIN = Path(sys.executable).parent
 TIMEOUT_SECONDS = 3600
-H2_2023_HOURS = 184 * 24  # 2023-07-01 to the end of the recording, 2023-12-31 23:00
 Q4_2023_HOURS = 92 * 24
 SH_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 TOML_BLOCK = re.compile(r"^```toml\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -225,10 +224,10 @@ def _flat(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _btc_report(sandbox: Sandbox, out: str) -> None:
-    folder = sandbox.checkout / "eval" / "btc-2023-h2"
+    folder = sandbox.checkout / "eval" / "btc-2023-q4"
     report = json.loads((folder / "report.json").read_text())
-    assert report["market"]["bars"] == H2_2023_HOURS and report["risk"]["violations"] == 0
-    assert report["market"]["first"].startswith("2023-07-01")
+    assert report["market"]["bars"] == Q4_2023_HOURS and report["risk"]["violations"] == 0
+    assert report["market"]["first"].startswith("2023-10-01")
     assert (folder / "report.html").is_file()
 
 
@@ -498,8 +497,8 @@ ROWS: dict[str, Row] = {
     "TRADEGRAPH_BREAKERS__DRAWDOWN_HALT=0.2 tradegraph config": Row(
         expect=('"drawdown_halt": 0.2',)
     ),
-    f"tradegraph eval --market {BTC_2023} --from 2023-07-01 --out eval/btc-2023-h2": Row(
-        expect=(f"{H2_2023_HOURS:,} candles", "violations 0", "trace root"),
+    f"tradegraph eval --market {BTC_2023} --from 2023-10-01 --out eval/btc-2023-q4": Row(
+        expect=(f"{Q4_2023_HOURS:,} candles", "violations 0", "trace root"),
         slow=True,
         check=_btc_report,
     ),
