@@ -13,6 +13,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from api.backtest_cli import backtest
+from api.chat_cli import ask, chat
 from api.options import (
     BarsOption,
     DataDirOption,
@@ -321,6 +322,8 @@ def record(
 
 
 app.command("backtest")(backtest)
+app.command("chat")(chat)
+app.command("ask")(ask)
 
 
 risk_app = typer.Typer(help="The manual kill switch: halt, resume, status.", no_args_is_help=True)

@@ -159,6 +159,25 @@ class AgentSettings(BaseModel):
     """How long after a close a wake-up waits for its candles before giving up as stalled."""
 
 
+class ChatSettings(BaseModel):
+    """The chat (`tradegraph chat`, `serve`, `mcp`): how long a trade waits for a person, how
+    many tool rounds a question may take, and what a thread and a UTC day may spend on the
+    model. Read from configuration only: nothing said in a chat can change them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    approval_ttl_seconds: float = Field(default=900.0, ge=1, le=86_400)
+    """How long a validated proposal waits for a person's approve or reject."""
+    max_tool_rounds: int = Field(default=6, ge=0, le=16)
+    """Model requests answered with tool results in one turn, before it must answer."""
+    max_result_chars: int = Field(default=6_000, ge=200, le=100_000)
+    """A tool result longer than this reaches the model cut, saying so."""
+    thread_tokens: int | None = Field(default=400_000, gt=0, le=MAX_TOKENS)
+    thread_usd: float | None = Field(default=2.0, gt=0, le=MAX_USD)
+    day_tokens: int | None = Field(default=None, gt=0, le=MAX_TOKENS)
+    day_usd: float | None = Field(default=20.0, gt=0, le=MAX_USD)
+
+
 BUILT_IN_ANALYSTS = ("offline", "anthropic", "stress")
 PLUGIN_ANALYST = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 """`package.module:ClassName`: an analyst of the user's own."""
@@ -196,6 +215,7 @@ class Settings(BaseSettings):
     risk: RiskLimits = RiskLimits()
     breakers: BreakerLimits = BreakerLimits()
     anthropic: AnthropicSettings = AnthropicSettings()
+    chat: ChatSettings = ChatSettings()
     anthropic_api_key: SecretStr | None = Field(default=None, exclude=True)
     database_url: SecretStr | None = Field(default=None, exclude=True)
     """PostgreSQL for the ledger and risk state (TRADEGRAPH_DATABASE_URL, e.g.

@@ -110,6 +110,12 @@ class NothingToApproveError(ChatError):
     status = 409
 
 
+class ThreadBusyError(ChatError):
+    """The thread is answering another message, or waits for a person's decision on a trade."""
+
+    status = 409
+
+
 class ApprovalExpiredError(ChatError):
     status = 410
 

@@ -1,0 +1,218 @@
+"""The chat's audit trail: one hash chain per thread in the trace store, one trace per turn.
+
+A thread is a run of the trace store (`chat-THREAD`), so `tradegraph audit verify`, `show` and
+`search` read it as they read a decision cycle's: each turn (a question, a slash command, an
+approval, a rejection) is one trace holding who asked, the tool calls with their inputs and
+the size of their results, the model's usage, and, for a trade, the proposal, the validator's
+verdict, the order and its fills (so the ledger's rows of the thread match its traces). A
+chain carries on across processes from the head record the store keeps. Secrets never reach
+it: every text is scrubbed of the configured keys before it is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.run_registry import RunRegistry
+from core.settings import Settings
+from core.types import (
+    Fill,
+    Order,
+    Proposal,
+    Trace,
+    TraceEvent,
+    TradingState,
+    VerdictKind,
+)
+from memory.embeddings import text_embedder
+from memory.session_stores import RUNS_EMBEDDING
+from memory.store import open_chroma, vector_collection
+from memory.traces import COLLECTION, RUNS_COLLECTION, TraceStore
+
+RUN_PREFIX = "chat-"
+ANALYST = "chat"
+MAX_TEXT = 2_000
+"""Characters of a question, an answer or a tool input kept in a trace."""
+SECRET_SHAPES = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")
+"""What an Anthropic key looks like, scrubbed even when it is not this process's own."""
+
+
+def chat_run_id(thread: str) -> str:
+    return f"{RUN_PREFIX}{thread}"
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """One tool call of a turn, as the audit keeps it."""
+
+    call_id: str
+    name: str
+    input: dict[str, Any]
+    ok: bool
+    result_chars: int = 0
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """Everything one turn leaves in its thread's chain."""
+
+    thread: str
+    kind: str
+    """message, slash, approve, reject or expire."""
+    actor: str
+    role: str
+    text: str
+    at_ms: int
+    answer: str = ""
+    calls: tuple[ToolRun, ...] = ()
+    model: str | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    symbol: str = ""
+    proposal: Proposal | None = None
+    verdict: VerdictKind = VerdictKind.HOLD
+    refusals: tuple[str, ...] = ()
+    order: Order | None = None
+    fills: tuple[Fill, ...] = ()
+    trading_state: TradingState = TradingState.ACTIVE
+    equity: float = float("nan")
+    latency_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Scrubber:
+    """Removes the configured secrets (and anything shaped like an Anthropic key) from text."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Scrubber:
+        values = [settings.anthropic_api_key, settings.database_url]
+        values += [settings.execution.api_key, settings.execution.api_secret]
+        return cls(v.get_secret_value() for v in values if v is not None)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[secret]")
+        return SECRET_SHAPES.sub("[secret]", text)
+
+
+class ChatAudit:
+    """Appends turn traces to their threads' chains in the data directory's trace store (the
+    caller holds the data directory's writer lock)."""
+
+    def __init__(self, root: Path, settings: Settings, *, market_source: str) -> None:
+        client = open_chroma(root, settings.chroma_url)
+        self._embedder = text_embedder(settings.memory.embedding)
+        kind = f"{self._embedder.name}-{self._embedder.dim}"
+        self._traces = vector_collection(client, COLLECTION, embedding=kind)
+        self._runs = vector_collection(client, RUNS_COLLECTION, embedding=RUNS_EMBEDDING)
+        self._registry = RunRegistry(root)
+        self._stores: dict[str, TraceStore] = {}
+        self._lock = threading.Lock()
+        self._scrub = Scrubber.of(settings)
+        self.market_source = market_source
+
+    def record(self, turn: TurnRecord) -> Trace:
+        """Seal the turn onto its thread's chain and write it at once."""
+        with self._lock:
+            store = self._store(turn.thread)
+            sealed = store.append(self._trace(turn, store.count))
+            store.flush()
+            return sealed
+
+    def close(self) -> None:
+        """Seal every thread written by this process in the run registry."""
+        with self._lock:
+            for store in self._stores.values():
+                store.close()
+                seq, head = store.chain_end
+                if seq >= 0:
+                    self._registry.seal(store.run_id, seq, head)
+            self._stores.clear()
+
+    def _store(self, thread: str) -> TraceStore:
+        run_id = chat_run_id(thread)
+        store = self._stores.get(run_id)
+        if store is not None:
+            return store
+        store = TraceStore(
+            self._traces, run_id, embedder=self._embedder, runs=self._runs, batch_size=1
+        )
+        got = self._runs.get(ids=[run_id], include=["metadatas"])
+        heads = got["metadatas"] or []
+        if heads:  # the thread's chain carries on from where an earlier process left it
+            store.count = int(heads[0].get("head_seq", -1)) + 1  # type: ignore[arg-type]
+            store.last_hash = str(heads[0].get("head_hash", store.last_hash))
+        self._registry.open_run(run_id)
+        self._stores[run_id] = store
+        return store
+
+    def _trace(self, turn: TurnRecord, seq: int) -> Trace:
+        scrub = self._scrub
+        events = [
+            TraceEvent(
+                ts=turn.at_ms,
+                kind=f"chat_{turn.kind}",
+                detail=scrub(f"{turn.actor} ({turn.role}): {_cut(turn.text)}"),
+            ),
+            *(_call_event(call, turn.at_ms, scrub) for call in turn.calls),
+        ]
+        if turn.order is not None:
+            events.append(
+                TraceEvent(
+                    ts=turn.at_ms,
+                    kind="chat_order",
+                    detail=f"placed on approval by {scrub(turn.actor)}",
+                    client_order_id=turn.order.client_order_id,
+                )
+            )
+        conversation: list[dict[str, Any]] = [{"role": "user", "text": scrub(_cut(turn.text))}]
+        if turn.answer:
+            conversation.append({"role": "assistant", "text": scrub(_cut(turn.answer))})
+        proposal = turn.proposal or Proposal.hold(turn.symbol, scrub(_cut(turn.answer, 500)))
+        return Trace(
+            run_id=chat_run_id(turn.thread),
+            seq=seq,
+            ts=turn.at_ms,
+            symbol=turn.symbol,
+            market_source=self.market_source,
+            inputs_hash=hashlib.sha256(turn.text.encode()).hexdigest()[:16],
+            features={},
+            analyst=ANALYST,
+            model=turn.model,
+            messages=tuple(conversation),
+            llm=dict(turn.usage),
+            proposal=proposal,
+            verdict=turn.verdict,
+            refusals=turn.refusals,
+            order=turn.order,
+            fills=turn.fills,
+            trading_state=turn.trading_state,
+            equity=turn.equity,
+            latency_ms=dict(turn.latency_ms),
+            events=tuple(events),
+        )
+
+
+def _call_event(call: ToolRun, at_ms: int, scrub: Scrubber) -> TraceEvent:
+    import json
+
+    given = _cut(json.dumps(call.input, sort_keys=True, default=str), 500)
+    outcome = f"{call.result_chars} chars" if call.ok else f"error: {_cut(call.error, 300)}"
+    return TraceEvent(ts=at_ms, kind="chat_tool", detail=scrub(f"{call.name} {given} -> {outcome}"))
+
+
+def _cut(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def thread_runs(run_ids: Sequence[str]) -> list[str]:
+    """The chat threads among run ids."""
+    return [r.removeprefix(RUN_PREFIX) for r in run_ids if r.startswith(RUN_PREFIX)]
