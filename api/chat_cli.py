@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from graphs.chat.service import ChatEngine
 
 ACTOR = "terminal"
-ROLE = "trader"
+ROLE: Final = "trader"
 
 ThreadOption = Annotated[
     str | None, typer.Option("--thread", help="Resume this thread (its id is shown at start).")

@@ -166,7 +166,7 @@ class ChatSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    approval_ttl_seconds: float = Field(default=900.0, ge=1, le=86_400)
+    approval_ttl_seconds: int = Field(default=900, ge=1, le=86_400)
     """How long a validated proposal waits for a person's approve or reject."""
     max_tool_rounds: int = Field(default=6, ge=0, le=16)
     """Model requests answered with tool results in one turn, before it must answer."""

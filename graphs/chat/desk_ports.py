@@ -34,7 +34,7 @@ class RegistryTools:
 
 
 class DeskTrading:
-    def __init__(self, desk: ChatDesk, ttl_s: float) -> None:
+    def __init__(self, desk: ChatDesk, ttl_s: int) -> None:
         self._desk = desk
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
@@ -49,8 +49,7 @@ class DeskTrading:
                 self._desk, trade, thread=thread, approval_id=approval_id, ttl_s=self._ttl_s
             )
 
-    def execute(self, pending: PendingApproval, *, thesis: str) -> Execution:
+    def execute(self, pending: PendingApproval, idea: dict[str, Any]) -> Execution:
+        trade = TradeIdea.model_validate(idea)
         with self._lock:
-            return execute_approval(
-                self._desk, pending, thesis=thesis, run_id=chat_run_id(pending.thread)
-            )
+            return execute_approval(self._desk, pending, trade, run_id=chat_run_id(pending.thread))

@@ -12,13 +12,17 @@ reach is cancelled (one candle in force, as in the engine).
 
 from __future__ import annotations
 
-import hashlib
-
 from pydantic import BaseModel, ConfigDict
 
-from core.types import Approved, Candle, Fill, Order, Proposal, TradingState
+from core.types import Action, Approved, Candle, Fill, Order, OrderType, Proposal, TradingState
 from graphs.chat.contract import PendingApproval
-from graphs.chat.interim_desk import ChatDesk, TradeIdea, verdict_now
+from graphs.chat.interim_desk import (
+    ChatDesk,
+    TradeIdea,
+    chat_order_id,
+    check_idea,
+    open_account_ledger,
+)
 from tools.execution.paper import PaperBroker
 
 
@@ -37,59 +41,41 @@ class Execution(BaseModel):
     equity: float
     summary: str
 
-    @property
-    def refusal_codes(self) -> tuple[str, ...]:
-        return tuple(line.split(":", 1)[0].split(" ", 1)[0] for line in self.refusals)
 
-
-def chat_order_id(account: str, thread: str, approval_id: str) -> str:
-    """Deterministic per account, thread and approval (the format of the engine's ids)."""
-    digest = hashlib.sha256(f"chat|{account}|{thread}|{approval_id}".encode()).hexdigest()
-    return f"tg-{digest[:29]}"
-
-
-def approved_idea(pending: PendingApproval, thesis: str) -> TradeIdea:
-    """The order the person saw and approved, as an idea to validate again."""
-    return TradeIdea(
-        side=pending.side,
-        quantity=pending.quantity,
-        symbol=pending.symbol,
-        limit_price=pending.limit_price,
-        stop_price=pending.stop_price,
-        thesis=thesis,
-    )
+def approved_idea(pending: PendingApproval, idea: TradeIdea) -> TradeIdea:
+    """The order the person saw and approved (the validator's quantity), to validate again."""
+    return idea.model_copy(update={"quantity": pending.quantity})
 
 
 def execute_approval(
-    desk: ChatDesk, pending: PendingApproval, *, thesis: str, run_id: str
+    desk: ChatDesk, pending: PendingApproval, idea: TradeIdea, *, run_id: str
 ) -> Execution:
     """Validate the approved order again now; if it still passes, place it on paper and fill
     it at the last price. Idempotent by client order id."""
-    order_id = chat_order_id(pending.account, pending.thread, pending.approval_id)
-    idea = approved_idea(pending, thesis)
-    verdict, proposal, snapshot, ledger = verdict_now(desk, idea, order_id)
-    ledger.close()
-    state = desk.breakers().state
-    if not isinstance(verdict, Approved):
-        refusals = tuple(str(r) for r in getattr(verdict, "refusals", ()))
-        equity = _equity(desk, snapshot.info.symbol, snapshot.price)
-        codes = ", ".join(line.split(":", 1)[0] for line in refusals) or "no order"
-        return Execution(
-            placed=False,
-            proposal=proposal,
-            refusals=refusals,
-            trading_state=state,
-            equity=equity,
-            summary=f"not placed: the validator refuses it now ({codes})",
-        )
-    execution = desk.settings.execution
-    ledger = desk.ledger(run_id)
+    order_id = chat_order_id(pending.account, pending.approval_id)
+    checked = check_idea(desk, approved_idea(pending, idea), client_order_id=order_id)
+    verdict = checked.verdict
+    proposal = trade_proposal(pending, idea)
+    settings = desk.settings
+    ledger = open_account_ledger(settings, desk.root, pending.account, run_id)
     try:
+        if not isinstance(verdict, Approved):
+            refusals = tuple(str(r) for r in getattr(verdict, "refusals", ()))
+            codes = ", ".join(checked.refusal_codes) or "no order"
+            return Execution(
+                placed=False,
+                proposal=proposal,
+                refusals=refusals,
+                trading_state=_state(checked.refusal_codes),
+                equity=ledger.portfolio.equity({}),
+                summary=f"not placed: the validator refuses it now ({codes})",
+            )
+        execution = settings.execution
         broker = PaperBroker(
             ledger, fee_rate=execution.fee_rate, slippage_bps=execution.slippage_bps
         )
         order = broker.submit(verdict)
-        price = snapshot.price
+        price = order.reference_price
         quote = Candle(
             ts=order.created_ms, open=price, high=price, low=price, close=price, volume=0.0
         )
@@ -103,10 +89,30 @@ def execute_approval(
         proposal=proposal,
         order=order,
         fills=fills,
-        trading_state=state,
         equity=equity,
         summary=_filled(order, fills),
     )
+
+
+def trade_proposal(pending: PendingApproval, idea: TradeIdea) -> Proposal:
+    """The proposal as the trace keeps it: the order approved, its size in the thesis (a
+    person's quantity, not the analyst's fraction of equity)."""
+    thesis = f"{pending.side} {pending.quantity:g} {pending.symbol}: {idea.thesis}"
+    return Proposal(
+        action=Action.BUY if pending.side == "buy" else Action.SELL,
+        symbol=pending.symbol,
+        order_type=OrderType(pending.order_type),
+        limit_price=pending.limit_price,
+        stop_loss=pending.stop_price,
+        confidence=1.0,
+        thesis=thesis[:4000],
+    )
+
+
+def _state(codes: tuple[str, ...]) -> TradingState:
+    if "HALTED" in codes:
+        return TradingState.HALTED
+    return TradingState.REDUCING if "REDUCING_ONLY" in codes else TradingState.ACTIVE
 
 
 def _filled(order: Order, fills: tuple[Fill, ...]) -> str:
@@ -122,7 +128,3 @@ def _filled(order: Order, fills: tuple[Fill, ...]) -> str:
         f"filled {order.side} {quantity:g} {order.symbol} at {price:,.2f} on paper, fee "
         f"{fee:,.4f} ({order.client_order_id})"
     )
-
-
-def _equity(desk: ChatDesk, symbol: str, price: float) -> float:
-    return desk.portfolio().equity({symbol: price})

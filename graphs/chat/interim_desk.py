@@ -5,9 +5,11 @@ is merged."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -16,13 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.accounts import check_account_name
 from core.backends import LedgerStore, storage_for
-from core.datadir import prepare_data_dir
 from core.market.source import MarketRequest, open_market
 from core.risk_state import RiskState
 from core.settings import Settings
 from core.types import (
     Action,
+    Approved,
     BreakerSnapshot,
+    Denied,
     MarketSnapshot,
     OrderType,
     Portfolio,
@@ -55,29 +58,32 @@ class TradeIdea(BaseModel):
     thesis: str = Field(default="", max_length=2000, description="why, in a sentence or two")
 
 
+@dataclass(frozen=True)
 class ChatDesk:
-    """What the chat's tools and trades read: the data directory's stores, one account, one
-    market source, and a `now` (the market's last close when not given)."""
+    """What the chat's tools and trades read (the real desk's fields)."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        account: str | None = None,
-        market: str | None = None,
-        now_ms: int | None = None,
-    ) -> None:
-        self.settings = settings
-        self.root: Path = prepare_data_dir(settings.data_dir)
-        self.storage = storage_for(settings, self.root)
-        self.account = check_account_name(account) if account else DEFAULT_ACCOUNT
-        self.market = market or settings.market
-        self.fixed_now_ms = now_ms
+    settings: Settings
+    account: str | None = None
+    market: str | None = None
+    now_ms: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
+
+    @property
+    def root(self) -> Path:
+        return self.settings.data_dir.expanduser().resolve()
+
+    @property
+    def account_name(self) -> str:
+        return check_account_name(self.account) if self.account else DEFAULT_ACCOUNT
+
+    @property
+    def market_spec(self) -> str:
+        return (self.market or self.settings.market).strip()
 
     def candles(self, symbol: str | None, timeframe: str | None = None) -> MarketData:
-        return _opened(self.market, symbol, timeframe)
+        return _opened(self.market_spec, symbol, timeframe)
 
     def snapshot(self, symbol: str) -> tuple[MarketSnapshot, MarketData]:
-        """The market of `symbol` at its last close (or the desk's `now`), with data checks."""
+        """The market of `symbol` at its last close, with its data checks."""
         from core.market.history import MarketHistory
 
         data = self.candles(symbol)
@@ -85,7 +91,7 @@ class ChatDesk:
         for i in range(len(data.candles)):
             history.append(data.candles.candle(i))
         last = history.last()
-        now = self.now_ms(data)
+        now = last.ts + timeframe_seconds(data.info.timeframe) * 1000
         limits = self.settings.breakers
         issues = check_data(history, now, limits.stale_after_periods, limits.jump_sigma)
         snapshot = MarketSnapshot(
@@ -93,36 +99,29 @@ class ChatDesk:
         )
         return snapshot, data
 
-    def now_ms(self, data: MarketData) -> int:
-        if self.fixed_now_ms is not None:
-            return self.fixed_now_ms
-        last = int(data.candles.ts[-1])
-        return last + timeframe_seconds(data.info.timeframe) * 1000
-
-    def ledger(self, run_id: str | None = None) -> LedgerStore:
-        execution = self.settings.execution
-        book = self.storage.accounts()
-        try:
-            account = book.open_account(
-                self.account, execution.initial_cash, execution.quote_currency, _wall_ms()
-            )
-        finally:
-            book.close()
-        return self.storage.ledger(account.name, account.initial_cash, account.quote, run_id=run_id)
-
-    def portfolio(self) -> Portfolio:
-        ledger = self.ledger()
-        try:
-            return ledger.portfolio
-        finally:
-            ledger.close()
-
-    def board(self) -> BreakerBoard:
-        store = RiskState(self.root, self.storage.state_store("risk_state"))
-        return BreakerBoard(store, self.account, self.settings.breakers)
+    def ledger(self) -> LedgerStore:
+        return open_account_ledger(self.settings, self.root, self.account_name, None)
 
     def breakers(self) -> BreakerSnapshot:
-        return self.board().status()
+        storage = storage_for(self.settings, self.root)
+        store = RiskState(self.root, storage.state_store("risk_state"))
+        return BreakerBoard(store, self.account_name, self.settings.breakers).status()
+
+
+def open_account_ledger(
+    settings: Settings, root: Path, account: str, run_id: str | None
+) -> LedgerStore:
+    """The account's ledger (the account created on first use), writing for `run_id`."""
+    storage = storage_for(settings, root)
+    execution = settings.execution
+    book = storage.accounts()
+    try:
+        record = book.open_account(
+            account, execution.initial_cash, execution.quote_currency, _wall_ms()
+        )
+    finally:
+        book.close()
+    return storage.ledger(record.name, record.initial_cash, record.quote, run_id=run_id)
 
 
 @cache
@@ -153,69 +152,80 @@ def proposal_of(idea: TradeIdea, portfolio: Portfolio, price: float) -> Proposal
     )
 
 
-def verdict_now(
-    desk: ChatDesk, idea: TradeIdea, client_order_id: str
-) -> tuple[Verdict, Proposal, MarketSnapshot, LedgerStore]:
-    """The validator's verdict on the idea at this moment, with the ledger it read (open: the
-    caller closes it)."""
+@dataclass(frozen=True)
+class IdeaCheck:
+    account: str
+    idea: TradeIdea
+    verdict: Verdict
+    checks: tuple[ValidatorCheck, ...]
+    now_ms: int
+
+    @property
+    def approved(self) -> bool:
+        return isinstance(self.verdict, Approved)
+
+    @property
+    def refusal_codes(self) -> tuple[str, ...]:
+        return self.verdict.codes if isinstance(self.verdict, Denied) else ()
+
+
+def chat_order_id(account: str, approval_id: str) -> str:
+    digest = hashlib.sha256(f"chat|{account}|{approval_id}".encode()).hexdigest()
+    return f"tg-{digest[:29]}"
+
+
+def check_idea(desk: ChatDesk, idea: TradeIdea, *, client_order_id: str) -> IdeaCheck:
+    """`risk.validate` on the idea for the desk's account, now."""
     snapshot, _ = desk.snapshot(idea.symbol)
     ledger = desk.ledger()
-    proposal = proposal_of(idea, ledger.portfolio, snapshot.price)
-    context = RiskContext(open_orders=tuple(ledger.pending_orders()))
-    verdict = validate(
-        proposal,
-        ledger.portfolio,
-        snapshot,
-        desk.settings.risk,
-        desk.breakers(),
-        snapshot.now_ms,
-        client_order_id=client_order_id,
-        context=context,
-    )
-    return verdict, proposal, snapshot, ledger
+    try:
+        proposal = proposal_of(idea, ledger.portfolio, snapshot.price)
+        context = RiskContext(open_orders=tuple(ledger.pending_orders()))
+        verdict = validate(
+            proposal,
+            ledger.portfolio,
+            snapshot,
+            desk.settings.risk,
+            desk.breakers(),
+            snapshot.now_ms,
+            client_order_id=client_order_id,
+            context=context,
+        )
+    finally:
+        ledger.close()
+    refusals = tuple(getattr(verdict, "refusals", ()))
+    checks = [ValidatorCheck(name=r.code.name, passed=False, detail=str(r)) for r in refusals]
+    if isinstance(verdict, Approved):
+        order = verdict.order
+        detail = f"{order.side} {order.quantity:g} {order.symbol}, notional {order.notional:,.2f}"
+        checks.append(ValidatorCheck(name="risk.validate", passed=True, detail=detail))
+    return IdeaCheck(desk.account_name, idea, verdict, tuple(checks), snapshot.now_ms)
 
 
 def validate_proposal(
-    desk: ChatDesk, idea: TradeIdea, *, thread: str, approval_id: str, ttl_s: float
+    desk: ChatDesk, proposal: TradeIdea, *, thread: str, approval_id: str, ttl_s: int
 ) -> PendingApproval:
-    """The validator's verdict on `idea`, as a person reads it before approving."""
-    from graphs.chat.execution import chat_order_id
-
-    verdict, _, snapshot, ledger = verdict_now(
-        desk, idea, chat_order_id(desk.account, thread, approval_id)
-    )
-    ledger.close()
-    now = _wall_ms()
-    approved = verdict.kind == "approved"
-    refusals = tuple(getattr(verdict, "refusals", ()))
-    checks = [ValidatorCheck(name=r.code.name, passed=False, detail=str(r)) for r in refusals]
-    quantity = idea.quantity
-    if approved:
-        order = verdict.order  # type: ignore[union-attr]
-        quantity = order.quantity
-        checks.append(
-            ValidatorCheck(
-                name="risk.validate",
-                passed=True,
-                detail=f"{order.side} {order.quantity:g} {order.symbol} at about "
-                f"{snapshot.price:g}, notional {order.notional:,.2f}",
-            )
-        )
+    """The validator's verdict on `proposal`, as a person reads it before approving."""
+    account = desk.account_name
+    checked = check_idea(desk, proposal, client_order_id=chat_order_id(account, approval_id))
+    verdict = checked.verdict
+    order = verdict.order if isinstance(verdict, Approved) else None
+    created = desk.now_ms()
     return PendingApproval(
         approval_id=approval_id,
         thread=thread,
-        account=desk.account,
-        symbol=idea.symbol,
-        side=idea.side,
-        quantity=quantity,
-        order_type="limit" if idea.limit_price else "market",
-        limit_price=idea.limit_price,
-        stop_price=idea.stop_price,
-        approved_by_validator=approved,
-        refusal_codes=tuple(r.code.name for r in refusals),
-        checks=tuple(checks),
-        created_at_ms=now,
-        expires_at_ms=now + int(ttl_s * 1000),
+        account=account,
+        symbol=proposal.symbol,
+        side=proposal.side,
+        quantity=order.quantity if order else proposal.quantity,
+        order_type="limit" if proposal.limit_price else "market",
+        limit_price=proposal.limit_price,
+        stop_price=proposal.stop_price,
+        approved_by_validator=checked.approved,
+        refusal_codes=checked.refusal_codes,
+        checks=checked.checks,
+        created_at_ms=created,
+        expires_at_ms=created + ttl_s * 1000,
     )
 
 
@@ -266,15 +276,17 @@ def _risk_lines(desk: ChatDesk) -> list[str]:
     snapshot = desk.breakers()
     limits = desk.settings.risk.model_dump(mode="json")
     return [
-        f"account {desk.account}: {snapshot.state}",
+        f"account {desk.account_name}: {snapshot.state}",
         *(f"breaker: {reason}" for reason in snapshot.reasons),
         "limits: " + json.dumps(limits, sort_keys=True),
     ]
 
 
 def _portfolio_lines(desk: ChatDesk) -> list[str]:
-    portfolio = desk.portfolio()
-    lines = [f"account {desk.account}: cash {portfolio.cash:,.2f} {portfolio.quote_currency}"]
+    ledger = desk.ledger()
+    portfolio = ledger.portfolio
+    ledger.close()
+    lines = [f"account {desk.account_name}: cash {portfolio.cash:,.2f} {portfolio.quote_currency}"]
     lines += [
         f"{p.symbol}: {p.quantity:g} at {p.avg_price:g} stop {p.stop_loss}"
         for p in portfolio.positions.values()
@@ -287,7 +299,7 @@ def chat_registry(desk: ChatDesk) -> ToolRegistry:
     registry = ToolRegistry()
     registry.register(
         Tool(
-            name="backtest",
+            name="backtest_strategy",
             description="Backtest a named strategy on SYMBOL TIMEFRAME over the last DAYS days.",
             input_model=BacktestQuery,
             output_model=BaseModel,
@@ -299,6 +311,7 @@ def chat_registry(desk: ChatDesk) -> ToolRegistry:
     for name, make, text in (
         ("risk_status", _risk_lines, "The account's trading state, breakers and risk limits."),
         ("portfolio", _portfolio_lines, "The account's cash and positions."),
+        ("list_agents", lambda desk: ["no agents (interim desk)"], "The scheduled agents."),
     ):
         registry.register(
             Tool(

@@ -74,12 +74,10 @@ class ChatEngine:
         model: ChatModel | None = None,
         account: str | None = None,
         market: str | None = None,
-        now_ms: int | None = None,
         clock: Callable[[], int] | None = None,
     ) -> None:
         """`model`: None answers free text with how to configure one (slash commands work);
-        `now_ms`: the market's moment (default: its last close); `clock`: wall time in ms
-        (approvals' expiry), for tests."""
+        `clock`: wall time in ms (approvals are stamped and expire by it), for tests."""
         self.settings = settings
         self.root = prepare_data_dir(settings.data_dir)
         self._clock = clock or _wall_ms
@@ -88,8 +86,8 @@ class ChatEngine:
             self._stack.enter_context(writer_lock(self.root, "tradegraph chat"))
             url = settings.database_url.get_secret_value() if settings.database_url else None
             saver = self._stack.enter_context(open_checkpointer(self.root, url or None))
-            self.desk = ChatDesk(settings, account=account, market=market, now_ms=now_ms)
-            self._audit = ChatAudit(self.root, settings, market_source=self.desk.market)
+            self.desk = ChatDesk(settings, account=account, market=market, now_ms=self._clock)
+            self._audit = ChatAudit(self.root, settings, market_source=self.desk.market_spec)
             self._stack.callback(self._audit.close)
             spend = ChatSpend(
                 settings.chat, storage_for(settings, self.root).state_store("chat_spend")

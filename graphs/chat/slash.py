@@ -41,13 +41,13 @@ WHAT = {
     "help": "this list",
 }
 TOOLS = {
-    "backtest": "backtest",
-    "why": "explain_decision",
+    "backtest": "backtest_strategy",
+    "why": "why",
     "risk": "risk_status",
     "portfolio": "portfolio",
     "search": "search_decisions",
     "decide": "decide_now",
-    "agents": "agents",
+    "agents": "list_agents",
 }
 """Each command's tool in the chat registry."""
 STRATEGY_ALIASES = {
@@ -130,7 +130,7 @@ def parse_slash(text: str) -> Slash:
         run, _, seq = value.rpartition(":")
         if not run or not seq.isdigit():
             raise MalformedCommandError(f"{form} (a trace id such as 20240101-abcd:42)")
-        return SlashCall(name, TOOLS[name], {"trace_id": value})
+        return SlashCall(name, TOOLS[name], {"ref": value})
     if name == "search":
         if not value.strip():
             raise MalformedCommandError(f"{form}: say what to look for")

@@ -59,7 +59,9 @@ class ChatTrading(Protocol):
         """The validator's verdict; ValueError (one line) for an idea that does not read."""
         ...
 
-    def execute(self, pending: PendingApproval, *, thesis: str) -> Execution: ...
+    def execute(self, pending: PendingApproval, idea: dict[str, Any]) -> Execution:
+        """Validate the approved order again now and, if it passes, place it."""
+        ...
 
 
 class TurnAudit(Protocol):

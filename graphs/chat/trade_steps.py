@@ -19,10 +19,11 @@ from langgraph.graph import END
 from langgraph.types import interrupt
 
 from core.errors import UserError
-from core.types import Action, OrderType, Proposal, TradingState, VerdictKind
+from core.types import TradingState, VerdictKind
 from graphs.chat.audit import ToolRun, TurnRecord
 from graphs.chat.contract import PendingApproval
-from graphs.chat.execution import Execution
+from graphs.chat.execution import Execution, trade_proposal
+from graphs.chat.interim_desk import TradeIdea
 from graphs.chat.rendering import render_approval
 from graphs.chat.state import ChatDeps, ChatState
 from graphs.chat.steps import PROPOSE_TRADE, _tool_result, as_json, emit, now_ms
@@ -106,7 +107,7 @@ class TradeSteps:
             answer = f"{pending.approval_id} {why}{by}: nothing was traded"
             return {"turn": {**turn, "answer": answer}}
         emit(thread, "tool_call", tool="place_order", call_id=pending.approval_id, data=idea)
-        execution = self.d.trading.execute(pending, thesis=str(idea.get("thesis", "")))
+        execution = self.d.trading.execute(pending, idea)
         dump = execution.model_dump(mode="json")
         emit(thread, "tool_result", tool="place_order", call_id=pending.approval_id, data=dump)
         run = {
@@ -189,7 +190,7 @@ class TradeSteps:
             shown = PendingApproval.model_validate(pending)
             fields = {
                 "symbol": shown.symbol,
-                "proposal": _proposal(shown, state.get("idea") or {}),
+                "proposal": trade_proposal(shown, TradeIdea.model_validate(state["idea"])),
                 "verdict": VerdictKind.DENIED if shown.refusal_codes else VerdictKind.APPROVED,
                 "refusals": tuple(c.detail for c in shown.checks if not c.passed),
             }
@@ -221,18 +222,3 @@ class TradeSteps:
             latency_ms=latency,
             **fields,
         )
-
-
-def _proposal(pending: PendingApproval, idea: dict[str, Any]) -> Proposal:
-    """The proposal as the trace keeps it: the order asked for, its size said in the thesis
-    (the validator reads a person's quantity, not a fraction of equity)."""
-    thesis = f"{pending.side} {pending.quantity:g} {pending.symbol}: {idea.get('thesis', '')}"
-    return Proposal(
-        action=Action.BUY if pending.side == "buy" else Action.SELL,
-        symbol=pending.symbol,
-        order_type=OrderType(pending.order_type),
-        limit_price=pending.limit_price,
-        stop_loss=pending.stop_price,
-        confidence=1.0,
-        thesis=thesis[:4000],
-    )
