@@ -41,13 +41,13 @@ def _backtest(result: dict[str, Any]) -> str:
             f"{result['strategy']} ({params}) over {result['candles']:,} candles, "
             f"{result['start'][:16]} to {result['end'][:16]} UTC",
             f"return {_pct(metrics['total_return'])}  buy and hold "
-            f"{_pct(result['buy_and_hold_return'])}  max drawdown {_pct(metrics['max_drawdown'])}"
-            f" (hold {_pct(hold['max_drawdown'])})",
+            f"{_pct(result['buy_and_hold_return'])}  max drawdown "
+            f"{_share(metrics['max_drawdown'])} (hold {_share(hold['max_drawdown'])})",
             f"sharpe {_num(metrics.get('sharpe'))}  sortino {_num(metrics.get('sortino'))}  "
-            f"exposure {_pct(metrics['exposure'])}  fees {metrics['fees_paid']:,.2f}",
-            f"trades {trades['count']}  win rate {_pct(trades['win_rate'])}  average "
+            f"exposure {_share(metrics['exposure'])}  fees {metrics['fees_paid']:,.2f}",
+            f"trades {trades['count']}  win rate {_share(trades['win_rate'])}  average "
             f"{_pct(trades['average_return'])}  held {trades['average_bars_held']:.1f} candles",
-            f"VaR 99% {_pct(tail['var_99'])}  ES 99% {_pct(tail['es_99'])} per candle; "
+            f"VaR 99% {_share(tail['var_99'])}  ES 99% {_share(tail['es_99'])} per candle; "
             f"last signal {result['last_signal']}",
         ]
     )
@@ -97,6 +97,10 @@ def _bounded(lines: list[str]) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:+.2f}%".replace("+0.00%", "0.00%")
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.2f}%"
 
 
 def _num(value: float | None) -> str:
