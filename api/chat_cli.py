@@ -53,7 +53,8 @@ def chat(
     """Ask about strategies, decisions, risk and the portfolio; propose trades you approve."""
     with _engine(account, market, data_dir) as engine:
         name = _resumed(engine, thread) if thread is not None else _new_thread()
-        out(f"thread {name} · account {engine.desk.account} · market {engine.desk.market}")
+        desk = engine.desk
+        out(f"thread {name} · account {desk.account_name} · market {desk.market_spec}")
         out("/help lists the commands; Ctrl-D leaves")
         try:
             _conversation(engine, name, resumed=thread is not None)

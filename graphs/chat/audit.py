@@ -12,9 +12,11 @@ it: every text is scrubbed of the configured keys before it is written.
 from __future__ import annotations
 
 import hashlib
+import logging
+import queue
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,8 +34,11 @@ from core.types import (
 )
 from memory.embeddings import text_embedder
 from memory.session_stores import RUNS_EMBEDDING
+from memory.spool import TraceSpool
 from memory.store import open_chroma, vector_collection
 from memory.traces import COLLECTION, RUNS_COLLECTION, TraceStore
+
+log = logging.getLogger(__name__)
 
 RUN_PREFIX = "chat-"
 ANALYST = "chat"
@@ -105,7 +110,13 @@ class Scrubber:
 
 class ChatAudit:
     """Appends turn traces to their threads' chains in the data directory's trace store (the
-    caller holds the data directory's writer lock)."""
+    caller holds the data directory's writer lock).
+
+    A turn's trace is numbered at once and written by a writer thread, so a turn does not wait
+    for the store (two chroma writes, tens of milliseconds each on an embedded store): the
+    writer takes whatever turns have queued up and writes them together, in order. A batch the
+    store refuses is spooled and written at the next one (`memory.spool`); `close` writes
+    everything queued before the threads are sealed in the run registry."""
 
     def __init__(self, root: Path, settings: Settings, *, market_source: str) -> None:
         client = open_chroma(root, settings.chroma_url)
@@ -114,45 +125,79 @@ class ChatAudit:
         self._traces = vector_collection(client, COLLECTION, embedding=kind)
         self._runs = vector_collection(client, RUNS_COLLECTION, embedding=RUNS_EMBEDDING)
         self._registry = RunRegistry(root)
+        self._spool = root / "spool"
         self._stores: dict[str, TraceStore] = {}
+        self._next_seq: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._queue: queue.Queue[Trace | None] = queue.Queue()
         self._scrub = Scrubber.of(settings)
         self.market_source = market_source
+        self._writer = threading.Thread(target=self._write_queued, name="chat-audit", daemon=True)
+        self._writer.start()
 
     def record(self, turn: TurnRecord) -> Trace:
-        """Seal the turn onto its thread's chain and write it at once."""
+        """The turn's trace, numbered in its thread's chain and queued for writing."""
+        run_id = chat_run_id(turn.thread)
         with self._lock:
-            store = self._store(turn.thread)
-            sealed = store.append(self._trace(turn, store.count))
-            store.flush()
-            return sealed
+            seq = self._next_seq.get(run_id)
+            if seq is None:
+                seq = self._open(run_id)
+            self._next_seq[run_id] = seq + 1
+            trace = self._trace(turn, seq)
+            self._queue.put(trace)
+        return trace
 
     def close(self) -> None:
-        """Seal every thread written by this process in the run registry."""
-        with self._lock:
-            for store in self._stores.values():
-                store.close()
-                seq, head = store.chain_end
-                if seq >= 0:
-                    self._registry.seal(store.run_id, seq, head)
-            self._stores.clear()
+        """Write everything queued, then seal every thread written here in the run registry."""
+        self._queue.put(None)
+        self._writer.join()
+        for store in self._stores.values():
+            store.close()
+            seq, head = store.chain_end
+            if seq >= 0:
+                self._registry.seal(store.run_id, seq, head)
+        self._stores.clear()
 
-    def _store(self, thread: str) -> TraceStore:
-        run_id = chat_run_id(thread)
-        store = self._stores.get(run_id)
-        if store is not None:
-            return store
+    def _open(self, run_id: str) -> int:
+        """The next seq of the thread's chain, carrying on from where an earlier process left
+        it (its head record); the thread is registered as opened by this process."""
         store = TraceStore(
-            self._traces, run_id, embedder=self._embedder, runs=self._runs, batch_size=1
+            self._traces,
+            run_id,
+            embedder=self._embedder,
+            runs=self._runs,
+            spool=TraceSpool(self._spool, run_id),
+            batch_size=10**6,
         )
         got = self._runs.get(ids=[run_id], include=["metadatas"])
         heads = got["metadatas"] or []
-        if heads:  # the thread's chain carries on from where an earlier process left it
+        if heads:
             store.count = int(heads[0].get("head_seq", -1)) + 1  # type: ignore[arg-type]
             store.last_hash = str(heads[0].get("head_hash", store.last_hash))
         self._registry.open_run(run_id)
         self._stores[run_id] = store
-        return store
+        return store.count
+
+    def _write_queued(self) -> None:
+        """The writer thread: seal and write what is queued, a batch at a time, until close."""
+        done = False
+        while not done:
+            batch = [self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            done = None in batch
+            touched: dict[str, TraceStore] = {}
+            for trace in batch:
+                if trace is None:
+                    continue
+                store = self._stores[trace.run_id]
+                store.append(trace)
+                touched[trace.run_id] = store
+            for store in touched.values():
+                try:
+                    store.flush()
+                except Exception:  # spooled when it can be; the chat goes on either way
+                    log.exception("chat traces of %s could not be written", store.run_id)
 
     def _trace(self, turn: TurnRecord, seq: int) -> Trace:
         scrub = self._scrub
@@ -212,7 +257,3 @@ def _call_event(call: ToolRun, at_ms: int, scrub: Scrubber) -> TraceEvent:
 def _cut(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
-
-def thread_runs(run_ids: Sequence[str]) -> list[str]:
-    """The chat threads among run ids."""
-    return [r.removeprefix(RUN_PREFIX) for r in run_ids if r.startswith(RUN_PREFIX)]

@@ -261,9 +261,14 @@ class ChatEngine:
         return read()
 
     def _run(self, thread: str, given: Any, sink: Callable[[ChatEvent], None]) -> None:
+        """Run the graph to its end or its interrupt, each event to `sink`. A turn is saved
+        when it ends (a turn a crash cuts short is asked again: nothing of it was recorded);
+        a person's decision at every step (an execution redone after a crash finds its order
+        by its client order id)."""
+        durability = "sync" if isinstance(given, Command) else "exit"
         try:
             for chunk in self._graph.stream(
-                given, _config(thread), stream_mode="custom", durability="sync"
+                given, _config(thread), stream_mode="custom", durability=durability
             ):
                 sink(ChatEvent.model_validate(chunk))
         except Exception as exc:  # a bug must not leave the caller waiting: one error line
