@@ -621,6 +621,27 @@ ROWS: dict[str, Row] = {
     "tradegraph run --analyst strategy:macd_signal --market synthetic:42 --bars 1000": Row(
         expect=("analyst strategy:macd_signal", "1,000 candles", NO_VIOLATION)
     ),
+    "tradegraph chat": Row(
+        run_as="printf '/help\\n/portfolio\\n/trade buy 1 SYN/USDT --stop 75\\na\\n' "
+        "| tradegraph chat",
+        why="a session typed on stdin: three commands, a trade approved, then Ctrl-D",
+        expect=(
+            "/backtest STRATEGY SYMBOL TIMEFRAME [--days N]",
+            "account chat: cash 10,000.00 USDT",
+            "APPROVAL NEEDED",
+            "filled buy 1 SYN/USDT at ",
+            "left thread ",
+        ),
+    ),
+    'tradegraph ask "/backtest rsi_reversion ETH/USDT 1h --days 90" '
+    "--market ../shared/markets/binance-2023": Row(
+        expect=("(rsi_reversion is rsi_divergence here)", "buy and hold", "last signal")
+    ),
+    'tradegraph ask "/risk"': Row(expect=("risk_status", "ACTIVE")),
+    'tradegraph ask "/trade buy 1 SYN/USDT --stop 75"': Row(
+        expect=("APPROVAL NEEDED", "approve it with `tradegraph chat --thread ")
+    ),
+    'tradegraph ask "/help" --json': Row(expect=('"kind": "answer"', "/trade buy|sell QTY")),
     "tradegraph portfolio optimize --market ../shared/markets/binance-2020-09_2021-10 "
     "--symbols BTC/USDT,ETH/USDT,SOL/USDT,BNB/USDT --timeframe 1d --method hrp": Row(
         expect=("hrp", "SOL/USDT", "risk.max_position_fraction")

@@ -8,8 +8,9 @@ argv, environment, working directory and pipes, resets signal dispositions, and 
 is a process of its own: it can be signalled and killed like one (`ForkedProcess.pid`).
 
 `shim_folder()` gives a folder holding a `tradegraph` executable that forwards its argv,
-environment, working directory and standard streams to the server, so that commands run by a
-shell (the README's) are forked too; it forwards SIGINT and SIGTERM and exits as the child did.
+environment, working directory and standard streams (its stdin too, so a command fed by a
+pipe, such as `tradegraph chat`, reads it) to the server, so that commands run by a shell (the
+README's) are forked too; it forwards SIGINT and SIGTERM and exits as the child did.
 
 `TESTS_FORK_SERVER=0` turns it off: every command then starts a fresh interpreter.
 """
@@ -184,7 +185,7 @@ def shim_main(address: str) -> None:
     exits with its status (killed by a signal: killed by the same one)."""
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     connection.connect(address)
-    child = _send(connection, sys.argv[1:], dict(os.environ), os.getcwd(), 1, 2)
+    child = _send(connection, sys.argv[1:], dict(os.environ), os.getcwd(), 1, 2, 0)
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda received, _frame: child.send_signal(received))
     status = child.wait()
@@ -280,7 +281,7 @@ def serve(address: str) -> None:
 
 
 def _fork_for(connection: socket.socket, listener: socket.socket) -> int:
-    message, fds, _flags, _addr = socket.recv_fds(connection, 1 << 20, 2)
+    message, fds, _flags, _addr = socket.recv_fds(connection, 1 << 20, 3)
     (size,) = struct.unpack("!i", message[:4])
     body = message[4:]
     while len(body) < size:
@@ -314,11 +315,11 @@ def _child(request: dict, fds: list[int], connection: socket.socket) -> None:
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(number, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
+        stdin = fds[2] if len(fds) > 2 else os.open(os.devnull, os.O_RDONLY)  # a shim's stdin
+        os.dup2(stdin, 0)
         os.dup2(fds[0], 1)
         os.dup2(fds[1], 2)
-        for fd in (devnull, *fds):
+        for fd in {stdin, *fds}:
             os.close(fd)
         sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
         sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
