@@ -256,4 +256,3 @@ def _call_event(call: ToolRun, at_ms: int, scrub: Scrubber) -> TraceEvent:
 
 def _cut(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
