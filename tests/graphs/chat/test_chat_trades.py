@@ -187,3 +187,38 @@ def _env(root: Path) -> dict[str, str]:
 
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("TRADEGRAPH_", "ANTHROPIC_"))}
     return {**keep, "TRADEGRAPH_DATA_DIR": str(root), "TRADEGRAPH_MEMORY__EMBEDDING": "hashing"}
+
+
+def test_on_postgresql_an_approval_is_resumed_by_another_engine(
+    tmp_path: Path, database_url: str
+) -> None:
+    from pydantic import SecretStr
+
+    settings = chat_settings(tmp_path).model_copy(update={"database_url": SecretStr(database_url)})
+    with ChatEngine(settings) as engine:
+        approval = propose(engine, "t1")
+
+    assert not (tmp_path / "checkpoints.sqlite").exists()  # the thread lives in the database
+    with ChatEngine(settings) as engine:
+        events = list(engine.approve("t1", approval, actor="bob", role="trader"))
+
+    assert events[-1].text.startswith("filled buy 1")
+
+
+def test_threads_run_side_by_side_from_many_callers(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ChatEngine(chat_settings(tmp_path)) as engine:
+
+        def turns(thread: str) -> list[str]:
+            return [
+                list(engine.send(thread, text, actor="alice", role="trader"))[-1].kind
+                for text in ("/risk", "/portfolio", "/help")
+            ]
+
+        with ThreadPoolExecutor(4) as pool:
+            done = list(pool.map(turns, [f"t{i}" for i in range(4)]))
+        views = [engine.view(f"t{i}") for i in range(4)]
+
+    assert done == [["answer"] * 3] * 4
+    assert all(len(view.messages) == 6 for view in views)
