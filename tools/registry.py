@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 MAX_DESCRIPTION = 400
 """Characters in a tool's description: one line a model reads in every request."""
 
-ToolScope = Literal["research", "market"]
+ToolScope = Literal["research", "market", "chat"]
 """research: point-in-time tools of a decision cycle (its history, recall and brief);
-market: tools over a market the caller passes (the chat, the CLI)."""
+market: tools over a market the caller passes (the CLI); chat: the chat's tools
+(`graphs.chat.desk`), each bound to a data directory and naming its own market."""
 
 Recall = Callable[[Sequence[float], int], tuple[RecalledSituation, ...]]
 """(feature vector, k) -> the k most similar situations whose outcome is known by now."""
