@@ -22,6 +22,8 @@ from graphs.chat.desk_proposals import (
     validate_proposal,
 )
 from graphs.chat.desk_tools_account import account_tools
+from graphs.chat.desk_tools_agents import agent_tools
+from graphs.chat.desk_tools_audit import audit_tools
 from tools.registry import ToolContext, ToolOutcome, ToolRegistry
 
 __all__ = [
@@ -42,7 +44,8 @@ __all__ = [
 def chat_registry(desk: ChatDesk) -> ToolRegistry:
     """The chat's tools over `desk`, in the order a model is shown them."""
     registry = ToolRegistry()
-    for tool in (*market_tools(desk), *account_tools(desk)):
+    tools = (*market_tools(desk), *audit_tools(desk), *account_tools(desk), *agent_tools(desk))
+    for tool in tools:
         registry.register(tool)
     return registry
 
