@@ -24,6 +24,7 @@ from graphs.chat.desk_proposals import (
 from graphs.chat.desk_tools_account import account_tools
 from graphs.chat.desk_tools_agents import agent_tools
 from graphs.chat.desk_tools_audit import audit_tools
+from graphs.chat.desk_tools_decide import decide_tools
 from tools.registry import ToolContext, ToolOutcome, ToolRegistry
 
 __all__ = [
@@ -44,7 +45,13 @@ __all__ = [
 def chat_registry(desk: ChatDesk) -> ToolRegistry:
     """The chat's tools over `desk`, in the order a model is shown them."""
     registry = ToolRegistry()
-    tools = (*market_tools(desk), *audit_tools(desk), *account_tools(desk), *agent_tools(desk))
+    tools = (
+        *market_tools(desk),
+        *audit_tools(desk),
+        *account_tools(desk),
+        *agent_tools(desk),
+        *decide_tools(desk),
+    )
     for tool in tools:
         registry.register(tool)
     return registry

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from core.dates import parse_date
 from core.errors import UserError
+from core.market.history import MarketHistory
 from core.market.series import CandleSeries
 from core.market.source import SYNTHETIC_BARS, MarketRequest, open_market
 from core.types import MarketInfo, timeframe_seconds
@@ -178,6 +179,16 @@ def market_now(desk: ChatDesk, opened: OpenedMarket) -> int:
     if opened.info.source.startswith("exchange:"):
         return desk.now_ms()
     return int(opened.candles.ts[-1]) + opened.info.period_ms
+
+
+def history_of(opened: OpenedMarket, last: int) -> MarketHistory:
+    """The market's latest `last` closed candles as a decision cycle's history."""
+    series = opened.candles
+    first = max(0, len(series) - last)
+    history = MarketHistory(opened.info, capacity=max(1, len(series) - first))
+    for i in range(first, len(series)):
+        history.append(series.candle(i))
+    return history
 
 
 def symbol_loader(desk: ChatDesk, selector: MarketSelector, timeframe: str) -> Any:

@@ -34,7 +34,7 @@ from core.types import (
 from core.types import RefusalCode as Code
 from graphs.chat.contract import PendingApproval, ValidatorCheck
 from graphs.chat.desk_base import MAX_LINE, ChatDesk, clip, one_line_reason
-from graphs.chat.desk_market import OpenedMarket, current_market, market_now
+from graphs.chat.desk_market import OpenedMarket, current_market, history_of, market_now
 from graphs.chat.desk_stores import AccountBook, open_ledger, read_account, read_marks, read_risk
 from graphs.chat.validator_checks import Asked, listed_checks
 from graphs.market_book import MarketBook
@@ -133,7 +133,7 @@ def _check(
     desk: ChatDesk, account: str, idea: TradeIdea, opened: OpenedMarket, client_order_id: str
 ) -> IdeaCheck:
     now = market_now(desk, opened)
-    history = _history(opened)
+    history = history_of(opened, HISTORY)
     limits = desk.settings.risk
     snapshot = MarketSnapshot(
         info=opened.info,
@@ -153,7 +153,7 @@ def _check(
     features = compute_features(history)
     context = RiskContext(
         open_orders=book.pending,
-        recent_orders=_recent_orders(desk, account, now),
+        recent_orders=recent_orders(desk, account, now),
         marks={s: p for s, p in marks.items() if p > 0 and math.isfinite(p)},
         correlations=_correlations(desk, opened, history, held),
         volatility=features.volatility if features.ready else None,
@@ -200,16 +200,7 @@ def proposal_for(idea: TradeIdea, book: AccountBook, price: float) -> Proposal:
     )
 
 
-def _history(opened: OpenedMarket) -> MarketHistory:
-    series = opened.candles
-    first = max(0, len(series) - HISTORY)
-    history = MarketHistory(opened.info, capacity=len(series) - first)
-    for i in range(first, len(series)):
-        history.append(series.candle(i))
-    return history
-
-
-def _recent_orders(desk: ChatDesk, account: str, now: int) -> tuple[RecentOrder, ...]:
+def recent_orders(desk: ChatDesk, account: str, now: int) -> tuple[RecentOrder, ...]:
     with open_ledger(desk, account) as ledger:
         if ledger is None:
             return ()
@@ -229,7 +220,9 @@ def _correlations(
     histories = {opened.info.symbol: history}
     for symbol in held:
         try:
-            histories[symbol] = _history(current_market(desk, symbol, opened.info.timeframe))
+            histories[symbol] = history_of(
+                current_market(desk, symbol, opened.info.timeframe), HISTORY
+            )
         except ValueError:
             continue
     return MarketBook(histories).correlations(opened.info.symbol, held)
