@@ -25,6 +25,7 @@ from graphs.chat.desk_tools_account import account_tools
 from graphs.chat.desk_tools_agents import agent_tools
 from graphs.chat.desk_tools_audit import audit_tools
 from graphs.chat.desk_tools_decide import decide_tools
+from graphs.chat.desk_tools_eval import eval_tools
 from tools.registry import ToolContext, ToolOutcome, ToolRegistry
 
 __all__ = [
@@ -51,6 +52,7 @@ def chat_registry(desk: ChatDesk) -> ToolRegistry:
         *account_tools(desk),
         *agent_tools(desk),
         *decide_tools(desk),
+        *eval_tools(desk),
     )
     for tool in tools:
         registry.register(tool)
