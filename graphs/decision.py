@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -40,7 +41,7 @@ def build_decision_graph(deps: CycleDeps, checkpointer: Any = False, *, dry: boo
     if dry:
         graph.add_edge("validate", "record")
     else:
-        routes = {"execute": "execute", "record": "record"}
+        routes: dict[Hashable, str] = {"execute": "execute", "record": "record"}
         graph.add_conditional_edges("validate", steps.route, routes)
         graph.add_edge("execute", "record")
     graph.add_edge("record", END)

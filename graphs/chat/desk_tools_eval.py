@@ -21,10 +21,9 @@ from graphs.chat.eval_jobs import (
     jobs_root,
     load,
     new_job,
-    run_job,
     running_jobs,
-    save,
-    start_background,
+    start,
+    wait,
 )
 from tools.registry import Tool
 from tools.strategies import STRATEGIES
@@ -32,6 +31,8 @@ from tools.strategies import STRATEGIES
 INLINE_CANDLES = 720
 """Candles an evaluation may replay while the chat waits (a month of 1h candles: a few
 seconds); more is a job."""
+INLINE_WAIT_S = 60.0
+"""How long a short evaluation is waited for; past it, it goes on as a job to poll."""
 MAX_EVAL_CANDLES = 50_000
 MAX_JOBS_LISTED = 10
 EXECUTION_KEYS = ("initial_cash", "fee_rate", "slippage_bps", "quote_currency")
@@ -142,10 +143,9 @@ def run_eval(desk: ChatDesk, query: EvalQuery) -> EvalView:
             f"at most {INLINE_CANDLES} candles to have one answered at once"
         )
     folder, record = new_job(desk.root, request, candles)
+    pid = start(folder)
     if not background:
-        return view(run_job(folder), desk.now_ms())
-    record = record.model_copy(update={"pid": start_background(folder)})
-    save(folder, record)
+        record = wait(folder, pid, INLINE_WAIT_S)
     return view(record, desk.now_ms())
 
 

@@ -4,13 +4,16 @@ Each evaluation is `evals.harness.evaluate` (the replay `tradegraph eval` runs) 
 of its own under the data directory, `chat_evals/JOB_ID/`, which is also its data directory
 (its own writer lock, ledger and traces, so it never waits for, or touches, the stores the
 chat reads). `job.json` there says how it stands: running with the cycles done, finished with
-the report's figures, or failed with one line. A background job is a process of its own
-(`python -m graphs.chat.eval_jobs FOLDER`), started detached so it outlives a restarted
-server; a job whose process died without a word reads as failed.
+the report's figures, or failed with one line.
+
+Every evaluation runs in a process of its own (`python -m evals.chat_job FOLDER`, which sits
+above the graphs it replays), started detached so a background job outlives a restarted
+server; a short one is waited for. A job whose process died without a word reads as failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -23,19 +26,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from core.datadir import write_atomically
-from core.errors import UserError
 from core.text import shown
-from evals.report import EvalReport
-from graphs.assembly import PreparedRun, RunRequest, run_prepared
-from graphs.node import CycleObserver
-from graphs.summary import RunSummary
+from graphs.assembly import RunRequest
 
 JOBS_FOLDER = "chat_evals"
 JOB_FILE = "job.json"
+PID_FILE = "job.pid"
+"""The process running the job, written by its starter (the job's record may not name it yet)."""
 LOG_FILE = "job.log"
 MAX_RUNNING = 2
 """Background evaluations at once: more would starve the process answering the chat."""
 PROGRESS_EVERY_S = 1.0
+"""How often a running job rewrites its record with the cycles done."""
 
 JobState = Literal["running", "finished", "failed"]
 
@@ -117,7 +119,8 @@ def load(folder: Path) -> JobRecord:
         raise ValueError(f"no evaluation job {folder.name}") from None
     except ValueError as error:
         raise ValueError(f"the record of job {folder.name} cannot be read: {error}") from None
-    if record.state == "running" and record.pid is not None and not _alive(record.pid):
+    pid = record.pid if record.pid is not None else _started_pid(folder)
+    if record.state == "running" and pid is not None and not _alive(pid):
         return record.model_copy(
             update={
                 "state": "failed",
@@ -125,6 +128,13 @@ def load(folder: Path) -> JobRecord:
             }
         )
     return record
+
+
+def _started_pid(folder: Path) -> int | None:
+    try:
+        return int((folder / PID_FILE).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def _alive(pid: int) -> bool:
@@ -160,12 +170,12 @@ def running_jobs(data_dir: Path) -> int:
     return sum(job.state == "running" for job in all_jobs(data_dir))
 
 
-def start_background(folder: Path) -> int:
+def start(folder: Path) -> int:
     """Run the job in a detached process of its own; its pid."""
     log = (folder / LOG_FILE).open("ab")
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "graphs.chat.eval_jobs", str(folder)],
+            [sys.executable, "-m", "evals.chat_job", str(folder)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -174,79 +184,23 @@ def start_background(folder: Path) -> int:
         )
     finally:
         log.close()
+    write_atomically(folder / PID_FILE, str(process.pid), "the job's pid")
     return process.pid
 
 
-def run_job(folder: Path) -> JobRecord:
-    """Run the evaluation `folder/job.json` asks for, keeping the record up to date; the
-    final record (finished, or failed with one line)."""
-    from evals.harness import evaluate
-
-    record = JobRecord.model_validate_json((folder / JOB_FILE).read_bytes())
-    record = record.model_copy(update={"pid": os.getpid()})
-    save(folder, record)
-    progress = _Progress(folder, record)
-    try:
-        result, _ = evaluate(RunRequest.from_record(record.request), folder, run=progress.runner)
-    except (UserError, ValueError) as error:
-        return progress.end("failed", error=_line(str(error)))
-    except Exception as error:  # the job says what happened; the log has the traceback
-        progress.end("failed", error=_line(f"{type(error).__name__}: {error}"))
-        raise
-    return progress.end("finished", summary=summarize(result.report, folder))
+def wait(folder: Path, pid: int, timeout_s: float) -> JobRecord:
+    """The job's record once its process has ended (or, after `timeout_s`, as it stands)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):  # our child: reaped, its pid reads gone
+            os.waitpid(pid, os.WNOHANG)
+        if not _alive(pid):
+            break
+        time.sleep(0.05)
+    return load(folder)
 
 
-class _Progress:
-    """Counts the cycles as they are decided and rewrites job.json about once a second."""
-
-    def __init__(self, folder: Path, record: JobRecord) -> None:
-        self.folder, self.record = folder, record
-        self.done = 0
-        self.saved_at = time.monotonic()
-
-    def runner(self, prepared: PreparedRun, on_cycle: CycleObserver) -> RunSummary:
-        def counted(trace: Any, held: float) -> None:
-            on_cycle(trace, held)
-            self.done += 1
-            if time.monotonic() - self.saved_at >= PROGRESS_EVERY_S:
-                self._save(done=self.done)
-
-        return run_prepared(prepared, on_cycle=counted, stop_on_interrupt=False)
-
-    def _save(self, **update: Any) -> None:
-        self.record = self.record.model_copy(update={**update, "updated_ms": _now_ms()})
-        save(self.folder, self.record)
-        self.saved_at = time.monotonic()
-
-    def end(self, state: JobState, **update: Any) -> JobRecord:
-        self._save(state=state, done=self.done, finished_ms=_now_ms(), **update)
-        return self.record
-
-
-def summarize(report: EvalReport, folder: Path) -> EvalSummary:
-    held = report.baselines.get("buy_and_hold")
-    denials = dict(sorted(report.risk.denials.items(), key=lambda kv: -kv[1])[:10])
-    return EvalSummary(
-        market=report.market.model_dump(mode="json"),
-        analyst=report.agent.analyst,
-        partial=report.partial,
-        metrics=report.metrics.model_dump(mode="json"),
-        buy_and_hold=held.model_dump(mode="json") if held is not None else {},
-        trades=report.metrics.trades,
-        denials=denials,
-        breaker_trips=report.risk.breaker_trips,
-        violations=report.risk.violations,
-        final_state=report.risk.final_state,
-        warnings=[_line(w) for w in report.warnings[:5]],
-        report_json=str(folder / "report.json"),
-        report_html=str(folder / "report.html"),
-    )
-
-
-def _line(text: str) -> str:
+def line(text: str) -> str:
+    """A message as one line of at most 300 characters, without control characters."""
     cleaned = shown(text, one_line=True)
     return cleaned if len(cleaned) <= 300 else cleaned[:299] + "…"
-
-
-if __name__ == "__main__":  # the background process: python -m graphs.chat.eval_jobs FOLDER
-    run_job(Path(sys.argv[1]))
