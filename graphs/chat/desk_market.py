@@ -27,7 +27,7 @@ from core.market.history import MarketHistory
 from core.market.series import CandleSeries
 from core.market.source import SYNTHETIC_BARS, MarketRequest, open_market
 from core.types import MarketInfo, timeframe_seconds
-from graphs.chat.desk_base import ChatDesk, one_line_reason
+from graphs.chat.desk_base import ChatDesk, chat_tool, one_line_reason
 from tools.market_toolset import MAX_CANDLES
 from tools.portfolio import PortfolioCaps
 from tools.registry import MAX_DESCRIPTION, MarketData, Tool, ToolContext
@@ -215,7 +215,7 @@ def _wrapped(desk: ChatDesk, tool: Tool[Any, Any]) -> Tool[Any, Any]:
     )
     caps = PortfolioCaps.from_limits(desk.settings.risk)
 
-    def run(query: Any, context: ToolContext) -> Any:
+    def run(query: Any) -> Any:
         selector = MarketSelector.model_validate(
             {name: getattr(query, name) for name in SELECTOR_FIELDS}
         )
@@ -234,14 +234,8 @@ def _wrapped(desk: ChatDesk, tool: Tool[Any, Any]) -> Tool[Any, Any]:
     description = tool.description
     if len(description) + len(SELECTOR_NOTE) <= MAX_DESCRIPTION:
         description += SELECTOR_NOTE
-    return Tool(
-        name=tool.name,
-        description=description,
-        input_model=query_model,
-        output_model=tool.output_model,
-        run=run,
-        scope="chat",
-        keep_none=tool.keep_none,
+    return chat_tool(
+        tool.name, description, query_model, tool.output_model, run, keep_none=tool.keep_none
     )
 
 

@@ -134,3 +134,23 @@ def test_an_unknown_tool_names_the_chat_tools(registry):
 
     assert not outcome.ok
     assert outcome.error.startswith("no tool named 'place_order'")
+
+
+def test_the_desk_offers_reading_tools_only(registry):
+    assert registry.names() == [
+        "indicator", "list_strategies", "backtest_strategy", "walk_forward", "grid_search",
+        "tail_risk", "levels", "cointegration", "portfolio_optimize", "why", "search_decisions",
+        "memory_search", "risk_status", "portfolio", "orders_and_fills", "list_agents",
+        "decide_now", "run_eval", "eval_job_status",
+    ]  # fmt: skip
+
+
+def test_a_failure_inside_a_toolbox_tool_is_one_line(registry, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("division by zero\nat line 3")
+
+    monkeypatch.setattr("tools.market_toolset.backtest_strategy", broken)
+
+    outcome = call_tool(registry, "backtest_strategy", {"strategy": "bollinger", "days": 30})
+
+    assert outcome.error == "backtest_strategy failed: ZeroDivisionError: division by zero"
