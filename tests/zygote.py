@@ -237,6 +237,15 @@ def _receive_exactly(connection: socket.socket, size: int) -> bytes:
 # -- the server ------------------------------------------------------------------------------
 
 
+def _load_embedder_weights() -> None:
+    """The default text embedder, built once here and inherited by every child (reading its
+    weights is about half a second of each run's start); none is no loss, the child builds it."""
+    from memory.embeddings import text_embedder
+
+    with contextlib.suppress(Exception):
+        text_embedder("wordllama")
+
+
 def serve(address: str) -> None:
     """Import, listen, fork a child per request; no thread ever runs here (a fork copies
     only the thread that forks: a lock another one held would stay locked in the child)."""
@@ -246,6 +255,7 @@ def serve(address: str) -> None:
     handlers, level = list(root.handlers), root.level
     for name in PRELOAD:
         importlib.import_module(name)
+    _load_embedder_weights()
     root.handlers[:], root.level = handlers, level  # wordllama calls basicConfig(INFO) on import
     if threading.active_count() != 1:  # a fork would copy a lock some thread may hold
         raise RuntimeError(f"an import started a thread: {threading.enumerate()}")
