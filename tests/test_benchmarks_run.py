@@ -61,3 +61,14 @@ def test_portfolio_optimize_benchmark_builds_ten_assets_and_times_them():
     )
 
     assert closes.closes.shape[1] == 10 and len(times) == 2 and min(times) > 0
+
+
+def test_chat_tools_benchmark_times_tools_the_desk_has(tmp_path):
+    from benchmarks.bench_chat_tools import median_s, tool_calls
+    from graphs.chat.desk import ChatDesk, chat_registry
+    from tests.graphs.chat.conftest import desk_settings
+
+    names = set(chat_registry(ChatDesk(desk_settings(tmp_path))).names())
+
+    assert {name for name, _ in tool_calls()} <= names
+    assert median_s(lambda: None, 3) >= 0
