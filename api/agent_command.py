@@ -232,26 +232,11 @@ def show_logs(name: str, data_dir: Path | None, *, lines: int, follow: bool) -> 
 
 def _pulses(data_dir: Path | None) -> tuple[Path, list[AgentPulse], set[str]]:
     """The data directory, its agents' pulses, and the accounts whose kill switch holds."""
-    from core.backends import storage_for
-    from core.risk_state import RiskState
     from core.settings import load_settings
-    from graphs.agent.pulse import all_pulses
-    from risk.breakers.admin import status_all
+    from graphs.agent.roster import agent_roster
 
-    settings = load_settings(data_dir=data_dir)
-    root = settings.data_dir.expanduser().resolve()
-    pulses = all_pulses(root) if root.is_dir() else []
-    halted: set[str] = set()
-    if pulses:
-        store = RiskState(root, storage_for(settings, root).state_store("risk_state"))
-        report = status_all(store, settings.breakers)
-        everything = report.global_switch.state.value == "HALTED"
-        halted = {
-            name
-            for name, snapshot in report.accounts.items()
-            if everything or snapshot.state.value == "HALTED"
-        } | ({p.spec.account for p in pulses} if everything else set())
-    return root, pulses, halted
+    roster = agent_roster(load_settings(data_dir=data_dir))
+    return roster.root, roster.pulses, roster.halted
 
 
 def _named(root: Path, pulses: list[AgentPulse], name: str) -> AgentPulse:

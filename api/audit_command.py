@@ -39,21 +39,12 @@ UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000}
 
 def _open(data_dir: Path | None) -> tuple[Settings, Collection, Collection, str]:
     from core.settings import load_settings
-    from memory.store import existing_collection, open_chroma
-    from memory.traces import COLLECTION, RUNS_COLLECTION
+    from memory.audit_store import open_audit_store
 
     settings = load_settings(data_dir=data_dir)
     root = settings.data_dir.expanduser().resolve()
-    where = settings.chroma_url or str(root / "chroma")
-    if not settings.chroma_url and not (root / "chroma").is_dir():
-        raise UserError(
-            f"no trace store in {root}: run `tradegraph run` first, or pass the --data-dir "
-            "of the runs to audit"
-        )
-    client = open_chroma(root, settings.chroma_url)
-    traces = existing_collection(client, COLLECTION, where)
-    runs = existing_collection(client, RUNS_COLLECTION, where)
-    return settings, traces, runs, where
+    store = open_audit_store(root, settings.chroma_url)
+    return settings, store.traces, store.runs, store.where
 
 
 def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
@@ -290,16 +281,13 @@ def _still_running(root: Path, run_id: str) -> bool:
 
 def show(trace_ref: str, data_dir: Path | None) -> None:
     from memory.audit import load_trace, readable
+    from memory.audit_store import parse_trace_ref
     from memory.traces import trace_id
 
     _, traces, _, where = _open(data_dir)
-    run_id, _, seq = trace_ref.rpartition(":")
-    if not run_id or not re.fullmatch(r"[0-9]{1,12}", seq):
-        raise UserError(
-            f"{trace_ref!r} is not a trace id: use RUN_ID:SEQ as `audit search` prints it"
-        )
+    run_id, seq = parse_trace_ref(trace_ref)
     try:
-        trace = load_trace(traces, trace_id(run_id, int(seq)))
+        trace = load_trace(traces, trace_id(run_id, seq))
     except ValueError as exc:
         raise UserError(f"{exc}: the store was altered, see `tradegraph audit verify`") from None
     if trace is None:
@@ -321,7 +309,7 @@ def search(
     limit: int,
     data_dir: Path | None,
 ) -> None:
-    from memory.embeddings import text_embedder
+    from memory.audit_store import search_embedder
     from memory.trace_search import search as search_traces
 
     if not text.strip():
@@ -331,13 +319,7 @@ def search(
     if action is not None and action.upper() not in ("BUY", "SELL", "HOLD"):
         raise UserError(f"--action {action!r}: choose BUY, SELL or HOLD")
     settings, traces, _, _ = _open(data_dir)
-    kind = (traces.metadata or {}).get("embedding", "")
-    embedder = text_embedder(settings.memory.embedding)
-    if kind != f"{embedder.name}-{embedder.dim}":
-        raise UserError(
-            f"these traces are embedded with {kind!r} but memory.embedding is "
-            f"{settings.memory.embedding!r}: set it to match to search them"
-        )
+    embedder = search_embedder(traces, settings.memory.embedding)
     hits = search_traces(
         traces,
         embedder,

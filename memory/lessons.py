@@ -183,25 +183,29 @@ def load_lessons(collection: Collection, scope: str | None = None) -> list[Lesso
     where = {"scope": scope} if scope is not None else None
     include = ["metadatas", "documents"]
     for page in pages(collection, include, where=where, size=LOAD_PAGE):
-        ids = page["ids"]
-        for id_, meta, text in zip(
-            ids, page["metadatas"] or [], page["documents"] or [], strict=True
-        ):
-            order_ids = str(meta.get("order_ids", ""))
-            loaded.append(
-                Lesson(
-                    id=id_,
-                    written_at=int(meta["written_at"]),  # type: ignore[arg-type]
-                    symbol=str(meta.get("symbol", "")),
-                    text=str(text),
-                    author=str(meta.get("author", "")),
-                    pnl_fraction=float(meta.get("pnl_fraction", 0.0)),  # type: ignore[arg-type]
-                    situation_vector=json.loads(str(meta["situation_vector"])),
-                    situation_id=str(meta.get("situation_id", "")),
-                    entry_trace_id=str(meta.get("entry_trace_id", "")),
-                    order_ids=tuple(order_ids.split(",")) if order_ids else (),
-                    persona=str(meta.get("persona", "")),
-                    pnl_atr=float(meta.get("pnl_atr", 0.0)),  # type: ignore[arg-type]
-                )
+        loaded.extend(
+            lesson_from_record(id_, meta, text)
+            for id_, meta, text in zip(
+                page["ids"], page["metadatas"] or [], page["documents"] or [], strict=True
             )
+        )
     return loaded
+
+
+def lesson_from_record(id_: str, meta: Mapping[str, Any], text: str | None) -> Lesson:
+    """A stored lesson from its record (id, metadata, text)."""
+    order_ids = str(meta.get("order_ids", ""))
+    return Lesson(
+        id=id_,
+        written_at=int(meta["written_at"]),
+        symbol=str(meta.get("symbol", "")),
+        text=str(text),
+        author=str(meta.get("author", "")),
+        pnl_fraction=float(meta.get("pnl_fraction", 0.0)),
+        situation_vector=json.loads(str(meta["situation_vector"])),
+        situation_id=str(meta.get("situation_id", "")),
+        entry_trace_id=str(meta.get("entry_trace_id", "")),
+        order_ids=tuple(order_ids.split(",")) if order_ids else (),
+        persona=str(meta.get("persona", "")),
+        pnl_atr=float(meta.get("pnl_atr", 0.0)),
+    )

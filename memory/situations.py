@@ -312,7 +312,10 @@ def _metadata(stored: StoredSituation) -> dict[str, Any]:
     }
 
 
-def _from_metadata(id: str, meta: Mapping[str, Any], vector: Sequence[float]) -> StoredSituation:
+def situation_from_record(
+    id: str, meta: Mapping[str, Any], vector: Sequence[float]
+) -> StoredSituation:
+    """A stored situation from its record (id, metadata, embedding)."""
     outcome = json.loads(str(meta["outcome"]))
     situation = RecalledSituation(
         id=id,
@@ -347,6 +350,6 @@ def load_situations(collection: Collection, scope: str | None = None) -> list[St
         assert embeddings is not None
         rows = zip(page["ids"], page["metadatas"] or [], embeddings, strict=True)
         loaded.extend(
-            _from_metadata(i, m, v) for i, m, v in rows if "known_at" in m and "outcome" in m
+            situation_from_record(i, m, v) for i, m, v in rows if "known_at" in m and "outcome" in m
         )
     return loaded

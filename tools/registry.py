@@ -35,8 +35,8 @@ MAX_DESCRIPTION = 400
 
 ToolScope = Literal["research", "market", "chat"]
 """research: point-in-time tools of a decision cycle (its history, recall and brief);
-market: tools over a market the caller passes (the CLI); chat: the chat's tools, over its
-desk (stores, account, market)."""
+market: tools over a market the caller passes (the CLI); chat: the chat's tools
+(`graphs.chat.desk`), each bound to a data directory and naming its own market."""
 
 Recall = Callable[[Sequence[float], int], tuple[RecalledSituation, ...]]
 """(feature vector, k) -> the k most similar situations whose outcome is known by now."""
