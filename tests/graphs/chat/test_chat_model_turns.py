@@ -172,3 +172,33 @@ def test_free_text_without_a_model_says_how_to_configure_one(tmp_path: Path) -> 
 
     assert kinds(events) == ["error"]
     assert "ANTHROPIC_BASE_URL" in events[0].text and "slash commands work" in events[0].text
+
+
+def test_the_days_budget_holds_across_threads(tmp_path: Path) -> None:
+    settings = chat_settings(tmp_path, chat={"day_usd": 0.0015})
+    model = ScriptedModel(says("First."), says("Second."), says("Third."))
+    with ChatEngine(settings, model=model) as engine:
+        list(engine.send("t1", "one", actor="alice", role="trader"))
+        list(engine.send("t2", "two", actor="alice", role="trader"))
+
+        with pytest.raises(BudgetSpentError, match="today's"):
+            engine.send("t3", "three", actor="alice", role="trader")
+
+    with ChatEngine(settings, model=model) as engine, pytest.raises(BudgetSpentError):
+        engine.send("t4", "four", actor="alice", role="trader")  # kept across a restart
+
+
+def test_no_secret_reaches_the_threads_trace(tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from tests.support import stored_traces
+
+    key = "sk-ant-api03-" + "x" * 40
+    settings = chat_settings(tmp_path).model_copy(update={"anthropic_api_key": SecretStr(key)})
+    model = ScriptedModel(calls("search_decisions", {"text": key}), says(f"Your key is {key}"))
+    with ChatEngine(settings, model=model) as engine:
+        list(engine.send("t1", f"my key is {key}", actor="alice", role="trader"))
+
+    [trace] = stored_traces(tmp_path, "chat-t1")
+    stored = trace.model_dump_json()
+    assert key not in stored and "[secret]" in stored
