@@ -112,11 +112,12 @@ class ChatAudit:
     """Appends turn traces to their threads' chains in the data directory's trace store (the
     caller holds the data directory's writer lock).
 
-    A turn's trace is numbered at once and written by a writer thread, so a turn does not wait
-    for the store (two chroma writes, tens of milliseconds each on an embedded store): the
-    writer takes whatever turns have queued up and writes them together, in order. A batch the
-    store refuses is spooled and written at the next one (`memory.spool`); `close` writes
-    everything queued before the threads are sealed in the run registry."""
+    A turn's trace is numbered at once and written by a writer thread once the turn is over
+    (`release`), so a turn neither waits for the store (two chroma writes, tens of milliseconds
+    each on an embedded store) nor shares the CPU with it: the writer takes whatever turns have
+    queued up and writes them together, in order. A batch the store refuses is spooled and
+    written at the next one (`memory.spool`); `close` writes everything queued before the
+    threads are sealed in the run registry."""
 
     def __init__(self, root: Path, settings: Settings, *, market_source: str) -> None:
         client = open_chroma(root, settings.chroma_url)
@@ -130,6 +131,7 @@ class ChatAudit:
         self._next_seq: dict[str, int] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[Trace | None] = queue.Queue()
+        self._held: list[Trace] = []
         self._scrub = Scrubber.of(settings)
         self.market_source = market_source
         self._writer = threading.Thread(target=self._write_queued, name="chat-audit", daemon=True)
@@ -144,11 +146,19 @@ class ChatAudit:
                 seq = self._open(run_id)
             self._next_seq[run_id] = seq + 1
             trace = self._trace(turn, seq)
-            self._queue.put(trace)
+            self._held.append(trace)
         return trace
+
+    def release(self) -> None:
+        """The turns recorded so far are over: write their traces."""
+        with self._lock:
+            held, self._held = self._held, []
+        for trace in held:
+            self._queue.put(trace)
 
     def close(self) -> None:
         """Write everything queued, then seal every thread written here in the run registry."""
+        self.release()
         self._queue.put(None)
         self._writer.join()
         for store in self._stores.values():

@@ -217,6 +217,7 @@ class ChatEngine:
             self._run(thread, Command(resume=decision), events.append)
         finally:
             lock.release()
+            self._audit.release()
         return iter(events)
 
     def _settle_expired(self, thread: str, *, waiting_is_busy: bool) -> bool:
@@ -236,6 +237,7 @@ class ChatEngine:
             return False
         decision = {"action": "expire", "actor": "engine", "role": "admin", "at_ms": now}
         self._run(thread, Command(resume=decision), lambda event: None)
+        self._audit.release()
         return True
 
     def _stream(
@@ -251,6 +253,7 @@ class ChatEngine:
             finally:
                 lock.release()
                 events.put(_DONE)
+                self._audit.release()  # the turn is over: its trace may take the CPU now
 
         threading.Thread(target=work, name=f"chat-{thread}", daemon=True).start()
 
