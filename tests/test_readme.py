@@ -642,6 +642,19 @@ ROWS: dict[str, Row] = {
         expect=("APPROVAL NEEDED", "approve it with `tradegraph chat --thread ")
     ),
     'tradegraph ask "/help" --json': Row(expect=('"kind": "answer"', "/trade buy|sell QTY")),
+    'tradegraph ask "/why RUN_ID:250"': Row(
+        run_as='tradegraph ask "/why {run_id}:250"',
+        why="RUN_ID stands for a run's id: the setup run's (300 candles)",
+        setup=AUDIT_SETUP,
+        expect=("{run_id}:250 · ", "thesis (as written then): ", "verdict "),
+    ),
+    "tradegraph ask '/search \"not oversold\"'": Row(
+        setup=AUDIT_SETUP, expect=("search_decisions", "{run_id}:")
+    ),
+    'tradegraph ask "/decide SYN/USDT"': Row(
+        expect=("the agent would: ", "a dry cycle: nothing was sent")
+    ),
+    'tradegraph ask "/agents"': Row(expect=("no agents",)),
     "tradegraph portfolio optimize --market ../shared/markets/binance-2020-09_2021-10 "
     "--symbols BTC/USDT,ETH/USDT,SOL/USDT,BNB/USDT --timeframe 1d --method hrp": Row(
         expect=("hrp", "SOL/USDT", "risk.max_position_fraction")

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from graphs.chat.audit import chat_run_id
 from graphs.chat.contract import PendingApproval
+from graphs.chat.desk import ChatDesk, TradeIdea, chat_registry, validate_proposal
 from graphs.chat.execution import Execution, execute_approval
-from graphs.chat.interim_desk import ChatDesk, TradeIdea, chat_registry, validate_proposal
 from tools.registry import ToolContext, ToolOutcome, invalid_input
 
 

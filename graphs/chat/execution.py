@@ -12,17 +12,16 @@ reach is cancelled (one candle in force, as in the engine).
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict
 
+from core.backends import LedgerStore, storage_for
+from core.settings import Settings
 from core.types import Action, Approved, Candle, Fill, Order, OrderType, Proposal, TradingState
 from graphs.chat.contract import PendingApproval
-from graphs.chat.interim_desk import (
-    ChatDesk,
-    TradeIdea,
-    chat_order_id,
-    check_idea,
-    open_account_ledger,
-)
+from graphs.chat.desk import ChatDesk, TradeIdea, chat_order_id, check_idea
 from tools.execution.paper import PaperBroker
 
 
@@ -92,6 +91,21 @@ def execute_approval(
         equity=equity,
         summary=_filled(order, fills),
     )
+
+
+def open_account_ledger(settings: Settings, root: Path, account: str, run_id: str) -> LedgerStore:
+    """The account's ledger (the account created on first use, with the settings' cash),
+    writing its rows on behalf of `run_id` (the thread's chain, which records them)."""
+    storage = storage_for(settings, root)
+    execution = settings.execution
+    book = storage.accounts()
+    try:
+        record = book.open_account(
+            account, execution.initial_cash, execution.quote_currency, time.time_ns() // 10**6
+        )
+    finally:
+        book.close()
+    return storage.ledger(record.name, record.initial_cash, record.quote, run_id=run_id)
 
 
 def trade_proposal(pending: PendingApproval, idea: TradeIdea) -> Proposal:

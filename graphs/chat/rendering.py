@@ -11,17 +11,23 @@ import json
 from typing import Any
 
 from graphs.chat.contract import PendingApproval
+from graphs.chat.tool_answers import RENDERERS
 
 MAX_LINES = 40
 MAX_LINE = 300
 
 
 def render_result(tool: str, result: dict[str, Any]) -> str:
-    """A tool's result as lines: a backtest's figures, a list of lines, else key: value."""
-    if "lines" in result and isinstance(result["lines"], list):
-        return _bounded([str(line) for line in result["lines"]])
+    """A tool's result as lines: its own layout (a backtest's figures, a decision's why, ...),
+    else key: value (also when a result is not the shape its layout expects)."""
     if "metrics" in result and "buy_and_hold_return" in result:
         return _backtest(result)
+    layout = RENDERERS.get(tool)
+    if layout is not None:
+        try:
+            return _bounded(layout(result))
+        except (KeyError, TypeError, ValueError):
+            pass
     lines = []
     for key, value in result.items():
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):

@@ -46,9 +46,9 @@ from graphs.chat.contract import (
     ThreadView,
     UnknownThreadError,
 )
+from graphs.chat.desk import ChatDesk
 from graphs.chat.desk_ports import DeskTrading, RegistryTools
 from graphs.chat.graph import build_chat_graph
-from graphs.chat.interim_desk import ChatDesk
 from graphs.chat.model_port import ChatModel
 from graphs.chat.slash import SlashTrade, is_slash, parse_slash
 from graphs.chat.state import ChatDeps

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from core.types import timeframe_seconds
 from graphs.chat.contract import ChatError
-from graphs.chat.interim_desk import TradeIdea
+from graphs.chat.desk import TradeIdea
 from tools.strategies import STRATEGIES
 
 FORMS = {
@@ -33,7 +33,7 @@ WHAT = {
     "backtest": "backtest a strategy over the last N days (default 90)",
     "why": "why the agent decided what it did at a trace: thesis, verdict, refusals, recall",
     "risk": "the account's trading state, breakers and limits",
-    "portfolio": "cash, positions, open orders and recent fills",
+    "portfolio": "cash, positions marked at the last close, pending orders",
     "search": "decisions nearest in meaning to the text",
     "decide": "what the agent would decide now (a dry cycle; nothing is traded)",
     "agents": "the scheduled agents and their status",
@@ -220,6 +220,7 @@ def _trade(positional: list[str], options: dict[str, str], form: str) -> TradeId
     }
     if "limit" in options:
         values["limit_price"] = _number(options["limit"], "--limit", form)
+        values["order_type"] = "limit"
     if "stop" in options:
         values["stop_price"] = _number(options["stop"], "--stop", form)
     try:

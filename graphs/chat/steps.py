@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from core.errors import UserError
 from graphs.chat.contract import ChatEvent
-from graphs.chat.interim_desk import TradeIdea
+from graphs.chat.desk import TradeIdea
 from graphs.chat.model_port import NO_MODEL
 from graphs.chat.rendering import render_result
 from graphs.chat.slash import SlashCall, SlashHelp, is_slash, parse_slash

@@ -22,8 +22,8 @@ from core.errors import UserError
 from core.types import TradingState, VerdictKind
 from graphs.chat.audit import ToolRun, TurnRecord
 from graphs.chat.contract import PendingApproval
+from graphs.chat.desk import TradeIdea
 from graphs.chat.execution import Execution, trade_proposal
-from graphs.chat.interim_desk import TradeIdea
 from graphs.chat.rendering import render_approval
 from graphs.chat.state import ChatDeps, ChatState
 from graphs.chat.steps import PROPOSE_TRADE, _tool_result, as_json, emit, now_ms

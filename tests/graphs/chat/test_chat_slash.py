@@ -11,7 +11,7 @@ import pytest
 from graphs.chat.contract import ChatEvent
 from graphs.chat.service import ChatEngine
 from graphs.chat.slash import MalformedCommandError, SlashCall, SlashTrade, parse_slash
-from tests.graphs.chat.chat_support import SYMBOL, chat_settings, kinds
+from tests.graphs.chat.chat_support import RUN_ID, SYMBOL, chat_settings, kinds, ledger_rows
 
 
 @pytest.mark.parametrize(
@@ -99,14 +99,51 @@ def test_backtest_answers_with_the_figures_and_the_real_strategy_name(engine: Ch
     assert kinds(events) == ["tool_call", "tool_result", "answer"]
     answer = events[-1].text
     assert answer.startswith("(rsi_reversion is rsi_divergence here)")
-    assert " candles, " in answer and "buy and hold" in answer
+    assert "over 2,160 candles" in answer and "buy and hold" in answer
 
 
 def test_risk_and_portfolio_answer_from_the_account(engine: ChatEngine) -> None:
     risk, portfolio = ask(engine, "/risk"), ask(engine, "/portfolio")
 
-    assert "ACTIVE" in risk[-1].text
-    assert "10,000.00" in portfolio[-1].text
+    assert risk[-1].text.startswith("account chat: ACTIVE\n  no breaker tripped\nheadroom:")
+    assert "risk per trade 1.00%, stop-loss required" in risk[-1].text
+    assert portfolio[-1].text.startswith("account chat: cash 10,000.00 USDT, equity 10,000.00")
+
+
+def test_why_quotes_the_stored_thesis_verdict_and_recalled_situations(engine: ChatEngine) -> None:
+    from tests.support import stored_traces
+
+    trace = stored_traces(engine.root, RUN_ID)[250]
+
+    events = ask(engine, f"/why {RUN_ID}:250")
+
+    answer = events[-1].text
+    assert answer.startswith(f"{RUN_ID}:250 · ")
+    assert f'thesis (as written then): "{trace.proposal.thesis}"' in answer
+    assert f"verdict {trace.verdict}" in answer
+    assert f"recalled {len(trace.recalled)} similar situations" in answer
+
+
+def test_search_lists_the_nearest_decisions(engine: ChatEngine) -> None:
+    events = ask(engine, '/search "not oversold"')
+
+    lines = events[-1].text.splitlines()
+    assert len(lines) >= 3 and all(line.startswith(f"{RUN_ID}:") for line in lines)
+
+
+def test_decide_runs_a_dry_cycle_and_trades_nothing(engine: ChatEngine) -> None:
+    before = ledger_rows(engine.root)
+
+    events = ask(engine, f"/decide {SYMBOL}")
+
+    assert "the agent would: " in events[-1].text and "nothing was sent" in events[-1].text
+    assert ledger_rows(engine.root) == before
+
+
+def test_agents_says_there_are_none_yet(engine: ChatEngine) -> None:
+    events = ask(engine, "/agents")
+
+    assert events[-1].text == "no agents: `tradegraph agent start --name NAME` starts one"
 
 
 def test_a_malformed_command_ends_its_turn_with_one_error_line(engine: ChatEngine) -> None:
