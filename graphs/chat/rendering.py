@@ -102,7 +102,10 @@ def _bounded(lines: list[str]) -> str:
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:+.2f}%".replace("+0.00%", "0.00%")
+    if value is None:
+        return "-"
+    shown = f"{value * 100:+.2f}%"
+    return "0.00%" if shown in ("+0.00%", "-0.00%") else shown
 
 
 def _share(value: float | None) -> str:

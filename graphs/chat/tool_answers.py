@@ -139,7 +139,11 @@ def _pct(value: float) -> str:
 
 
 def _signed(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:+.2f}%"
+    """A change with its sign; one that rounds to nothing reads 0.00%, never -0.00%."""
+    if value is None:
+        return "-"
+    shown = f"{value * 100:+.2f}%"
+    return "0.00%" if shown in ("+0.00%", "-0.00%") else shown
 
 
 def _price(value: float | None) -> str:
