@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 THREAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_TEXT = 8_000
+CLOSE_WAIT_S = 10.0
+"""How long closing waits for the turns under way (a model's answer) before it goes."""
 ROLES = ("viewer", "trader", "admin")
 _DONE = object()
 
@@ -109,6 +111,8 @@ class ChatEngine:
             self._stack.close()
             raise
         self._locks: dict[str, threading.Lock] = {}
+        self._workers: set[threading.Thread] = set()
+        self._closing = False
         self._locks_guard = threading.Lock()
 
     def __enter__(self) -> ChatEngine:
@@ -118,6 +122,12 @@ class ChatEngine:
         self.close()
 
     def close(self) -> None:
+        """Let the turns under way finish (a while at most), then write the traces, seal the
+        threads and let the data directory go."""
+        self._closing = True
+        deadline = time.monotonic() + CLOSE_WAIT_S
+        for worker in list(self._workers):
+            worker.join(max(0.0, deadline - time.monotonic()))
         self._stack.close()
 
     # --- the ChatService ---------------------------------------------------------------------
@@ -254,8 +264,11 @@ class ChatEngine:
                 lock.release()
                 events.put(_DONE)
                 self._audit.release()  # the turn is over: its trace may take the CPU now
+                self._workers.discard(threading.current_thread())
 
-        threading.Thread(target=work, name=f"chat-{thread}", daemon=True).start()
+        worker = threading.Thread(target=work, name=f"chat-{thread}", daemon=True)
+        self._workers.add(worker)
+        worker.start()
 
         def read() -> Iterator[ChatEvent]:
             while (event := events.get()) is not _DONE:
@@ -275,7 +288,8 @@ class ChatEngine:
             ):
                 sink(ChatEvent.model_validate(chunk))
         except Exception as exc:  # a bug must not leave the caller waiting: one error line
-            log.exception("chat turn failed in thread %s", thread)
+            if not self._closing:  # a turn cut short by closing is not a bug
+                log.exception("chat turn failed in thread %s", thread)
             sink(
                 ChatEvent(
                     kind="error",
