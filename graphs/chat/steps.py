@@ -132,7 +132,8 @@ class TurnSteps:
             {"type": "tool_use", "id": c.call_id, "name": c.name, "input": c.input}
             for c in reply.tool_calls
         ]
-        messages.append({"role": "assistant", "content": content or [{"type": "text", "text": ""}]})
+        empty = [{"type": "text", "text": "(no answer)"}]  # the API refuses an empty text block
+        messages.append({"role": "assistant", "content": content or empty})
         update: dict[str, Any] = {
             "messages": messages,
             "tokens_used": state.get("tokens_used", 0) + tokens,
