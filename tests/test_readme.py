@@ -319,10 +319,10 @@ RECORD = (
 SCRIPTED_RUN = "--cassette tests/cassettes/anthropic/scripted/run_synthetic5_120.yaml"
 BTC_2023 = "../shared/markets/binance-2023/BTC_USDT-1h.csv.gz"
 COMPARE_OFF = (
-    "tradegraph eval --market synthetic:5 --bars 1000 --memory off --out eval/memory-off --quiet"
+    "tradegraph eval --market synthetic:5 --bars 800 --memory off --out eval/memory-off --quiet"
 )
 COMPARE_ON = (
-    "tradegraph eval --market synthetic:5 --bars 1000 --memory on --out eval/memory-on --quiet"
+    "tradegraph eval --market synthetic:5 --bars 800 --memory on --out eval/memory-on --quiet"
 )
 CONFIRM = "--i-understand-live-trading"
 LIVE_1M = "tradegraph run --market exchange:binance --symbol BTC/USDT --timeframe 1m"
@@ -502,7 +502,7 @@ ROWS: dict[str, Row] = {
         slow=True,
         check=_btc_report,
     ),
-    "tradegraph eval --market synthetic:5 --bars 1000 --check-lookahead": Row(
+    "tradegraph eval --market synthetic:5 --bars 500 --check-lookahead": Row(
         expect=("look-ahead check",), check=_no_lookahead
     ),
     f"tradegraph eval --analyst anthropic --market synthetic:5 --bars 120 {SCRIPTED_RUN}": Row(
