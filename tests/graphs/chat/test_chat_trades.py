@@ -145,6 +145,19 @@ def test_a_proposal_on_a_halted_account_is_denied_shown_and_closed(tmp_path: Pat
     assert ledger_rows(tmp_path) == ([], [])
 
 
+def test_an_approval_is_validated_again_and_a_halt_since_then_stops_it(tmp_path: Path) -> None:
+    with ChatEngine(chat_settings(tmp_path)) as engine:
+        approval = propose(engine, "t1")
+        halt = [TRADEGRAPH, "risk", "halt", "--account", "chat", "--reason", "news"]
+        subprocess.run(halt, cwd=ROOT, env=_env(tmp_path), capture_output=True, check=True)
+
+        events = list(engine.approve("t1", approval, actor="alice", role="trader"))
+
+    assert events[-1].kind == "answer"
+    assert events[-1].text.startswith("not placed: the validator refuses it now (HALTED")
+    assert ledger_rows(tmp_path) == ([], [])
+
+
 def test_a_thread_waiting_for_a_decision_takes_no_new_message(tmp_path: Path) -> None:
     with ChatEngine(chat_settings(tmp_path)) as engine:
         approval = propose(engine, "t1")
