@@ -73,15 +73,20 @@ def _postgres(url: str) -> Iterator[Any]:
         yield saver
 
 
+PRUNED_THREADS = ("agent:", "chat:")
+"""The agents' threads and the chat's (`graphs.chat.service`), whose old checkpoints go."""
+
+
 def prune_checkpoints(saver: Any, before_ms: int) -> int:
-    """Delete every agent thread's checkpoints taken before `before_ms`, except each thread's
-    latest (what a restart resumes from); how many were deleted."""
+    """Delete every agent or chat thread's checkpoints taken before `before_ms`, except each
+    thread's latest (what a restart, or a pending approval, resumes from); how many were
+    deleted."""
     kept: set[tuple[str, str]] = set()
     doomed: list[tuple[str, str, str]] = []
     for saved in saver.list(None):  # newest first
         config = saved.config["configurable"]
         key = (str(config["thread_id"]), str(config.get("checkpoint_ns", "")))
-        if not key[0].startswith("agent:"):
+        if not key[0].startswith(PRUNED_THREADS):
             continue
         if key not in kept:
             kept.add(key)  # the thread's latest: what a restart resumes from

@@ -235,3 +235,20 @@ def test_threads_run_side_by_side_from_many_callers(tmp_path: Path) -> None:
 
     assert done == [["answer"] * 3] * 4
     assert all(len(view.messages) == 6 for view in views)
+
+
+def test_pruning_old_checkpoints_keeps_a_pending_approval(tmp_path: Path) -> None:
+    from graphs.agent.checkpoints import prune_agent_checkpoints
+
+    with ChatEngine(chat_settings(tmp_path)) as engine:
+        for text in ("/risk", "/portfolio", "/help"):
+            list(engine.send("t1", text, actor="alice", role="trader"))
+        approval = propose(engine, "t1")
+
+    pruned = prune_agent_checkpoints(tmp_path, None, before_ms=2**62)
+
+    assert pruned > 0
+    with ChatEngine(chat_settings(tmp_path)) as engine:
+        assert len(engine.view("t1").messages) == 8
+        events = list(engine.approve("t1", approval, actor="alice", role="trader"))
+    assert events[-1].text.startswith("filled buy 1")
