@@ -78,6 +78,7 @@ class TurnRecord:
     answer: str = ""
     calls: tuple[ToolRun, ...] = ()
     model: str | None = None
+    prompt_version: str | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     symbol: str = ""
     proposal: Proposal | None = None
@@ -242,6 +243,7 @@ class ChatAudit:
             features={},
             analyst=ANALYST,
             model=turn.model,
+            prompt_version=turn.prompt_version,
             messages=tuple(conversation),
             llm=dict(turn.usage),
             proposal=proposal,

@@ -47,6 +47,16 @@ class ModelReply(BaseModel):
     stop_reason: str
 
 
+class ChatModelError(Exception):
+    """A step that failed after the client's own retries (outage, refused key, overloaded, a
+    broken stream): one line naming the kind, with no secret, fit for an `error` event and the
+    thread's trace; `kind` is the failure's class or the API's error type."""
+
+    def __init__(self, line: str, *, kind: str) -> None:
+        super().__init__(line)
+        self.kind = kind
+
+
 class ChatModel(Protocol):
     """A language model the chat can converse with."""
 
@@ -57,5 +67,6 @@ class ChatModel(Protocol):
         tools: list[dict[str, Any]],
         on_token: Callable[[str], None],
     ) -> ModelReply:
-        """One request: stream the answer's text through `on_token`, return the reply."""
+        """One request: stream the answer's text through `on_token`, return the reply; raise
+        `ChatModelError` when it fails."""
         ...

@@ -4,30 +4,32 @@ configured, else none (free text is answered with how to give one; slash command
 from __future__ import annotations
 
 import importlib
-import os
+from typing import Any
 
 from core.settings import Settings
 from graphs.chat.model_port import ChatModel
+from prompts.loader import load_prompt
 
-CLAUDE_MODULE = "agents.chat_claude"
-"""Where the Claude implementation of the model port lives (`make_chat_model(settings)`)."""
-
-
-def model_configured(settings: Settings) -> bool:
-    """A key, or an endpoint (a local Anthropic-compatible server may need no key)."""
-    key = settings.anthropic_api_key
-    has_key = key is not None and bool(key.get_secret_value().strip())
-    endpoint = settings.anthropic.base_url or os.environ.get("ANTHROPIC_BASE_URL", "").strip()
-    return has_key or bool(endpoint)
+CLAUDE_CHAT = "agents.claude_chat"
+"""Claude as the chat's model (`claude_chat_from_settings`)."""
+CHAT_PROMPT = "chat_system"
 
 
 def configured_model(settings: Settings) -> ChatModel | None:
-    """The configured chat model, or None when none is configured (or none is installed)."""
-    if not model_configured(settings):
-        return None
+    """The configured chat model: a key (ANTHROPIC_API_KEY) or an endpoint
+    (`anthropic.base_url`, ANTHROPIC_BASE_URL); None when neither is set."""
     try:
-        module = importlib.import_module(CLAUDE_MODULE)
+        claude: Any = importlib.import_module(CLAUDE_CHAT)
     except ImportError:
         return None
-    model: ChatModel = module.make_chat_model(settings)
+    model: ChatModel | None = claude.claude_chat_from_settings(settings)
     return model
+
+
+def chat_system_prompt() -> str:
+    """The chat's system prompt: the same bytes on every request (a cached prefix)."""
+    return load_prompt(CHAT_PROMPT).text
+
+
+def chat_prompt_version() -> str:
+    return load_prompt(CHAT_PROMPT).version

@@ -50,10 +50,10 @@ from graphs.chat.desk import ChatDesk
 from graphs.chat.desk_ports import DeskTrading, RegistryTools
 from graphs.chat.graph import build_chat_graph
 from graphs.chat.model_port import ChatModel
+from graphs.chat.models import chat_prompt_version, chat_system_prompt
 from graphs.chat.slash import SlashTrade, is_slash, parse_slash
 from graphs.chat.state import ChatDeps
 from graphs.chat.trade_steps import AWAIT
-from prompts.loader import load_prompt
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,8 @@ class ChatEngine:
                 audit=self._audit,
                 spend=spend,
                 limits=settings.chat,
-                system=load_prompt("chat_system").text,
+                system=chat_system_prompt(),
+                prompt_version=chat_prompt_version(),
                 model=model,
                 model_name=getattr(model, "model", None) if model is not None else None,
             )

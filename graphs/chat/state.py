@@ -90,4 +90,5 @@ class ChatDeps:
     system: str
     model: ChatModel | None = None
     model_name: str | None = None
+    prompt_version: str | None = None
     clock: Callable[[], int] | None = None

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from core.errors import UserError
 from graphs.chat.contract import ChatEvent
 from graphs.chat.desk import TradeIdea
-from graphs.chat.model_port import NO_MODEL
+from graphs.chat.model_port import NO_MODEL, ChatModelError
 from graphs.chat.rendering import render_result
 from graphs.chat.slash import SlashCall, SlashHelp, is_slash, parse_slash
 from graphs.chat.state import ChatDeps, ChatState
@@ -113,7 +113,9 @@ class TurnSteps:
             reply = d.model.step(
                 d.system, messages, tools, lambda text: emit(thread, "token", text=text)
             )
-        except Exception as exc:  # the model's outage is one line, and the turn is kept
+        except ChatModelError as exc:  # one line already, no secret in it
+            return {"turn": {**turn, "error": f"the model failed: {exc}"}, "messages": messages}
+        except Exception as exc:  # a bug in a model: one line, and the thread goes on
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             line = f"the model failed ({type(exc).__name__}{': ' + reason if reason else ''})"
             return {"turn": {**turn, "error": line[:300] + "; try again"}, "messages": messages}

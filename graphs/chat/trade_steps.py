@@ -218,6 +218,7 @@ class TradeSteps:
             answer=turn.get("error") or turn.get("answer", ""),
             calls=calls,
             model=self.d.model_name if turn.get("usage") else None,
+            prompt_version=self.d.prompt_version if turn.get("usage") else None,
             usage=turn.get("usage", {}),
             latency_ms=latency,
             **fields,

@@ -202,3 +202,24 @@ def test_no_secret_reaches_the_threads_trace(tmp_path: Path) -> None:
     [trace] = stored_traces(tmp_path, "chat-t1")
     stored = trace.model_dump_json()
     assert key not in stored and "[secret]" in stored
+
+
+def test_a_model_error_is_its_own_line_and_the_turn_is_traced_with_the_prompt(
+    tmp_path: Path,
+) -> None:
+    from graphs.chat.model_port import ChatModelError
+    from tests.support import stored_traces
+
+    def overloaded(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelReply:
+        raise ChatModelError("overloaded_error: Overloaded (after 3 retries)", kind="overloaded")
+
+    model = ScriptedModel(overloaded, says("Fine now."))
+    with ChatEngine(chat_settings(tmp_path), model=model) as engine:
+        failed = list(engine.send("t1", "one", actor="alice", role="trader"))
+        list(engine.send("t1", "two", actor="alice", role="trader"))
+
+    assert failed[-1].text == "the model failed: overloaded_error: Overloaded (after 3 retries)"
+    first, second = stored_traces(tmp_path, "chat-t1")
+    assert first.model is None and first.proposal.thesis.startswith("the model failed")
+    assert second.model == "scripted" and second.llm["requests"] == 1
+    assert (second.prompt_version or "").startswith("chat_system@")
