@@ -174,12 +174,12 @@ class TurnSteps:
                         first = exc.errors()[0]
                         where = ".".join(str(p) for p in first["loc"]) or "input"
                         refusal = f"invalid input at {where}: {first['msg']}"
-                results.append(_tool_result(call["call_id"], refusal, error=True))
+                results.append(tool_result_block(call["call_id"], refusal, error=True))
                 continue
             outcome, record = self._run_tool(thread, call["name"], call["input"], call["call_id"])
             turn["calls"] = [*turn.get("calls", []), record]
             results.append(
-                _tool_result(call["call_id"], self._for_model(outcome), error=not outcome.ok)
+                tool_result_block(call["call_id"], self._for_model(outcome), error=not outcome.ok)
             )
         if idea is not None:
             return {"turn": turn, "held": results, "idea": idea, "idea_call": idea_call}
@@ -237,7 +237,7 @@ class TurnSteps:
         return text[:limit] + f"... [cut: {len(text):,} characters in all; ask for less]"
 
 
-def _tool_result(call_id: str, content: str, *, error: bool = False) -> dict[str, Any]:
+def tool_result_block(call_id: str, content: str, *, error: bool = False) -> dict[str, Any]:
     block: dict[str, Any] = {"type": "tool_result", "tool_use_id": call_id, "content": content}
     if error:
         block["is_error"] = True

@@ -26,7 +26,7 @@ from graphs.chat.desk import TradeIdea
 from graphs.chat.execution import Execution, trade_proposal
 from graphs.chat.rendering import render_approval
 from graphs.chat.state import ChatDeps, ChatState
-from graphs.chat.steps import PROPOSE_TRADE, _tool_result, as_json, emit, now_ms
+from graphs.chat.steps import PROPOSE_TRADE, as_json, emit, now_ms, tool_result_block
 
 AWAIT = "await_approval"
 
@@ -58,7 +58,7 @@ class TradeSteps:
     ) -> dict[str, Any]:
         """The proposal's verdict as its tool result, with the others held, then the model."""
         call_id = state.get("idea_call") or ""
-        results = [*state.get("held", []), _tool_result(call_id, text, error=error)]
+        results = [*state.get("held", []), tool_result_block(call_id, text, error=error)]
         turn["rounds"] = turn.get("rounds", 0) + 1
         messages = [*state.get("messages", []), {"role": "user", "content": results}]
         return {
@@ -165,7 +165,7 @@ class TradeSteps:
         decision = state.get("decision")
         if call_id and decision is not None:
             outcome = state.get("outcome") or {"decided": decision["action"]}
-            result = _tool_result(call_id, f"{answer} {as_json(outcome)}"[:4000])
+            result = tool_result_block(call_id, f"{answer} {as_json(outcome)}"[:4000])
             messages.append({"role": "user", "content": [*state.get("held", []), result]})
             messages.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
         return messages
