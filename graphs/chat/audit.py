@@ -70,7 +70,7 @@ class TurnRecord:
 
     thread: str
     kind: str
-    """message, slash, approve, reject or expire."""
+    """message, slash, call (one tool by name), propose, approve, reject or expire."""
     actor: str
     role: str
     text: str

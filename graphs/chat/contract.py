@@ -142,6 +142,26 @@ class ChatService(Protocol):
         the model. A new `thread` id starts a thread."""
         ...
 
+    def tool_definitions(self) -> list[dict[str, Any]]:
+        """The chat's read-only tools (name, description, input JSON schema), in the order a
+        model is shown them; proposing a trade is `propose`, not one of them."""
+        ...
+
+    def call_tool(
+        self, thread: str, tool: str, payload: dict[str, Any], *, actor: str, role: Role
+    ) -> Iterator[ChatEvent]:
+        """One turn running one of those tools by name, with no model (an MCP client's call):
+        a tool_call, its tool_result, then its `answer` (laid out) or `error` (one line)."""
+        ...
+
+    def propose(
+        self, thread: str, idea: dict[str, Any], *, actor: str, role: Role
+    ) -> Iterator[ChatEvent]:
+        """One turn proposing a trade (a `TradeIdea`'s fields) with no model: it ends with the
+        validator's `approval` event (approved: the thread waits for a person) or an `error`.
+        A viewer may not propose."""
+        ...
+
     def approve(
         self, thread: str, approval_id: str, *, actor: str, role: Role
     ) -> Iterator[ChatEvent]:

@@ -12,8 +12,9 @@ from graphs.chat.trade_steps import AWAIT, TradeSteps
 
 
 def build_chat_graph(deps: ChatDeps, checkpointer: Any) -> Any:
-    """receive -> slash | model <-> tools; a proposal (`/trade`, the model's propose_trade)
-    -> validate -> record -> await_approval (a person) -> execute -> record.
+    """receive -> slash | call | model <-> tools; a proposal (`/trade`, the model's
+    propose_trade, a surface's `propose`) -> validate -> record -> await_approval (a person)
+    -> execute -> record.
 
     Every turn ends in record (its trace, its last event). A denied proposal goes back to the
     model, which must answer without proposing again, or ends a `/trade`; an approved one
@@ -23,6 +24,7 @@ def build_chat_graph(deps: ChatDeps, checkpointer: Any) -> Any:
     graph = StateGraph(ChatState)
     graph.add_node("receive", turn.receive)
     graph.add_node("slash", turn.slash)
+    graph.add_node("call", turn.call)
     graph.add_node("model", turn.model)
     graph.add_node("tools", turn.tools)
     graph.add_node("validate", trade.validate)
@@ -30,7 +32,8 @@ def build_chat_graph(deps: ChatDeps, checkpointer: Any) -> Any:
     graph.add_node(AWAIT, trade.await_approval)
     graph.add_node("execute", trade.execute)
     graph.add_edge(START, "receive")
-    graph.add_conditional_edges("receive", turn.route_input, ["slash", "model"])
+    graph.add_conditional_edges("receive", turn.route_input, ["slash", "call", "validate", "model"])
+    graph.add_edge("call", "record")
     graph.add_conditional_edges("slash", turn.route_slash, ["validate", "record"])
     graph.add_conditional_edges("model", turn.route_model, ["tools", "record"])
     graph.add_conditional_edges("tools", turn.route_tools, ["validate", "model"])

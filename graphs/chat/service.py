@@ -14,6 +14,7 @@ threads in parallel.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import re
@@ -94,8 +95,9 @@ class ChatEngine:
             spend = ChatSpend(
                 settings.chat, storage_for(settings, self.root).state_store("chat_spend")
             )
+            self._tools = RegistryTools(self.desk)
             deps = ChatDeps(
-                tools=RegistryTools(self.desk),
+                tools=self._tools,
                 trading=DeskTrading(self.desk, settings.chat.approval_ttl_seconds),
                 audit=self._audit,
                 spend=spend,
@@ -148,21 +150,33 @@ class ChatEngine:
             spent = self._spend.spent(state.get("tokens_used", 0), state.get("cost_usd", 0.0))
             if spent is not None:
                 raise BudgetSpentError(spent)
-        lock = self._lock(thread)
-        try:
-            self._settle_expired(thread, waiting_is_busy=True)
-        except BaseException:
-            lock.release()
-            raise
-        turn = {
-            "actor": actor,
-            "role": role,
-            "kind": "message",
-            "text": text,
-            "at_ms": self._clock(),
-            "started": time.perf_counter() * 1000,
-        }
-        return self._stream(thread, {"thread": thread, "turn": turn}, lock)
+        return self._begin(thread, {"kind": "message", "text": text}, actor, role)
+
+    def tool_definitions(self) -> list[dict[str, Any]]:
+        return self._tools.definitions()
+
+    def call_tool(
+        self, thread: str, tool: str, payload: dict[str, Any], *, actor: str, role: Role
+    ) -> Iterator[ChatEvent]:
+        _check_thread(thread)
+        _check_role(role)
+        if not isinstance(payload, dict):
+            raise ChatError(f"the input of {tool[:80]!r} must be a JSON object")
+        text = f"{tool} {json.dumps(payload, sort_keys=True, default=str)}"[:MAX_TEXT]
+        fields = {"kind": "call", "text": text, "tool": tool, "input": payload}
+        return self._begin(thread, fields, actor, role)
+
+    def propose(
+        self, thread: str, idea: dict[str, Any], *, actor: str, role: Role
+    ) -> Iterator[ChatEvent]:
+        _check_thread(thread)
+        _check_role(role)
+        if role == "viewer":
+            raise NotAllowedError("a viewer cannot propose trades: use a trader's key")
+        if not isinstance(idea, dict):
+            raise ChatError("a proposal is a JSON object: symbol, side, quantity, ...")
+        text = f"propose {json.dumps(idea, sort_keys=True, default=str)}"[:MAX_TEXT]
+        return self._begin(thread, {"kind": "propose", "text": text, "idea": idea}, actor, role)
 
     def approve(
         self, thread: str, approval_id: str, *, actor: str, role: Role
@@ -190,6 +204,25 @@ class ChatEngine:
         )
 
     # --- internals ---------------------------------------------------------------------------
+
+    def _begin(
+        self, thread: str, fields: dict[str, Any], actor: str, role: Role
+    ) -> Iterator[ChatEvent]:
+        """Start a turn of the thread (one at a time; none while it waits for a person)."""
+        lock = self._lock(thread)
+        try:
+            self._settle_expired(thread, waiting_is_busy=True)
+        except BaseException:
+            lock.release()
+            raise
+        turn = {
+            "actor": actor,
+            "role": role,
+            **fields,
+            "at_ms": self._clock(),
+            "started": time.perf_counter() * 1000,
+        }
+        return self._stream(thread, {"thread": thread, "turn": turn}, lock)
 
     def _decide(
         self, thread: str, approval_id: str, action: str, actor: str, role: Role, reason: str

@@ -1,5 +1,6 @@
 """The steps of a chat turn before any trade: read the input, answer a slash command from its
-tool, or converse with the model and run the tools it calls.
+tool, run the one tool a surface called by name (MCP), or converse with the model and run the
+tools it calls.
 
 Each step streams what it does as `ChatEvent`s through LangGraph's stream writer (tokens as the
 model writes them, each tool call and its result) and returns its update of the thread's
@@ -52,14 +53,15 @@ class TurnSteps:
         self.d = deps
 
     def receive(self, state: ChatState) -> dict[str, Any]:
-        """A new turn: the person's text joins the history; the last turn's leftovers go."""
+        """A new turn: the person's text joins the history; the last turn's leftovers go (a
+        proposal turn brings its idea, for the validator)."""
         turn = state["turn"]
         said = {"role": "user", "text": turn["text"], "at_ms": turn["at_ms"]}
         return {
             "history": [*state.get("history", []), said],
             "calls": [],
             "held": [],
-            "idea": None,
+            "idea": turn.get("idea") if turn.get("kind") == "propose" else None,
             "idea_call": None,
             "pending": None,
             "decision": None,
@@ -68,7 +70,23 @@ class TurnSteps:
 
     @staticmethod
     def route_input(state: ChatState) -> str:
+        kind = state["turn"].get("kind")
+        if kind == "call":
+            return "call"
+        if kind == "propose":
+            return "validate"
         return "slash" if is_slash(state["turn"]["text"]) else "model"
+
+    def call(self, state: ChatState) -> dict[str, Any]:
+        """One tool called by name (a surface's tool call, no model): its result, laid out as
+        a slash command's would be, or its one error line."""
+        turn = dict(state["turn"])
+        tool, payload = turn["tool"], turn["input"]
+        outcome, record = self._run_tool(state["thread"], tool, payload, tool)
+        turn["calls"] = [*turn.get("calls", []), record]
+        if outcome.error is not None:
+            return {"turn": {**turn, "error": outcome.error}}
+        return {"turn": {**turn, "answer": render_result(tool, outcome.result)}}
 
     def slash(self, state: ChatState) -> dict[str, Any]:
         turn = {**state["turn"], "kind": "slash"}
