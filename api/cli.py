@@ -14,6 +14,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from api.backtest_cli import backtest
 from api.chat_cli import ask, chat
+from api.mcp_surface.command import register_mcp
 from api.options import (
     BarsOption,
     DataDirOption,
@@ -324,6 +325,7 @@ def record(
 app.command("backtest")(backtest)
 app.command("chat")(chat)
 app.command("ask")(ask)
+register_mcp(app)
 
 
 risk_app = typer.Typer(help="The manual kill switch: halt, resume, status.", no_args_is_help=True)
