@@ -37,17 +37,16 @@ def mcp(
     """Serve the chat's tools over MCP on stdin/stdout (backtests, decisions, risk, portfolio;
     proposed trades wait for a person's approval)."""
     from api.mcp_surface.server import Caller, build_mcp_server
+    from core.datadir import prepare_data_dir
     from core.settings import load_settings
     from graphs.chat.on_demand import OnDemandChat
-    from graphs.chat.service import ChatEngine
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, force=True)
+    # the SDK warns of every call to a tool it did not list: an unknown tool is answered anyway
+    logging.getLogger("mcp.server.lowlevel.server").setLevel(logging.ERROR)
     settings = load_settings(data_dir=data_dir, market=market)
     root = settings.data_dir.expanduser().resolve()
     chat_command = _chat_command(root, account, settings.market)
-
-    def open_engine() -> ChatEngine:
-        return ChatEngine(settings, account=account, market=market)
 
     def how_to_approve(pending: PendingApproval) -> str:
         return (
@@ -56,8 +55,8 @@ def mcp(
             "it expires; nothing is placed until then"
         )
 
-    service = OnDemandChat(open_engine)
-    service.tool_definitions()  # a data directory that cannot be opened fails here, in one line
+    prepare_data_dir(settings.data_dir)  # one that cannot be used fails here, in one line
+    service = OnDemandChat(settings, account=account, market=market)
     trader = Caller(actor=ACTOR, role="trader")
     server = build_mcp_server(
         service, caller_of=lambda request: trader, how_to_approve=how_to_approve

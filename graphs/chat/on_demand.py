@@ -13,25 +13,30 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from core.settings import Settings
 from graphs.chat.contract import ChatEvent, Role, ThreadView
+from graphs.chat.desk import ChatDesk, chat_registry
 from graphs.chat.service import ChatEngine
 
 T = TypeVar("T")
 
 
 class OnDemandChat:
-    """The `ChatService` of an engine that `open_engine` opens afresh for every request."""
+    """The `ChatService` of a `ChatEngine(settings, account=, market=)` opened afresh for
+    every request (no model: free text is answered with how to configure one)."""
 
-    def __init__(self, open_engine: Callable[[], ChatEngine]) -> None:
-        self._open_engine = open_engine
+    def __init__(
+        self, settings: Settings, *, account: str | None = None, market: str | None = None
+    ) -> None:
+        self._settings = settings
+        self._account = account
+        self._market = market
         self._one_at_a_time = threading.Lock()
-        self._definitions: list[dict[str, Any]] | None = None
 
     def tool_definitions(self) -> list[dict[str, Any]]:
-        """Read once: the tools a data directory offers do not change while it runs."""
-        if self._definitions is None:
-            self._definitions = self._with_engine(lambda engine: engine.tool_definitions())
-        return self._definitions
+        """Read without the engine: listing the tools takes no lock."""
+        desk = ChatDesk(self._settings, account=self._account, market=self._market)
+        return chat_registry(desk).definitions("chat")
 
     def send(self, thread: str, text: str, *, actor: str, role: Role) -> Iterator[ChatEvent]:
         return self._turn(lambda engine: engine.send(thread, text, actor=actor, role=role))
@@ -71,5 +76,8 @@ class OnDemandChat:
         return iter(self._with_engine(lambda engine: list(start(engine))))
 
     def _with_engine(self, use: Callable[[ChatEngine], T]) -> T:
-        with self._one_at_a_time, self._open_engine() as engine:
+        with (
+            self._one_at_a_time,
+            ChatEngine(self._settings, account=self._account, market=self._market) as engine,
+        ):
             return use(engine)
