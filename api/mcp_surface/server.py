@@ -95,9 +95,9 @@ def build_mcp_server(
 
     @server.call_tool(validate_input=False)  # type: ignore[untyped-decorator]
     async def call_tool(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
-        caller = caller_of(server.request_context.request)
         session = threads()
         try:
+            caller = caller_of(server.request_context.request)
             if name == PROPOSE_TRADE:
                 thread = session.next_proposal()
                 events = await _run(lambda: service.propose(thread, arguments, **_as(caller)))

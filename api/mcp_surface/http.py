@@ -1,0 +1,52 @@
+"""The chat's MCP server over streamable HTTP, served by `tradegraph serve` under `/mcp`.
+
+The server puts every request to `/mcp` behind its API keys and tells the app who calls
+(`request.state.caller`: the key's name and role); the MCP calls run as that caller, so a
+viewer's key reads and cannot propose, and the audit names the key. The same engine serves
+the chat routes, which hold the data directory while the server runs, so a person approves an
+MCP proposal over HTTP: `POST /v1/chat/THREAD/approve` with a trader's key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.types import ASGIApp
+
+from api.mcp_surface.server import Caller, CallerOf, build_mcp_server
+from core.errors import UserError
+from graphs.chat.contract import ChatService, PendingApproval
+
+MCP_PATH = "/mcp"
+
+
+def mcp_http_app(
+    service: ChatService, *, caller_of: CallerOf | None = None
+) -> tuple[ASGIApp, Callable[[], AbstractAsyncContextManager[None]]]:
+    """The MCP endpoint as an ASGI app (answering at whatever path it is mounted on) and the
+    lifespan its sessions need, entered while it serves."""
+    server = build_mcp_server(
+        service, caller_of=caller_of or key_caller, how_to_approve=how_to_approve_over_http
+    )
+    sessions = StreamableHTTPSessionManager(app=server, stateless=False)
+    return sessions.handle_request, sessions.run
+
+
+def key_caller(request: Any) -> Caller:
+    """The caller `tradegraph serve` let through: its key's name and role."""
+    state = getattr(request, "state", None)
+    key = getattr(state, "caller", None) if state is not None else None
+    if key is None:
+        raise UserError("no API key came with this request: /mcp is served by `tradegraph serve`")
+    return Caller(actor=str(key.name), role=key.role)
+
+
+def how_to_approve_over_http(pending: PendingApproval) -> str:
+    return (
+        f"a person approves it with `POST /v1/chat/{pending.thread}/approve` and the body "
+        f'{{"approval_id": "{pending.approval_id}"}} on this server, with a trader\'s key '
+        f"(or rejects it with `/reject`) before it expires; nothing is placed until then"
+    )

@@ -1,0 +1,142 @@
+"""The MCP endpoint over streamable HTTP on its own: under uvicorn on 127.0.0.1, driven by the
+official SDK's `streamable_http_client`, its caller given as `tradegraph serve` gives it
+(`request.state.caller`), over a real `ChatEngine`."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import uvicorn
+from mcp import ClientSession, types
+from mcp.client.streamable_http import streamable_http_client
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.mcp_surface.http import mcp_http_app
+from graphs.chat.service import ChatEngine
+from tests.graphs.chat.chat_support import SYMBOL, chat_settings, ledger_rows
+
+IDEA = {"symbol": SYMBOL, "side": "buy", "quantity": 1, "stop_price": 75}
+
+
+@dataclass(frozen=True)
+class Key:
+    """What the server's key guard tells a mounted app: the key's name and role."""
+
+    name: str
+    role: str
+
+
+class GivenCaller:
+    """Stands in for the server's key guard: every request comes as `key`."""
+
+    def __init__(self, app: ASGIApp, key: Key) -> None:
+        self.app, self.key = app, key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})["caller"] = self.key
+        await self.app(scope, receive, send)
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.005)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@dataclass
+class Calls:
+    tools: list[types.Tool]
+    portfolio: types.CallToolResult
+    proposal: types.CallToolResult
+    viewer_proposal: types.CallToolResult
+
+
+@pytest.fixture(scope="module")
+def calls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Calls, Path]]:
+    root = tmp_path_factory.mktemp("mcp-http")
+    with ChatEngine(chat_settings(root)) as engine:
+        trader_app, trader_lifespan = mcp_http_app(engine)
+        viewer_app, viewer_lifespan = mcp_http_app(engine)
+
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            async with trader_lifespan(), viewer_lifespan():
+                yield
+
+        routes = [
+            Mount("/mcp", GivenCaller(trader_app, Key("alice", "trader"))),
+            Mount("/viewer", GivenCaller(viewer_app, Key("bob", "viewer"))),
+        ]
+        with serving(Starlette(routes=routes, lifespan=lifespan)) as url:
+            yield anyio.run(converse, url), root
+
+
+async def converse(url: str) -> Calls:
+    async with (
+        httpx.AsyncClient() as http,
+        streamable_http_client(f"{url}/mcp/", http_client=http) as (read, write, _),
+        ClientSession(read, write) as client,
+    ):
+        await client.initialize()
+        tools = (await client.list_tools()).tools
+        portfolio = await client.call_tool("portfolio", {})
+        proposal = await client.call_tool("propose_trade", IDEA)
+    async with (
+        httpx.AsyncClient() as http,
+        streamable_http_client(f"{url}/viewer/", http_client=http) as (read, write, _),
+        ClientSession(read, write) as viewer,
+    ):
+        await viewer.initialize()
+        viewer_proposal = await viewer.call_tool("propose_trade", IDEA)
+    return Calls(tools, portfolio, proposal, viewer_proposal)
+
+
+def test_the_tools_and_a_call_over_http(calls: tuple[Calls, Path]) -> None:
+    served, _ = calls
+
+    assert "backtest_strategy" in {tool.name for tool in served.tools}
+    assert not served.portfolio.isError
+    assert served.portfolio.structuredContent is not None
+    assert served.portfolio.structuredContent["account"] == "chat"
+
+
+def test_a_proposal_over_http_says_how_to_approve_it_over_http(calls: tuple[Calls, Path]) -> None:
+    served, root = calls
+    answer = served.proposal.structuredContent
+
+    assert answer is not None and answer["approval"]["approved_by_validator"]
+    assert f"POST /v1/chat/{answer['thread']}/approve" in answer["how_to_approve"]
+    assert answer["approval"]["approval_id"] in answer["how_to_approve"]
+    assert ledger_rows(root) == ([], [])
+
+
+def test_a_viewers_key_cannot_propose(calls: tuple[Calls, Path]) -> None:
+    served, _ = calls
+
+    assert served.viewer_proposal.isError
+    first = served.viewer_proposal.content[0]
+    assert isinstance(first, types.TextContent)
+    assert first.text == "a viewer cannot propose trades: use a trader's key"
