@@ -655,6 +655,14 @@ ROWS: dict[str, Row] = {
         expect=("the agent would: ", "a dry cycle: nothing was sent")
     ),
     'tradegraph ask "/agents"': Row(expect=("no agents",)),
+    'claude mcp add tradegraph -- "$PWD/.venv/bin/tradegraph" mcp '
+    '--data-dir "$PWD/.tradegraph"': Row(
+        run_as="python {root}/tests/mcp_client.py stdio -- "
+        'tradegraph mcp --data-dir "$PWD/.tradegraph"',
+        why="the claude command is not here: an MCP client on the SDK runs the server this line "
+        "configures (the project's tradegraph), lists its tools and calls risk_status",
+        expect=("server tradegraph", "backtest_strategy", "propose_trade", '"state": "ACTIVE"'),
+    ),
     "tradegraph portfolio optimize --market ../shared/markets/binance-2020-09_2021-10 "
     "--symbols BTC/USDT,ETH/USDT,SOL/USDT,BNB/USDT --timeframe 1d --method hrp": Row(
         expect=("hrp", "SOL/USDT", "risk.max_position_fraction")

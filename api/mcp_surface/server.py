@@ -19,6 +19,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from typing import Any
 
 import anyio.to_thread
@@ -82,7 +83,9 @@ def build_mcp_server(
 ) -> Server[Any, Any]:
     """An MCP server answering with `service`'s tools; `caller_of` says who calls and with
     which role, `how_to_approve` what a proposal's answer tells the person who approves."""
-    server: Server[Any, Any] = Server(SERVER_NAME, instructions=INSTRUCTIONS)
+    server: Server[Any, Any] = Server(
+        SERVER_NAME, version=version("tradegraph"), instructions=INSTRUCTIONS
+    )
     sessions: weakref.WeakKeyDictionary[Any, SessionThreads] = weakref.WeakKeyDictionary()
 
     def threads() -> SessionThreads:
