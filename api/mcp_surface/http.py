@@ -9,10 +9,12 @@ MCP proposal over HTTP: `POST /v1/chat/THREAD/approve` with a trader's key.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from anyio import ClosedResourceError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.types import ASGIApp
 
@@ -32,6 +34,7 @@ def mcp_http_app(
         service, caller_of=caller_of or key_caller, how_to_approve=how_to_approve_over_http
     )
     sessions = StreamableHTTPSessionManager(app=server, stateless=False)
+    _quiet_ordinary_disconnects()
     return sessions.handle_request, sessions.run
 
 
@@ -42,6 +45,22 @@ def key_caller(request: Any) -> Caller:
     if key is None:
         raise UserError("no API key came with this request: /mcp is served by `tradegraph serve`")
     return Caller(actor=str(key.name), role=key.role)
+
+
+class _OrdinaryDisconnect(logging.Filter):
+    """The SDK (1.x) logs a traceback each time a client ends its session, when the stream
+    of server-initiated messages it was holding is closed (`anyio.ClosedResourceError`): an
+    ordinary event, kept out of the server's log. Any other error still reaches it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        closed = record.exc_info is not None and isinstance(record.exc_info[1], ClosedResourceError)
+        return not (closed and record.getMessage() == "Error in standalone SSE writer")
+
+
+def _quiet_ordinary_disconnects() -> None:
+    sdk = logging.getLogger("mcp.server.streamable_http")
+    if not any(isinstance(f, _OrdinaryDisconnect) for f in sdk.filters):
+        sdk.addFilter(_OrdinaryDisconnect())
 
 
 def how_to_approve_over_http(pending: PendingApproval) -> str:

@@ -4,12 +4,13 @@ official SDK's `streamable_http_client`, its caller given as `tradegraph serve` 
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -72,6 +73,16 @@ class Calls:
     portfolio: types.CallToolResult
     proposal: types.CallToolResult
     viewer_proposal: types.CallToolResult
+    logged: list[logging.LogRecord] = field(default_factory=list)
+
+
+class Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +101,15 @@ def calls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Calls, Pat
             Mount("/mcp", GivenCaller(trader_app, Key("alice", "trader"))),
             Mount("/viewer", GivenCaller(viewer_app, Key("bob", "viewer"))),
         ]
-        with serving(Starlette(routes=routes, lifespan=lifespan)) as url:
-            yield anyio.run(converse, url), root
+        kept, sdk = Kept(), logging.getLogger("mcp")
+        sdk.addHandler(kept)
+        try:
+            with serving(Starlette(routes=routes, lifespan=lifespan)) as url:
+                served = anyio.run(converse, url)
+        finally:
+            sdk.removeHandler(kept)
+        served.logged = kept.records
+        yield served, root
 
 
 async def converse(url: str) -> Calls:
@@ -140,3 +158,9 @@ def test_a_viewers_key_cannot_propose(calls: tuple[Calls, Path]) -> None:
     first = served.viewer_proposal.content[0]
     assert isinstance(first, types.TextContent)
     assert first.text == "a viewer cannot propose trades: use a trader's key"
+
+
+def test_clients_ending_their_sessions_leave_no_error_in_the_log(calls: tuple[Calls, Path]) -> None:
+    served, _ = calls
+
+    assert [record.getMessage() for record in served.logged] == []
