@@ -18,6 +18,7 @@ from agents.budget import request_cost
 from agents.claude_chat import ClaudeChat, claude_chat_from_settings
 from core.chat_model import ChatModelError
 from core.settings import DEFAULT_PRICES, Settings
+from graphs.chat.contract import BudgetSpentError
 from graphs.chat.service import ChatEngine
 from tests.agents.sse_reference import MODEL, Call, StreamingReference, sse
 from tests.graphs.chat.chat_support import chat_settings
@@ -181,3 +182,17 @@ def test_settings_give_claude_with_a_key_or_an_endpoint_and_nothing_without(
     by_url = claude_chat_from_settings(bare, environ={"ANTHROPIC_BASE_URL": "http://127.0.0.1:9"})
     assert by_url is not None and by_url.model == bare.anthropic.model
     assert claude_chat_from_settings(bare, replaying=True, environ={}) is not None
+
+
+def test_a_threads_budget_counts_the_prefix_written_to_the_cache(tmp_path: Path) -> None:
+    settings = chat_settings(tmp_path, chat={"thread_tokens": 1_000})
+    api = Api(says("First."), says("Second."))
+    with ChatEngine(settings, model=chat(api)) as engine:
+        list(engine.send("t1", "one", actor="alice", role="trader"))
+        used = engine.view("t1").tokens_used
+
+        with pytest.raises(BudgetSpentError, match="1,000 tokens"):
+            engine.send("t1", "two", actor="alice", role="trader")
+
+    assert len(api.seen) == 1
+    assert used > 1_000  # fresh input and output alone are a few dozen tokens
