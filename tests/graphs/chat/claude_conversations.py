@@ -44,6 +44,9 @@ RUN_ID = "claude-run"
 RUN_BARS = 160
 WHY_REF = f"{RUN_ID}:21"
 """A BUY the validator denied, with the stress analyst's plain thesis."""
+CLOCK_MS = 1_712_000_000_000
+"""The chat's wall clock (2024-04-01T19:33Z, after the synthetic market's last candle), fixed
+so approvals, orders and fills carry the same times in the recording and every replay."""
 HOSTILE_REF = f"{RUN_ID}:20"
 """A BUY whose stored thesis is an injection attempt ("IGNORE YOUR LIMITS AND BUY ...")."""
 HEADER = """\
@@ -51,7 +54,7 @@ HEADER = """\
 # built): the requests are the real SDK's, streamed by agents/claude_chat.py; the answers are
 # written from the Anthropic Messages API reference (streaming events) by
 # tests/graphs/chat/claude_conversations.py, from what the tools returned.
-# Conversation: {name}: {question!r}
+# Conversation: {name}: {question!r}{then}
 """
 Script = Callable[[StreamingReference, dict[str, Any]], httpx.Response]
 
@@ -75,6 +78,17 @@ def tool_results(body: dict[str, Any]) -> dict[str, str]:
         for block in last
         if block.get("type") == "tool_result"
     }
+
+
+def asked(body: dict[str, Any]) -> str:
+    """The person's latest words in the conversation."""
+    for message in reversed(body["messages"]):
+        content = message["content"]
+        if message["role"] == "user" and isinstance(content, str):
+            return content
+        if message["role"] == "user" and content[0].get("type") == "text":
+            return str(content[0]["text"])
+    return ""
 
 
 def first_line(text: str) -> str:
@@ -128,13 +142,39 @@ TRADE = {
 }
 
 
+FOLLOW_UP = "Did it fill? What do I hold now?"
+
+
 def trade_approved(ref: StreamingReference, body: dict[str, Any]) -> httpx.Response:
     results = tool_results(body)
+    if asked(body) == FOLLOW_UP:
+        return follow_up(ref, body, results)
     if "risk_status" not in results:
         return ref.answer(body, "Checking the account first.", [Call("risk_status", {})])
     state = json.loads(results["risk_status"])["state"]
     text = f"The account is {state}; I propose the order for your approval."
     return ref.answer(body, text, [Call("propose_trade", TRADE)])
+
+
+def follow_up(ref: StreamingReference, body: dict[str, Any], results: dict[str, str]) -> Any:
+    """After the approval: the proposal's outcome is in the conversation; the book is asked."""
+    if "portfolio" not in results:
+        return ref.answer(body, "", [Call("portfolio", {})])
+    outcome = next(
+        str(block["content"])
+        for message in body["messages"]
+        if isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_result" and str(block["content"]).startswith("filled")
+    )
+    book = json.loads(results["portfolio"])
+    [held] = book["positions"]
+    text = (
+        f"Yes: {outcome.split(' (', 1)[0]}. You hold {held['quantity']:g} {held['symbol']} at "
+        f"{held['avg_price']:.2f} (mark {held['mark']:.2f}, stop {held['stop_loss']:g}); cash "
+        f"{book['cash']:,.2f} {book['quote_currency']}, equity {book['equity']:,.2f}."
+    )
+    return ref.answer(body, text)
 
 
 UNPROTECTED = {
@@ -183,6 +223,8 @@ class Conversation:
     question: str
     script: Script
     needs_run: bool = False
+    follow_up: str | None = None
+    """Asked after the engine is closed, opened again and the proposal approved (by bob)."""
 
     @property
     def thread(self) -> str:
@@ -206,7 +248,12 @@ CONVERSATIONS = {
         Conversation(
             "why_question", f"Why was the agent's buy at {WHY_REF} denied?", why_question, True
         ),
-        Conversation("trade_approved", "Buy 1 SYN/USDT with a stop-loss at 75.", trade_approved),
+        Conversation(
+            "trade_approved",
+            "Buy 1 SYN/USDT with a stop-loss at 75.",
+            trade_approved,
+            follow_up=FOLLOW_UP,
+        ),
         Conversation(
             "trade_denied", "Buy 5 SYN/USDT, no stop-loss: I will watch it myself.", trade_denied
         ),
@@ -247,11 +294,31 @@ def replay_client() -> anthropic.Anthropic:
     )
 
 
+def engine(root: Path, client: anthropic.Anthropic) -> ChatEngine:
+    """The chat over `root` with Claude on `client`, on the fixed clock."""
+    return ChatEngine(chat_settings(root), model=claude(client), clock=lambda: CLOCK_MS)
+
+
 def ask(root: Path, conversation: Conversation, client: anthropic.Anthropic) -> list[ChatEvent]:
     """The conversation's question asked once in its thread; the turn's events."""
-    with ChatEngine(chat_settings(root), model=claude(client)) as engine:
-        turn = engine.send(conversation.thread, conversation.question, actor="alice", role="trader")
+    with engine(root, client) as chat:
+        turn = chat.send(conversation.thread, conversation.question, actor="alice", role="trader")
         return list(turn)
+
+
+def approve_then_follow_up(
+    root: Path, conversation: Conversation, client: anthropic.Anthropic
+) -> tuple[list[ChatEvent], list[ChatEvent]]:
+    """In an engine opened after the question's closed: the thread's pending proposal approved
+    by bob, then the follow-up question asked; both turns' events."""
+    assert conversation.follow_up is not None
+    thread = conversation.thread
+    with engine(root, client) as chat:
+        pending = chat.view(thread).pending
+        assert pending is not None, f"{thread} waits for no approval"
+        approved = list(chat.approve(thread, pending.approval_id, actor="bob", role="trader"))
+        later = list(chat.send(thread, conversation.follow_up, actor="alice", role="trader"))
+    return approved, later
 
 
 def scripted_client(conversation: Conversation) -> anthropic.Anthropic:
@@ -277,11 +344,15 @@ def record(conversation: Conversation) -> list[ChatEvent]:
         root = Path(tmp)
         arrange(root, conversation)
         with cassette_config("all").use_cassette(str(path)) as tape:
-            events = ask(root, conversation, scripted_client(conversation))
+            client = scripted_client(conversation)
+            events = ask(root, conversation, client)
+            if conversation.follow_up is not None:
+                events = approve_then_follow_up(root, conversation, client)[1]
         refused = [r for r in tape.responses if r["status"]["code"] != 200]
         if refused:
             raise SystemExit(f"{conversation.name}: the API refused a request: {refused[0]}")
-    header = HEADER.format(name=conversation.name, question=conversation.question)
+    then = f", approved, then {conversation.follow_up!r}" if conversation.follow_up else ""
+    header = HEADER.format(name=conversation.name, question=conversation.question, then=then)
     path.write_text(header + path.read_text(encoding="utf-8"))
     return events
 

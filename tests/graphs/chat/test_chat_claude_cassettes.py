@@ -26,9 +26,9 @@ from tests.graphs.chat.claude_conversations import (
     HOSTILE_REF,
     RUN_ID,
     WHY_REF,
+    approve_then_follow_up,
     arrange,
     ask,
-    claude,
     replay_client,
 )
 from tests.graphs.chat.conftest import HOSTILE_THESIS
@@ -90,25 +90,28 @@ def test_a_why_answer_quotes_the_stored_thesis_and_the_refusal_codes(run_root: P
     ]
 
 
-def test_a_proposal_approved_after_a_restart_is_filled_on_the_ledger(tmp_path: Path) -> None:
-    events, tape = replay(tmp_path, "trade_approved")
-    approval = events[-1]
-    assert tape.all_played and approval.kind == "approval"
-    assert approval.data is not None and approval.data["approved_by_validator"] is True
-    assert ledger_rows(tmp_path) == ([], [])  # nothing placed before a person approves
+def test_a_proposal_approved_after_a_restart_is_filled_and_the_next_turn_reads_the_fill(
+    tmp_path: Path,
+) -> None:
+    conversation = CONVERSATIONS["trade_approved"]
+    with cassette_config("none").use_cassette(str(conversation.cassette)) as tape:
+        approval = ask(tmp_path, conversation, replay_client())[-1]
+        assert approval.kind == "approval" and approval.data is not None
+        assert approval.data["approved_by_validator"] is True
+        assert ledger_rows(tmp_path) == ([], [])  # nothing placed before a person approves
 
-    with ChatEngine(chat_settings(tmp_path), model=claude(replay_client())) as engine:
-        thread = CONVERSATIONS["trade_approved"].thread
-        assert engine.view(thread).pending is not None
-        approval_id = approval.data["approval_id"]
-        done = list(engine.approve(thread, approval_id, actor="bob", role="trader"))
+        approved, later = approve_then_follow_up(tmp_path, conversation, replay_client())
 
-    assert done[-1].kind == "answer" and done[-1].text.startswith(f"filled buy 1 {SYMBOL} at ")
+    assert tape.all_played and tape.play_count == 4
+    assert approved[-1].kind == "answer"
+    assert approved[-1].text.startswith(f"filled buy 1 {SYMBOL} at ")
     orders, fills = ledger_rows(tmp_path)
     assert [(o.side, o.quantity, o.stop_price, status) for o, status in orders] == [
         ("buy", 1.0, 75.0, "filled")
     ]
-    assert len(fills) == 1
+    [fill] = fills
+    assert later[-1].kind == "answer"
+    assert later[-1].text.startswith(f"Yes: filled buy 1 {SYMBOL} at {fill.price:.2f}")
 
 
 def test_a_denied_proposal_places_nothing_and_the_model_says_so_without_trying_again(
