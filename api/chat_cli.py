@@ -107,7 +107,7 @@ def _engine(
     account: str | None, market: str | None, data_dir: Path | None, cassette: Path | None
 ) -> Iterator[ChatEngine]:
     """The chat engine; with a cassette, its model's requests recorded to or replayed from it
-    for as long as the engine is open."""
+    for as long as the engine is open (a replay adds nothing to the day's spend)."""
     from agents.cassettes import cassette_mode, llm_cassette
     from core.settings import load_settings
     from graphs.assembly import api_key
@@ -125,7 +125,13 @@ def _engine(
     model = configured_model(settings, replaying=mode == "replay")
     with (
         llm_cassette(cassette, mode),
-        ChatEngine(settings, model=model, account=account, market=market) as engine,
+        ChatEngine(
+            settings,
+            model=model,
+            account=account,
+            market=market,
+            count_day_spend=mode == "record",
+        ) as engine,
     ):
         yield engine
 
