@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from mcp import types
 from mcp.server.lowlevel import Server
@@ -64,7 +65,9 @@ HowToApprove = Callable[[PendingApproval], str]
 
 @dataclass
 class SessionThreads:
-    """The chat threads of one MCP session: one for its tool calls, one per proposal."""
+    """The chat threads of one MCP session: one for its tool calls, one per proposal. A
+    client may send calls in parallel; a thread takes one turn at a time, so they take turns
+    (`lock`) rather than find the thread busy."""
 
     base: str = field(
         default_factory=lambda: (
@@ -72,6 +75,7 @@ class SessionThreads:
         )
     )
     proposals: int = 0
+    lock: anyio.Lock = field(default_factory=anyio.Lock)
 
     def next_proposal(self) -> str:
         self.proposals += 1
@@ -101,14 +105,15 @@ def build_mcp_server(
         session = threads()
         try:
             caller = caller_of(server.request_context.request)
-            if name == PROPOSE_TRADE:
-                thread = session.next_proposal()
-                events = await _run(lambda: service.propose(thread, arguments, **_as(caller)))
-                return _proposal_answer(events, how_to_approve)
-            events = await _run(
-                lambda: service.call_tool(session.base, name, arguments, **_as(caller))
-            )
-            return _tool_answer(events)
+            async with session.lock:
+                if name == PROPOSE_TRADE:
+                    thread = session.next_proposal()
+                    events = await _run(lambda: service.propose(thread, arguments, **_as(caller)))
+                    return _proposal_answer(events, how_to_approve)
+                events = await _run(
+                    lambda: service.call_tool(session.base, name, arguments, **_as(caller))
+                )
+                return _tool_answer(events)
         except UserError as exc:  # a mistake the caller can fix, or a data directory in use
             return _error(str(exc))
         except Exception as exc:  # a bug: logged on stderr, one line to the client

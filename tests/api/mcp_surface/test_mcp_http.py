@@ -73,6 +73,7 @@ class Calls:
     portfolio: types.CallToolResult
     proposal: types.CallToolResult
     viewer_proposal: types.CallToolResult
+    parallel: list[types.CallToolResult]
     logged: list[logging.LogRecord] = field(default_factory=list)
 
 
@@ -122,6 +123,15 @@ async def converse(url: str) -> Calls:
         tools = (await client.list_tools()).tools
         portfolio = await client.call_tool("portfolio", {})
         proposal = await client.call_tool("propose_trade", IDEA)
+        parallel: list[types.CallToolResult] = []
+
+        async def call(name: str, arguments: dict[str, object]) -> None:
+            parallel.append(await client.call_tool(name, arguments))
+
+        async with anyio.create_task_group() as calls:
+            for _ in range(2):
+                calls.start_soon(call, "backtest_strategy", {"strategy": "bollinger", "days": 365})
+                calls.start_soon(call, "portfolio", {})
     async with (
         httpx.AsyncClient() as http,
         streamable_http_client(f"{url}/viewer/", http_client=http) as (read, write, _),
@@ -129,7 +139,7 @@ async def converse(url: str) -> Calls:
     ):
         await viewer.initialize()
         viewer_proposal = await viewer.call_tool("propose_trade", IDEA)
-    return Calls(tools, portfolio, proposal, viewer_proposal)
+    return Calls(tools, portfolio, proposal, viewer_proposal, parallel)
 
 
 def test_the_tools_and_a_call_over_http(calls: tuple[Calls, Path]) -> None:
@@ -158,6 +168,13 @@ def test_a_viewers_key_cannot_propose(calls: tuple[Calls, Path]) -> None:
     first = served.viewer_proposal.content[0]
     assert isinstance(first, types.TextContent)
     assert first.text == "a viewer cannot propose trades: use a trader's key"
+
+
+def test_calls_sent_in_parallel_in_one_session_all_answer(calls: tuple[Calls, Path]) -> None:
+    served, _ = calls
+
+    assert len(served.parallel) == 4
+    assert [result.isError for result in served.parallel] == [False] * 4
 
 
 def test_clients_ending_their_sessions_leave_no_error_in_the_log(calls: tuple[Calls, Path]) -> None:
