@@ -382,6 +382,10 @@ from api.portfolio_cli import portfolio_app  # noqa: E402 - beside the other com
 
 app.add_typer(portfolio_app, name="portfolio")
 
+from api.keys_command import register as register_keys  # noqa: E402 - beside the other groups
+
+register_keys(app)
+
 audit_app = typer.Typer(
     help="The audit trail: verify it, repair an interrupted write, show a trace, search, prune.",
     no_args_is_help=True,
