@@ -23,6 +23,7 @@ from api.options import (
     TimeframeOption,
     ToOption,
 )
+from api.serve_cli import serve
 from core.dates import parse_date
 
 if TYPE_CHECKING:
@@ -324,6 +325,7 @@ def record(
 app.command("backtest")(backtest)
 app.command("chat")(chat)
 app.command("ask")(ask)
+app.command("serve")(serve)
 
 
 risk_app = typer.Typer(help="The manual kill switch: halt, resume, status.", no_args_is_help=True)
