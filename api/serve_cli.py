@@ -66,8 +66,8 @@ def serve(
             f"serving the chat at {url}/v1/chat · account {desk.account_name} · market "
             f"{desk.market_spec} · data {engine.root}"
         )
-        typer.echo(f"OpenAPI docs at {url}/docs · Ctrl-C stops")
         if not keys.listed():
             typer.echo(NO_KEYS)
+        typer.echo(f"OpenAPI docs at {url}/docs · Ctrl-C stops")
         serve_forever(app, sock)
     typer.echo("stopped: the threads are kept, the data directory released")
