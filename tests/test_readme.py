@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -354,6 +355,23 @@ OFFLINE_RECORDING = MARKET_RECORDING.replace(
 OFFLINE_BINANCE_DATA = (CCXT_FIXTURES / "markets" / "binance.json", MARKETS / "binance-2023")
 
 
+KEY_CREATE = "KEY=$(tradegraph keys create --name alice --role trader)"
+CURL_RISK = (
+    'curl -N -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" '
+    '-d \'{"thread":"t1","text":"/risk"}\' http://127.0.0.1:8765/v1/chat'
+)
+SERVING = "python {root}/tests/chat_serving.py"
+SERVING_WHY = (
+    "the server runs until Ctrl-C: it is started as written on a free port (tests run side by "
+    "side), with a trader key in KEY; once it answers"
+)
+
+
+def _literal(command: str) -> str:
+    """`command` as one bash word that survives the rows' `format_map`."""
+    return shlex.quote(command).replace("{", "{{").replace("}", "}}")
+
+
 def _backtest_report(sandbox: Sandbox, output: str) -> None:
     page = (sandbox.checkout / "backtest" / "eth-rsi" / "report.html").read_text()
     assert "Tail risk" in page and "plotly" in page
@@ -655,6 +673,31 @@ ROWS: dict[str, Row] = {
         expect=("the agent would: ", "a dry cycle: nothing was sent")
     ),
     'tradegraph ask "/agents"': Row(expect=("no agents",)),
+    KEY_CREATE: Row(expect=("key alice (trader) created", "shown this once and not stored")),
+    "tradegraph serve": Row(
+        run_as=SERVING,
+        why=f"{SERVING_WHY}, Ctrl-C stops it",
+        expect=(
+            "serving the chat at http://127.0.0.1:",
+            "OpenAPI docs at http://127.0.0.1:",
+            "stopped: the threads are kept, the data directory released",
+        ),
+    ),
+    CURL_RISK: Row(
+        run_as=f"{SERVING} {_literal(CURL_RISK)}",
+        why=f"{SERVING_WHY}, curl asks it (its port for 8765), then Ctrl-C stops it",
+        expect=(
+            "event: tool_call",
+            '"tool":"risk_status"',
+            "event: answer",
+            "account chat: ACTIVE",
+            '"POST /v1/chat HTTP/1.1" 200',
+        ),
+    ),
+    "tradegraph keys list": Row(setup=(KEY_CREATE,), expect=("alice", "trader", "active")),
+    "tradegraph keys revoke alice": Row(
+        setup=(KEY_CREATE,), expect=("key alice (trader) revoked at ",)
+    ),
     "tradegraph portfolio optimize --market ../shared/markets/binance-2020-09_2021-10 "
     "--symbols BTC/USDT,ETH/USDT,SOL/USDT,BNB/USDT --timeframe 1d --method hrp": Row(
         expect=("hrp", "SOL/USDT", "risk.max_position_fraction")
