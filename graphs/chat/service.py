@@ -213,6 +213,12 @@ class ChatEngine:
                     f"thread {thread} waits for approval {pending['approval_id']}, "
                     f"not {approval_id}"
                 )
+            if pending["account"] != self.desk.account_name:
+                raise NotAllowedError(
+                    f"approval {approval_id} is for account {pending['account']}, and this chat "
+                    f"is on {self.desk.account_name}: open the chat with --account "
+                    f"{pending['account']} to {action} it"
+                )
             if self._settle_expired(thread, waiting_is_busy=False):
                 raise ApprovalExpiredError(
                     f"approval {approval_id} expired unanswered: nothing was traded; ask again"

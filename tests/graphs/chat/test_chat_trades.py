@@ -119,6 +119,19 @@ def test_a_viewer_can_neither_approve_nor_propose(tmp_path: Path) -> None:
     assert ledger_rows(tmp_path) == ([], [])
 
 
+def test_an_approval_cannot_be_given_from_a_chat_on_another_account(tmp_path: Path) -> None:
+    with ChatEngine(chat_settings(tmp_path)) as engine:
+        approval = propose(engine, "t1")
+    with (
+        ChatEngine(chat_settings(tmp_path), account="other") as other,
+        pytest.raises(NotAllowedError, match=r"for account chat.*--account chat"),
+    ):
+        list(other.approve("t1", approval, actor="alice", role="trader"))
+
+    assert ledger_rows(tmp_path) == ([], [])
+    assert ledger_rows(tmp_path, "other") == ([], [])
+
+
 def test_a_proposal_on_a_halted_account_is_denied_shown_and_closed(tmp_path: Path) -> None:
     settings = chat_settings(tmp_path)
     halted = subprocess.run(
