@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from api.server.auth import KeyGuard, KeyLookup
 from api.server.chat_routes import chat_router
 from api.server.errors import install_error_handlers
+from api.server.limits import BodyLimit
 from api.server.mounts import MountedApp
 from graphs.chat.contract import ChatService
 
@@ -28,6 +29,9 @@ DESCRIPTION: Final = (
     "`Authorization: Bearer KEY` or `X-API-Key: KEY`."
 )
 RESERVED: Final = ("/v1", "/docs", "/redoc", "/openapi.json")
+MAX_BODY_BYTES: Final = 64 * 1024
+"""A message holds at most 8,000 characters (`graphs.chat.service.MAX_TEXT`): a larger body is
+refused (413, the JSON error body) before it is read whole."""
 
 
 def create_app(
@@ -50,7 +54,13 @@ def create_app(
                     await stack.enter_async_context(mount.lifespan())
             yield
 
-    app = FastAPI(title=title, description=DESCRIPTION, version="1", lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        description=DESCRIPTION,
+        version="1",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     install_error_handlers(app)
     app.include_router(chat_router(service, keys))
     for mount in mounts:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Annotated, Final, Protocol
 
 import anyio
-from fastapi import Security
+from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -35,6 +35,9 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 _api_key = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key: `X-API-Key: KEY`."
 )
+
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+ApiKeyHeaderValue = Annotated[str | None, Security(_api_key)]
 
 
 class KeyLookup(Protocol):
@@ -87,15 +90,15 @@ def token_from(authorization: str | None, api_key: str | None) -> str | None:
 
 
 def caller_with(keys: KeyLookup, role: Role, what: str) -> Callable[..., Awaitable[Caller]]:
-    """A route dependency: the request's caller, at least `role` (both header forms are
-    declared, so /docs offers to send either)."""
+    """A route dependency: the request's caller, at least `role`. The two header forms are
+    declared (so /docs offers to send either) and read as `KeyGuard` reads them."""
 
     async def caller(
-        bearer: HTTPAuthorizationCredentials | None = Security(_bearer),  # noqa: B008
-        api_key: str | None = Security(_api_key),
+        request: Request, bearer: BearerCredentials, api_key: ApiKeyHeaderValue
     ) -> Caller:
-        given = token_from(f"Bearer {bearer.credentials}" if bearer else None, api_key)
-        return permit(await authenticate(keys, given), role, what)
+        headers = request.headers
+        token = token_from(headers.get("authorization"), headers.get("x-api-key"))
+        return permit(await authenticate(keys, token), role, what)
 
     return caller
 

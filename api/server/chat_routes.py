@@ -32,6 +32,9 @@ from graphs.chat.contract import ChatEvent, ChatService, ThreadView
 log = logging.getLogger(__name__)
 
 SSE_HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+KEEPALIVE_S: Final = 15.0
+KEEPALIVE: Final = b": keep-alive\n\n"
+"""An SSE comment: clients ignore it; proxies see the stream is alive while a model thinks."""
 ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     401: {"description": "No API key, or an unknown or revoked one."},
     403: {"description": "The key's role is too low for this."},
@@ -148,8 +151,11 @@ def sse_frame(event: ChatEvent) -> bytes:
     return f"event: {event.kind}\ndata: {data}\n\n".encode()
 
 
-async def event_stream(thread: str, events: Iterator[ChatEvent]) -> AsyncIterator[bytes]:
-    """The frames of `events`, read on a thread of their own and handed to the event loop."""
+async def event_stream(
+    thread: str, events: Iterator[ChatEvent], *, keepalive_s: float = KEEPALIVE_S
+) -> AsyncIterator[bytes]:
+    """The frames of `events`, read on a thread of their own and handed to the event loop; a
+    comment line every `keepalive_s` without an event (a model thinking, a slow tool)."""
     loop = asyncio.get_running_loop()
     arrived: asyncio.Queue[ChatEvent | None] = asyncio.Queue()
 
@@ -169,7 +175,14 @@ async def event_stream(thread: str, events: Iterator[ChatEvent]) -> AsyncIterato
             hand_over(None)
 
     threading.Thread(target=carry, name=f"sse-{thread}", daemon=True).start()
-    while (event := await arrived.get()) is not None:
+    while True:
+        try:
+            event = await asyncio.wait_for(arrived.get(), timeout=keepalive_s)
+        except TimeoutError:
+            yield KEEPALIVE
+            continue
+        if event is None:
+            return
         yield sse_frame(event)
 
 

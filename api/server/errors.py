@@ -9,7 +9,6 @@ server's log only). Messages go through `core.text.shown`: they may quote what w
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -32,8 +31,6 @@ from graphs.chat.contract import (
     ThreadBusyError,
     UnknownThreadError,
 )
-
-log = logging.getLogger(__name__)
 
 CHAT_CODES: Final[dict[type[ChatError], str]] = {
     UnknownThreadError: "unknown_thread",
@@ -124,7 +121,7 @@ async def _user_error(request: Request, exc: Exception) -> Response:
 
 
 async def _failure(request: Request, exc: Exception) -> Response:
-    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    """Starlette raises the exception again once this is sent: the server logs it."""
     message = f"the server failed ({type(exc).__name__}); its log has the details"
     return error_response(500, "internal_error", message)
 

@@ -4,6 +4,7 @@ engine on a data directory, an httpx client reading the server-sent events as th
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +231,18 @@ def test_a_malformed_body_is_422_with_one_line_saying_what_to_send(
     assert message in line
 
 
+def test_a_body_over_the_limit_is_413_before_it_is_read(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    with served_chat(tmp_path) as served, served.client(tokens["trader"]) as client:
+        response = client.post("/v1/chat", json={"thread": "t1", "text": "x" * 100_000})
+
+    assert error_of(response) == (
+        413,
+        "body_too_large",
+        "the body is too large: a message holds at most 8,000 characters",
+    )
+
+
 def test_a_bad_thread_id_is_400_in_the_error_body(tmp_path: Path) -> None:
     tokens = make_keys(tmp_path)
     with served_chat(tmp_path) as served, served.client(tokens["trader"]) as client:
@@ -263,3 +276,20 @@ def test_the_docs_and_the_openapi_document_are_served(tmp_path: Path) -> None:
     assert set(document["components"]["securitySchemes"]) == {"HTTPBearer", "APIKeyHeader"}
     streamed = document["paths"]["/v1/chat"]["post"]["responses"]["200"]["content"]
     assert "text/event-stream" in streamed
+
+
+def test_a_chunked_body_over_the_limit_is_413_too(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"thread": "t1", "text": "'
+        for _ in range(100):
+            yield b"x" * 1000
+        yield b'"}'
+
+    with served_chat(tmp_path) as served, served.client(tokens["trader"]) as client:
+        response = client.post(
+            "/v1/chat", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+
+    assert error_of(response)[:2] == (413, "body_too_large")
