@@ -15,7 +15,7 @@ import typer
 
 from api.chat_cli import AccountOption, ChatMarketOption
 from api.options import DataDirOption
-from api.server.serve import DEFAULT_HOST, DEFAULT_PORT
+from api.server import DEFAULT_HOST, DEFAULT_PORT
 
 NO_KEYS = (
     "no API keys yet: every request gets 401 until one is made "

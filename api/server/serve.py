@@ -24,10 +24,9 @@ from typing import Final
 import uvicorn
 from starlette.types import ASGIApp
 
+from api.server import DEFAULT_HOST
 from core.errors import UserError
 
-DEFAULT_HOST: Final = "127.0.0.1"
-DEFAULT_PORT: Final = 8765
 GRACE_S: Final = 5
 """How long the streams under way may take to finish once the server is told to stop."""
 START_TIMEOUT_S: Final = 30.0
