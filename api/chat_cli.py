@@ -4,7 +4,9 @@
 and its result in brief, and asks approve or reject when a trade waits for a person. `--thread`
 resumes a thread, its history shown first (and its pending approval asked again). Ctrl-D or
 Ctrl-C leaves, the thread kept. `ask` is one question, its answer printed (or, with `--json`,
-its events as JSON). Text from a model or a store is shown through `core.text.shown`.
+its events as JSON). `--cassette` records Claude's answers, or replays them without a key, as
+`run --cassette` does the analyst's. Text from a model or a store is shown through
+`core.text.shown`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import json
 import secrets
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Final
 
@@ -36,6 +39,13 @@ AccountOption = Annotated[
     str | None,
     typer.Option(help="The paper account trades go to (created on first use) [default: chat]."),
 ]
+CassetteOption = Annotated[
+    Path | None,
+    typer.Option(
+        help="Claude's answers: replay this cassette (no key needed), or record it if it does "
+        "not exist yet (needs ANTHROPIC_API_KEY)."
+    ),
+]
 ChatMarketOption = Annotated[
     str | None,
     typer.Option(
@@ -48,10 +58,11 @@ def chat(
     thread: ThreadOption = None,
     account: AccountOption = None,
     market: ChatMarketOption = None,
+    cassette: CassetteOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Ask about strategies, decisions, risk and the portfolio; propose trades you approve."""
-    with _engine(account, market, data_dir) as engine:
+    with _engine(account, market, data_dir, cassette) as engine:
         name = _resumed(engine, thread) if thread is not None else _new_thread()
         desk = engine.desk
         out(f"thread {name} · account {desk.account_name} · market {desk.market_spec}")
@@ -71,10 +82,11 @@ def ask(
     thread: ThreadOption = None,
     account: AccountOption = None,
     market: ChatMarketOption = None,
+    cassette: CassetteOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """One question, one answer (a trade it proposes waits in its thread for approval)."""
-    with _engine(account, market, data_dir) as engine:
+    with _engine(account, market, data_dir, cassette) as engine:
         name = thread or _new_thread()
         events = engine.send(name, question, actor=ACTOR, role=ROLE)
         if as_json:
@@ -90,13 +102,38 @@ def ask(
         raise typer.Exit(2)
 
 
-def _engine(account: str | None, market: str | None, data_dir: Path | None) -> ChatEngine:
+@contextmanager
+def _engine(
+    account: str | None, market: str | None, data_dir: Path | None, cassette: Path | None
+) -> Iterator[ChatEngine]:
+    """The chat engine; with a cassette, its model's requests recorded to or replayed from it
+    for as long as the engine is open (a replay adds nothing to the day's spend)."""
+    from agents.cassettes import cassette_mode, llm_cassette
     from core.settings import load_settings
+    from graphs.assembly import api_key
     from graphs.chat.models import configured_model
     from graphs.chat.service import ChatEngine
 
     settings = load_settings(data_dir=data_dir, market=market)
-    return ChatEngine(settings, model=configured_model(settings), account=account, market=market)
+    if cassette is None:
+        with ChatEngine(
+            settings, model=configured_model(settings), account=account, market=market
+        ) as engine:
+            yield engine
+        return
+    mode = cassette_mode(cassette, have_key=api_key(settings) is not None)
+    model = configured_model(settings, replaying=mode == "replay")
+    with (
+        llm_cassette(cassette, mode),
+        ChatEngine(
+            settings,
+            model=model,
+            account=account,
+            market=market,
+            count_day_spend=mode == "record",
+        ) as engine,
+    ):
+        yield engine
 
 
 def _resumed(engine: ChatEngine, thread: str) -> str:
@@ -152,22 +189,28 @@ class Printer:
     """Prints a turn's events as they come: tokens inline, tool calls and results in brief."""
 
     def show(self, events: Iterable[ChatEvent]) -> str:
-        """Print every event; the kind of the last one."""
-        streamed = False
+        """Print every event; the kind of the last one. A model's text streams inline; a line
+        it leaves open is ended before anything else is printed."""
+        streamed = open_line = False
         kind = "error"
         for event in events:
             kind = event.kind
             if event.kind == "token":
                 sys.stdout.write(shown(event.text))
                 sys.stdout.flush()
-                streamed = True
-            elif event.kind == "tool_call":
+                streamed = open_line = True
+                continue
+            if open_line:
+                out("")
+                open_line = False
+            if event.kind == "tool_call":
                 given = json.dumps(event.data or {}, sort_keys=True)[:160]
                 out(f"  → {event.tool} {shown(given, one_line=True)}")
             elif event.kind == "tool_result":
                 out(f"  ← {event.tool}: {_brief(event)}")
             elif event.kind == "answer":
-                out("" if streamed else shown(event.text))
+                if not streamed:
+                    out(shown(event.text))
             elif event.kind == "approval":
                 out(shown(event.text))
             else:

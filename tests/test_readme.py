@@ -262,6 +262,19 @@ def _chain_still_intact(sandbox: Sandbox, out: str) -> None:
     assert after.returncode == 0 and "chain intact" in after.stdout, after.stdout + after.stderr
 
 
+TEXT_BLOCK = re.compile(r"^```text\n(.*?)^```", re.MULTILINE | re.DOTALL)
+
+
+def _printed_as_the_readme_shows(marker: str) -> Callable[[Sandbox, str], None]:
+    """The command printed the README's ```text block that contains `marker`, exactly."""
+
+    def check(sandbox: Sandbox, out: str) -> None:
+        [shown] = [b for b in TEXT_BLOCK.findall(README.read_text()) if marker in b]
+        assert out == shown
+
+    return check
+
+
 def _write(name: str, marker: str) -> Callable[[Path], None]:
     """Writes the README's toml block containing `marker` to checkout/name."""
 
@@ -673,6 +686,15 @@ ROWS: dict[str, Row] = {
         expect=("the agent would: ", "a dry cycle: nothing was sent")
     ),
     'tradegraph ask "/agents"': Row(expect=("no agents",)),
+    'tradegraph ask "How did Bollinger bands do on SYN/USDT 1h over the last 30 days, against '
+    'buy and hold?" --cassette tests/cassettes/anthropic/chat/backtest_question.yaml': Row(
+        expect=("→ backtest_strategy", "evidence, not a guarantee"),
+        check=_printed_as_the_readme_shows("I'll backtest it."),
+    ),
+    'tradegraph ask "Buy 1 SYN/USDT with a stop-loss at 75." '
+    "--cassette tests/cassettes/anthropic/chat/trade_approved.yaml": Row(
+        expect=("→ risk_status", "APPROVAL NEEDED", "approve it with `tradegraph chat --thread ")
+    ),
     KEY_CREATE: Row(expect=("key alice (trader) created", "shown this once and not stored")),
     "tradegraph serve": Row(
         run_as=SERVING,

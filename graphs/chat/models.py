@@ -15,14 +15,15 @@ CLAUDE_CHAT = "agents.claude_chat"
 CHAT_PROMPT = "chat_system"
 
 
-def configured_model(settings: Settings) -> ChatModel | None:
+def configured_model(settings: Settings, *, replaying: bool = False) -> ChatModel | None:
     """The configured chat model: a key (ANTHROPIC_API_KEY) or an endpoint
-    (`anthropic.base_url`, ANTHROPIC_BASE_URL); None when neither is set."""
+    (`anthropic.base_url`, ANTHROPIC_BASE_URL); None when neither is set. `replaying`: a
+    cassette answers every request, so Claude needs no key."""
     try:
         claude: Any = importlib.import_module(CLAUDE_CHAT)
     except ImportError:
         return None
-    model: ChatModel | None = claude.claude_chat_from_settings(settings)
+    model: ChatModel | None = claude.claude_chat_from_settings(settings, replaying=replaying)
     return model
 
 

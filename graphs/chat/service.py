@@ -77,9 +77,12 @@ class ChatEngine:
         account: str | None = None,
         market: str | None = None,
         clock: Callable[[], int] | None = None,
+        count_day_spend: bool = True,
     ) -> None:
         """`model`: None answers free text with how to configure one (slash commands work);
-        `clock`: wall time in ms (approvals are stamped and expire by it), for tests."""
+        `clock`: wall time in ms (approvals are stamped and expire by it), for tests;
+        `count_day_spend`: False for a model replaying a cassette, which spends nothing (the
+        thread's own budget still holds)."""
         self.settings = settings
         self.root = prepare_data_dir(settings.data_dir)
         self._clock = clock or _wall_ms
@@ -91,9 +94,8 @@ class ChatEngine:
             self.desk = ChatDesk(settings, account=account, market=market, now_ms=self._clock)
             self._audit = ChatAudit(self.root, settings, market_source=self.desk.market_spec)
             self._stack.callback(self._audit.close)
-            spend = ChatSpend(
-                settings.chat, storage_for(settings, self.root).state_store("chat_spend")
-            )
+            store = storage_for(settings, self.root).state_store("chat_spend")
+            spend = ChatSpend(settings.chat, store if count_day_spend else None)
             deps = ChatDeps(
                 tools=RegistryTools(self.desk),
                 trading=DeskTrading(self.desk, settings.chat.approval_ttl_seconds),

@@ -26,6 +26,8 @@ from graphs.chat.slash import SlashCall, SlashHelp, is_slash, parse_slash
 from graphs.chat.state import ChatDeps, ChatState
 from tools.registry import input_schema
 
+TOKEN_FIELDS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens")
+"""What a turn's usage counts, per model reply (the budgets count every one of them)."""
 PROPOSE_TRADE = "propose_trade"
 PROPOSE_TRADE_TOOL = {
     "name": PROPOSE_TRADE,
@@ -119,12 +121,12 @@ class TurnSteps:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             line = f"the model failed ({type(exc).__name__}{': ' + reason if reason else ''})"
             return {"turn": {**turn, "error": line[:300] + "; try again"}, "messages": messages}
-        tokens = reply.input_tokens + reply.output_tokens
+        tokens = reply.tokens
         d.spend.add(tokens, reply.cost_usd)
         usage = dict(turn.get("usage", {}))
         usage["requests"] = usage.get("requests", 0) + 1
-        usage["input_tokens"] = usage.get("input_tokens", 0) + reply.input_tokens
-        usage["output_tokens"] = usage.get("output_tokens", 0) + reply.output_tokens
+        for field in TOKEN_FIELDS:
+            usage[field] = usage.get(field, 0) + getattr(reply, field)
         usage["cost_usd"] = round(usage.get("cost_usd", 0.0) + reply.cost_usd, 6)
         usage["model_ms"] = round(
             usage.get("model_ms", 0.0) + (time.perf_counter() - started) * 1000, 3

@@ -11,7 +11,7 @@ in its thread's chain, its answer in the history, and its last event.
 
 from __future__ import annotations
 
-import secrets
+import hashlib
 import time
 from typing import Any
 
@@ -31,6 +31,14 @@ from graphs.chat.steps import PROPOSE_TRADE, as_json, emit, now_ms, tool_result_
 AWAIT = "await_approval"
 
 
+def approval_id_for(thread: str, at_ms: int, position: int) -> str:
+    """A proposal's approval id: from its thread, the moment it was asked and its place in
+    the thread's history, so unique per thread and turn, and the same when the same turn is
+    asked again at the same moment (a replayed conversation sends the same bytes)."""
+    digest = hashlib.sha256(f"{thread}|{at_ms}|{position}".encode()).hexdigest()
+    return f"ap-{digest[:12]}"
+
+
 class TradeSteps:
     def __init__(self, deps: ChatDeps) -> None:
         self.d = deps
@@ -38,7 +46,7 @@ class TradeSteps:
     def validate(self, state: ChatState) -> dict[str, Any]:
         thread, turn = state["thread"], dict(state["turn"])
         idea, call_id = state["idea"] or {}, state.get("idea_call")
-        approval_id = f"ap-{secrets.token_hex(6)}"
+        approval_id = approval_id_for(thread, turn["at_ms"], len(state.get("history", [])))
         try:
             pending = self.d.trading.propose(idea, thread=thread, approval_id=approval_id)
         except (ValueError, UserError) as exc:

@@ -88,3 +88,42 @@ def test_ask_with_a_malformed_command_is_one_line_and_exit_2(tmp_path: Path) -> 
     assert done.returncode == 2
     assert "error: usage: /backtest STRATEGY SYMBOL TIMEFRAME [--days N]" in done.stdout
     assert "Traceback" not in done.stderr
+
+
+CASSETTE = Path(__file__).resolve().parents[1] / "cassettes" / "anthropic" / "chat"
+
+
+def test_ask_replays_a_claude_cassette_without_a_key_and_spends_nothing(tmp_path: Path) -> None:
+    from tests.graphs.chat.claude_conversations import CONVERSATIONS
+
+    conversation = CONVERSATIONS["backtest_question"]
+    cassette = str(CASSETTE / "backtest_question.yaml")
+    done = tradegraph("ask", conversation.question, "--cassette", cassette, env=env_for(tmp_path))
+
+    assert done.returncode == 0, done.stderr
+    assert "  → backtest_strategy" in done.stdout and "evidence, not a guarantee" in done.stdout
+    assert day_spend(tmp_path) == (0, 0.0)
+
+
+def test_ask_a_question_the_cassette_does_not_hold_is_one_error_line(tmp_path: Path) -> None:
+    cassette = str(CASSETTE / "backtest_question.yaml")
+    done = tradegraph("ask", "something else", "--cassette", cassette, env=env_for(tmp_path))
+
+    assert done.returncode == 2
+    assert "error: the model failed: the cassette has no answer for this request" in done.stdout
+
+
+def test_ask_with_a_missing_cassette_and_no_key_is_one_line(tmp_path: Path) -> None:
+    done = tradegraph("ask", "hi", "--cassette", str(tmp_path / "new.yaml"), env=env_for(tmp_path))
+
+    assert_one_line_error(done, "does not exist and there is no ANTHROPIC_API_KEY to record it")
+
+
+def day_spend(root: Path) -> tuple[int, float]:
+    """The chat's spend recorded for today in the data directory (tokens, dollars)."""
+    from core.backends import storage_for
+    from core.settings import Settings
+    from graphs.chat.budget import ChatSpend
+
+    settings = Settings(data_dir=root)
+    return ChatSpend(settings.chat, storage_for(settings, root).state_store("chat_spend")).today()
