@@ -293,3 +293,22 @@ def test_a_chunked_body_over_the_limit_is_413_too(tmp_path: Path) -> None:
         )
 
     assert error_of(response)[:2] == (413, "body_too_large")
+
+
+def test_a_thread_over_its_budget_is_429_and_its_slash_commands_still_answer(
+    tmp_path: Path,
+) -> None:
+    tokens = make_keys(tmp_path)
+    model = ScriptedModel(says("One."), says("Two."))
+    with (
+        served_chat(tmp_path, model=model, chat={"thread_tokens": 100}) as served,
+        served.client(tokens["trader"]) as client,
+    ):
+        stream_turn(client, "one")
+        spent, _ = stream_turn(client, "two")
+        slash, events = stream_turn(client, "/risk")
+
+    status, code, message = error_of(spent)
+    assert (status, code) == (429, "budget_spent")
+    assert "start a new thread" in message
+    assert slash.status_code == 200 and events[-1][0] == "answer"
