@@ -24,6 +24,7 @@ from api.options import (
     TimeframeOption,
     ToOption,
 )
+from api.serve_cli import serve
 from core.dates import parse_date
 
 if TYPE_CHECKING:
@@ -325,6 +326,7 @@ def record(
 app.command("backtest")(backtest)
 app.command("chat")(chat)
 app.command("ask")(ask)
+app.command("serve")(serve)
 register_mcp(app)
 
 
@@ -383,6 +385,10 @@ app.add_typer(agent_app, name="agent")
 from api.portfolio_cli import portfolio_app  # noqa: E402 - beside the other command groups
 
 app.add_typer(portfolio_app, name="portfolio")
+
+from api.keys_command import register as register_keys  # noqa: E402 - beside the other groups
+
+register_keys(app)
 
 audit_app = typer.Typer(
     help="The audit trail: verify it, repair an interrupted write, show a trace, search, prune.",

@@ -38,6 +38,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.mcp_surface.http import mcp_http_app
+from api.server.auth import Caller as Key
 from core.settings import Settings
 from graphs.chat.service import ChatEngine
 
@@ -87,9 +88,7 @@ class Trader:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope.setdefault("state", {})["caller"] = type(
-            "Key", (), {"name": "bench", "role": "trader"}
-        )
+        scope.setdefault("state", {})["caller"] = Key(name="bench", role="trader")
         await self.app(scope, receive, send)
 
 

@@ -15,6 +15,7 @@ OWN_FILES: Final = (
     "ledger.sqlite",
     "risk_state.sqlite",
     "llm_spend.sqlite",
+    "api_keys.sqlite",
     "halt_log.jsonl",
     "writer.lock",
 )

@@ -72,3 +72,14 @@ def test_chat_tools_benchmark_times_tools_the_desk_has(tmp_path):
 
     assert {name for name, _ in tool_calls()} <= names
     assert median_s(lambda: None, 3) >= 0
+
+
+def test_chat_http_benchmark_times_each_kind_of_request(tmp_path):
+    from benchmarks.bench_chat_http import measure
+
+    timings = measure(tmp_path, 2)
+
+    assert len(timings) == 4 and all(len(times) == 2 for times in timings.values())
+    first = timings["model turn: request -> first event"]
+    last = timings["model turn: request -> last event"]
+    assert all(0 < f <= t for f, t in zip(first, last, strict=True))

@@ -20,6 +20,7 @@ import functools
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -367,6 +368,23 @@ OFFLINE_RECORDING = MARKET_RECORDING.replace(
 OFFLINE_BINANCE_DATA = (CCXT_FIXTURES / "markets" / "binance.json", MARKETS / "binance-2023")
 
 
+KEY_CREATE = "KEY=$(tradegraph keys create --name alice --role trader)"
+CURL_RISK = (
+    'curl -N -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" '
+    '-d \'{"thread":"t1","text":"/risk"}\' http://127.0.0.1:8765/v1/chat'
+)
+SERVING = "python {root}/tests/chat_serving.py"
+SERVING_WHY = (
+    "the server runs until Ctrl-C: it is started as written on a free port (tests run side by "
+    "side), with a trader key in KEY; once it answers"
+)
+
+
+def _literal(command: str) -> str:
+    """`command` as one bash word that survives the rows' `format_map`."""
+    return shlex.quote(command).replace("{", "{{").replace("}", "}}")
+
+
 def _backtest_report(sandbox: Sandbox, output: str) -> None:
     page = (sandbox.checkout / "backtest" / "eth-rsi" / "report.html").read_text()
     assert "Tail risk" in page and "plotly" in page
@@ -677,6 +695,31 @@ ROWS: dict[str, Row] = {
     "--cassette tests/cassettes/anthropic/chat/trade_approved.yaml": Row(
         expect=("→ risk_status", "APPROVAL NEEDED", "approve it with `tradegraph chat --thread ")
     ),
+    KEY_CREATE: Row(expect=("key alice (trader) created", "shown this once and not stored")),
+    "tradegraph serve": Row(
+        run_as=SERVING,
+        why=f"{SERVING_WHY}, Ctrl-C stops it",
+        expect=(
+            "serving the chat at http://127.0.0.1:",
+            "OpenAPI docs at http://127.0.0.1:",
+            "stopped: the threads are kept, the data directory released",
+        ),
+    ),
+    CURL_RISK: Row(
+        run_as=f"{SERVING} {_literal(CURL_RISK)}",
+        why=f"{SERVING_WHY}, curl asks it (its port for 8765), then Ctrl-C stops it",
+        expect=(
+            "event: tool_call",
+            '"tool":"risk_status"',
+            "event: answer",
+            "account chat: ACTIVE",
+            '"POST /v1/chat HTTP/1.1" 200',
+        ),
+    ),
+    "tradegraph keys list": Row(setup=(KEY_CREATE,), expect=("alice", "trader", "active")),
+    "tradegraph keys revoke alice": Row(
+        setup=(KEY_CREATE,), expect=("key alice (trader) revoked at ",)
+    ),
     'claude mcp add tradegraph -- "$PWD/.venv/bin/tradegraph" mcp '
     '--data-dir "$PWD/.tradegraph"': Row(
         run_as="python {root}/tests/mcp_client.py stdio -- "
@@ -684,6 +727,22 @@ ROWS: dict[str, Row] = {
         why="the claude command is not here: an MCP client on the SDK runs the server this line "
         "configures (the project's tradegraph), lists its tools and calls risk_status",
         expect=("server tradegraph", "backtest_strategy", "propose_trade", '"state": "ACTIVE"'),
+    ),
+    "claude mcp add --transport http tradegraph http://127.0.0.1:8765/mcp --header "
+    '"Authorization: Bearer $KEY"': Row(
+        run_as=f"{SERVING} "
+        + shlex.quote(
+            "python {root}/tests/mcp_client.py http http://127.0.0.1:8765/mcp "
+            '--header "Authorization: Bearer $KEY"'
+        ),
+        why=f"{SERVING_WHY}, an MCP client on the SDK stands in for claude (not here): it "
+        "connects to /mcp with the key, lists the tools and calls risk_status",
+        expect=(
+            "server tradegraph",
+            "propose_trade",
+            '"state": "ACTIVE"',
+            '"POST /mcp HTTP/1.1" 200',
+        ),
     ),
     "tradegraph portfolio optimize --market ../shared/markets/binance-2020-09_2021-10 "
     "--symbols BTC/USDT,ETH/USDT,SOL/USDT,BNB/USDT --timeframe 1d --method hrp": Row(

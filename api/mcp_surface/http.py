@@ -19,6 +19,9 @@ from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.types import ASGIApp
 
 from api.mcp_surface.server import Caller, CallerOf, build_mcp_server
+from api.server.auth import CALLER
+from api.server.auth import Caller as KeyCaller
+from api.server.mounts import MountedApp
 from core.errors import UserError
 from graphs.chat.contract import ChatService, PendingApproval
 
@@ -38,13 +41,19 @@ def mcp_http_app(
     return sessions.handle_request, sessions.run
 
 
+def mcp_mount(service: ChatService) -> MountedApp:
+    """`/mcp` on `tradegraph serve`: any key may read (a viewer's cannot propose)."""
+    app, lifespan = mcp_http_app(service)
+    return MountedApp(path=MCP_PATH, app=app, role="viewer", lifespan=lifespan)
+
+
 def key_caller(request: Any) -> Caller:
     """The caller `tradegraph serve` let through: its key's name and role."""
     state = getattr(request, "state", None)
-    key = getattr(state, "caller", None) if state is not None else None
-    if key is None:
+    key = getattr(state, CALLER, None)
+    if not isinstance(key, KeyCaller):
         raise UserError("no API key came with this request: /mcp is served by `tradegraph serve`")
-    return Caller(actor=str(key.name), role=key.role)
+    return Caller(actor=key.name, role=key.role)
 
 
 class _OrdinaryDisconnect(logging.Filter):

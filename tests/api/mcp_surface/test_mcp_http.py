@@ -24,22 +24,16 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.mcp_surface.http import mcp_http_app
+from api.server.auth import Caller as Key
 from graphs.chat.service import ChatEngine
 from tests.graphs.chat.chat_support import SYMBOL, chat_settings, ledger_rows
 
 IDEA = {"symbol": SYMBOL, "side": "buy", "quantity": 1, "stop_price": 75}
 
 
-@dataclass(frozen=True)
-class Key:
-    """What the server's key guard tells a mounted app: the key's name and role."""
-
-    name: str
-    role: str
-
-
 class GivenCaller:
-    """Stands in for the server's key guard: every request comes as `key`."""
+    """Stands in for the server's key guard (`api.server.auth.KeyGuard`): every request comes
+    as `key`."""
 
     def __init__(self, app: ASGIApp, key: Key) -> None:
         self.app, self.key = app, key
@@ -99,8 +93,8 @@ def calls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Calls, Pat
                 yield
 
         routes = [
-            Mount("/mcp", GivenCaller(trader_app, Key("alice", "trader"))),
-            Mount("/viewer", GivenCaller(viewer_app, Key("bob", "viewer"))),
+            Mount("/mcp", GivenCaller(trader_app, Key(name="alice", role="trader"))),
+            Mount("/viewer", GivenCaller(viewer_app, Key(name="bob", role="viewer"))),
         ]
         kept, sdk = Kept(), logging.getLogger("mcp")
         sdk.addHandler(kept)

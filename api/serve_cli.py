@@ -1,0 +1,73 @@
+"""`tradegraph serve`: the chat over HTTP (FastAPI under uvicorn), on 127.0.0.1 by default.
+
+It opens the chat engine on the data directory (holding its writer lock while it serves, as
+`tradegraph chat` does), the key store beside it, and the surfaces mounted beside the chat
+routes, then serves until Ctrl-C or SIGTERM; the engine is closed and the data directory
+released before it returns.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from typing import Annotated
+
+import typer
+
+from api.chat_cli import AccountOption, ChatMarketOption
+from api.options import DataDirOption
+from api.server import DEFAULT_HOST, DEFAULT_PORT
+
+NO_KEYS = (
+    "no API keys yet: every request gets 401 until one is made "
+    "(`tradegraph keys create --name NAME --role trader`)"
+)
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Listen on this address (a loopback one unless --allow-remote).")
+    ] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option(help="Listen on this port (0: a free one).")] = DEFAULT_PORT,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow a --host other machines can reach (keys travel in clear: use TLS).",
+        ),
+    ] = False,
+    account: AccountOption = None,
+    market: ChatMarketOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Serve the chat over HTTP: POST /v1/chat streams a turn's events; OpenAPI at /docs."""
+    from api.server.app import create_app
+    from api.server.mounts import surface_mounts
+    from api.server.serve import bind, check_host, serve_forever, url_of
+    from core.api_keys import open_api_keys
+    from core.backends import storage_for
+    from core.settings import load_settings
+    from graphs.chat.models import configured_model
+    from graphs.chat.service import ChatEngine
+
+    check_host(host, allow_remote=allow_remote)
+    settings = load_settings(data_dir=data_dir, market=market)
+    sock = bind(host, port)
+    with (
+        closing(sock),
+        ChatEngine(
+            settings, model=configured_model(settings), account=account, market=market
+        ) as engine,
+        closing(open_api_keys(storage_for(settings, engine.root))) as keys,
+    ):
+        app = create_app(engine, keys, mounts=surface_mounts(engine))
+        url = url_of(sock)
+        desk = engine.desk
+        typer.echo(
+            f"serving the chat at {url}/v1/chat · account {desk.account_name} · market "
+            f"{desk.market_spec} · data {engine.root}"
+        )
+        if not keys.listed():
+            typer.echo(NO_KEYS)
+        typer.echo(f"OpenAPI docs at {url}/docs · Ctrl-C stops")
+        serve_forever(app, sock)
+    typer.echo("stopped: the threads are kept, the data directory released")
