@@ -5,18 +5,14 @@ official SDK's `streamable_http_client`, its caller given as `tradegraph serve` 
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
-import uvicorn
 from mcp import ClientSession, types
 from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
@@ -25,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.mcp_surface.http import mcp_http_app
 from api.server.auth import Caller as Key
+from api.server.serve import serving_in_thread
 from graphs.chat.service import ChatEngine
 from tests.graphs.chat.chat_support import SYMBOL, chat_settings, ledger_rows
 
@@ -43,24 +40,6 @@ class GivenCaller:
         await self.app(scope, receive, send)
 
 
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.005)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 @dataclass
 class Calls:
     tools: list[types.Tool]
@@ -68,6 +47,7 @@ class Calls:
     proposal: types.CallToolResult
     viewer_proposal: types.CallToolResult
     parallel: list[types.CallToolResult]
+    unguarded: types.CallToolResult
     logged: list[logging.LogRecord] = field(default_factory=list)
 
 
@@ -86,20 +66,22 @@ def calls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Calls, Pat
     with ChatEngine(chat_settings(root)) as engine:
         trader_app, trader_lifespan = mcp_http_app(engine)
         viewer_app, viewer_lifespan = mcp_http_app(engine)
+        bare_app, bare_lifespan = mcp_http_app(engine)
 
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            async with trader_lifespan(), viewer_lifespan():
+            async with trader_lifespan(), viewer_lifespan(), bare_lifespan():
                 yield
 
         routes = [
             Mount("/mcp", GivenCaller(trader_app, Key(name="alice", role="trader"))),
             Mount("/viewer", GivenCaller(viewer_app, Key(name="bob", role="viewer"))),
+            Mount("/unguarded", bare_app),
         ]
         kept, sdk = Kept(), logging.getLogger("mcp")
         sdk.addHandler(kept)
         try:
-            with serving(Starlette(routes=routes, lifespan=lifespan)) as url:
+            with serving_in_thread(Starlette(routes=routes, lifespan=lifespan)) as url:
                 served = anyio.run(converse, url)
         finally:
             sdk.removeHandler(kept)
@@ -133,7 +115,14 @@ async def converse(url: str) -> Calls:
     ):
         await viewer.initialize()
         viewer_proposal = await viewer.call_tool("propose_trade", IDEA)
-    return Calls(tools, portfolio, proposal, viewer_proposal, parallel)
+    async with (
+        httpx.AsyncClient() as http,
+        streamable_http_client(f"{url}/unguarded/", http_client=http) as (read, write, _),
+        ClientSession(read, write) as nobody,
+    ):
+        await nobody.initialize()
+        unguarded = await nobody.call_tool("portfolio", {})
+    return Calls(tools, portfolio, proposal, viewer_proposal, parallel, unguarded)
 
 
 def test_the_tools_and_a_call_over_http(calls: tuple[Calls, Path]) -> None:
@@ -169,6 +158,17 @@ def test_calls_sent_in_parallel_in_one_session_all_answer(calls: tuple[Calls, Pa
 
     assert len(served.parallel) == 4
     assert [result.isError for result in served.parallel] == [False] * 4
+
+
+def test_served_without_the_servers_key_guard_every_call_is_refused(
+    calls: tuple[Calls, Path],
+) -> None:
+    served, _ = calls
+
+    assert served.unguarded.isError
+    first = served.unguarded.content[0]
+    assert isinstance(first, types.TextContent)
+    assert first.text.startswith("no API key came with this request")
 
 
 def test_clients_ending_their_sessions_leave_no_error_in_the_log(calls: tuple[Calls, Path]) -> None:
