@@ -21,6 +21,7 @@ import pytest
 from mcp import ClientSession, StdioServerParameters, types
 from mcp.client.stdio import stdio_client
 
+from tests.cli import assert_one_line_error, tradegraph
 from tests.graphs.chat.chat_support import SYMBOL, ledger_rows
 
 TRADEGRAPH = Path(sys.executable).parent / "tradegraph"
@@ -190,3 +191,13 @@ def test_every_call_is_in_the_audit_chain_which_verifies(session: Session) -> No
 
 def test_the_server_logs_nothing_alarming_on_stderr(session: Session) -> None:
     assert session.stderr == ""
+
+
+def test_an_unusable_data_directory_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+
+    done = tradegraph("mcp", "--data-dir", str(blocked / "data"), env=SETTINGS)
+
+    assert_one_line_error(done, "is not writable", "--data-dir")
+    assert done.stdout == ""
