@@ -83,3 +83,12 @@ def test_chat_http_benchmark_times_each_kind_of_request(tmp_path):
     first = timings["model turn: request -> first event"]
     last = timings["model turn: request -> last event"]
     assert all(0 < f <= t for f, t in zip(first, last, strict=True))
+
+
+def test_mcp_benchmark_times_the_calls_over_http(tmp_path):
+    from benchmarks.bench_mcp import CALLS, over_http
+
+    figures = over_http(tmp_path, rounds=1)
+
+    assert set(figures) == {name for name, _ in CALLS} | {"propose_trade (once)"}
+    assert all(seconds > 0 for seconds in figures.values())
