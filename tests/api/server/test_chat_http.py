@@ -13,7 +13,7 @@ import pytest
 from graphs.chat.model_port import ModelReply
 from tests.api.server.server_support import error_of, make_keys, served_chat, stream_turn
 from tests.graphs.chat.chat_support import SYMBOL, ledger_rows
-from tests.graphs.chat.test_chat_model_turns import BUY, ScriptedModel, calls, says
+from tests.graphs.chat.scripted_model import BUY, ScriptedModel, calls, says
 
 TRADE = f"/trade buy 1 {SYMBOL} --stop 75"
 
