@@ -67,6 +67,22 @@ def _contents(collection):
     return records, np.round(found["distances"], 5).tolist()
 
 
+def _assert_same_neighbours(rebuilt, original):
+    """The rebuilt index answers nearest-neighbour queries as the original did. HNSW is
+    approximate and chromadb builds it on several threads, so two builds of the same records
+    can differ in a neighbour now and then (seen under CI load, two workers on two cores):
+    nearly every distance must be the same, and each probe still finds its own vector first."""
+    assert len(rebuilt) == len(original)
+    assert [row[0] for row in rebuilt] == [row[0] for row in original]
+    pairs = [
+        (a, b)
+        for got, want in zip(rebuilt, original, strict=True)
+        for a, b in zip(got, want, strict=True)
+    ]
+    same = sum(abs(a - b) <= 1e-5 for a, b in pairs)
+    assert same >= 0.95 * len(pairs), f"{len(pairs) - same} of {len(pairs)} distances differ"
+
+
 def _copy(written, tmp_path):
     root = tmp_path / "data"
     shutil.copytree(written, root)
@@ -136,7 +152,7 @@ def test_a_torn_index_is_rebuilt_by_the_next_writer_with_every_record_as_it_was(
     assert reopened.keys() == pristine.keys()
     for name, (records, _) in pristine.items():
         assert reopened[name][0] == records, name  # ids, documents, metadata and vectors
-    assert reopened[collection][1] == pristine[collection][1]  # the same nearest neighbours
+    _assert_same_neighbours(reopened[collection][1], pristine[collection][1])
     lines = capsys.readouterr().err.strip().splitlines()
     count = len(pristine[collection][0])
     assert lines == [
@@ -195,7 +211,8 @@ def test_a_rebuild_killed_midway_is_finished_by_the_next_writer(
 
     reopened = _open_as_writer(root)
 
-    assert reopened["traces"] == pristine["traces"]
+    assert reopened["traces"][0] == pristine["traces"][0]
+    _assert_same_neighbours(reopened["traces"][1], pristine["traces"][1])
     assert "rebuilt the vector index of traces" in capsys.readouterr().err
     assert not (root / PENDING).exists()
 
