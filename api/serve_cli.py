@@ -42,6 +42,7 @@ def serve(
     """Serve the chat over HTTP: POST /v1/chat streams a turn's events; OpenAPI at /docs."""
     from api.server.app import create_app
     from api.server.mounts import surface_mounts
+    from api.server.routers import service_routers
     from api.server.serve import bind, check_host, serve_forever, url_of
     from core.api_keys import open_api_keys
     from core.backends import storage_for
@@ -59,7 +60,9 @@ def serve(
         ) as engine,
         closing(open_api_keys(storage_for(settings, engine.root))) as keys,
     ):
-        app = create_app(engine, keys, mounts=surface_mounts(engine))
+        app = create_app(
+            engine, keys, mounts=surface_mounts(engine), routers=service_routers(engine, keys)
+        )
         url = url_of(sock)
         desk = engine.desk
         typer.echo(

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Final
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from api.server.auth import KeyGuard, KeyLookup
 from api.server.chat_routes import chat_router
@@ -39,10 +39,12 @@ def create_app(
     keys: KeyLookup,
     *,
     mounts: Sequence[MountedApp] = (),
+    routers: Sequence[APIRouter] = (),
     title: str = TITLE,
 ) -> FastAPI:
-    """The app serving `service`'s chat routes and `mounts`, each request's key checked in
-    `keys`. A mount's path must start with '/' and not shadow the app's own routes."""
+    """The app serving `service`'s chat routes, the operator's `routers` (each guards its own
+    routes with the keys) and `mounts`, each request's key checked in `keys`. A mount's path
+    must start with '/' and not shadow the app's own routes."""
     for mount in mounts:
         _check_path(mount.path)
 
@@ -64,6 +66,8 @@ def create_app(
     app.add_middleware(MountRoots, paths=[mount.path for mount in mounts])
     install_error_handlers(app)
     app.include_router(chat_router(service, keys))
+    for router in routers:
+        app.include_router(router)
     for mount in mounts:
         app.mount(mount.path, KeyGuard(mount.app, keys, mount.role, path=mount.path))
     return app

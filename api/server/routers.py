@@ -1,0 +1,19 @@
+"""The operator's REST routers served beside the chat, each over the engine's desk (its data
+directory, settings and account) and guarded by the API keys.
+
+`service_routers` is the one place `tradegraph serve` learns which routers it serves: each
+operator surface (decisions and the account, risk, metrics, ...) adds its router here.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.server.auth import KeyLookup
+from graphs.chat.service import ChatEngine
+
+
+def service_routers(engine: ChatEngine, keys: KeyLookup) -> list[APIRouter]:
+    """The REST routers over `engine`'s data directory, in the order they are included."""
+    del engine, keys  # the operator surfaces add their routers here
+    return []
