@@ -1,0 +1,134 @@
+"""/v1/agents against the real app over a socket: a trader starts an agent on the synthetic
+market (a real `tradegraph agent start` process), a viewer sees it with its heartbeat, the
+trader stops it; the roles, and the mistakes, one line each."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.server.operator_support import served_operator
+from tests.api.server.server_support import error_of, make_keys
+
+PLAYED = {"market": "synthetic:42", "symbol": "SYN/USDT", "timeframe": "1h", "speed": 3600.0}
+
+
+@pytest.fixture(autouse=True)
+def _offline_agents(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agents' processes read the environment: the offline analyst, the quick embedder."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    monkeypatch.setenv("TRADEGRAPH_MEMORY__EMBEDDING", "hashing")
+
+
+def _until_decided(client: httpx.Client, name: str) -> dict:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        agent = client.get(f"/v1/agents/{name}").json()
+        if agent["decisions"] > 0:
+            return agent
+        time.sleep(0.1)
+    raise AssertionError(f"agent {name} made no decision in time")
+
+
+def test_a_trader_starts_an_agent_a_viewer_sees_its_heartbeat_and_the_trader_stops_it(
+    tmp_path: Path,
+) -> None:
+    tokens = make_keys(tmp_path)
+    with (
+        served_operator(tmp_path) as served,
+        served.client(tokens["trader"]) as trader,
+        served.client(tokens["viewer"]) as viewer,
+    ):
+        started = trader.post("/v1/agents", json={"name": "demo", **PLAYED, "bars": 500})
+        assert started.status_code == 200, started.text
+        decided = _until_decided(viewer, "demo")
+        listed = viewer.get("/v1/agents").json()["agents"]
+        stopped = trader.post("/v1/agents/demo/stop", json={"timeout_s": 60})
+
+    assert started.status_code == 200, started.text
+    assert started.json()["broker"] == "paper" and started.json()["account"] == "agent-demo"
+    assert started.json()["data_dir"] == str(tmp_path.resolve() / "served_agents" / "demo")
+    assert [a["name"] for a in listed] == ["demo"]
+    assert listed[0]["state"] == "running" and listed[0]["heartbeat_age_s"] < 30
+    assert decided["symbols"] == ["SYN/USDT"] and decided["last_decision"]
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["state"] == "stopped"
+
+
+def test_a_viewer_cannot_start_or_stop_an_agent(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    with served_operator(tmp_path) as served, served.client(tokens["viewer"]) as viewer:
+        start = viewer.post("/v1/agents", json={"name": "demo", **PLAYED})
+        stop = viewer.post("/v1/agents/demo/stop")
+        listed = viewer.get("/v1/agents")
+
+    assert error_of(start)[:2] == (403, "role_too_low")
+    assert error_of(stop)[:2] == (403, "role_too_low")
+    assert listed.status_code == 200 and listed.json() == {"agents": []}
+    assert not (tmp_path / "served_agents").exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/v1/agents"), ("GET", "/v1/agents/demo"), ("POST", "/v1/agents"),
+     ("POST", "/v1/agents/demo/stop")],
+)  # fmt: skip
+def test_no_key_is_401_on_every_agents_route(tmp_path: Path, method: str, path: str) -> None:
+    with served_operator(tmp_path) as served, served.client() as anonymous:
+        response = anonymous.request(method, path, json={"name": "demo"})
+
+    assert error_of(response)[:2] == (401, "missing_key")
+
+
+def test_live_trading_needs_an_admins_key(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    body = {"name": "live", **PLAYED, "broker": "live", "live_confirmed": True}
+    with served_operator(tmp_path) as served, served.client(tokens["trader"]) as trader:
+        response = trader.post("/v1/agents", json=body)
+
+    status, code, message = error_of(response)
+    assert (status, code) == (403, "role_too_low") and "live trading" in message
+
+
+def test_live_trading_without_the_settings_mode_is_refused_in_one_line(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    body = {"name": "live", **PLAYED, "broker": "live", "live_confirmed": True}
+    with served_operator(tmp_path) as served, served.client(tokens["admin"]) as admin:
+        response = admin.post("/v1/agents", json=body)
+
+    status, code, message = error_of(response)
+    assert (status, code) == (422, "agent_refused") and "live" in message
+
+
+def test_a_market_that_does_not_exist_is_422_with_the_clis_line(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    body = {"name": "lost", "market": "nowhere.csv", "symbol": "SYN/USDT", "timeframe": "1h"}
+    with served_operator(tmp_path) as served, served.client(tokens["trader"]) as trader:
+        response = trader.post("/v1/agents", json=body)
+        listed = trader.get("/v1/agents").json()["agents"]
+
+    status, code, message = error_of(response)
+    assert (status, code) == (422, "agent_refused") and "nowhere.csv" in message
+    assert listed == []
+
+
+def test_an_unknown_agent_is_404_naming_the_known_ones(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    with served_operator(tmp_path) as served, served.client(tokens["trader"]) as trader:
+        status = trader.get("/v1/agents/ghost")
+        stop = trader.post("/v1/agents/ghost/stop")
+
+    assert error_of(status)[:2] == (404, "unknown_agent")
+    assert error_of(stop)[:2] == (404, "unknown_agent") and "ghost" in error_of(stop)[2]
+
+
+def test_a_bad_agent_name_is_422_in_one_line(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    with served_operator(tmp_path) as served, served.client(tokens["trader"]) as trader:
+        response = trader.post("/v1/agents", json={"name": "../escape", **PLAYED})
+
+    status, code, message = error_of(response)
+    assert (status, code) == (422, "invalid_request") and message.startswith("name:")
