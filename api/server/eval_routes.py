@@ -1,0 +1,115 @@
+"""/v1/evals: evaluations over HTTP, as background jobs with their progress.
+
+A trader starts one (the replay `tradegraph eval` makes, over a window of the desk's market or
+the synthetic one); it runs as the chat's evaluation jobs run (`graphs.chat.eval_jobs`: a
+detached process into `chat_evals/JOB_ID/` of the server's data directory, with its own
+writer lock), so the chat's `eval_job_status` and these routes see the same jobs. A viewer
+lists them, reads one, and fetches the report.json and report.html it wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Final
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from api.server.auth import Caller, KeyLookup, caller_with
+from api.server.errors import ApiError, validation_line
+from graphs.chat.desk_market import MarketSelector
+from graphs.chat.desk_tools_eval import EvalQuery, EvalView, run_eval, view
+from graphs.chat.eval_jobs import MAX_RUNNING, JobRecord, all_jobs, jobs_root, load, running_jobs
+from graphs.chat.service import ChatEngine
+
+JOB_PATTERN: Final = r"^eval-[0-9A-Za-z-]{1,60}$"
+REPORTS: Final = {"report.json": "application/json", "report.html": "text/html; charset=utf-8"}
+
+
+class EvalStartBody(MarketSelector):
+    """The window to replay (`days`, or `start` and `end`) and who decides."""
+
+    analyst: str = Field(
+        default="offline", max_length=60, description="offline, stress, or strategy:NAME"
+    )
+    memory: bool = Field(default=False, description="recall similar past situations")
+
+
+class EvalJobs(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    jobs: list[EvalView]
+
+
+def eval_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
+    """The evaluation routes over the data directory of `engine`'s desk."""
+    desk = engine.desk
+    router = APIRouter(prefix="/v1/evals", tags=["evaluations"])
+    viewer = Depends(caller_with(keys, "viewer", "reading evaluations"))
+    trader = Depends(caller_with(keys, "trader", "starting an evaluation"))
+
+    def job(job_id: str) -> JobRecord:
+        unknown = ApiError(
+            404, "unknown_eval", f"no evaluation {job_id!r}: GET /v1/evals lists them"
+        )
+        if not re.match(JOB_PATTERN, job_id):
+            raise unknown
+        try:
+            return load(jobs_root(desk.root) / job_id)
+        except ValueError:
+            raise unknown from None
+
+    @router.post("", status_code=202, summary="Start an evaluation as a background job")
+    def start_eval(body: EvalStartBody, caller: Caller = trader) -> EvalView:
+        if running_jobs(desk.root) >= MAX_RUNNING:
+            raise ApiError(
+                429,
+                "too_many_evals",
+                f"{MAX_RUNNING} evaluations are running already: poll GET /v1/evals and start "
+                "this one when one has finished",
+            )
+        try:
+            query = EvalQuery(**body.model_dump(), background=True)
+        except ValidationError as invalid:
+            raise ApiError(
+                422, "invalid_request", validation_line(invalid.errors(), "json")
+            ) from None
+        try:
+            return run_eval(desk, query)
+        except ValueError as refused:
+            raise ApiError(422, "invalid_eval", str(refused)) from None
+
+    @router.get("", summary="Every evaluation job, newest first, with its progress")
+    def list_evals(caller: Caller = viewer) -> EvalJobs:
+        now = desk.now_ms()
+        return EvalJobs(jobs=[view(record, now) for record in all_jobs(desk.root)])
+
+    @router.get("/{job_id}", summary="One evaluation: running, finished or failed")
+    def eval_status(job_id: str, caller: Caller = viewer) -> EvalView:
+        return view(job(job_id), desk.now_ms())
+
+    def report(job_id: str, name: str) -> FileResponse:
+        record = job(job_id)
+        if record.state != "finished" or record.summary is None:
+            raise ApiError(
+                409,
+                "eval_not_finished",
+                f"evaluation {job_id} is {record.state}: its report is written once it finishes",
+            )
+        folder = (jobs_root(desk.root) / job_id).resolve()
+        path = Path(getattr(record.summary, name.replace(".", "_"))).resolve()
+        if not path.is_file() or not path.is_relative_to(folder):
+            raise ApiError(404, "report_missing", f"evaluation {job_id} has no {name} any more")
+        return FileResponse(path, media_type=REPORTS[name])
+
+    @router.get("/{job_id}/report.json", summary="The evaluation's report.json")
+    def report_json(job_id: str, caller: Caller = viewer) -> FileResponse:
+        return report(job_id, "report.json")
+
+    @router.get("/{job_id}/report.html", summary="The evaluation's report.html")
+    def report_html(job_id: str, caller: Caller = viewer) -> FileResponse:
+        return report(job_id, "report.html")
+
+    return router
