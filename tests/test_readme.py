@@ -373,6 +373,16 @@ CURL_RISK = (
     'curl -N -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" '
     '-d \'{"thread":"t1","text":"/risk"}\' http://127.0.0.1:8765/v1/chat'
 )
+CURL_AGENT = (
+    'curl -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" -d '
+    '\'{"name":"demo","market":"synthetic:42","symbol":"SYN/USDT","timeframe":"1h",'
+    '"speed":36000,"bars":24}\' http://127.0.0.1:8765/v1/agents'
+)
+CURL_EVAL = (
+    'curl -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" -d '
+    '\'{"days":30,"analyst":"strategy:bollinger"}\' http://127.0.0.1:8765/v1/evals'
+)
+CURL_EVALS = 'curl -H "Authorization: Bearer $KEY" http://127.0.0.1:8765/v1/evals'
 SERVING = "python {root}/tests/chat_serving.py"
 SERVING_WHY = (
     "the server runs until Ctrl-C: it is started as written on a free port (tests run side by "
@@ -715,6 +725,26 @@ ROWS: dict[str, Row] = {
             "account chat: ACTIVE",
             '"POST /v1/chat HTTP/1.1" 200',
         ),
+    ),
+    CURL_AGENT: Row(
+        run_as=f"{SERVING} {_literal(CURL_AGENT)}",
+        why=f"{SERVING_WHY}, curl starts the agent (its port for 8765), then Ctrl-C stops it",
+        expect=(
+            '"name":"demo"',
+            '"broker":"paper"',
+            '"account":"agent-demo"',
+            '"POST /v1/agents HTTP/1.1" 200',
+        ),
+    ),
+    CURL_EVAL: Row(
+        run_as=f"{SERVING} {_literal(CURL_EVAL)}",
+        why=f"{SERVING_WHY}, curl starts the evaluation (its port for 8765), then Ctrl-C stops it",
+        expect=('"state":"running"', '"candles":720', '"POST /v1/evals HTTP/1.1" 202'),
+    ),
+    CURL_EVALS: Row(
+        run_as=f"{SERVING} {_literal(CURL_EVAL + ' > /dev/null && ' + CURL_EVALS)}",
+        why=f"{SERVING_WHY}, curl starts an evaluation then lists the jobs, then Ctrl-C stops it",
+        expect=('"jobs":[', '"job_id":"eval-', '"candles":720', '"GET /v1/evals HTTP/1.1" 200'),
     ),
     "tradegraph keys list": Row(setup=(KEY_CREATE,), expect=("alice", "trader", "active")),
     "tradegraph keys revoke alice": Row(
