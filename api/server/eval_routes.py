@@ -1,10 +1,12 @@
 """/v1/evals: evaluations over HTTP, as background jobs with their progress.
 
 A trader starts one (the replay `tradegraph eval` makes, over a window of the desk's market or
-the synthetic one); it runs as the chat's evaluation jobs run (`graphs.chat.eval_jobs`: a
+the synthetic one), or a suite (`tradegraph eval --suite FILE`, `api.server.suite_jobs`). One
+evaluation runs as the chat's evaluation jobs run (`graphs.chat.eval_jobs`: a
 detached process into `chat_evals/JOB_ID/` of the server's data directory, with its own
 writer lock), so the chat's `eval_job_status` and these routes see the same jobs. A viewer
-lists them, reads one, and fetches the report.json and report.html it wrote.
+lists them, reads one, and fetches the report.json and report.html it wrote (a suite's:
+its suite.json and suite.html).
 """
 
 from __future__ import annotations
@@ -19,12 +21,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.server.auth import Caller, KeyLookup, caller_with
 from api.server.errors import ApiError, validation_line
+from api.server.suite_jobs import (
+    SuiteView,
+    all_suites,
+    start_suite,
+    suite_report,
+    suite_view,
+    suites_root,
+)
+from core.errors import UserError
 from graphs.chat.desk_market import MarketSelector
 from graphs.chat.desk_tools_eval import EvalQuery, EvalView, run_eval, view
 from graphs.chat.eval_jobs import MAX_RUNNING, JobRecord, all_jobs, jobs_root, load, running_jobs
 from graphs.chat.service import ChatEngine
 
-JOB_PATTERN: Final = r"^eval-[0-9A-Za-z-]{1,60}$"
+JOB_PATTERN: Final = r"^(eval|suite)-[0-9A-Za-z-]{1,60}$"
 REPORTS: Final = {"report.json": "application/json", "report.html": "text/html; charset=utf-8"}
 
 
@@ -35,12 +46,30 @@ class EvalStartBody(MarketSelector):
         default="offline", max_length=60, description="offline, stress, or strategy:NAME"
     )
     memory: bool = Field(default=False, description="recall similar past situations")
+    suite: str | None = Field(
+        default=None,
+        max_length=500,
+        description="a suite TOML file on the server (as `tradegraph eval --suite`), instead "
+        "of one window: its markets and configurations are in the file",
+    )
 
 
 class EvalJobs(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    jobs: list[EvalView]
+    jobs: list[EvalView | SuiteView]
+
+
+def unknown_eval(job_id: str) -> ApiError:
+    return ApiError(404, "unknown_eval", f"no evaluation {job_id!r}: GET /v1/evals lists them")
+
+
+def not_finished(job_id: str, state: str) -> ApiError:
+    return ApiError(
+        409,
+        "eval_not_finished",
+        f"evaluation {job_id} is {state}: its report is written once it finishes",
+    )
 
 
 def eval_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
@@ -51,18 +80,24 @@ def eval_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
     trader = Depends(caller_with(keys, "trader", "starting an evaluation"))
 
     def job(job_id: str) -> JobRecord:
-        unknown = ApiError(
-            404, "unknown_eval", f"no evaluation {job_id!r}: GET /v1/evals lists them"
-        )
-        if not re.match(JOB_PATTERN, job_id):
-            raise unknown
+        if not re.match(JOB_PATTERN, job_id) or not job_id.startswith("eval-"):
+            raise unknown_eval(job_id)
         try:
             return load(jobs_root(desk.root) / job_id)
         except ValueError:
-            raise unknown from None
+            raise unknown_eval(job_id) from None
+
+    def suite_file(job_id: str, name: str) -> FileResponse:
+        state = suite(job_id).state
+        if state != "finished":
+            raise not_finished(job_id, state)
+        path = suite_report(suites_root(desk.root) / job_id, name)
+        return FileResponse(path, media_type=REPORTS[name])
 
     @router.post("", status_code=202, summary="Start an evaluation as a background job")
-    def start_eval(body: EvalStartBody, caller: Caller = trader) -> EvalView:
+    def start_eval(body: EvalStartBody, caller: Caller = trader) -> EvalView | SuiteView:
+        if body.suite is not None:
+            return start_suite_job(body)
         if running_jobs(desk.root) >= MAX_RUNNING:
             raise ApiError(
                 429,
@@ -71,7 +106,7 @@ def eval_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
                 "this one when one has finished",
             )
         try:
-            query = EvalQuery(**body.model_dump(), background=True)
+            query = EvalQuery(**body.model_dump(exclude={"suite"}), background=True)
         except ValidationError as invalid:
             raise ApiError(
                 422, "invalid_request", validation_line(invalid.errors(), "json")
@@ -81,23 +116,45 @@ def eval_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
         except ValueError as refused:
             raise ApiError(422, "invalid_eval", str(refused)) from None
 
-    @router.get("", summary="Every evaluation job, newest first, with its progress")
+    def start_suite_job(body: EvalStartBody) -> SuiteView:
+        assert body.suite is not None
+        extra = sorted(body.model_fields_set - {"suite"})
+        if extra:
+            raise ApiError(
+                422,
+                "invalid_request",
+                f"{extra[0]}: a suite names its markets and configurations in its file: drop it",
+            )
+        try:
+            return start_suite(desk.root, Path(body.suite).expanduser(), desk.now_ms())
+        except UserError as refused:
+            raise ApiError(422, "invalid_suite", str(refused)) from None
+
+    def suite(job_id: str) -> SuiteView:
+        try:
+            return suite_view(suites_root(desk.root) / job_id, desk.now_ms())
+        except ValueError:
+            raise unknown_eval(job_id) from None
+
+    @router.get("", summary="Every evaluation and suite job, newest first, with its progress")
     def list_evals(caller: Caller = viewer) -> EvalJobs:
         now = desk.now_ms()
-        return EvalJobs(jobs=[view(record, now) for record in all_jobs(desk.root)])
+        singles: list[EvalView | SuiteView] = [view(r, now) for r in all_jobs(desk.root)]
+        jobs = singles + list(all_suites(desk.root, now))
+        return EvalJobs(jobs=sorted(jobs, key=lambda j: j.job_id.split("-", 1)[1], reverse=True))
 
-    @router.get("/{job_id}", summary="One evaluation: running, finished or failed")
-    def eval_status(job_id: str, caller: Caller = viewer) -> EvalView:
+    @router.get("/{job_id}", summary="One evaluation or suite: running, finished or failed")
+    def eval_status(job_id: str, caller: Caller = viewer) -> EvalView | SuiteView:
+        if job_id.startswith("suite-") and re.match(JOB_PATTERN, job_id):
+            return suite(job_id)
         return view(job(job_id), desk.now_ms())
 
     def report(job_id: str, name: str) -> FileResponse:
+        if job_id.startswith("suite-") and re.match(JOB_PATTERN, job_id):
+            return suite_file(job_id, name)
         record = job(job_id)
         if record.state != "finished" or record.summary is None:
-            raise ApiError(
-                409,
-                "eval_not_finished",
-                f"evaluation {job_id} is {record.state}: its report is written once it finishes",
-            )
+            raise not_finished(job_id, record.state)
         folder = (jobs_root(desk.root) / job_id).resolve()
         path = Path(getattr(record.summary, name.replace(".", "_"))).resolve()
         if not path.is_file() or not path.is_relative_to(folder):

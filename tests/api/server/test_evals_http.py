@@ -107,3 +107,66 @@ def test_a_bad_eval_request_is_422_in_one_line(tmp_path: Path, body: dict, said:
     status, _code, message = error_of(response)
     assert status == 422 and said in message, message
     assert listed == []
+
+
+SUITE = """
+[suite]
+name = "http"
+workers = 1
+compare = false
+
+[[markets]]
+market = "synthetic:3"
+bars = 120
+
+[[configs]]
+name = "offline"
+
+[[configs]]
+name = "bollinger"
+analyst = "strategy:bollinger"
+"""
+
+
+def test_a_suite_runs_as_a_job_polled_to_its_end_with_its_combined_reports(
+    tmp_path: Path,
+) -> None:
+    suite = tmp_path / "suite.toml"
+    suite.write_text(SUITE)
+    (tmp_path / "data").mkdir()
+    tokens = make_keys(tmp_path / "data")
+    with (
+        served_operator(tmp_path / "data") as served,
+        served.client(tokens["trader"]) as trader,
+    ):
+        started = trader.post("/v1/evals", json={"suite": str(suite)})
+        job_id = started.json()["job_id"]
+        done = _until_done(trader, job_id)
+        listed = trader.get("/v1/evals").json()["jobs"]
+        as_json = trader.get(f"/v1/evals/{job_id}/report.json")
+        as_html = trader.get(f"/v1/evals/{job_id}/report.html")
+
+    assert started.status_code == 202, started.text
+    assert started.json()["kind"] == "suite" and started.json()["jobs"] == 2
+    assert done["state"] == "finished" and done["done"] == 2 and done["progress"] == 1.0, done
+    assert [job["job_id"] for job in listed] == [job_id]
+    assert as_json.json()["suite"] == "http" and len(as_json.json()["rows"]) == 2
+    assert as_html.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"suite": "missing.toml"}, "suite file missing.toml not found"),
+        ({"suite": "suite.toml", "days": 3}, "days: a suite names its markets"),
+    ],
+)
+def test_a_bad_suite_request_is_refused_in_one_line(tmp_path: Path, body: dict, said: str) -> None:
+    tokens = make_keys(tmp_path)
+    with served_operator(tmp_path) as served, served.client(tokens["trader"]) as trader:
+        response = trader.post("/v1/evals", json=body)
+        listed = trader.get("/v1/evals").json()["jobs"]
+
+    status, _code, message = error_of(response)
+    assert status == 422 and said in message, message
+    assert listed == []
