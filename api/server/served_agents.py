@@ -67,6 +67,8 @@ class StartRequest:
     live_confirmed: bool = False
 
     def arguments(self, data_dir: Path) -> list[str]:
+        """The command line's arguments, each option with its value in one word (a value
+        starting with '-' stays a value)."""
         options = (
             ("--market", self.market), ("--symbol", self.symbol),
             ("--timeframe", self.timeframe), ("--account", self.account),
@@ -75,11 +77,11 @@ class StartRequest:
             ("--bars", None if self.bars is None else str(self.bars)),
             ("--analyst", self.analyst),
         )  # fmt: skip
-        given = [part for flag, value in options if value is not None for part in (flag, value)]
+        given = [f"{flag}={value}" for flag, value in options if value is not None]
         confirmed = ["--i-understand-live-trading"] if self.live_confirmed else []
         return [
-            "agent", "start", "--name", self.name, "--broker", self.broker, *given, *confirmed,
-            "--data-dir", str(data_dir), "--quiet",
+            "agent", "start", f"--name={self.name}", f"--broker={self.broker}", *given,
+            *confirmed, f"--data-dir={data_dir}", "--quiet",
         ]  # fmt: skip
 
 

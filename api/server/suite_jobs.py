@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from api.server.served_agents import tradegraph_command
 from core.datadir import write_atomically
+from core.errors import UserError
 from evals.suite import load_suite
 
 SUITES_FOLDER: Final = "served_suites"
@@ -67,6 +68,12 @@ def suites_root(data_dir: Path) -> Path:
 
 def start_suite(data_dir: Path, file: Path, now_ms: int) -> SuiteView:
     """Check the suite `file`, then run it detached; UserError naming what is wrong with it."""
+    try:
+        regular = file.suffix == ".toml" and file.is_file()
+    except (OSError, ValueError):
+        regular = False
+    if not regular:
+        raise UserError(f"suite file {file} not found: give the path of a .toml suite")
     suite = load_suite(file)
     job_id = f"suite-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
     folder = suites_root(data_dir) / job_id

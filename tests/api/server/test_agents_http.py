@@ -132,3 +132,13 @@ def test_a_bad_agent_name_is_422_in_one_line(tmp_path: Path) -> None:
 
     status, code, message = error_of(response)
     assert (status, code) == (422, "invalid_request") and message.startswith("name:")
+
+
+def test_a_value_that_looks_like_an_option_stays_a_value(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    body = {"name": "sly", "market": "--data-dir=/tmp", "symbol": "SYN/USDT", "timeframe": "1h"}
+    with served_operator(tmp_path) as served, served.client(tokens["trader"]) as trader:
+        response = trader.post("/v1/agents", json=body)
+
+    status, code, message = error_of(response)
+    assert (status, code) == (422, "agent_refused") and "--data-dir=/tmp" in message

@@ -159,6 +159,8 @@ def test_a_suite_runs_as_a_job_polled_to_its_end_with_its_combined_reports(
     [
         ({"suite": "missing.toml"}, "suite file missing.toml not found"),
         ({"suite": "suite.toml", "days": 3}, "days: a suite names its markets"),
+        ({"suite": "/dev/zero"}, "suite file /dev/zero not found"),
+        ({"suite": "a\u0000.toml"}, "not found"),
     ],
 )
 def test_a_bad_suite_request_is_refused_in_one_line(tmp_path: Path, body: dict, said: str) -> None:
