@@ -12,6 +12,7 @@ import pytest
 
 from tests.api.server.operator_support import served_operator
 from tests.api.server.server_support import error_of, make_keys
+from tests.cli import tradegraph
 
 PLAYED = {"market": "synthetic:42", "symbol": "SYN/USDT", "timeframe": "1h", "speed": 3600.0}
 
@@ -142,3 +143,19 @@ def test_a_value_that_looks_like_an_option_stays_a_value(tmp_path: Path) -> None
 
     status, code, message = error_of(response)
     assert (status, code) == (422, "agent_refused") and "--data-dir=/tmp" in message
+
+
+def test_the_cli_halts_a_served_agents_account_on_its_data_dir_and_the_list_shows_it(
+    tmp_path: Path,
+) -> None:
+    tokens = make_keys(tmp_path)
+    with served_operator(tmp_path) as served, served.client(tokens["trader"]) as trader:
+        started = trader.post("/v1/agents", json={"name": "held", **PLAYED, "bars": 500})
+        data_dir = started.json()["data_dir"]
+        halt = tradegraph("risk", "halt", "--account", "agent-held", "--data-dir", data_dir)
+        halted = trader.get("/v1/agents/held").json()
+        stopped = trader.post("/v1/agents/held/stop", json={"timeout_s": 60})
+
+    assert halt.returncode == 0, halt.stderr
+    assert halted["state"] == "halted"
+    assert stopped.json()["state"] == "stopped"
