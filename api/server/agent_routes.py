@@ -22,6 +22,7 @@ from api.server.served_agents import (
     AgentRefusedError,
     ServedAgent,
     StartRequest,
+    TradingHaltedError,
     UnknownAgentError,
 )
 from graphs.agent.pulse import NAME_RE
@@ -105,6 +106,8 @@ def agent_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
             return _view(launcher.start(request, desk.now_ms()))
         except AgentConflictError as conflict:
             raise ApiError(409, "agent_running", str(conflict)) from None
+        except TradingHaltedError as halted:
+            raise ApiError(409, "trading_halted", str(halted)) from None
         except AgentRefusedError as refused:
             raise ApiError(422, "agent_refused", str(refused)) from None
 

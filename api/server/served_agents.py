@@ -27,10 +27,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from core.backends import storage_for
+from core.risk_state import RiskState
 from core.settings import Settings
 from graphs.agent.pulse import AgentPulse, agent_state, process_alive, read_pulse
 from graphs.agent.roster import agent_roster
 from graphs.chat.desk_tools_agents import AgentLine, agent_line
+from risk.breakers.admin import status_all
 
 SERVED_FOLDER: Final = "served_agents"
 ERROR_FILE: Final = "agent.stderr"
@@ -43,6 +46,10 @@ class AgentRefusedError(Exception):
 
 class AgentConflictError(Exception):
     """The agent is running already, or is not running when asked to stop."""
+
+
+class TradingHaltedError(Exception):
+    """The server's data directory's global kill switch holds: no agent starts."""
 
 
 class UnknownAgentError(Exception):
@@ -137,6 +144,11 @@ class AgentLauncher:
     def start(self, request: StartRequest, now_ms: int) -> ServedAgent:
         """Start the agent and wait for its first pulse; AgentRefusedError with the CLI's line
         when it refuses (nothing runs then)."""
+        if self._halted_here():
+            raise TradingHaltedError(
+                f"trading is halted on {self.root} (the global kill switch): an agent started "
+                "now would not see it; resume with `tradegraph risk resume` first"
+            )
         folder = self.folder(request.name)
         earlier = read_pulse(folder, request.name) if folder.is_dir() else None
         if earlier is not None and agent_state(earlier, halted=False) in RUNNING_STATES:
@@ -174,6 +186,17 @@ class AgentLauncher:
             time.sleep(0.05)
         return self.agent(name, now_ms)
 
+    def _halted_here(self) -> bool:
+        """Whether the server's data directory's global kill switch holds: each served agent
+        has a risk state of its own, so it would not see that switch."""
+        if not self.root.is_dir():
+            return False
+        store = RiskState(
+            self.root, storage_for(self.settings, self.root).state_store("risk_state")
+        )
+        report = status_all(store, self.settings.breakers)
+        return bool(report.global_switch.state.value == "HALTED")
+
     def _first_pulse(
         self, folder: Path, name: str, process: subprocess.Popen[bytes]
     ) -> AgentPulse | None:
@@ -198,9 +221,14 @@ class AgentLauncher:
                     del self._children[pid]
 
     def _roots(self) -> Sequence[Path]:
-        served = self.root / SERVED_FOLDER
-        folders = sorted(p for p in served.iterdir() if p.is_dir()) if served.is_dir() else []
-        return [self.root, *folders]
+        return [self.root, *served_roots(self.root)]
+
+
+def served_roots(root: Path) -> list[Path]:
+    """The data directories of the agents started over HTTP from data directory `root`: each
+    has its own risk state, so a halt meant for them all names each of them."""
+    served = root / SERVED_FOLDER
+    return sorted(p for p in served.iterdir() if p.is_dir()) if served.is_dir() else []
 
 
 def _last_line(path: Path) -> str:

@@ -159,3 +159,17 @@ def test_the_cli_halts_a_served_agents_account_on_its_data_dir_and_the_list_show
     assert halt.returncode == 0, halt.stderr
     assert halted["state"] == "halted"
     assert stopped.json()["state"] == "stopped"
+
+
+def test_no_agent_starts_while_the_servers_global_kill_switch_holds(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    halt = tradegraph("risk", "halt", "--data-dir", str(tmp_path))
+    with served_operator(tmp_path) as served, served.client(tokens["trader"]) as trader:
+        response = trader.post("/v1/agents", json={"name": "late", **PLAYED})
+        listed = trader.get("/v1/agents").json()["agents"]
+
+    assert halt.returncode == 0, halt.stderr
+    status, code, message = error_of(response)
+    assert (status, code) == (409, "trading_halted")
+    assert "halted" in message and "tradegraph risk resume" in message
+    assert listed == []
