@@ -34,6 +34,7 @@ def _until_decided(client: httpx.Client, name: str) -> dict:
     raise AssertionError(f"agent {name} made no decision in time")
 
 
+@pytest.mark.slow  # a real tradegraph process
 def test_a_trader_starts_an_agent_a_viewer_sees_its_heartbeat_and_the_trader_stops_it(
     tmp_path: Path,
 ) -> None:
@@ -94,6 +95,7 @@ def test_live_trading_needs_an_admins_key(tmp_path: Path) -> None:
     assert (status, code) == (403, "role_too_low") and "live trading" in message
 
 
+@pytest.mark.slow  # a real tradegraph process
 def test_live_trading_without_the_settings_mode_is_refused_in_one_line(tmp_path: Path) -> None:
     tokens = make_keys(tmp_path)
     body = {"name": "live", **PLAYED, "broker": "live", "live_confirmed": True}
@@ -104,6 +106,7 @@ def test_live_trading_without_the_settings_mode_is_refused_in_one_line(tmp_path:
     assert (status, code) == (422, "agent_refused") and "live" in message
 
 
+@pytest.mark.slow  # a real tradegraph process
 def test_a_market_that_does_not_exist_is_422_with_the_clis_line(tmp_path: Path) -> None:
     tokens = make_keys(tmp_path)
     body = {"name": "lost", "market": "nowhere.csv", "symbol": "SYN/USDT", "timeframe": "1h"}
@@ -135,6 +138,7 @@ def test_a_bad_agent_name_is_422_in_one_line(tmp_path: Path) -> None:
     assert (status, code) == (422, "invalid_request") and message.startswith("name:")
 
 
+@pytest.mark.slow  # a real tradegraph process
 def test_a_value_that_looks_like_an_option_stays_a_value(tmp_path: Path) -> None:
     tokens = make_keys(tmp_path)
     body = {"name": "sly", "market": "--data-dir=/tmp", "symbol": "SYN/USDT", "timeframe": "1h"}
@@ -145,6 +149,7 @@ def test_a_value_that_looks_like_an_option_stays_a_value(tmp_path: Path) -> None
     assert (status, code) == (422, "agent_refused") and "--data-dir=/tmp" in message
 
 
+@pytest.mark.slow  # a real tradegraph process
 def test_the_cli_halts_a_served_agents_account_on_its_data_dir_and_the_list_shows_it(
     tmp_path: Path,
 ) -> None:

@@ -30,6 +30,7 @@ def _until_done(client: httpx.Client, job_id: str) -> dict:
     raise AssertionError(f"evaluation {job_id} did not finish in time")
 
 
+@pytest.mark.slow  # a real tradegraph process
 def test_a_trader_starts_an_eval_polls_it_to_its_end_and_fetches_its_reports(
     tmp_path: Path,
 ) -> None:
@@ -128,6 +129,7 @@ analyst = "strategy:bollinger"
 """
 
 
+@pytest.mark.slow  # a real tradegraph process
 def test_a_suite_runs_as_a_job_polled_to_its_end_with_its_combined_reports(
     tmp_path: Path,
 ) -> None:
