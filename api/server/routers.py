@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.server.auth import KeyLookup
+from api.server.risk_routes import risk_router
 from graphs.chat.service import ChatEngine
 
 
 def service_routers(engine: ChatEngine, keys: KeyLookup) -> list[APIRouter]:
     """The REST routers over `engine`'s data directory, in the order they are included."""
-    del engine, keys  # the operator surfaces add their routers here
-    return []
+    return [risk_router(engine, keys)]
