@@ -10,10 +10,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.server.auth import KeyLookup
+from api.server.metrics import metrics_router
 from api.server.risk_routes import risk_router
 from graphs.chat.service import ChatEngine
 
 
 def service_routers(engine: ChatEngine, keys: KeyLookup) -> list[APIRouter]:
     """The REST routers over `engine`'s data directory, in the order they are included."""
-    return [risk_router(engine, keys)]
+    return [risk_router(engine, keys), metrics_router(engine, keys)]
