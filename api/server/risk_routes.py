@@ -159,7 +159,7 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
         """Engage the kill switch (admin), as `tradegraph risk halt`: it latches until a
         resume; pending orders are cancelled; running sessions stop at their next cycle."""
         outcome = await anyio.to_thread.run_sync(
-            engage_halt, current(), body.account, _by(caller, body.reason), body.flatten
+            lambda: engage_halt(current(), body.account, _by(caller, body.reason), body.flatten)
         )
         return HaltAnswer(
             halted=outcome.scope,
@@ -172,7 +172,7 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
     async def resume(body: ResumeRequest, caller: Caller = admin) -> ResumeAnswer:
         """Release the kill switch (admin), as `tradegraph risk resume`."""
         state = await anyio.to_thread.run_sync(
-            release_halt, current(), body.account, _by(caller, body.reason)
+            lambda: release_halt(current(), body.account, _by(caller, body.reason))
         )
         scope = "the global kill switch" if body.account is None else f"account {body.account}"
         return ResumeAnswer(resumed=scope, state=state)

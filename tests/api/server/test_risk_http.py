@@ -152,3 +152,14 @@ def test_a_bad_account_name_in_status_is_a_400_in_one_line(tmp_path: Path) -> No
         response = client.get("/v1/risk/status", params={"account": "no such/account"})
 
     assert error_of(response)[:2] == (400, "bad_account")
+
+
+def test_a_halt_of_a_badly_named_account_is_a_400_and_halts_nothing(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    with served_operator(tmp_path) as served, served.client(tokens["admin"]) as client:
+        response = client.post("/v1/risk/halt", json={"reason": "x", "account": "no such/name"})
+        status = client.get("/v1/risk/status").json()
+
+    assert error_of(response)[:2] == (400, "bad_request")
+    assert "account" in error_of(response)[2]
+    assert status["state"] == "ACTIVE"
