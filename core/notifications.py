@@ -67,9 +67,9 @@ def fill_notice(fill: Fill, account: str) -> Notice:
 
 
 def breaker_notice(event: BreakerEvent, account: str, symbol: str | None = None) -> Notice | None:
-    """A trip or a halt; resets and resumes are not alerts (None)."""
-    if event.kind == "halt":
-        return halt_notice(event.account or account, event.reason, event.ts)
+    """A breaker's trip (a halt-stage trip is critical); None for the rest. Resets and resumes
+    are no alerts, and a manual halt is told by whoever engaged it (the CLI, the API): a
+    running session only sees it in the store, and would tell it twice."""
     if event.kind != "trip":
         return None
     severity: Severity = "critical" if event.stage.value == "halt" else "warning"

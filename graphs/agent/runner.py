@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core.candle_schedule import CandleSchedule
+from core.notifications import stalled_notice
 from core.types import Candle, Trace, TraceEvent
 from graphs.agent.pulse import AgentPulse, AgentSpec, LastDecision, Phase, write_pulse
 from graphs.agent.ticks import TickState, build_tick_graph, thread
@@ -176,6 +177,15 @@ class Agent:
         self.session.node.advance(close, self._candles)
         self.history_until_ms = close
         if not self._candles:
+            if not self.message.startswith("stalled"):  # told once, when it stalls
+                self.session.ports.notifier.notify(
+                    stalled_notice(
+                        self.identity.name,
+                        self.session.account,
+                        f"no candle closed at {_hhmm(close)}",
+                        int(self._now()),
+                    )
+                )
             self.message = f"stalled: no candle closed at {_hhmm(close)}"
         elif self.message.startswith("stalled"):
             self.message = ""
