@@ -77,6 +77,8 @@ class Agent:
         self._config = thread(identity.name)
         self.phase: Phase = "starting"
         self.message = ""
+        self.stalled = False
+        """No candle at the last wake-up: the notifier heard of it once, when it began."""
         self.finished = threading.Event()
         self._last: LastDecision | None = None
         self._started_ms = int(self._now())
@@ -176,8 +178,9 @@ class Agent:
         self._candles = self.market.closed_at(close)
         self.session.node.advance(close, self._candles)
         self.history_until_ms = close
+        was_stalled, self.stalled = self.stalled, not self._candles
         if not self._candles:
-            if not self.message.startswith("stalled"):  # told once, when it stalls
+            if not was_stalled:
                 self.session.ports.notifier.notify(
                     stalled_notice(
                         self.identity.name,
