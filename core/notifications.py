@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict
 
 from core.types import BreakerEvent, Fill
 
-NoticeEvent = Literal["fill", "breaker_trip", "halt", "agent_stalled"]
+NoticeEvent = Literal["fill", "breaker_trip", "halt", "agent_stalled", "test"]
+"""`test`: `tradegraph notify test`, sent to every channel whatever its filters."""
 NOTICE_EVENTS: tuple[NoticeEvent, ...] = ("fill", "breaker_trip", "halt", "agent_stalled")
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_RANK: dict[Severity, int] = {"info": 0, "warning": 1, "critical": 2}
@@ -94,6 +95,16 @@ def halt_notice(account: str | None, reason: str, ts_ms: int) -> Notice:
         text=f"{scope}: {reason}",
         ts_ms=ts_ms,
         account=account or "",
+    )
+
+
+def test_notice(ts_ms: int) -> Notice:
+    return Notice(
+        event="test",
+        severity="info",
+        title="tradegraph test",
+        text="notifications reach this channel",
+        ts_ms=ts_ms,
     )
 
 

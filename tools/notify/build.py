@@ -8,26 +8,42 @@ import httpx
 
 from core.errors import UserError
 from core.notify_settings import ChannelSettings, NotifySettings
-from tools.notify.channels import TelegramChannel, WebhookChannel
+from tools.notify.channels import Channel, TelegramChannel, WebhookChannel
 from tools.notify.sender import ChannelSender, Notifications
 
 
 def open_notifications(settings: NotifySettings, environ: Mapping[str, str]) -> Notifications:
     """One sender per configured channel (none: a notifier that sends nothing). A secret
     variable that is named but unset is a UserError naming the variable, never its value."""
-    secrets = {config.name: _secret(config, environ) for config in settings.channels}
-    client = httpx.Client(timeout=settings.timeout_seconds) if settings.channels else None
-    senders: list[tuple[ChannelSettings, ChannelSender]] = []
-    for config in settings.channels:
-        assert client is not None
-        sender = ChannelSender(
-            _channel(config, secrets[config.name], client),
-            queue_size=settings.queue_size,
-            attempts=settings.attempts,
-            backoff_seconds=settings.backoff_seconds,
+    client, channels = open_channels(settings, environ)
+    senders = [
+        (
+            config,
+            ChannelSender(
+                channel,
+                queue_size=settings.queue_size,
+                attempts=settings.attempts,
+                backoff_seconds=settings.backoff_seconds,
+            ),
         )
-        senders.append((config, sender))
+        for config, channel in channels
+    ]
     return Notifications(senders, client, settings.close_timeout_seconds)
+
+
+def open_channels(
+    settings: NotifySettings, environ: Mapping[str, str]
+) -> tuple[httpx.Client | None, list[tuple[ChannelSettings, Channel]]]:
+    """The configured channels over one HTTP client (None without channels; the caller
+    closes it), every secret read before anything is opened."""
+    secrets = {config.name: _secret(config, environ) for config in settings.channels}
+    if not settings.channels:
+        return None, []
+    client = httpx.Client(timeout=settings.timeout_seconds)
+    channels: list[tuple[ChannelSettings, Channel]] = [
+        (config, _channel(config, secrets[config.name], client)) for config in settings.channels
+    ]
+    return client, channels
 
 
 def _channel(
