@@ -7,7 +7,6 @@ the ledger at once. Without `--account` the switch is global: every account halt
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -99,16 +98,11 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
 
 
 def _tell_halt(settings: Settings, account: str | None, reason: str) -> None:
-    """The configured channels hear of the halt, after it is engaged: a channel that cannot
-    be opened or reached never stands in the halt's way, it is only reported."""
-    from core.notifications import halt_notice
-    from tools.notify import open_notifications
+    from api.notify_halt import tell_halt
 
-    try:
-        with open_notifications(settings.notify, os.environ) as notifier:
-            notifier.notify(halt_notice(account, reason, _now_ms()))
-    except UserError as exc:
-        console.print(f"[yellow]halt not notified:[/] {_line(str(exc))}", soft_wrap=True)
+    problem = tell_halt(settings, account, reason)
+    if problem is not None:
+        console.print(f"[yellow]halt not notified:[/] {_line(problem)}", soft_wrap=True)
 
 
 def _halt_on_the_log_only(
