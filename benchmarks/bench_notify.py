@@ -4,8 +4,8 @@
 
 Prints the median and p99 of `notify()` (queueing a notice while the sender thread retries a
 closed port on 127.0.0.1), then the wall time of a paper run of `--bars` synthetic candles
-with the stress analyst (after a warm-up run) without notifications and with every fill and trip sent to that
-receiver, and both runs' orders and final equity (which must be equal).
+with the stress analyst (after a warm-up run) without notifications and with every fill and
+trip sent to that receiver, and both runs' orders and final equity (which must be equal).
 """
 
 from __future__ import annotations

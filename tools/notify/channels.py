@@ -45,7 +45,7 @@ def _post(
         raise DeliveryError(redact(f"{exc.__class__.__name__}: {exc}", secrets)) from None
     if response.status_code >= 500 or response.status_code == 429:
         raise DeliveryError(f"HTTP {response.status_code} from the receiver")
-    if response.status_code >= 400:
+    if not response.is_success:  # a redirect is not followed: the URL is the one configured
         raise DeliveryError(
             redact(f"HTTP {response.status_code}: {response.text[:200]}", secrets), retry=False
         )

@@ -118,6 +118,14 @@ class ChannelSender:
                     )
                     return
                 if self._closing.wait(wait):
+                    self.given_up += 1
+                    log.warning(
+                        "notify %s: gave up on %r at close, after %d attempt(s): %s",
+                        self.channel.name,
+                        notice.title,
+                        attempt,
+                        why,
+                    )
                     return
                 wait *= 2
             else:

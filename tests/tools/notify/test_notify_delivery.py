@@ -134,6 +134,7 @@ def test_the_bot_token_and_webhook_secret_never_reach_the_logs(
         with open_notifications(_settings(telegram, hook, attempts=2), environ) as notifier:
             notifier.notify(_fill())
     assert "gave up" in caplog.text and "Unauthorized" in caplog.text
+    assert "/bot***/sendMessage" in caplog.text  # httpx's request line, masked
     assert TOKEN not in caplog.text and SECRET not in caplog.text
 
 
