@@ -108,7 +108,8 @@ def engage_halt(settings: Settings, account: str | None, reason: str, flatten: b
 def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None) -> None:
     from core.settings import load_settings
 
-    outcome = engage_halt(load_settings(data_dir=data_dir), account, reason, flatten)
+    settings = load_settings(data_dir=data_dir)
+    outcome = engage_halt(settings, account, reason, flatten)
     reason = reason.strip()
     where = " (recorded in the halt log only)" if outcome.logged_only else ""
     cancelled = (
@@ -121,8 +122,17 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
         f"running sessions stop trading{then} at their next cycle. "
         f'Lift it with: tradegraph risk resume{_account_flag(account)} --reason "..."'
     )
+    _tell_halt(settings, account, reason)
     if outcome.problems:
         raise UserError("; ".join(outcome.problems))
+
+
+def _tell_halt(settings: Settings, account: str | None, reason: str) -> None:
+    from api.notify_halt import tell_halt
+
+    problem = tell_halt(settings, account, reason)
+    if problem is not None:
+        console.print(f"[yellow]halt not notified:[/] {_line(problem)}", soft_wrap=True)
 
 
 def _halt_on_the_log_only(

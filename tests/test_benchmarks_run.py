@@ -101,3 +101,11 @@ def test_metrics_benchmark_scrapes_a_small_store(tmp_path):
     first, rest, size = scrape_times(tmp_path, 1)
 
     assert first > 0 and len(rest) == 1 and size > 0
+
+
+def test_notify_benchmark_queues_without_waiting_on_a_receiver_that_is_down():
+    from benchmarks.bench_notify import notify_latency
+
+    median, p99 = notify_latency(200)
+
+    assert 0 < median <= p99

@@ -19,6 +19,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.notify_halt import tell_halt
 from api.risk_command import engage_halt, release_halt
 from api.server.audit import note_audit
 from api.server.auth import Caller, KeyLookup, caller_with
@@ -157,16 +158,23 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
     @router.post("/halt")
     async def halt(body: HaltRequest, caller: Caller = admin) -> HaltAnswer:
         """Engage the kill switch (admin), as `tradegraph risk halt`: it latches until a
-        resume; pending orders are cancelled; running sessions stop at their next cycle."""
-        outcome = await anyio.to_thread.run_sync(
-            lambda: engage_halt(current(), body.account, _by(caller, body.reason), body.flatten)
-        )
-        return HaltAnswer(
-            halted=outcome.scope,
-            logged_only=outcome.logged_only,
-            cancelled_orders=outcome.cancelled,
-            problems=list(outcome.problems),
-        )
+        resume; pending orders are cancelled; running sessions stop at their next cycle; the
+        `[notify]` channels are told (a channel that fails never stands in its way)."""
+        reason = _by(caller, body.reason)
+
+        def engage() -> HaltAnswer:
+            settings = current()
+            outcome = engage_halt(settings, body.account, reason, body.flatten)
+            unnotified = tell_halt(settings, body.account, reason)
+            told = () if unnotified is None else (f"halt not notified: {unnotified}",)
+            return HaltAnswer(
+                halted=outcome.scope,
+                logged_only=outcome.logged_only,
+                cancelled_orders=outcome.cancelled,
+                problems=[*outcome.problems, *told],
+            )
+
+        return await anyio.to_thread.run_sync(engage)
 
     @router.post("/resume")
     async def resume(body: ResumeRequest, caller: Caller = admin) -> ResumeAnswer:
