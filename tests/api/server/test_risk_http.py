@@ -3,6 +3,7 @@ the settings are and kept for the next run, and halt/resume on the CLI's latched
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from core.settings import load_settings
 from tests.api.server.operator_support import served_operator
 from tests.api.server.server_support import ROLES, error_of, make_keys
 from tests.cli import tradegraph
+from tests.tools.notify.receivers import telegram_api
 
 ROUTES: list[tuple[str, str, dict[str, Any] | None, str]] = [
     ("GET", "/v1/risk/status", None, "viewer"),
@@ -163,3 +165,26 @@ def test_a_halt_of_a_badly_named_account_is_a_400_and_halts_nothing(tmp_path: Pa
     assert error_of(response)[:2] == (400, "bad_request")
     assert "account" in error_of(response)[2]
     assert status["state"] == "ACTIVE"
+
+
+def test_a_halt_over_http_reaches_the_telegram_chat_and_never_shows_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = "987654:http-halt-token"
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+    tokens = make_keys(tmp_path)
+    with telegram_api(token, "77") as api:
+        channel = {"name": "desk", "kind": "telegram", "chat_id": "77", "api_url": api.url}
+        notify = {"channels": [{**channel, "events": ["halt"]}]}
+        with (
+            served_operator(tmp_path, notify=notify) as served,
+            served.client(tokens["admin"]) as client,
+        ):
+            answer = client.post("/v1/risk/halt", json={"reason": "exchange outage"})
+        (sent,) = api.wait_for(1)
+
+    assert answer.json()["problems"] == []
+    assert json.loads(sent.body)["text"].startswith(
+        "HALTED: every account (global kill switch): exchange outage"
+    )
+    assert token not in answer.text
