@@ -156,11 +156,12 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
         return await anyio.to_thread.run_sync(write)
 
     @router.post("/halt")
-    async def halt(body: HaltRequest, caller: Caller = admin) -> HaltAnswer:
+    async def halt(body: HaltRequest, request: Request, caller: Caller = admin) -> HaltAnswer:
         """Engage the kill switch (admin), as `tradegraph risk halt`: it latches until a
         resume; pending orders are cancelled; running sessions stop at their next cycle; the
         `[notify]` channels are told (a channel that fails never stands in its way)."""
         reason = _by(caller, body.reason)
+        note_audit(request, **body.model_dump())
 
         def engage() -> HaltAnswer:
             settings = current()
@@ -177,8 +178,9 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
         return await anyio.to_thread.run_sync(engage)
 
     @router.post("/resume")
-    async def resume(body: ResumeRequest, caller: Caller = admin) -> ResumeAnswer:
+    async def resume(body: ResumeRequest, request: Request, caller: Caller = admin) -> ResumeAnswer:
         """Release the kill switch (admin), as `tradegraph risk resume`."""
+        note_audit(request, **body.model_dump())
         state = await anyio.to_thread.run_sync(
             lambda: release_halt(current(), body.account, _by(caller, body.reason))
         )

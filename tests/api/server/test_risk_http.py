@@ -117,9 +117,14 @@ def test_a_halt_over_http_is_the_clis_switch_until_resumed_over_http(tmp_path: P
     assert "by key 'admin' over HTTP" in cli_halted.stdout
     assert resumed.json() == {"resumed": "the global kill switch", "state": "ACTIVE"}
     assert "HALTED" not in cli_resumed.stdout
-    assert [(a.actor, a.path, a.status) for a in OperatorAudit(tmp_path).read()] == [
-        ("admin", "/v1/risk/halt", 200),
-        ("admin", "/v1/risk/resume", 200),
+    assert [(a.actor, a.path, a.status, a.detail) for a in OperatorAudit(tmp_path).read()] == [
+        (
+            "admin",
+            "/v1/risk/halt",
+            200,
+            {"reason": "exchange outage", "account": None, "flatten": False},
+        ),
+        ("admin", "/v1/risk/resume", 200, {"reason": "exchange back", "account": None}),
     ]
 
 
