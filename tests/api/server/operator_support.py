@@ -20,8 +20,11 @@ from tests.graphs.chat.chat_support import chat_settings
 
 
 @contextmanager
-def served_operator(root: Path, **settings: Any) -> Iterator[Served]:
-    """The whole service of data directory `root` over HTTP while the block runs."""
+def served_operator(
+    root: Path, *, audit_root: Path | None = None, **settings: Any
+) -> Iterator[Served]:
+    """The whole service of data directory `root` over HTTP while the block runs (its
+    operator audit trail in `audit_root`, default `root`)."""
     with (
         ChatEngine(chat_settings(root, **settings)) as engine,
         closing(open_api_keys(Storage(root))) as keys,
@@ -30,7 +33,7 @@ def served_operator(root: Path, **settings: Any) -> Iterator[Served]:
                 engine,
                 keys,
                 routers=service_routers(engine, keys),
-                audit=OperatorAudit(engine.root),
+                audit=OperatorAudit(audit_root or engine.root),
             )
         ) as url,
     ):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from core.operator_audit import OperatorAudit
 from tests.api.server.operator_support import served_operator
 from tests.api.server.server_support import make_keys, stream_turn
@@ -39,3 +41,19 @@ def test_reads_chat_turns_and_unknown_keys_are_not_recorded(tmp_path: Path) -> N
             client.post("/v1/chat/t1/reject", json={"approval_id": "ap-1"})
 
     assert OperatorAudit(tmp_path).read() == []
+
+
+def test_a_trail_that_cannot_be_written_never_stands_in_the_way_of_a_halt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tokens = make_keys(tmp_path)
+    unwritable = tmp_path / "no-such-folder"
+    with (
+        served_operator(tmp_path, audit_root=unwritable) as served,
+        served.client(tokens["admin"]) as client,
+    ):
+        halted = client.post("/v1/risk/halt", json={"reason": "disk full drill"})
+        status = client.get("/v1/risk/status").json()
+
+    assert halted.status_code == 200 and status["halted"]
+    assert "the operator audit trail could not record POST /v1/risk/halt" in caplog.text
