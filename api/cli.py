@@ -390,6 +390,10 @@ from api.keys_command import register as register_keys  # noqa: E402 - beside th
 
 register_keys(app)
 
+from api.notify_command import register as register_notify  # noqa: E402 - beside the others
+
+register_notify(app)
+
 audit_app = typer.Typer(
     help="The audit trail: verify it, repair an interrupted write, show a trace, search, prune.",
     no_args_is_help=True,
@@ -482,7 +486,8 @@ def audit_prune(
 
 @app.command()
 def config(data_dir: DataDirOption = None) -> None:
-    """Print the effective settings (defaults, tradegraph.toml, TRADEGRAPH_* variables)."""
+    """Print the effective settings (defaults, tradegraph.toml, TRADEGRAPH_* variables, and
+    the limits an admin changed over HTTP, DATA_DIR/risk_limits.json)."""
     import json
 
     from core.database import mask_url

@@ -46,6 +46,7 @@ def serve(
     from api.server.serve import bind, check_host, serve_forever, url_of
     from core.api_keys import open_api_keys
     from core.backends import storage_for
+    from core.operator_audit import OperatorAudit
     from core.settings import load_settings
     from graphs.chat.models import configured_model
     from graphs.chat.service import ChatEngine
@@ -61,7 +62,11 @@ def serve(
         closing(open_api_keys(storage_for(settings, engine.root))) as keys,
     ):
         app = create_app(
-            engine, keys, mounts=surface_mounts(engine), routers=service_routers(engine, keys)
+            engine,
+            keys,
+            mounts=surface_mounts(engine),
+            routers=service_routers(engine, keys),
+            audit=OperatorAudit(engine.root),
         )
         url = url_of(sock)
         desk = engine.desk

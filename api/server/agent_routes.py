@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.server.audit import note_audit
 from api.server.auth import Caller, KeyLookup, caller_with, permit
 from api.server.errors import ApiError
 from api.server.served_agents import (
@@ -98,12 +99,13 @@ def agent_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
             raise ApiError(404, "unknown_agent", str(unknown)) from None
 
     @router.post("", summary="Start an agent (paper unless told; live needs an admin)")
-    def start_agent(body: AgentStartBody, caller: Caller = trader) -> AgentView:
+    def start_agent(request: Request, body: AgentStartBody, caller: Caller = trader) -> AgentView:
+        note_audit(request, agent=body.name, broker=body.broker, market=body.market)
         if body.broker == "live":
             permit(caller, "admin", "live trading")
-        request = StartRequest(**body.model_dump())
+        asked = StartRequest(**body.model_dump())
         try:
-            return _view(launcher.start(request, desk.now_ms()))
+            return _view(launcher.start(asked, desk.now_ms()))
         except AgentConflictError as conflict:
             raise ApiError(409, "agent_running", str(conflict)) from None
         except TradingHaltedError as halted:
@@ -113,8 +115,9 @@ def agent_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
 
     @router.post("/{name}/stop", summary="Stop an agent after its decision in progress")
     def stop_agent(
-        name: str, body: AgentStopBody | None = None, caller: Caller = trader
+        request: Request, name: str, body: AgentStopBody | None = None, caller: Caller = trader
     ) -> AgentView:
+        note_audit(request, agent=name)
         timeout = (body or AgentStopBody()).timeout_s
         try:
             return _view(launcher.stop(name, timeout, desk.now_ms()))

@@ -15,10 +15,11 @@ import re
 from pathlib import Path
 from typing import Final
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from api.server.audit import note_audit
 from api.server.auth import Caller, KeyLookup, caller_with
 from api.server.errors import ApiError, validation_line
 from api.server.suite_jobs import (
@@ -95,7 +96,14 @@ def eval_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
         return FileResponse(path, media_type=REPORTS[name])
 
     @router.post("", status_code=202, summary="Start an evaluation as a background job")
-    def start_eval(body: EvalStartBody, caller: Caller = trader) -> EvalView | SuiteView:
+    def start_eval(
+        request: Request, body: EvalStartBody, caller: Caller = trader
+    ) -> EvalView | SuiteView:
+        started = start_job(body)
+        note_audit(request, job_id=started.job_id)
+        return started
+
+    def start_job(body: EvalStartBody) -> EvalView | SuiteView:
         if body.suite is not None:
             return start_suite_job(body)
         if running_jobs(desk.root) >= MAX_RUNNING:

@@ -12,9 +12,16 @@ from fastapi import APIRouter
 from api.server.agent_routes import agent_router
 from api.server.auth import KeyLookup
 from api.server.eval_routes import eval_router
+from api.server.metrics import metrics_router
+from api.server.risk_routes import risk_router
 from graphs.chat.service import ChatEngine
 
 
 def service_routers(engine: ChatEngine, keys: KeyLookup) -> list[APIRouter]:
     """The REST routers over `engine`'s data directory, in the order they are included."""
-    return [agent_router(engine, keys), eval_router(engine, keys)]
+    return [
+        risk_router(engine, keys),
+        metrics_router(engine, keys),
+        agent_router(engine, keys),
+        eval_router(engine, keys),
+    ]

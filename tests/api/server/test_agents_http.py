@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.operator_audit import OperatorAudit
 from tests.api.server.operator_support import served_operator
 from tests.api.server.server_support import error_of, make_keys
 from tests.cli import tradegraph
@@ -58,6 +59,13 @@ def test_a_trader_starts_an_agent_a_viewer_sees_its_heartbeat_and_the_trader_sto
     assert decided["symbols"] == ["SYN/USDT"] and decided["last_decision"]
     assert stopped.status_code == 200, stopped.text
     assert stopped.json()["state"] == "stopped"
+    audited = [
+        (a.actor, a.path, a.status, a.detail.get("agent")) for a in OperatorAudit(tmp_path).read()
+    ]
+    assert audited == [
+        ("trader", "/v1/agents", 200, "demo"),
+        ("trader", "/v1/agents/demo/stop", 200, "demo"),
+    ]
 
 
 def test_a_viewer_cannot_start_or_stop_an_agent(tmp_path: Path) -> None:
@@ -71,6 +79,8 @@ def test_a_viewer_cannot_start_or_stop_an_agent(tmp_path: Path) -> None:
     assert error_of(stop)[:2] == (403, "role_too_low")
     assert listed.status_code == 200 and listed.json() == {"agents": []}
     assert not (tmp_path / "served_agents").exists()
+    audited = [(a.actor, a.path, a.status) for a in OperatorAudit(tmp_path).read()]
+    assert audited == [("viewer", "/v1/agents", 403), ("viewer", "/v1/agents/demo/stop", 403)]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.operator_audit import OperatorAudit
 from tests.api.server.operator_support import served_operator
 from tests.api.server.server_support import error_of, make_keys
 
@@ -56,6 +57,9 @@ def test_a_trader_starts_an_eval_polls_it_to_its_end_and_fetches_its_reports(
     assert as_json.json()["metrics"] == done["summary"]["metrics"]
     assert as_html.status_code == 200 and as_html.headers["content-type"].startswith("text/html")
     assert "<html" in as_html.text.lower()
+    (action,) = OperatorAudit(tmp_path).read()
+    assert (action.actor, action.path, action.status) == ("trader", "/v1/evals", 202)
+    assert action.detail == {"job_id": job_id}
 
 
 def test_a_viewer_cannot_start_an_eval_but_lists_them(tmp_path: Path) -> None:
