@@ -24,6 +24,7 @@ from api.risk_command import engage_halt, release_halt
 from api.server.audit import note_audit
 from api.server.auth import Caller, KeyLookup, caller_with
 from api.server.errors import ApiError
+from api.server.served_agents import halt_served, release_served
 from core.limits_overlay import (
     LimitsInvalidError,
     merged,
@@ -166,13 +167,14 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
         def engage() -> HaltAnswer:
             settings = current()
             outcome = engage_halt(settings, body.account, reason, body.flatten)
+            served = halt_served(settings, body.account, reason, body.flatten)
             unnotified = tell_halt(settings, body.account, reason)
             told = () if unnotified is None else (f"halt not notified: {unnotified}",)
             return HaltAnswer(
                 halted=outcome.scope,
                 logged_only=outcome.logged_only,
                 cancelled_orders=outcome.cancelled,
-                problems=[*outcome.problems, *told],
+                problems=[*outcome.problems, *served, *told],
             )
 
         return await anyio.to_thread.run_sync(engage)
@@ -181,9 +183,13 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
     async def resume(body: ResumeRequest, request: Request, caller: Caller = admin) -> ResumeAnswer:
         """Release the kill switch (admin), as `tradegraph risk resume`."""
         note_audit(request, **body.model_dump())
-        state = await anyio.to_thread.run_sync(
-            lambda: release_halt(current(), body.account, _by(caller, body.reason))
-        )
+
+        def release() -> str:
+            settings, reason = current(), _by(caller, body.reason)
+            release_served(settings, body.account, reason)
+            return release_halt(settings, body.account, reason)
+
+        state = await anyio.to_thread.run_sync(release)
         scope = "the global kill switch" if body.account is None else f"account {body.account}"
         return ResumeAnswer(resumed=scope, state=state)
 

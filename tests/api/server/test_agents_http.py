@@ -188,3 +188,28 @@ def test_no_agent_starts_while_the_servers_global_kill_switch_holds(tmp_path: Pa
     assert (status, code) == (409, "trading_halted")
     assert "halted" in message and "tradegraph risk resume" in message
     assert listed == []
+
+
+@pytest.mark.slow  # a real tradegraph process
+def test_a_halt_over_http_reaches_a_served_agent_and_a_resume_releases_it(tmp_path: Path) -> None:
+    tokens = make_keys(tmp_path)
+    with (
+        served_operator(tmp_path) as served,
+        served.client(tokens["admin"]) as admin,
+    ):
+        admin.post("/v1/agents", json={"name": "held", **PLAYED, "bars": 500})
+        halt = admin.post("/v1/risk/halt", json={"reason": "exchange outage"})
+        halted = admin.get("/v1/agents/held").json()["state"]
+        resume = admin.post("/v1/risk/resume", json={"reason": "exchange back"})
+        resumed = admin.get("/v1/agents/held").json()["state"]
+        account_halt = admin.post(
+            "/v1/risk/halt", json={"reason": "one account", "account": "agent-held"}
+        )
+        account_halted = admin.get("/v1/agents/held").json()["state"]
+        admin.post("/v1/risk/resume", json={"reason": "ok", "account": "agent-held"})
+        stopped = admin.post("/v1/agents/held/stop", json={"timeout_s": 60})
+
+    assert halt.status_code == 200 and halt.json()["problems"] == [], halt.text
+    assert halted == "halted" and resumed in ("starting", "running"), resume.text
+    assert account_halt.status_code == 200 and account_halted == "halted"
+    assert stopped.json()["state"] == "stopped"
