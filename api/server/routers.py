@@ -10,10 +10,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.server.auth import KeyLookup
+from api.server.health_routes import health_router
+from api.server.ops_routes import ops_router
 from graphs.chat.service import ChatEngine
 
 
 def service_routers(engine: ChatEngine, keys: KeyLookup) -> list[APIRouter]:
     """The REST routers over `engine`'s data directory, in the order they are included."""
-    del engine, keys  # the operator surfaces add their routers here
-    return []
+    return [health_router(engine.desk), ops_router(engine.desk, keys)]
