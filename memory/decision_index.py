@@ -14,6 +14,7 @@ import bisect
 import json
 import math
 import threading
+import time
 from collections.abc import Collection as Names
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ class DecisionFilter:
     ts_from: int | None = None
     ts_to: int | None = None
 
+    @property
+    def by_time_only(self) -> bool:
+        return (self.symbol, self.runs, self.action, self.verdict) == (None, None, None, None)
+
     def keeps(self, row: DecisionRow) -> bool:
         return (
             (self.symbol is None or row.symbol == self.symbol)
@@ -75,12 +80,18 @@ class DecisionIndex:
         self._rows: list[DecisionRow] = []
         self._times: list[int] = []
         self._heads: dict[str, int] = {}
+        self._refreshed = -math.inf
+
+    def age(self) -> float:
+        """Seconds since the last refresh (infinite before the first)."""
+        return time.monotonic() - self._refreshed
 
     def refresh(self, traces: Collection, runs: Collection) -> None:
         """Catch up with the store: the traces written since the last refresh."""
         heads = _heads(runs)
         with self._lock:
             if heads == self._heads and traces.count() == len(self._rows):
+                self._refreshed = time.monotonic()
                 return
             rows = {(r.run_id, r.seq): r for r in self._rows}
             for run_id in set(self._heads) - set(heads):
@@ -99,10 +110,14 @@ class DecisionIndex:
             self._rows = sorted(rows.values())
             self._times = [row.ts for row in self._rows]
             self._heads = heads
+            self._refreshed = time.monotonic()
 
     def page(self, where: DecisionFilter, *, offset: int, limit: int) -> DecisionPage:
         """The matching decisions, newest first, `limit` of them after the first `offset`."""
         rows = self._window(where)
+        if where.by_time_only:
+            end = len(rows) - offset
+            return DecisionPage(rows[max(0, end - limit) : max(0, end)][::-1], len(rows))
         matching = [row for row in reversed(rows) if where.keeps(row)]
         return DecisionPage(matching[offset : offset + limit], len(matching))
 

@@ -22,6 +22,7 @@ from api.server.auth import (
     caller_with,
 )
 from api.server.errors import ApiError
+from api.server.fresh import Fresh
 from api.server.ops_query import account_of, invalid, moment, window
 from api.server.rate_limit import KeyBuckets, RateLimit
 from core.errors import UserError
@@ -107,6 +108,12 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
     """The read routes over `desk`, each for a viewer's key or above, rate-limited per key."""
     buckets = KeyBuckets(limit or RateLimit())
     index = DecisionIndex()
+    portfolios: Fresh[PortfolioView] = Fresh()
+
+    def portfolio_of(account: str | None) -> PortfolioView:
+        name = account_of(desk, account)
+        return portfolios.get(name, lambda: portfolio(desk, AccountQuery(account=name)))
+
     viewer = Depends(_limited(caller_with(keys, "viewer", "reading"), buckets))
     router = APIRouter(prefix="/v1", tags=["operator: reads"], dependencies=[viewer])
 
@@ -169,13 +176,13 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
 
     @router.get("/portfolio", response_model=PortfolioView)
     def get_portfolio(account: Account = None) -> PortfolioView:
-        """Cash, positions, equity and return of the account."""
-        return portfolio(desk, AccountQuery(account=account_of(desk, account)))
+        """Cash, positions, equity and return of the account (at most a second old)."""
+        return portfolio_of(account)
 
     @router.get("/positions", response_model=PositionsView)
     def get_positions(account: Account = None) -> PositionsView:
-        """The account's open positions."""
-        view = portfolio(desk, AccountQuery(account=account_of(desk, account)))
+        """The account's open positions (at most a second old)."""
+        view = portfolio_of(account)
         return PositionsView(account=view.account, known=view.known, positions=view.positions)
 
     @router.get("/orders", response_model=OrdersList)

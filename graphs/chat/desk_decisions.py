@@ -20,6 +20,9 @@ from memory.recall_lookup import lessons_by_id, situations_by_id
 from memory.traces import trace_id
 
 MAX_RECALLED = 10
+FRESH_S = 1.0
+"""How old the decision index may be before a read catches it up: a list is at most this far
+behind the store, and a busy server opens the store at most about once a second for it."""
 
 
 class DecisionLine(BaseModel):
@@ -104,7 +107,10 @@ def account_runs(desk: ChatDesk, account: str) -> set[str]:
 
 
 def refreshed(desk: ChatDesk, index: DecisionIndex) -> DecisionIndex:
-    """`index` caught up with the desk's trace store (left empty when there is none)."""
+    """`index` caught up with the desk's trace store (left empty when there is none), unless
+    it was within the last `FRESH_S`."""
+    if index.age() < FRESH_S:
+        return index
     if not desk.settings.chroma_url and not (desk.root / "chroma").is_dir():
         return index
     with reading_store(desk.root, desk.settings.chroma_url) as store:
