@@ -373,6 +373,7 @@ CURL_RISK = (
     'curl -N -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" '
     '-d \'{"thread":"t1","text":"/risk"}\' http://127.0.0.1:8765/v1/chat'
 )
+CURL_PORTFOLIO = 'curl -H "Authorization: Bearer $KEY" http://127.0.0.1:8765/v1/portfolio'
 SERVING = "python {root}/tests/chat_serving.py"
 SERVING_WHY = (
     "the server runs until Ctrl-C: it is started as written on a free port (tests run side by "
@@ -715,6 +716,11 @@ ROWS: dict[str, Row] = {
             "account chat: ACTIVE",
             '"POST /v1/chat HTTP/1.1" 200',
         ),
+    ),
+    CURL_PORTFOLIO: Row(
+        run_as=f"{SERVING} {_literal(CURL_PORTFOLIO)}",
+        why=f"{SERVING_WHY}, curl reads the portfolio (its port for 8765), then Ctrl-C stops it",
+        expect=('"account":"chat"', '"cash":10000.0', '"GET /v1/portfolio HTTP/1.1" 200'),
     ),
     "tradegraph keys list": Row(setup=(KEY_CREATE,), expect=("alice", "trader", "active")),
     "tradegraph keys revoke alice": Row(
