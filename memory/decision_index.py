@@ -114,25 +114,29 @@ class DecisionIndex:
 
     def page(self, where: DecisionFilter, *, offset: int, limit: int) -> DecisionPage:
         """The matching decisions, newest first, `limit` of them after the first `offset`."""
-        rows = self._window(where)
+        rows, low, high = self._window(where)
         if where.by_time_only:
-            end = len(rows) - offset
-            return DecisionPage(rows[max(0, end - limit) : max(0, end)][::-1], len(rows))
-        matching = [row for row in reversed(rows) if where.keeps(row)]
+            end = max(low, high - offset)
+            return DecisionPage(rows[max(low, end - limit) : end][::-1], high - low)
+        matching = [rows[i] for i in range(high - 1, low - 1, -1) if where.keeps(rows[i])]
         return DecisionPage(matching[offset : offset + limit], len(matching))
 
     def equity(self, where: DecisionFilter, *, limit: int) -> list[DecisionRow]:
         """The matching decisions that recorded an equity, oldest first, the latest `limit`."""
-        recorded = [r for r in self._window(where) if r.equity is not None and where.keeps(r)]
+        rows, low, high = self._window(where)
+        recorded = [
+            rows[i] for i in range(low, high) if rows[i].equity is not None and where.keeps(rows[i])
+        ]
         return recorded[-limit:]
 
-    def _window(self, where: DecisionFilter) -> list[DecisionRow]:
-        """The rows between the filter's times (bisected: the rows are sorted by time)."""
+    def _window(self, where: DecisionFilter) -> tuple[list[DecisionRow], int, int]:
+        """The rows, and the bounds of those between the filter's times (bisected: the rows
+        are sorted by time; a refresh replaces the list, so this one stays as it is)."""
         with self._lock:
             rows, times = self._rows, self._times
         low = 0 if where.ts_from is None else bisect.bisect_left(times, where.ts_from)
         high = len(rows) if where.ts_to is None else bisect.bisect_right(times, where.ts_to)
-        return rows[low:high]
+        return rows, low, high
 
 
 def _heads(runs: Collection) -> dict[str, int]:

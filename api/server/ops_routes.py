@@ -30,6 +30,7 @@ from graphs.chat.desk_base import ChatDesk
 from graphs.chat.desk_decisions import (
     DecisionDetail,
     DecisionQuery,
+    DecisionReader,
     DecisionsPage,
     EquityHistory,
     decision_detail,
@@ -49,7 +50,6 @@ from graphs.chat.desk_tools_account import (
     portfolio,
 )
 from graphs.chat.desk_tools_audit import MAX_RECALLED, MemoryQuery, MemoryView, memory_search
-from memory.decision_index import DecisionIndex
 
 DEFAULT_LIMIT: Final = 50
 MAX_LIMIT: Final = 500
@@ -107,7 +107,7 @@ class FillsList(BaseModel):
 def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) -> APIRouter:
     """The read routes over `desk`, each for a viewer's key or above, rate-limited per key."""
     buckets = KeyBuckets(limit or RateLimit())
-    index = DecisionIndex()
+    reader = DecisionReader(desk)
     portfolios: Fresh[PortfolioView] = Fresh()
 
     def portfolio_of(account: str | None) -> PortfolioView:
@@ -142,7 +142,7 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
             action=action,
             verdict=verdict,
         )
-        return decisions_page(desk, index, query, offset=offset, limit=limit)
+        return decisions_page(reader, query, offset=offset, limit=limit)
 
     @router.get(
         "/decisions/{ref}",
@@ -152,7 +152,7 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
     def get_decision(ref: str) -> DecisionDetail:
         """One decision by RUN_ID:SEQ (as the chat's /why takes it): its full typed trace."""
         try:
-            found = decision_detail(desk, ref)
+            found = decision_detail(reader, ref)
         except UserError as error:
             raise invalid(str(error)) from None
         if found is None:
@@ -222,7 +222,7 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
         """The account's equity as its runs recorded it at each decision, oldest first."""
         ts_from, ts_to = window(start, end)
         query = DecisionQuery(ts_from=ts_from, ts_to=ts_to)
-        return equity_history(desk, index, account_of(desk, account), query, limit=limit)
+        return equity_history(reader, account_of(desk, account), query, limit=limit)
 
     @router.get("/ohlcv", response_model=Ohlcv)
     def get_ohlcv(

@@ -1,10 +1,11 @@
 """Decisions listed by filters, newest first, one decision with its full trace, and an
 account's equity as its runs recorded it: what the operator's REST API reads of the audit
-trail. Listing goes through a `DecisionIndex` the caller keeps (chroma cannot sort); the
-store is opened for each read and let go after, as the chat's tools do."""
+trail. Reads go through a `DecisionReader` the caller keeps: the store held open, and a
+`DecisionIndex` of it (chroma cannot sort)."""
 
 from __future__ import annotations
 
+import threading
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,9 +15,10 @@ from graphs.chat.desk_base import ChatDesk
 from graphs.chat.desk_stores import storage
 from graphs.chat.desk_tools_audit import WhyView, iso, why_view
 from memory.audit import load_trace
-from memory.audit_store import parse_trace_ref, reading_store
+from memory.audit_store import AuditStore, open_audit_store, parse_trace_ref
 from memory.decision_index import DecisionFilter, DecisionIndex, DecisionRow
 from memory.recall_lookup import lessons_by_id, situations_by_id
+from memory.store import release_chroma
 from memory.traces import trace_id
 
 MAX_RECALLED = 10
@@ -33,7 +35,7 @@ class DecisionLine(BaseModel):
     ref: str
     run_id: str
     seq: int
-    ts: int = Field(description="the candle's close the decision was taken at, ms UTC")
+    ts: int = Field(description="when the decision was taken (its candle), ms UTC")
     time: str
     symbol: str
     action: str
@@ -106,16 +108,45 @@ def account_runs(desk: ChatDesk, account: str) -> set[str]:
         book.close()
 
 
-def refreshed(desk: ChatDesk, index: DecisionIndex) -> DecisionIndex:
-    """`index` caught up with the desk's trace store (left empty when there is none), unless
-    it was within the last `FRESH_S`."""
-    if index.age() < FRESH_S:
-        return index
-    if not desk.settings.chroma_url and not (desk.root / "chroma").is_dir():
-        return index
-    with reading_store(desk.root, desk.settings.chroma_url) as store:
-        index.refresh(store.traces, store.runs)
-    return index
+class DecisionReader:
+    """The desk's trace store held open for a long-lived reader, and its decision index.
+
+    The chat's tools open the store for each read, because an embedded store does not show
+    what another process wrote after it was opened. A server holding the data directory's
+    writer lock (`tradegraph serve`) is the only process writing it, and a client in the
+    writing process sees every write, so the store is opened once (when it exists) and kept:
+    opening a store of 100,000 traces takes a second, reading its run heads a millisecond.
+    """
+
+    def __init__(self, desk: ChatDesk) -> None:
+        self.desk = desk
+        self.index = DecisionIndex()
+        self._lock = threading.Lock()
+        self._store: AuditStore | None = None
+
+    def store(self) -> AuditStore | None:
+        """The trace store, None while the data directory holds none."""
+        with self._lock:
+            if self._store is None and (
+                self.desk.settings.chroma_url or (self.desk.root / "chroma").is_dir()
+            ):
+                self._store = open_audit_store(self.desk.root, self.desk.settings.chroma_url)
+            return self._store
+
+    def refreshed(self) -> DecisionIndex:
+        """The index caught up with the store, unless it was within the last `FRESH_S`."""
+        if self.index.age() < FRESH_S:
+            return self.index
+        store = self.store()
+        if store is not None:
+            self.index.refresh(store.traces, store.runs)
+        return self.index
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None and not self.desk.settings.chroma_url:
+                release_chroma(self._store.client)
+            self._store = None
 
 
 def _filter(desk: ChatDesk, query: DecisionQuery) -> DecisionFilter:
@@ -149,9 +180,10 @@ def _line(row: DecisionRow) -> DecisionLine:
 
 
 def decisions_page(
-    desk: ChatDesk, index: DecisionIndex, query: DecisionQuery, *, offset: int, limit: int
+    reader: DecisionReader, query: DecisionQuery, *, offset: int, limit: int
 ) -> DecisionsPage:
-    found = refreshed(desk, index).page(_filter(desk, query), offset=offset, limit=limit)
+    where = _filter(reader.desk, query)
+    found = reader.refreshed().page(where, offset=offset, limit=limit)
     following = offset + len(found.rows)
     return DecisionsPage(
         decisions=[_line(row) for row in found.rows],
@@ -161,29 +193,29 @@ def decisions_page(
     )
 
 
-def decision_detail(desk: ChatDesk, ref: str) -> DecisionDetail | None:
+def decision_detail(reader: DecisionReader, ref: str) -> DecisionDetail | None:
     """The decision `ref` (RUN_ID:SEQ) names, None when the store holds none such; a
     UserError when `ref` is not of that form; a ValueError when its stored JSON is damaged."""
     run_id, seq = parse_trace_ref(ref.strip())
-    if not desk.settings.chroma_url and not (desk.root / "chroma").is_dir():
+    store = reader.store()
+    if store is None:
         return None
-    with reading_store(desk.root, desk.settings.chroma_url) as store:
-        trace = load_trace(store.traces, trace_id(run_id, seq))
-        if trace is None:
-            return None
-        recalled = situations_by_id(store.client, trace.recalled[:MAX_RECALLED])
-        lessons = lessons_by_id(store.client, trace.lessons[:MAX_RECALLED])
+    trace = load_trace(store.traces, trace_id(run_id, seq))
+    if trace is None:
+        return None
+    recalled = situations_by_id(store.client, trace.recalled[:MAX_RECALLED])
+    lessons = lessons_by_id(store.client, trace.lessons[:MAX_RECALLED])
     return DecisionDetail(
         ref=f"{run_id}:{seq}", why=why_view(trace, recalled, lessons), trace=trace
     )
 
 
 def equity_history(
-    desk: ChatDesk, index: DecisionIndex, account: str, query: DecisionQuery, *, limit: int
+    reader: DecisionReader, account: str, query: DecisionQuery, *, limit: int
 ) -> EquityHistory:
-    runs = account_runs(desk, account)
+    runs = account_runs(reader.desk, account)
     where = DecisionFilter(runs=runs, ts_from=query.ts_from, ts_to=query.ts_to)
-    rows = refreshed(desk, index).equity(where, limit=limit)
+    rows = reader.refreshed().equity(where, limit=limit)
     return EquityHistory(
         account=account,
         runs=sorted(runs),
