@@ -77,6 +77,7 @@ class DecisionIndex:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
         self._rows: list[DecisionRow] = []
         self._times: list[int] = []
         self._heads: dict[str, int] = {}
@@ -87,9 +88,10 @@ class DecisionIndex:
         return time.monotonic() - self._refreshed
 
     def refresh(self, traces: Collection, runs: Collection) -> None:
-        """Catch up with the store: the traces written since the last refresh."""
-        heads = _heads(runs)
-        with self._lock:
+        """Catch up with the store: the traces written since the last refresh. Readers keep
+        paging the rows they have while it reads the store; the new rows replace them whole."""
+        with self._refreshing:
+            heads = _heads(runs)
             if heads == self._heads and traces.count() == len(self._rows):
                 self._refreshed = time.monotonic()
                 return
@@ -107,9 +109,10 @@ class DecisionIndex:
                     rows[(row.run_id, row.seq)] = row
             if len(rows) != traces.count():
                 rows = {(r.run_id, r.seq): r for r in _read(traces, None, after=-1)}
-            self._rows = sorted(rows.values())
-            self._times = [row.ts for row in self._rows]
-            self._heads = heads
+            ordered = sorted(rows.values())
+            times = [row.ts for row in ordered]
+            with self._lock:
+                self._rows, self._times, self._heads = ordered, times, heads
             self._refreshed = time.monotonic()
 
     def page(self, where: DecisionFilter, *, offset: int, limit: int) -> DecisionPage:
