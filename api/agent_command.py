@@ -43,6 +43,7 @@ def start_agents(requests: Sequence[AgentRequest], *, quiet: bool) -> None:
     progress) or, on played markets, until every one played its last candle."""
     from api.scheduler import run_agents
     from graphs.agent.start import open_agents, prepare_agent
+    from tools.notify import open_notifications
 
     stop = threading.Event()
     signals: list[str] = []
@@ -56,8 +57,14 @@ def start_agents(requests: Sequence[AgentRequest], *, quiet: bool) -> None:
     try:
         agents = [prepare_agent(request) for request in requests]
         root = agents[0].prepared.plan.data_dir
-        with AgentLogs(root, [a.name for a in agents], quiet=quiet) as logs:
-            with open_agents(agents, on_decision=logs.decision, stopping=stop.is_set) as running:
+        notify = agents[0].prepared.plan.settings.notify
+        with (
+            AgentLogs(root, [a.name for a in agents], quiet=quiet) as logs,
+            open_notifications(notify, os.environ) as notifier,
+        ):
+            with open_agents(
+                agents, on_decision=logs.decision, stopping=stop.is_set, notifier=notifier
+            ) as running:
                 for agent, opened in zip(agents, running, strict=True):
                     logs.write(agent.name, _started_line(agent, opened))
                 errors: list[BaseException] = []

@@ -390,6 +390,10 @@ from api.keys_command import register as register_keys  # noqa: E402 - beside th
 
 register_keys(app)
 
+from api.notify_command import register as register_notify  # noqa: E402 - beside the others
+
+register_notify(app)
+
 audit_app = typer.Typer(
     help="The audit trail: verify it, repair an interrupted write, show a trace, search, prune.",
     no_args_is_help=True,

@@ -92,8 +92,17 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
         f"running sessions stop trading{then} at their next cycle. "
         f'Lift it with: tradegraph risk resume{_account_flag(account)} --reason "..."'
     )
+    _tell_halt(settings, account, reason)
     if problems:
         raise UserError("; ".join(problems))
+
+
+def _tell_halt(settings: Settings, account: str | None, reason: str) -> None:
+    from api.notify_halt import tell_halt
+
+    problem = tell_halt(settings, account, reason)
+    if problem is not None:
+        console.print(f"[yellow]halt not notified:[/] {_line(problem)}", soft_wrap=True)
 
 
 def _halt_on_the_log_only(

@@ -22,6 +22,7 @@ from graphs.assembly import PreparedRun, RunRequest, new_run_id, prepare_resume,
 from graphs.halt_notice import halt_notice
 
 if TYPE_CHECKING:
+    from core.notifications import Notifier
     from core.types import Trace
     from graphs.session import CycleObserver
     from graphs.summary import RunSummary
@@ -43,13 +44,20 @@ def replay_with_progress(
     on_cycle: CycleObserver | None = None,
     stop_on_interrupt: bool = False,
     announce: bool = True,
+    notifier: Notifier | None = None,
 ) -> RunSummary:
     """Run the session with a progress bar (and the cassette, if any) and return its summary."""
     from graphs.assembly import run_prepared
 
     plan, chosen = prepared.plan, prepared.analyst
     if plan.live:
-        return trade_live(prepared, quiet=quiet, process_start=process_start, on_cycle=on_cycle)
+        return trade_live(
+            prepared,
+            quiet=quiet,
+            process_start=process_start,
+            on_cycle=on_cycle,
+            notifier=notifier,
+        )
     info = plan.info
     total = sum(len(series) for _, series in plan.markets)
     label = " [bold yellow]SYNTHETIC DATA[/]" if info.synthetic else ""
@@ -89,6 +97,7 @@ def replay_with_progress(
             on_cycle=on_cycle,
             started=process_start,
             stop_on_interrupt=stop_on_interrupt,
+            notifier=notifier,
         )
 
 
@@ -98,6 +107,7 @@ def trade_live(
     quiet: bool,
     process_start: float,
     on_cycle: CycleObserver | None = None,
+    notifier: Notifier | None = None,
 ) -> RunSummary:
     """A real-time run: one line per decision as candles close, until Ctrl-C or SIGTERM."""
     from graphs.assembly import run_prepared
@@ -122,7 +132,11 @@ def trade_live(
             console.print(live_line(trace), markup=False, highlight=False, soft_wrap=True)
 
     return run_prepared(
-        prepared, on_cycle=show_cycle, started=process_start, stop_on_interrupt=True
+        prepared,
+        on_cycle=show_cycle,
+        started=process_start,
+        stop_on_interrupt=True,
+        notifier=notifier,
     )
 
 
@@ -154,6 +168,7 @@ def execute_run(
     resume: str | None = None,
 ) -> None:
     from graphs.analyst_watch import AnalystUnreachableError
+    from tools.notify import open_notifications
 
     if json_path is not None:
         from core.settings import load_settings
@@ -161,9 +176,14 @@ def execute_run(
         _check_writable(json_path, load_settings(data_dir=request.data_dir).data_dir)
     prepared = prepare_resume(resume, request.data_dir) if resume else prepare_run(request)
     try:
-        summary = replay_with_progress(
-            prepared, quiet=quiet, process_start=process_start, stop_on_interrupt=True
-        )
+        with open_notifications(prepared.plan.settings.notify, os.environ) as notifier:
+            summary = replay_with_progress(
+                prepared,
+                quiet=quiet,
+                process_start=process_start,
+                stop_on_interrupt=True,
+                notifier=notifier,
+            )
     except AnalystUnreachableError as stopped:  # summarize the cycles that ran, then the error
         show_summary(stopped.summary, json_path)
         raise

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from core.errors import UserError
+from core.notify_settings import NotifySettings
 from core.types import BreakerLimits, RiskLimits
 
 ENV_PREFIX = "TRADEGRAPH_"
@@ -216,6 +217,7 @@ class Settings(BaseSettings):
     breakers: BreakerLimits = BreakerLimits()
     anthropic: AnthropicSettings = AnthropicSettings()
     chat: ChatSettings = ChatSettings()
+    notify: NotifySettings = NotifySettings()
     anthropic_api_key: SecretStr | None = Field(default=None, exclude=True)
     database_url: SecretStr | None = Field(default=None, exclude=True)
     """PostgreSQL for the ledger and risk state (TRADEGRAPH_DATABASE_URL, e.g.

@@ -23,6 +23,7 @@ from core.settings import Settings
 
 if TYPE_CHECKING:
     from agents.cassettes import Mode
+    from core.notifications import Notifier
     from graphs.node import CycleObserver, Progress
     from graphs.session import SessionPlan
     from graphs.summary import RunSummary
@@ -433,6 +434,7 @@ def run_prepared(
     on_cycle: CycleObserver | None = None,
     started: float | None = None,
     stop_on_interrupt: bool = False,
+    notifier: Notifier | None = None,
 ) -> RunSummary:
     """Run a prepared session (inside its cassette, if it has one); its summary."""
     from graphs.session import run_session
@@ -446,6 +448,7 @@ def run_prepared(
             on_cycle=on_cycle,
             stop_on_interrupt=stop_on_interrupt,
             resume=prepared.resume,
+            notifier=notifier,
         )
 
 

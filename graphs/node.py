@@ -27,6 +27,7 @@ from core.backends import AccountStore, LedgerStore
 from core.clock import Clock
 from core.market.history import MarketHistory
 from core.market.series import CandleSeries
+from core.notifications import NoNotifier, Notifier
 from core.settings import Settings
 from core.types import Approved, Candle, Denied, MarketInfo, Trace
 from graphs.analyst_watch import AnalystWatch
@@ -83,6 +84,8 @@ class NodePorts:
     order_id_scope: str = ""
     """What client order ids are unique within: "" the run (replays), an account name (an
     exchange: a restarted process re-derives the ids it sent)."""
+    notifier: Notifier = field(default_factory=NoNotifier)
+    """Where fills, breaker trips and halts are told (`tools.notify`); by default nowhere."""
 
 
 @dataclass
@@ -146,6 +149,8 @@ class TradingNode:
                 book=self.book,
                 replayed=ports.replayed,
                 order_id_scope=ports.order_id_scope,
+                notifier=ports.notifier,
+                account=config.account,
             )
             self.graphs[info.symbol] = build_decision_graph(deps)
         self.tallies = {info.symbol: MarketTally(info) for info in infos}

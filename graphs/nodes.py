@@ -20,6 +20,7 @@ from agents.reflection import Reflector, SummaryReflector
 from core.clock import Clock
 from core.errors import BrokerError, ReplayMismatchError
 from core.market.history import MarketHistory
+from core.notifications import NoNotifier, Notifier, breaker_notice, fill_notice
 from core.types import (
     Action,
     Approved,
@@ -119,6 +120,9 @@ class CycleDeps:
     order_id_scope: str = ""
     """What client order ids are unique within: the run (replays; "" means the run id) or, for
     an exchange, the account, so a restarted process re-derives the ids it sent."""
+    notifier: Notifier = field(default_factory=NoNotifier)
+    """Told of fills, breaker trips and halts as they happen; it queues, never blocks."""
+    account: str = ""
 
     def __post_init__(self) -> None:
         self.reviews = PositionReviews(self.history.info.timeframe)
@@ -188,6 +192,8 @@ class CycleSteps:
     def settle(self, state: CycleState) -> dict[str, Any]:
         """Fills at this candle into the ledger, round trips, then the breakers after them."""
         settled = self.settlement.settle(state["snapshot"])
+        for fill in settled.fills:
+            self.d.notifier.notify(fill_notice(fill, self.d.account))
         return {
             "fills": settled.fills,
             "closed": settled.closed,
@@ -374,6 +380,11 @@ class CycleSteps:
         """The board's events since the last drain, for the trace; kept for the summary."""
         drained = self.d.breakers.drain_events()
         self.d.journal.breaker_events.extend(drained)
+        symbol = self.d.history.info.symbol
+        for event in drained:
+            notice = breaker_notice(event, self.d.account, symbol)
+            if notice is not None:
+                self.d.notifier.notify(notice)
         return drained
 
     def _context(self, state: CycleState) -> RiskContext:

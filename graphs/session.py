@@ -28,6 +28,7 @@ from core.backends import AccountStore, storage_for
 from core.clock import LiveClock, SimulatedClock
 from core.errors import BrokerError, UserError
 from core.market.series import CandleSeries
+from core.notifications import NoNotifier, Notifier
 from core.risk_state import RiskState, check_latches
 from core.settings import Settings
 from core.types import MarketInfo, Trace
@@ -112,6 +113,7 @@ def run_session(
     on_cycle: CycleObserver | None = None,
     stop_on_interrupt: bool = False,
     resume: bool = False,
+    notifier: Notifier | None = None,
 ) -> RunSummary:
     """Replay the plan's markets through a trading node with a paper broker; the summary.
 
@@ -120,7 +122,7 @@ def run_session(
     replay after the cycle in progress and the summary is marked `partial`; a second signal
     stops at once. With `resume`, the run `plan.run_id` that was killed carries on. An
     analyst that cannot be reached at all stops the run too: AnalystUnreachableError, carrying
-    the summary.
+    the summary. `notifier` is told of fills, breaker trips and halts (by default, nobody).
     """
     started = time.perf_counter() if started is None else started
     if resume and plan.live:
@@ -130,7 +132,7 @@ def run_session(
         )
     with writer_lock(plan.data_dir):
         return _run_session(
-            plan, analyst, on_progress, started, on_cycle, stop_on_interrupt, resume
+            plan, analyst, on_progress, started, on_cycle, stop_on_interrupt, resume, notifier
         )
 
 
@@ -142,8 +144,11 @@ def _run_session(
     on_cycle: CycleObserver | None,
     stop_on_interrupt: bool,
     resume: bool,
+    notifier: Notifier | None,
 ) -> RunSummary:
-    with open_session(plan, analyst, stop_on_interrupt=stop_on_interrupt, resume=resume) as run:
+    with open_session(
+        plan, analyst, stop_on_interrupt=stop_on_interrupt, resume=resume, notifier=notifier
+    ) as run:
         run.outcome = run.node.run(
             on_progress=on_progress,
             on_cycle=on_cycle,
@@ -215,6 +220,7 @@ def open_session(
     stop_on_interrupt: bool,
     resume: bool,
     driven: DrivenPorts | None = None,
+    notifier: Notifier | None = None,
 ) -> Iterator[OpenSession]:
     """The plan's node on its account, ledger, memory and broker (held under the data
     directory's writer lock by the caller). `driven` replaces the feed, clock and warm-up of
@@ -289,6 +295,7 @@ def open_session(
         replayed=_recorded_analysis(sealed, analyst),
         warmup=driven.warmup if driven is not None else plan.markets if plan.live else (),
         order_id_scope=account.name if plan.broker != "paper" or driven is not None else "",
+        notifier=notifier or NoNotifier(),
     )
     node = TradingNode(NodeConfig(plan.run_id, account.name, settings, root), ports)
     session = OpenSession(

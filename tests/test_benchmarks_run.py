@@ -92,3 +92,11 @@ def test_mcp_benchmark_times_the_calls_over_http(tmp_path):
 
     assert set(figures) == {name for name, _ in CALLS} | {"propose_trade (once)"}
     assert all(seconds > 0 for seconds in figures.values())
+
+
+def test_notify_benchmark_queues_without_waiting_on_a_receiver_that_is_down():
+    from benchmarks.bench_notify import notify_latency
+
+    median, p99 = notify_latency(200)
+
+    assert 0 < median <= p99

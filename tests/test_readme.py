@@ -368,6 +368,9 @@ OFFLINE_RECORDING = MARKET_RECORDING.replace(
 OFFLINE_BINANCE_DATA = (CCXT_FIXTURES / "markets" / "binance.json", MARKETS / "binance-2023")
 
 
+NOTIFY_TOKEN = "TELEGRAM_BOT_TOKEN=123456:your-token"
+NOTIFY_TEST = f"{NOTIFY_TOKEN} tradegraph notify test"
+
 KEY_CREATE = "KEY=$(tradegraph keys create --name alice --role trader)"
 CURL_RISK = (
     'curl -N -H "Authorization: Bearer $KEY" -H "Content-Type: application/json" '
@@ -520,6 +523,17 @@ ROWS: dict[str, Row] = {
     ),
     'tradegraph risk resume --reason "incident closed"': Row(
         setup=(HALT,), expect=("RESUMED the global kill switch: incident closed",)
+    ),
+    NOTIFY_TEST: Row(
+        prepare=_write("tradegraph.toml", 'kind = "telegram"'),
+        run_as=f"{NOTIFY_TOKEN} python {{root}}/tests/telegram_receiving.py tradegraph notify test",
+        why="no Telegram is reachable here: the same command against a fake Bot API on "
+        "127.0.0.1, whose address the config's channel gets as api_url",
+        expect=(
+            "sent desk (telegram)",
+            "fake Bot API received: {{'chat_id': '123456789', "
+            "'text': 'tradegraph test: notifications reach this channel'}}",
+        ),
     ),
     "tradegraph config": Row(
         prepare=_write("tradegraph.toml", "[breakers]"),

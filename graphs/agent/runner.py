@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from core.candle_schedule import CandleSchedule
+from core.notifications import stalled_notice
 from core.types import Candle, Trace, TraceEvent
 from graphs.agent.pulse import AgentPulse, AgentSpec, LastDecision, Phase, write_pulse
 from graphs.agent.ticks import TickState, build_tick_graph, thread
@@ -76,6 +77,8 @@ class Agent:
         self._config = thread(identity.name)
         self.phase: Phase = "starting"
         self.message = ""
+        self.stalled = False
+        """No candle at the last wake-up: the notifier heard of it once, when it began."""
         self.finished = threading.Event()
         self._last: LastDecision | None = None
         self._started_ms = int(self._now())
@@ -175,7 +178,17 @@ class Agent:
         self._candles = self.market.closed_at(close)
         self.session.node.advance(close, self._candles)
         self.history_until_ms = close
+        was_stalled, self.stalled = self.stalled, not self._candles
         if not self._candles:
+            if not was_stalled:
+                self.session.ports.notifier.notify(
+                    stalled_notice(
+                        self.identity.name,
+                        self.session.account,
+                        f"no candle closed at {_hhmm(close)}",
+                        int(self._now()),
+                    )
+                )
             self.message = f"stalled: no candle closed at {_hhmm(close)}"
         elif self.message.startswith("stalled"):
             self.message = ""

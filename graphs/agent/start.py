@@ -21,6 +21,7 @@ from typing import Any
 from core.candle_schedule import CandleSchedule
 from core.clock import LiveClock, SimulatedClock
 from core.errors import UserError
+from core.notifications import Notifier
 from core.types import Trace
 from core.writer_lock import writer_lock
 from graphs.agent.checkpoints import open_checkpointer
@@ -253,10 +254,12 @@ def open_agents(
     on_decision: Callable[[str, Trace], None] | None = None,
     stopping: Callable[[], bool] | None = None,
     now_ms: Callable[[], float] = lambda: time.time_ns() / 1e6,
+    notifier: Notifier | None = None,
 ) -> Iterator[list[Agent]]:
     """Agents of one data directory in this process: one writer lock and one checkpointer
     for all; with more than one, the traces are written inline (one writer process per
-    agent would be two writers on one store)."""
+    agent would be two writers on one store). `notifier` is told of fills, breaker trips,
+    halts and stalls."""
     root = agents[0].prepared.plan.data_dir
     if len({a.name for a in agents}) != len(agents):
         raise UserError("two agents of one process share a name: give each its own --name")
@@ -274,7 +277,7 @@ def open_agents(
             stack.enter_context(
                 _open_one(
                     agent, saver, on_decision=on_decision, stopping=stopping, now_ms=now_ms,
-                    writer="process" if len(agents) == 1 else "inline",
+                    writer="process" if len(agents) == 1 else "inline", notifier=notifier,
                 )
             )
             for agent in agents
@@ -291,6 +294,7 @@ def _open_one(
     stopping: Callable[[], bool] | None,
     now_ms: Callable[[], float],
     writer: WriterChoice,
+    notifier: Notifier | None,
 ) -> Iterator[Agent]:
     plan = agent.prepared.plan
     settings, root = plan.settings, plan.data_dir
@@ -323,7 +327,12 @@ def _open_one(
     with (
         recorded_calls(agent.prepared),
         open_session(
-            plan, agent.prepared.analyst, stop_on_interrupt=False, resume=False, driven=driven
+            plan,
+            agent.prepared.analyst,
+            stop_on_interrupt=False,
+            resume=False,
+            driven=driven,
+            notifier=notifier,
         ) as session,
     ):
         session.finished = True

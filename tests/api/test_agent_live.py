@@ -19,6 +19,7 @@ from tests import zygote
 from tests.cli import tradegraph
 from tests.fake_exchange.realtime import play_in_real_time
 from tests.live_binance import settings_for
+from tests.tools.notify.receivers import webhook_receiver
 
 ROOT = Path(__file__).resolve().parents[2]
 FLIP_FLOP = "tests.plugins.flip_flop:FlipFlopAnalyst"
@@ -91,6 +92,37 @@ def test_an_agent_whose_feed_dies_goes_stalled_and_meets_the_stale_data_breaker(
     assert "stalled" in status.stdout and "no candle closed at" in status.stdout
     assert any("STALE_DATA" in line for line in after), "\n".join(after)
     assert not any("buy" in line.split("→")[0] and "approved" in line for line in after[2:])
+
+
+def test_an_agent_whose_feed_dies_tells_the_webhook_it_stalled_not_at_every_silent_close(
+    fake_binance, candles, tmp_path
+):
+    with webhook_receiver() as receiver:
+        config = tmp_path / "notify.toml"
+        config.write_text(
+            f'[[notify.channels]]\nname = "ops"\nkind = "webhook"\nurl = "{receiver.url}"\n'
+            'events = ["agent_stalled"]\n'
+        )
+        env = _env(
+            fake_binance, tmp_path, TRADEGRAPH_AGENT__PATIENCE_SECONDS="0.3",
+            TRADEGRAPH_CONFIG=str(config),
+        )  # fmt: skip
+        agent = Running(_start([*AGENT, "--quiet"], env, tmp_path), tmp_path)
+        _wait_until(lambda p: p.get("decisions", 0) >= 2, agent)
+
+        candles.stop()
+        (told,) = receiver.wait_for(1, timeout=30)
+        stalled = _wait_until(lambda p: p.get("message", "").startswith("stalled"), agent)
+        _wait_until(lambda p: p.get("decisions", 0) >= stalled["decisions"] + 5, agent)
+        agent.process.send_signal(signal.SIGTERM)
+        assert agent.process.wait(60) == 143
+
+    notices = [r.json() for r in receiver.received]
+    assert told.json()["title"] == "Agent live stalled"
+    assert all(n["event"] == "agent_stalled" for n in notices)
+    assert all("no candle closed at" in n["text"] for n in notices)
+    # five silent closes at least; told when a stall begins (a late candle may end one)
+    assert len(notices) < 5
 
 
 @pytest.mark.slow
