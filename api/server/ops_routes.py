@@ -8,9 +8,13 @@ call: this module parses and answers, nothing more. `?account=` defaults to the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Final, Literal
+import logging
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any, Final, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict
 
@@ -26,7 +30,7 @@ from api.server.fresh import Fresh
 from api.server.ops_query import account_of, invalid, moment, window
 from api.server.rate_limit import KeyBuckets, RateLimit
 from core.errors import UserError
-from graphs.chat.desk_base import ChatDesk
+from graphs.chat.desk_base import ChatDesk, one_line_reason
 from graphs.chat.desk_decisions import (
     DecisionDetail,
     DecisionQuery,
@@ -57,6 +61,8 @@ MAX_OFFSET: Final = 1_000_000
 DEFAULT_CANDLES: Final = 500
 MAX_CANDLES: Final = 5_000
 MAX_EQUITY_POINTS: Final = 5_000
+
+logger = logging.getLogger(__name__)
 
 Symbol = Annotated[str | None, Query(max_length=40, description="only this pair, e.g. BTC/USDT")]
 Account = Annotated[
@@ -108,6 +114,19 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
     """The read routes over `desk`, each for a viewer's key or above, rate-limited per key."""
     buckets = KeyBuckets(limit or RateLimit())
     reader = DecisionReader(desk)
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        """The decision index built while the server starts answering (a store of 100,000
+        traces takes seconds to read); the store let go once the index is no longer read."""
+        warming = threading.Thread(target=_warm, args=(reader,), name="decision-index")
+        warming.start()
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(warming.join)
+            reader.close()
+
     portfolios: Fresh[PortfolioView] = Fresh()
 
     def portfolio_of(account: str | None) -> PortfolioView:
@@ -115,7 +134,9 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
         return portfolios.get(name, lambda: portfolio(desk, AccountQuery(account=name)))
 
     viewer = Depends(_limited(caller_with(keys, "viewer", "reading"), buckets))
-    router = APIRouter(prefix="/v1", tags=["operator: reads"], dependencies=[viewer])
+    router = APIRouter(
+        prefix="/v1", tags=["operator: reads"], dependencies=[viewer], lifespan=lifespan
+    )
 
     @router.get("/decisions", response_model=DecisionsPage)
     def list_decisions(
@@ -254,6 +275,14 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
             raise invalid(str(error)) from None
 
     return router
+
+
+def _warm(reader: DecisionReader) -> None:
+    """Read the index once; a store that cannot be read is said by the requests that need it."""
+    try:
+        reader.refreshed()
+    except Exception as error:  # the server still starts; each decisions request reports it
+        logger.warning("the decision index was not built at start: %s", one_line_reason(error))
 
 
 def _orders_query(
