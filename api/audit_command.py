@@ -99,6 +99,7 @@ def verify(run: str | None, head: str | None, data_dir: Path | None) -> None:
         console.print(f"{label} run {_safe(report.run_id)}: {_safe(verdict.message)}")
     if not run:
         counts["broken"] += _verify_memory(root, settings.chroma_url, after)
+        counts["broken"] += _verify_operator_audit(root)
     if counts["broken"]:
         console.print(f"{counts['broken']} broken: the audit trail was altered")
     if counts["incomplete"]:
@@ -196,6 +197,23 @@ def _verify_memory(
                 f"[green]ok[/]      {name}: {report.checked:,}, each matching its hash{older}"
             )
     return failed
+
+
+def _verify_operator_audit(root: Path) -> int:
+    """The operator audit trail (requests to the service) against its chain: 1 if broken."""
+    from core.chained_log import ChainedLogBrokenError
+    from core.operator_audit import OperatorAudit
+
+    audit = OperatorAudit(root)
+    if not audit.log.exists():
+        return 0
+    try:
+        count = len(audit.read())
+    except ChainedLogBrokenError as exc:
+        console.print(f"[bold red]BROKEN[/]  operator audit trail: {_safe(str(exc))}")
+        return 1
+    console.print(f"[green]ok[/]      operator audit trail: {count:,} request(s), chained")
+    return 0
 
 
 def _root(data_dir: Path | None) -> Path:

@@ -486,7 +486,8 @@ def audit_prune(
 
 @app.command()
 def config(data_dir: DataDirOption = None) -> None:
-    """Print the effective settings (defaults, tradegraph.toml, TRADEGRAPH_* variables)."""
+    """Print the effective settings (defaults, tradegraph.toml, TRADEGRAPH_* variables, and
+    the limits an admin changed over HTTP, DATA_DIR/risk_limits.json)."""
     import json
 
     from core.database import mask_url

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,12 +36,16 @@ console = Console()
 
 
 def _store(data_dir: Path | None) -> tuple[Settings, Path, RiskState]:
+    from core.settings import load_settings
+
+    return _store_of(load_settings(data_dir=data_dir))
+
+
+def _store_of(settings: Settings) -> tuple[Settings, Path, RiskState]:
     from core.backends import storage_for
     from core.datadir import prepare_data_dir
     from core.risk_state import RiskState
-    from core.settings import load_settings
 
-    settings = load_settings(data_dir=data_dir)
     root = prepare_data_dir(settings.data_dir)
     return settings, root, RiskState(root, storage_for(settings, root).state_store("risk_state"))
 
@@ -55,15 +60,28 @@ def _reason(reason: str, flag: str = "--reason") -> str:
     return reason.strip()
 
 
-def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None) -> None:
+@dataclass(frozen=True)
+class HaltOutcome:
+    """What a halt did: the switch engaged (on the halt log alone when the store failed), the
+    pending orders cancelled (None: they could not be), and what went wrong, one line each."""
+
+    scope: str
+    logged_only: bool
+    cancelled: int | None
+    problems: tuple[str, ...]
+
+
+def engage_halt(settings: Settings, account: str | None, reason: str, flatten: bool) -> HaltOutcome:
+    """Engage the kill switch of `account` (None: the global one) and cancel its pending
+    orders: `tradegraph risk halt` and `POST /v1/risk/halt` both come here."""
     from core.backends import storage_for
     from risk.breakers.admin import halt_all
 
     reason = _reason(reason)
-    settings, root, store = _store(data_dir)
+    settings, root, store = _store_of(settings)
     scope = "every account (global kill switch)" if account is None else f"account {account}"
     problems: list[str] = []
-    where = ""
+    logged_only = False
     storage = storage_for(settings, root)
     try:
         if account is None:
@@ -72,29 +90,41 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
             _board(store, account, settings).halt(reason, _now_ms(), flatten=flatten)
     except StateStoreError as exc:
         _halt_on_the_log_only(store, account, reason, flatten)
-        where = " (recorded in the halt log only)"
+        logged_only = True
         problems.append(
             f"{exc}; the halt is recorded in {store.log.path.name}: no run starts until the "
             "state store is restored (or moved aside) and the halt is resumed on the record"
         )
+    cancelled: int | None = None
     try:
-        cancelled = f"Cancelled {storage.cancel_pending_orders(account)}"
+        cancelled = storage.cancel_pending_orders(account)
     except StateStoreError as exc:
-        cancelled = "Could not cancel"
         problems.append(f"{exc}: no order was cancelled")
     except sqlite3.DatabaseError as exc:
-        cancelled = "Could not cancel"
         problems.append(f"{storage.where} cannot be used ({exc}): no order was cancelled")
+    return HaltOutcome(scope, logged_only, cancelled, tuple(problems))
+
+
+def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None) -> None:
+    from core.settings import load_settings
+
+    settings = load_settings(data_dir=data_dir)
+    outcome = engage_halt(settings, account, reason, flatten)
+    reason = reason.strip()
+    where = " (recorded in the halt log only)" if outcome.logged_only else ""
+    cancelled = (
+        "Could not cancel" if outcome.cancelled is None else f"Cancelled {outcome.cancelled}"
+    )
     then = " and flatten positions" if flatten else ""
     console.print(
-        f"[bold red]HALTED[/] {_line(scope)}{where}: "
+        f"[bold red]HALTED[/] {_line(outcome.scope)}{where}: "
         f"{_line(reason)}. {cancelled} pending order(s); "
         f"running sessions stop trading{then} at their next cycle. "
         f'Lift it with: tradegraph risk resume{_account_flag(account)} --reason "..."'
     )
     _tell_halt(settings, account, reason)
-    if problems:
-        raise UserError("; ".join(problems))
+    if outcome.problems:
+        raise UserError("; ".join(outcome.problems))
 
 
 def _tell_halt(settings: Settings, account: str | None, reason: str) -> None:
@@ -118,20 +148,29 @@ def _halt_on_the_log_only(
     store.record_halt(key, {**record, "flatten": flatten})
 
 
-def resume(account: str | None, reason: str, data_dir: Path | None) -> None:
+def release_halt(settings: Settings, account: str | None, reason: str) -> str:
+    """Release the kill switch of `account` (None: the global one); the state it leaves, as
+    a word (ACTIVE, REDUCING, HALTED: another breaker may still hold it). `tradegraph risk
+    resume` and `POST /v1/risk/resume` both come here."""
     from risk.breakers.admin import resume_all
 
     reason = _reason(reason)
-    settings, _, store = _store(data_dir)
+    settings, _, store = _store_of(settings)
     if account is None:
         resume_all(store, reason, _now_ms())
+        return "ACTIVE"
+    return _board(store, account, settings).resume(reason, _now_ms()).state.value
+
+
+def resume(account: str | None, reason: str, data_dir: Path | None) -> None:
+    from core.settings import load_settings
+
+    state = release_halt(load_settings(data_dir=data_dir), account, reason)
+    reason = reason.strip()
+    if account is None:
         console.print(f"[bold green]RESUMED[/] the global kill switch: {_line(reason)}")
         return
-    snapshot = _board(store, account, settings).resume(reason, _now_ms())
-    console.print(
-        f"[bold green]RESUMED[/] account {_line(account)}: "
-        f"{_line(reason)} (now {snapshot.state.value})"
-    )
+    console.print(f"[bold green]RESUMED[/] account {_line(account)}: {_line(reason)} (now {state})")
 
 
 def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:

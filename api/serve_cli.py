@@ -54,6 +54,7 @@ def serve(
     from api.server.serve import bind, check_host, serve_forever, url_of
     from core.api_keys import open_api_keys
     from core.backends import storage_for
+    from core.operator_audit import OperatorAudit
     from core.settings import load_settings
     from graphs.chat.models import configured_model
     from graphs.chat.service import ChatEngine
@@ -73,6 +74,7 @@ def serve(
             keys,
             mounts=surface_mounts(engine),
             routers=service_routers(engine, keys),
+            audit=OperatorAudit(engine.root),
             cors_origins=cors_origin or (),
         )
         url = url_of(sock)

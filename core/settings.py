@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from core.errors import UserError
+from core.limits_overlay import overlaid, overlay_path, read_overlay
 from core.notify_settings import NotifySettings
 from core.types import BreakerLimits, RiskLimits
 
@@ -292,7 +293,21 @@ def load_settings(**overrides: object) -> Settings:
     if settings.analyst is None:
         default = "anthropic" if settings.anthropic_api_key is not None else "offline"
         settings = settings.model_copy(update={"analyst": default})
-    return settings
+    return with_changed_limits(settings)
+
+
+def with_changed_limits(settings: Settings) -> Settings:
+    """`settings` with the limits an admin changed in its data directory (`PUT
+    /v1/risk/limits`, `core.limits_overlay`) over every other source."""
+    overlay = read_overlay(settings.data_dir)
+    if not overlay:
+        return settings
+    try:
+        risk, breakers = overlaid(settings.risk, settings.breakers, overlay)
+    except UserError as exc:
+        path = overlay_path(settings.data_dir)
+        raise UserError(f"invalid setting {exc} (in {path}: fix or remove it)") from None
+    return settings.model_copy(update={"risk": risk, "breakers": breakers})
 
 
 def setting_variables() -> list[str]:

@@ -94,6 +94,15 @@ def test_mcp_benchmark_times_the_calls_over_http(tmp_path):
     assert all(seconds > 0 for seconds in figures.values())
 
 
+def test_metrics_benchmark_scrapes_a_small_store(tmp_path):
+    from benchmarks.bench_metrics import fill, scrape_times
+
+    fill(tmp_path, 30)
+    first, rest, size = scrape_times(tmp_path, 1)
+
+    assert first > 0 and len(rest) == 1 and size > 0
+
+
 def test_notify_benchmark_queues_without_waiting_on_a_receiver_that_is_down():
     from benchmarks.bench_notify import notify_latency
 

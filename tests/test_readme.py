@@ -32,10 +32,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests import zygote
 from tests.agents.scripted_server import scripted_anthropic_server
+from tests.api.server.operator_support import served_operator
+from tests.api.server.server_support import make_keys
 from tests.support import stored_traces
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +53,7 @@ TIMEOUT_SECONDS = 3600
 Q4_2023_HOURS = 92 * 24
 SH_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 TOML_BLOCK = re.compile(r"^```toml\n(.*?)^```", re.MULTILINE | re.DOTALL)
+YAML_BLOCK = re.compile(r"^```yaml\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
 def readme_commands(text: str) -> list[str]:
@@ -378,6 +384,19 @@ CURL_RISK = (
 )
 CURL_PORTFOLIO = 'curl -H "Authorization: Bearer $KEY" http://127.0.0.1:8765/v1/portfolio'
 SERVING = "python {root}/tests/chat_serving.py"
+ADMIN_CREATE = "ADMIN=$(tradegraph keys create --name ops --role admin)"
+JSON_ADMIN = '-H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json"'
+CURL_HALT = (
+    f'curl {JSON_ADMIN} -d \'{{"reason":"exchange outage"}}\' http://127.0.0.1:8765/v1/risk/halt'
+)
+CURL_RESUME = (
+    f'curl {JSON_ADMIN} -d \'{{"reason":"exchange back"}}\' http://127.0.0.1:8765/v1/risk/resume'
+)
+CURL_LIMITS = (
+    f'curl -X PUT {JSON_ADMIN} -d \'{{"risk":{{"max_order_notional":5000}}}}\' '
+    "http://127.0.0.1:8765/v1/risk/limits"
+)
+ADMIN_WHY = "the admin's key is made first, in the same shell"
 SERVING_WHY = (
     "the server runs until Ctrl-C: it is started as written on a free port (tests run side by "
     "side), with a trader key in KEY; once it answers"
@@ -736,6 +755,26 @@ ROWS: dict[str, Row] = {
         why=f"{SERVING_WHY}, curl reads the portfolio (its port for 8765), then Ctrl-C stops it",
         expect=('"account":"chat"', '"cash":10000.0', '"GET /v1/portfolio HTTP/1.1" 200'),
     ),
+    ADMIN_CREATE: Row(expect=("key ops (admin) created",)),
+    CURL_HALT: Row(
+        run_as=f"{SERVING} {_literal(f'{ADMIN_CREATE} && {CURL_HALT}')}",
+        why=f"{SERVING_WHY}, curl halts over it (its port for 8765; {ADMIN_WHY})",
+        expect=(
+            '"halted":"every account (global kill switch)"',
+            '"problems":[]',
+            '"POST /v1/risk/halt HTTP/1.1" 200',
+        ),
+    ),
+    CURL_RESUME: Row(
+        run_as=f"{SERVING} {_literal(f'{ADMIN_CREATE} && {CURL_RESUME}')}",
+        why=f"{SERVING_WHY}, curl resumes over it (its port for 8765; {ADMIN_WHY})",
+        expect=('"resumed":"the global kill switch"', '"POST /v1/risk/resume HTTP/1.1" 200'),
+    ),
+    CURL_LIMITS: Row(
+        run_as=f"{SERVING} {_literal(f'{ADMIN_CREATE} && {CURL_LIMITS}')}",
+        why=f"{SERVING_WHY}, curl changes a limit over it (its port for 8765; {ADMIN_WHY})",
+        expect=('"max_order_notional":5000.0', '"PUT /v1/risk/limits HTTP/1.1" 200'),
+    ),
     "tradegraph keys list": Row(setup=(KEY_CREATE,), expect=("alice", "trader", "active")),
     "tradegraph keys revoke alice": Row(
         setup=(KEY_CREATE,), expect=("key alice (trader) revoked at ",)
@@ -853,6 +892,24 @@ def test_commands_are_read_as_bash_reads_them() -> None:
         'tradegraph risk halt --reason "a # in quotes"',
         "tradegraph run --market m --bars 5",
     ]
+
+
+def test_the_readme_prometheus_scrape_config_reads_the_metrics_with_a_viewers_key(
+    tmp_path: Path,
+) -> None:
+    [block] = [b for b in YAML_BLOCK.findall(README.read_text()) if "scrape_configs" in b]
+    (job,) = yaml.safe_load(block)["scrape_configs"]
+    viewer = make_keys(tmp_path)["viewer"]
+    with served_operator(tmp_path) as served:
+        response = httpx.get(
+            f"{served.url}{job['metrics_path']}",
+            headers={"authorization": f"{job['authorization']['type']} {viewer}"},
+        )
+
+    assert job["static_configs"] == [{"targets": ["127.0.0.1:8765"]}]
+    assert response.status_code == 200, response.text
+    names = {family.name for family in text_string_to_metric_families(response.text)}
+    assert {"tradegraph_decisions", "tradegraph_breaker_state"} <= names
 
 
 def test_every_readme_command_has_a_row() -> None:

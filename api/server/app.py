@@ -15,11 +15,13 @@ from typing import Final
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from api.server.audit import MutationAudit
 from api.server.auth import KeyGuard, KeyLookup
 from api.server.chat_routes import chat_router
 from api.server.errors import install_error_handlers
 from api.server.limits import BodyLimit
 from api.server.mounts import MountedApp, MountRoots
+from core.operator_audit import OperatorAudit
 from graphs.chat.contract import ChatService
 
 TITLE: Final = "tradegraph"
@@ -41,11 +43,13 @@ def create_app(
     *,
     mounts: Sequence[MountedApp] = (),
     routers: Sequence[APIRouter] = (),
+    audit: OperatorAudit | None = None,
     cors_origins: Sequence[str] = (),
     title: str = TITLE,
 ) -> FastAPI:
     """The app serving `service`'s chat routes, the operator's `routers` (each guards its own
-    routes with the keys) and `mounts`, each request's key checked in `keys`. A mount's path
+    routes with the keys) and `mounts`, each request's key checked in `keys`; with `audit`,
+    every mutating request under /v1 is recorded there (`api.server.audit`). A mount's path
     must start with '/' and not shadow the app's own routes. CORS is closed (no CORS header
     at all) unless `cors_origins` names the origins whose pages may call the API."""
     for mount in mounts:
@@ -67,6 +71,8 @@ def create_app(
     )
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(MountRoots, paths=[mount.path for mount in mounts])
+    if audit is not None:
+        app.add_middleware(MutationAudit, audit=audit)
     if cors_origins:
         app.add_middleware(
             CORSMiddleware,

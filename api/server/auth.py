@@ -91,14 +91,17 @@ def token_from(authorization: str | None, api_key: str | None) -> str | None:
 
 def caller_with(keys: KeyLookup, role: Role, what: str) -> Callable[..., Awaitable[Caller]]:
     """A route dependency: the request's caller, at least `role`. The two header forms are
-    declared (so /docs offers to send either) and read as `KeyGuard` reads them."""
+    declared (so /docs offers to send either) and read as `KeyGuard` reads them. The caller,
+    once known (403 too), is left in the request's state for the audit (`api.server.audit`)."""
 
     async def caller(
         request: Request, bearer: BearerCredentials, api_key: ApiKeyHeaderValue
     ) -> Caller:
         headers = request.headers
         token = token_from(headers.get("authorization"), headers.get("x-api-key"))
-        return permit(await authenticate(keys, token), role, what)
+        known = await authenticate(keys, token)
+        request.scope.setdefault("state", {})[CALLER] = known
+        return permit(known, role, what)
 
     return caller
 

@@ -11,10 +11,17 @@ from fastapi import APIRouter
 
 from api.server.auth import KeyLookup
 from api.server.health_routes import health_router
+from api.server.metrics import metrics_router
 from api.server.ops_routes import ops_router
+from api.server.risk_routes import risk_router
 from graphs.chat.service import ChatEngine
 
 
 def service_routers(engine: ChatEngine, keys: KeyLookup) -> list[APIRouter]:
     """The REST routers over `engine`'s data directory, in the order they are included."""
-    return [health_router(engine.desk), ops_router(engine.desk, keys)]
+    return [
+        health_router(engine.desk),
+        ops_router(engine.desk, keys),
+        risk_router(engine, keys),
+        metrics_router(engine, keys),
+    ]
