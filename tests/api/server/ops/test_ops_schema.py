@@ -1,5 +1,6 @@
-"""schemathesis against the served app's own OpenAPI, over the real socket: every GET
-operation, with generated parameters and a viewer's key, never answers with a server error."""
+"""schemathesis against the served app's own OpenAPI (the chat and every router of
+`tradegraph serve`), over the real socket: every GET operation, with generated parameters and
+a viewer's key, never answers with a server error."""
 
 from __future__ import annotations
 
@@ -14,9 +15,8 @@ from schemathesis.generation.case import Case
 from schemathesis.schemas import BaseSchema
 
 from api.server.app import create_app
-from api.server.health_routes import health_router
-from api.server.ops_routes import ops_router
 from api.server.rate_limit import RateLimit
+from api.server.routers import service_routers
 from api.server.serve import serving_in_thread
 from core.api_keys import open_api_keys
 from core.backends import Storage
@@ -30,7 +30,7 @@ UNLIMITED = RateLimit(rate=1e6, burst=1_000_000)
 def served_schema(ops_server: OpsServer) -> Iterator[BaseSchema]:
     engine = ops_server.engine
     with closing(open_api_keys(Storage(engine.root))) as keys:
-        routers = [health_router(engine.desk), ops_router(engine.desk, keys, UNLIMITED)]
+        routers = service_routers(engine, keys, rate_limit=UNLIMITED)
         with serving_in_thread(create_app(engine, keys, routers=routers)) as url:
             yield schemathesis.openapi.from_url(f"{url}/openapi.json").include(method="GET")
 
