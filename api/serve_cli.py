@@ -35,6 +35,14 @@ def serve(
             help="Allow a --host other machines can reach (keys travel in clear: use TLS).",
         ),
     ] = False,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors-origin",
+            help="An origin whose web pages may call the API, e.g. https://ops.example.com "
+            "(repeat for more; none: CORS stays closed).",
+        ),
+    ] = None,
     account: AccountOption = None,
     market: ChatMarketOption = None,
     data_dir: DataDirOption = None,
@@ -67,6 +75,7 @@ def serve(
             mounts=surface_mounts(engine),
             routers=service_routers(engine, keys),
             audit=OperatorAudit(engine.root),
+            cors_origins=cors_origin or (),
         )
         url = url_of(sock)
         desk = engine.desk

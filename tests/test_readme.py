@@ -392,6 +392,7 @@ CURL_EVAL = (
     '\'{"days":30,"analyst":"strategy:bollinger"}\' http://127.0.0.1:8765/v1/evals'
 )
 CURL_EVALS = 'curl -H "Authorization: Bearer $KEY" http://127.0.0.1:8765/v1/evals'
+CURL_PORTFOLIO = 'curl -H "Authorization: Bearer $KEY" http://127.0.0.1:8765/v1/portfolio'
 SERVING = "python {root}/tests/chat_serving.py"
 ADMIN_CREATE = "ADMIN=$(tradegraph keys create --name ops --role admin)"
 JSON_ADMIN = '-H "Authorization: Bearer $ADMIN" -H "Content-Type: application/json"'
@@ -778,6 +779,11 @@ ROWS: dict[str, Row] = {
         run_as=f"{SERVING} {_literal(CURL_EVAL + ' > /dev/null && ' + CURL_EVALS)}",
         why=f"{SERVING_WHY}, curl starts an evaluation then lists the jobs, then Ctrl-C stops it",
         expect=('"jobs":[', '"job_id":"eval-', '"candles":720', '"GET /v1/evals HTTP/1.1" 200'),
+    ),
+    CURL_PORTFOLIO: Row(
+        run_as=f"{SERVING} {_literal(CURL_PORTFOLIO)}",
+        why=f"{SERVING_WHY}, curl reads the portfolio (its port for 8765), then Ctrl-C stops it",
+        expect=('"account":"chat"', '"cash":10000.0', '"GET /v1/portfolio HTTP/1.1" 200'),
     ),
     ADMIN_CREATE: Row(expect=("key ops (admin) created",)),
     CURL_HALT: Row(

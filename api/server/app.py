@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Final
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from api.server.audit import MutationAudit
 from api.server.auth import KeyGuard, KeyLookup
@@ -43,12 +44,14 @@ def create_app(
     mounts: Sequence[MountedApp] = (),
     routers: Sequence[APIRouter] = (),
     audit: OperatorAudit | None = None,
+    cors_origins: Sequence[str] = (),
     title: str = TITLE,
 ) -> FastAPI:
     """The app serving `service`'s chat routes, the operator's `routers` (each guards its own
     routes with the keys) and `mounts`, each request's key checked in `keys`; with `audit`,
     every mutating request under /v1 is recorded there (`api.server.audit`). A mount's path
-    must start with '/' and not shadow the app's own routes."""
+    must start with '/' and not shadow the app's own routes. CORS is closed (no CORS header
+    at all) unless `cors_origins` names the origins whose pages may call the API."""
     for mount in mounts:
         _check_path(mount.path)
 
@@ -70,6 +73,13 @@ def create_app(
     app.add_middleware(MountRoots, paths=[mount.path for mount in mounts])
     if audit is not None:
         app.add_middleware(MutationAudit, audit=audit)
+    if cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+        )
     install_error_handlers(app)
     app.include_router(chat_router(service, keys))
     for router in routers:

@@ -47,11 +47,14 @@ WWW_AUTHENTICATE: Final = {"WWW-Authenticate": 'Bearer realm="tradegraph"'}
 class ApiError(Exception):
     """A request refused with `status`, a stable `code` and a one-line `message`."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = dict(headers or {})
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -68,8 +71,8 @@ def refusal(error: ApiError, *, websocket: bool = False) -> Response | WebSocket
     """The response refusing a request (a websocket is closed: policy violation)."""
     if websocket:
         return WebSocketClose(code=1008, reason=shown(error.message, one_line=True)[:120])
-    headers = WWW_AUTHENTICATE if error.status == 401 else None
-    return error_response(error.status, error.code, error.message, headers)
+    headers = {**(WWW_AUTHENTICATE if error.status == 401 else {}), **error.headers}
+    return error_response(error.status, error.code, error.message, headers or None)
 
 
 def install_error_handlers(app: FastAPI) -> None:

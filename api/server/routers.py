@@ -12,14 +12,22 @@ from fastapi import APIRouter
 from api.server.agent_routes import agent_router
 from api.server.auth import KeyLookup
 from api.server.eval_routes import eval_router
+from api.server.health_routes import health_router
 from api.server.metrics import metrics_router
+from api.server.ops_routes import ops_router
+from api.server.rate_limit import RateLimit
 from api.server.risk_routes import risk_router
 from graphs.chat.service import ChatEngine
 
 
-def service_routers(engine: ChatEngine, keys: KeyLookup) -> list[APIRouter]:
-    """The REST routers over `engine`'s data directory, in the order they are included."""
+def service_routers(
+    engine: ChatEngine, keys: KeyLookup, *, rate_limit: RateLimit | None = None
+) -> list[APIRouter]:
+    """The REST routers over `engine`'s data directory, in the order they are included; the
+    reads limited per key at `rate_limit` (default: `RateLimit()`)."""
     return [
+        health_router(engine.desk),
+        ops_router(engine.desk, keys, rate_limit),
         risk_router(engine, keys),
         metrics_router(engine, keys),
         agent_router(engine, keys),

@@ -1,0 +1,67 @@
+"""Per-key rate limits: a token bucket for each API key's name.
+
+A key may send `burst` requests at once and `rate` a second after that; a request over the
+limit is 429 in the JSON error body with `Retry-After` (whole seconds) saying when one more
+will be let through. Buckets are per key name, so every client sharing a key shares its limit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from api.server.errors import ApiError
+
+DEFAULT_RATE: Final = 20.0
+DEFAULT_BURST: Final = 40
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    rate: float = DEFAULT_RATE
+    """Requests a second a key may send, once its burst is spent."""
+    burst: int = DEFAULT_BURST
+    """Requests a key may send at once."""
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.burst < 1:
+            raise ValueError(f"a rate limit needs rate > 0 and burst >= 1, got {self}")
+
+
+class KeyBuckets:
+    """One token bucket per key name; thread-safe."""
+
+    def __init__(self, limit: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def wait(self, name: str) -> float:
+        """Take a token of `name`'s bucket: 0 if there was one, else the seconds until one."""
+        now = self._clock()
+        with self._lock:
+            tokens, then = self._buckets.get(name, (float(self.limit.burst), now))
+            tokens = min(float(self.limit.burst), tokens + (now - then) * self.limit.rate)
+            if tokens >= 1.0:
+                self._buckets[name] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[name] = (tokens, now)
+            return (1.0 - tokens) / self.limit.rate
+
+    def take(self, name: str) -> None:
+        """A token of `name`'s bucket, or ApiError 429 with Retry-After."""
+        wait = self.wait(name)
+        if wait > 0:
+            seconds = max(1, math.ceil(wait))
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"key {name!r} sent more than {self.limit.burst} requests at once or "
+                f"{self.limit.rate:g} a second: retry in {seconds} s",
+                headers={"Retry-After": str(seconds)},
+            )

@@ -1,0 +1,184 @@
+"""The decisions of a trace store as a sorted, filterable list, kept in memory by a reader.
+
+Chroma answers a filtered `get` in storage order and cannot sort, so listing the newest
+decisions of a large store means reading every matching record. A long-lived reader (the
+operator's REST API) keeps each trace's filter fields and equity here instead, and catches up
+from the per-run head records (`trace_runs`): a run whose head moved is read from the seq it
+had reached; a run whose head went back, or a store whose count disagrees with the index
+(a prune, a repair), is read again whole. Reads are cheap after the first.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import math
+import threading
+import time
+from collections.abc import Collection as Names
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from memory.store import pages
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+
+PAGE = 5_000
+
+
+@dataclass(frozen=True, order=True)
+class DecisionRow:
+    """One stored decision's filter fields; rows sort oldest first (time, run, seq)."""
+
+    ts: int
+    run_id: str
+    seq: int
+    symbol: str
+    action: str
+    verdict: str
+    equity: float | None
+
+
+@dataclass(frozen=True)
+class DecisionFilter:
+    symbol: str | None = None
+    runs: Names[str] | None = None
+    """Only these runs (an account's); None: every run."""
+    action: str | None = None
+    verdict: str | None = None
+    ts_from: int | None = None
+    ts_to: int | None = None
+
+    @property
+    def by_time_only(self) -> bool:
+        return (self.symbol, self.runs, self.action, self.verdict) == (None, None, None, None)
+
+    def keeps(self, row: DecisionRow) -> bool:
+        return (
+            (self.symbol is None or row.symbol == self.symbol)
+            and (self.runs is None or row.run_id in self.runs)
+            and (self.action is None or row.action == self.action)
+            and (self.verdict is None or row.verdict == self.verdict)
+        )
+
+
+@dataclass(frozen=True)
+class DecisionPage:
+    rows: list[DecisionRow]
+    """Newest first."""
+    total: int
+    """How many decisions match the filter."""
+
+
+class DecisionIndex:
+    """Every stored decision's filter fields, sorted by time; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._refreshing = threading.Lock()
+        self._rows: list[DecisionRow] = []
+        self._times: list[int] = []
+        self._heads: dict[str, int] = {}
+        self._refreshed = -math.inf
+
+    def age(self) -> float:
+        """Seconds since the last refresh (infinite before the first)."""
+        return time.monotonic() - self._refreshed
+
+    def refresh(self, traces: Collection, runs: Collection) -> None:
+        """Catch up with the store: the traces written since the last refresh. Readers keep
+        paging the rows they have while it reads the store; the new rows replace them whole."""
+        with self._refreshing:
+            heads = _heads(runs)
+            if heads == self._heads and traces.count() == len(self._rows):
+                self._refreshed = time.monotonic()
+                return
+            rows = {(r.run_id, r.seq): r for r in self._rows}
+            for run_id in set(self._heads) - set(heads):
+                rows = {k: r for k, r in rows.items() if k[0] != run_id}
+            for run_id, head in heads.items():
+                known = self._heads.get(run_id, -1)
+                if head == known:
+                    continue
+                if head < known:
+                    rows = {k: r for k, r in rows.items() if k[0] != run_id}
+                    known = -1
+                for row in _read(traces, run_id, after=known):
+                    rows[(row.run_id, row.seq)] = row
+            if len(rows) != traces.count():
+                rows = {(r.run_id, r.seq): r for r in _read(traces, None, after=-1)}
+            ordered = sorted(rows.values())
+            times = [row.ts for row in ordered]
+            with self._lock:
+                self._rows, self._times, self._heads = ordered, times, heads
+            self._refreshed = time.monotonic()
+
+    def page(self, where: DecisionFilter, *, offset: int, limit: int) -> DecisionPage:
+        """The matching decisions, newest first, `limit` of them after the first `offset`."""
+        rows, low, high = self._window(where)
+        if where.by_time_only:
+            end = max(low, high - offset)
+            return DecisionPage(rows[max(low, end - limit) : end][::-1], high - low)
+        matching = [rows[i] for i in range(high - 1, low - 1, -1) if where.keeps(rows[i])]
+        return DecisionPage(matching[offset : offset + limit], len(matching))
+
+    def equity(self, where: DecisionFilter, *, limit: int) -> list[DecisionRow]:
+        """The matching decisions that recorded an equity, oldest first, the latest `limit`."""
+        rows, low, high = self._window(where)
+        recorded = [
+            rows[i] for i in range(low, high) if rows[i].equity is not None and where.keeps(rows[i])
+        ]
+        return recorded[-limit:]
+
+    def _window(self, where: DecisionFilter) -> tuple[list[DecisionRow], int, int]:
+        """The rows, and the bounds of those between the filter's times (bisected: the rows
+        are sorted by time; a refresh replaces the list, so this one stays as it is)."""
+        with self._lock:
+            rows, times = self._rows, self._times
+        low = 0 if where.ts_from is None else bisect.bisect_left(times, where.ts_from)
+        high = len(rows) if where.ts_to is None else bisect.bisect_right(times, where.ts_to)
+        return rows, low, high
+
+
+def _heads(runs: Collection) -> dict[str, int]:
+    heads: dict[str, int] = {}
+    for page in pages(runs, ["metadatas"], size=PAGE):
+        for run_id, meta in zip(page["ids"], page["metadatas"] or [], strict=True):
+            head = meta.get("head_seq")
+            heads[run_id] = head if isinstance(head, int) else -1
+    return heads
+
+
+def _read(traces: Collection, run_id: str | None, *, after: int) -> list[DecisionRow]:
+    where: dict[str, Any] | None = None
+    if run_id is not None:
+        where = {"$and": [{"run_id": run_id}, {"seq": {"$gt": after}}]}
+    return [
+        _row(meta)
+        for page in pages(traces, ["metadatas"], where=where, size=PAGE)
+        for meta in page["metadatas"] or []
+    ]
+
+
+def _row(meta: Mapping[str, Any]) -> DecisionRow:
+    return DecisionRow(
+        ts=int(meta["ts"]),
+        run_id=str(meta["run_id"]),
+        seq=int(meta["seq"]),
+        symbol=str(meta["symbol"]),
+        action=str(meta["action"]),
+        verdict=str(meta["verdict"]),
+        equity=_equity(meta.get("trace")),
+    )
+
+
+def _equity(stored: object) -> float | None:
+    """The equity the trace recorded (None when it was not a finite number, or unreadable:
+    `tradegraph audit verify` is where an unreadable trace is reported)."""
+    try:
+        value = json.loads(str(stored)).get("equity")
+    except (ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
