@@ -42,7 +42,7 @@ def read_overlay(data_dir: Path) -> Overlay:
     path = overlay_path(data_dir)
     try:
         text = path.read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # no data directory there (yet): none
         return {}
     except OSError as exc:
         raise UserError(f"cannot read the risk limits {path}: {exc.strerror}") from None
