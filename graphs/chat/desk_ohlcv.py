@@ -13,20 +13,10 @@ from pydantic import BaseModel, ConfigDict
 
 from core.errors import UserError
 from core.market.source import MarketRequest, open_market
+from core.types import Candle
 from graphs.chat.desk_base import ChatDesk
 
 _SYNTHETIC = re.compile(r"^synthetic(:\d{1,9})?$")
-
-
-class Candle(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
 
 
 class Ohlcv(BaseModel):
