@@ -47,7 +47,8 @@ def serve(
     market: ChatMarketOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Serve the chat over HTTP: POST /v1/chat streams a turn's events; OpenAPI at /docs."""
+    """Serve the chat over HTTP: POST /v1/chat streams a turn's events; the dashboard at /;
+    OpenAPI at /docs."""
     from api.server.app import create_app
     from api.server.mounts import surface_mounts
     from api.server.routers import service_routers
@@ -85,6 +86,7 @@ def serve(
         )
         if not keys.listed():
             typer.echo(NO_KEYS)
+        typer.echo(f"dashboard at {url}/ (sign in with an API key)")
         typer.echo(f"OpenAPI docs at {url}/docs · Ctrl-C stops")
         serve_forever(app, sock)
     typer.echo("stopped: the threads are kept, the data directory released")
