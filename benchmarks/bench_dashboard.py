@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import queue
 import statistics
 import sys
 import time
@@ -56,6 +57,25 @@ def serve(data: Path, ready: multiprocessing.Queue) -> None:  # type: ignore[typ
         serve_forever(create_app(engine, keys, routers=routers), sock, log_level="warning")
 
 
+def started_server(
+    server: multiprocessing.process.BaseProcess,
+    ready: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> tuple[str, str]:
+    """The server's URL and key once it listens; exits saying so if its process ended."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            url, token = ready.get(timeout=1)
+            return str(url), str(token)
+        except queue.Empty:
+            if not server.is_alive():
+                raise SystemExit(
+                    "the server's process ended before it listened (its error is above: "
+                    "another process serving the same store holds its writer lock?)"
+                ) from None
+    raise SystemExit("the server did not listen within 120 s")
+
+
 def chart_seconds(data: Path) -> tuple[int, float]:
     """How many decisions the store holds, and the seconds to draw all of them."""
     reader = DecisionReader(ChatDesk(settings_for(data)))
@@ -80,7 +100,7 @@ def main() -> None:
     server = context.Process(target=serve, args=(data, ready), daemon=True)
     server.start()
     try:
-        url, token = ready.get(timeout=120)
+        url, token = started_server(server, ready)
         with httpx.Client(base_url=url, timeout=300) as browser:
             started = time.perf_counter()
             total = browser.get(
