@@ -415,7 +415,7 @@ def audit_verify(
 ) -> None:
     """Check every trace chain, the run registry, the ledger's orders and fills against the
     traces, and situations and lessons against their hashes; exit 1 naming what fails."""
-    from api.audit_command import verify
+    from api.audit_verify import verify
 
     verify(run, head, data_dir)
 
@@ -426,7 +426,7 @@ def audit_repair(
     data_dir: DataDirOption = None,
 ) -> None:
     """Move head records left behind by an interrupted write to where the chain proves."""
-    from api.audit_command import repair
+    from api.audit_verify import repair
 
     repair(run, data_dir)
 
