@@ -92,6 +92,7 @@ class DecisionIndex:
         self._times: list[int] = []
         self._heads: dict[str, int] = {}
         self._refreshed = -math.inf
+        self._version = 0
 
     def age(self) -> float:
         """Seconds since the last refresh (infinite before the first)."""
@@ -123,6 +124,7 @@ class DecisionIndex:
             times = [row.ts for row in ordered]
             with self._lock:
                 self._rows, self._times, self._heads = ordered, times, heads
+                self._version += 1
             self._refreshed = time.monotonic()
 
     def page(self, where: DecisionFilter, *, offset: int, limit: int) -> DecisionPage:
@@ -161,10 +163,11 @@ class DecisionIndex:
                 found.append(rows[i])
         return found
 
-    def size(self) -> int:
-        """How many decisions the index holds (a version: it grows with each decision)."""
+    def version(self) -> int:
+        """A number that changes whenever the rows do (what was computed from them is
+        still right while it stays the same)."""
         with self._lock:
-            return len(self._rows)
+            return self._version
 
     def _window(self, where: DecisionFilter) -> tuple[list[DecisionRow], int, int]:
         """The rows, and the bounds of those between the filter's times (bisected: the rows

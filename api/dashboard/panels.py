@@ -10,8 +10,10 @@ their thesis and refusals.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, TypeVar, cast
 
 from markupsafe import Markup
 
@@ -44,6 +46,8 @@ LATEST: Final = 20
 RECENT_TRIPS: Final = 10
 MAX_THESIS: Final = 160
 ALL_POINTS: Final = 10_000_000
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,30 @@ class DashboardData:
         self._risk: Fresh[RiskStatusView] = Fresh()
         self._agents: Fresh[list[AgentLine]] = Fresh()
         self._evals: Fresh[list[EvalView | SuiteView]] = Fresh()
+        self._by_version: dict[str, tuple[int, Any]] = {}
+        self._memo_lock = threading.Lock()
+
+    def _of_index(self, name: str, compute: Callable[[], T]) -> T:
+        """`compute()`, read again only once the decision index has changed: the panels
+        drawn from it cost a pass over every decision."""
+        version = self.reader.refreshed().version()
+        with self._memo_lock:
+            kept = self._by_version.get(name)
+        if kept is not None and kept[0] == version:
+            return cast(T, kept[1])
+        value = compute()
+        with self._memo_lock:
+            self._by_version[name] = (version, value)
+        return value
 
     @property
     def account(self) -> str:
         return self.desk.account_name
 
     def equity(self) -> EquityPanel:
+        return self._of_index("equity", self._equity)
+
+    def _equity(self) -> EquityPanel:
         runs = account_runs(self.desk, self.account)
         rows = self.reader.refreshed().equity(DecisionFilter(runs=runs), limit=ALL_POINTS)
         if not rows:
@@ -122,6 +144,9 @@ class DashboardData:
         )
 
     def decisions(self) -> list[DecisionShown]:
+        return self._of_index("decisions", self._decisions)
+
+    def _decisions(self) -> list[DecisionShown]:
         page = decisions_page(self.reader, DecisionQuery(), offset=0, limit=LATEST)
         store = self.reader.store()
         shown = []
@@ -162,6 +187,9 @@ class DashboardData:
         return self._risk.get("risk", read)
 
     def trips(self) -> list[Trip]:
+        return self._of_index("trips", self._trips)
+
+    def _trips(self) -> list[Trip]:
         rows = self.reader.refreshed().breaker_events(DecisionFilter(), limit=RECENT_TRIPS)
         return [
             Trip(time=iso(row.ts), ref=f"{row.run_id}:{row.seq}", event=event)
@@ -170,6 +198,9 @@ class DashboardData:
         ]
 
     def denials(self) -> list[tuple[str, int]]:
+        return self._of_index("denials", self._denials)
+
+    def _denials(self) -> list[tuple[str, int]]:
         counts = self.reader.refreshed().refusal_counts(DecisionFilter())
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
@@ -196,7 +227,7 @@ class DashboardData:
     def versions(self) -> dict[str, str]:
         """A fingerprint of each panel's data (and of the halt state): a panel whose
         fingerprint changed is drawn again by the pages open."""
-        decided = str(self.reader.refreshed().size())
+        decided = str(self.reader.refreshed().version())
         risk = self.risk().model_dump_json(exclude={"limits", "headroom"})
         return {
             "equity": decided,

@@ -17,12 +17,19 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import anyio
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from api.dashboard.panels import HALT_STATE, PANELS, DashboardData
 from api.dashboard.sessions import DashboardSessions, session_caller
@@ -39,6 +46,7 @@ KEEPALIVE_S: Final = 15.0
 SSE_HEADERS: Final = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 NO_STORE: Final = {"Cache-Control": "no-store"}
 MAX_KEY: Final = 200
+ELSEWHERE: Final = "Sign in and out from this dashboard's own page, not from another site."
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +58,13 @@ def templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+def same_origin(request: Request) -> bool:
+    """Whether a form was posted from the dashboard's own page: a browser names the page's
+    origin; a request naming another site's (a forged sign-in or sign-out) is refused."""
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
 
 
 def dashboard_router(
@@ -90,16 +105,25 @@ def dashboard_router(
         }
         return readers[panel]()
 
+    def panel_html(panel: str) -> Markup:
+        """The panel's section, or, when its store cannot be read, the section saying so
+        (one panel failing never takes the page down)."""
+        try:
+            context = panel_context(panel)
+        except Exception as error:  # any store's failure: said in its panel, logged
+            reason = one_line_reason(error)
+            log.warning("dashboard: panel %s was not read: %s", panel, reason)
+            return Markup(env.get_template("panels/failed.html").render(panel=panel, reason=reason))
+        return Markup(env.get_template(f"panels/{panel}.html").render(**context))
+
     def page_context(caller: Caller) -> dict[str, Any]:
-        context: dict[str, Any] = {
+        return {
             "caller": caller,
             "account": data.account,
             "market": engine.desk.market_spec,
-            "panels": PANELS,
+            "sections": [panel_html(panel) for panel in (*PANELS, "chat")],
+            "halt_state": panel_html(HALT_STATE),
         }
-        for panel in (*PANELS, HALT_STATE):
-            context.update(panel_context(panel))
-        return context
 
     async def signed_in(request: Request) -> Caller:
         caller = await session_caller(request, sessions, keys)
@@ -119,6 +143,8 @@ def dashboard_router(
 
     @router.post("/login", response_model=None)
     async def login(request: Request) -> HTMLResponse | RedirectResponse:
+        if not same_origin(request):
+            return render("login.html", 403, error=ELSEWHERE)
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         token = (form.get("key") or [""])[0].strip()
         if not token:
@@ -146,7 +172,9 @@ def dashboard_router(
         return answer
 
     @router.post("/logout")
-    async def logout(request: Request) -> RedirectResponse:
+    async def logout(request: Request) -> Response:
+        if not same_origin(request):
+            return render("login.html", 403, error=ELSEWHERE)
         session_id = request.cookies.get(SESSION_COOKIE)
         if session_id:
             sessions.close(session_id)
@@ -159,8 +187,8 @@ def dashboard_router(
         await signed_in(request)
         if panel not in (*PANELS, "chat", HALT_STATE):
             raise ApiError(404, "unknown_panel", f"no panel {panel!r}: {', '.join(PANELS)}")
-        context = await anyio.to_thread.run_sync(panel_context, panel)
-        return render(f"panels/{panel}.html", **context)
+        html = await anyio.to_thread.run_sync(panel_html, panel)
+        return HTMLResponse(html, headers=NO_STORE)
 
     @router.get("/dashboard/events")
     async def events(request: Request) -> StreamingResponse:

@@ -147,3 +147,21 @@ def test_a_halt_from_the_dashboard_is_the_clis_switch_and_audited_with_the_keys_
     assert [(a.actor, a.role, a.path, a.status) for a in OperatorAudit(tmp_path).read()] == [
         ("admin", "admin", "/v1/risk/halt", 200)
     ]
+
+
+def test_a_sign_in_posted_from_another_site_is_refused(finished_run: FinishedRun) -> None:
+    with httpx.Client(base_url=finished_run.url) as client:
+        forged = client.post(
+            "/login",
+            data={"key": finished_run.tokens["viewer"]},
+            headers={"Origin": "https://evil.example"},
+        )
+        own = client.post(
+            "/login",
+            data={"key": finished_run.tokens["viewer"]},
+            headers={"Origin": finished_run.url},
+        )
+
+    assert forged.status_code == 403 and "set-cookie" not in forged.headers
+    assert 'id="login-error"' in forged.text
+    assert own.status_code == 303
