@@ -26,6 +26,17 @@ pytestmark = pytest.mark.xdist_group("dashboard-browser")
 
 POINT = re.compile(r"-?\d+(?:\.\d+)?[ ,]-?\d+(?:\.\d+)?")
 """One x,y pair of an SVG path's data."""
+LABELS_OUTSIDE_THE_CHART = """() => {
+    const chart = document.querySelector('#equity svg').getBoundingClientRect();
+    return [...document.querySelectorAll('#equity svg text')]
+        .filter((label) => {
+            const box = label.getBoundingClientRect();
+            return box.left < chart.left - 0.5 || box.right > chart.right + 0.5
+                || box.top < chart.top - 0.5 || box.bottom > chart.bottom + 0.5;
+        })
+        .map((label) => label.textContent);
+}"""
+"""The axis labels the browser draws (its fonts, not the server's guess) beyond the chart."""
 TRADE = "/trade buy 0.01 SYN/USDT --stop 75"
 """A trade proposed in the chat: a decision of its own, validated (a trader's key)."""
 
@@ -74,6 +85,7 @@ def test_the_equity_curve_of_the_finished_run_is_drawn_against_buy_and_hold(
     assert points_of(equity) >= 100, equity
     assert points_of(buy_and_hold) >= 100, buy_and_hold
     assert points_of(drawdown) >= 2, drawdown
+    assert page.evaluate(LABELS_OUTSIDE_THE_CHART) == []
 
 
 def test_the_latest_decisions_are_the_runs_newest_with_their_verdicts(
