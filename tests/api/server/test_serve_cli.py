@@ -28,14 +28,17 @@ def env_for(root: Path) -> dict[str, str]:
     return env | SETTINGS | {"TRADEGRAPH_DATA_DIR": str(root)}
 
 
-def start_server(root: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """`tradegraph serve --port 0` in the background; it, its base URL and what it printed."""
+def start_server(
+    root: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """`tradegraph serve --port 0` in the background (`env` over the test settings); it, its
+    base URL and what it printed."""
     server = subprocess.Popen(
         [str(TRADEGRAPH), "serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env_for(root),
+        env=env_for(root) | (env or {}),
     )
     assert server.stdout is not None
     printed = []
