@@ -52,12 +52,15 @@ def test_the_equity_of_a_finished_run_is_drawn_with_buy_and_hold_and_drawdown(
 ) -> None:
     with signed_in(finished_run.url, finished_run.tokens["viewer"]) as browser:
         equity = section(browser.get("/").text, "equity")
+        points = browser.get("/v1/equity", params={"limit": 5000}).json()["points"]
 
     assert f"Equity and drawdown · {ACCOUNT}" in equity
     for path in ("equity", "buy-and-hold", "drawdown"):
         drawn = re.search(rf'<path class="{path}" d="M([^"]+)"', equity)
         assert drawn and drawn.group(1).count("L") >= 10, path
     assert f"{finished_run.decisions} decisions" in equity
+    first, last = points[0]["equity"], points[-1]["equity"]
+    assert f"equity</span> {last:,.2f} ({last / first - 1:+.2%})" in equity
 
 
 def test_the_latest_decisions_are_listed_newest_first_with_verdict_codes_and_thesis(
