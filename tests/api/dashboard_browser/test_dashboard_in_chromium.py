@@ -39,10 +39,19 @@ LABELS_OUTSIDE_THE_CHART = """() => {
 """The axis labels the browser draws (its fonts, not the server's guess) beyond the chart."""
 TRADE = "/trade buy 0.01 SYN/USDT --stop 75"
 """A trade proposed in the chat: a decision of its own, validated (a trader's key)."""
+SELL = "/trade sell 1 SYN/USDT"
+"""Part of the run's open position, which the validator lets through to an approval."""
 
 
 def points_of(path_data: str | None) -> int:
     return len(POINT.findall(path_data or ""))
+
+
+def position_quantity(dashboard: Dashboard) -> float:
+    """The served account's one position, as the REST API reads it from the ledger."""
+    with dashboard.client("viewer") as client:
+        [position] = client.get("/v1/positions").json()["positions"]
+    return float(position["quantity"])
 
 
 def risk_status(dashboard: Dashboard) -> str:
@@ -131,8 +140,11 @@ def test_an_admins_halt_button_halts_and_risk_status_agrees(
     assert opened.errors == []
 
 
-def test_a_viewer_sees_no_halt_button(open_as: Callable[[str], OpenPage]) -> None:
-    page = open_as("viewer").page
+@pytest.mark.parametrize("role", ["viewer", "trader"])
+def test_a_viewer_or_trader_sees_no_halt_button(
+    open_as: Callable[[str], OpenPage], role: str
+) -> None:
+    page = open_as(role).page
 
     html = page.content()
 
@@ -195,4 +207,24 @@ def test_a_decision_made_elsewhere_reaches_an_open_page_without_a_reload(
     )
     assert row.get_attribute("data-verdict") in {"approved", "denied"}
     assert page.evaluate("window.notReloaded") is True
+    assert opened.errors == []
+
+
+def test_a_trader_approves_a_chat_proposal_and_the_open_position_shrinks_on_the_page(
+    open_as: Callable[[str], OpenPage], dashboard: Dashboard
+) -> None:
+    opened = open_as("trader")
+    page = opened.page
+    before = position_quantity(dashboard)
+    shown = page.locator("#positions tr.position td").nth(1)
+    assert shown.inner_text() == f"{before:g}"
+
+    page.fill("#chat-input", SELL)
+    page.locator("#chat-form [type=submit]").click()
+    page.locator("#chat-log button.chat-approve").click()
+    page.locator("#positions tr.position td").nth(1).filter(has_text=f"{before - 1:g}").wait_for(
+        timeout=WAIT_MS
+    )
+
+    assert position_quantity(dashboard) == pytest.approx(before - 1)
     assert opened.errors == []
