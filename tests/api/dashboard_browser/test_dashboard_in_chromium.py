@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,9 +19,13 @@ from tests.api.dashboard_browser.conftest import (
     WAIT_MS,
     Dashboard,
     OpenPage,
+    log_in,
     save_screenshot,
 )
 from tests.cli import tradegraph
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.xdist_group("dashboard-browser")
 
@@ -228,3 +233,26 @@ def test_a_trader_approves_a_chat_proposal_and_the_open_position_shrinks_on_the_
 
     assert position_quantity(dashboard) == pytest.approx(before - 1)
     assert opened.errors == []
+
+
+def test_a_wrong_key_is_refused_at_the_login_form_and_signing_out_ends_the_session(
+    browser: Browser, dashboard: Dashboard
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{dashboard.url}/")
+        page.fill("#login input[name=key]", "tg_not-a-key-of-this-server")
+        page.click("#login [type=submit]")
+        refused = page.inner_text("#login-error")
+        whoami_after_refusal = page.locator("#whoami").count()
+        log_in(page, dashboard.url, dashboard.run.tokens["viewer"])
+        page.click("form.logout [type=submit]")
+        page.wait_for_selector("#login", timeout=WAIT_MS)
+        page.goto(f"{dashboard.url}/")
+        signed_out = page.locator("#login").count(), page.locator("#whoami").count()
+    finally:
+        context.close()
+
+    assert refused.strip() and whoami_after_refusal == 0
+    assert signed_out == (1, 0)
