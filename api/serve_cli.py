@@ -3,7 +3,8 @@
 It opens the chat engine on the data directory (holding its writer lock while it serves, as
 `tradegraph chat` does), the key store beside it, and the surfaces mounted beside the chat
 routes, then serves until Ctrl-C or SIGTERM; the engine is closed and the data directory
-released before it returns.
+released before it returns. While it serves it watches the agents' pulses, and tells the
+`[notify]` channels of one that stalled without a word (`api.server.agent_watch`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ def serve(
     market: ChatMarketOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Serve the chat over HTTP: POST /v1/chat streams a turn's events; OpenAPI at /docs."""
+    """Serve the chat over HTTP: POST /v1/chat streams a turn's events; the dashboard at /;
+    OpenAPI at /docs."""
+    from api.server.agent_watch import watching_agents
     from api.server.app import create_app
     from api.server.mounts import surface_mounts
     from api.server.routers import service_routers
@@ -68,6 +71,7 @@ def serve(
             settings, model=configured_model(settings), account=account, market=market
         ) as engine,
         closing(open_api_keys(storage_for(settings, engine.root))) as keys,
+        watching_agents(engine.root, settings) as unwatched,
     ):
         app = create_app(
             engine,
@@ -85,6 +89,9 @@ def serve(
         )
         if not keys.listed():
             typer.echo(NO_KEYS)
+        if unwatched is not None:
+            typer.echo(f"agent stalls not notified: {unwatched}")
+        typer.echo(f"dashboard at {url}/ (sign in with an API key)")
         typer.echo(f"OpenAPI docs at {url}/docs · Ctrl-C stops")
         serve_forever(app, sock)
     typer.echo("stopped: the threads are kept, the data directory released")

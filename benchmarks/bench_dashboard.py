@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import queue
 import statistics
 import sys
 import time
@@ -99,10 +100,29 @@ def served(data: Path) -> Iterator[tuple[str, str]]:
     server = context.Process(target=serve, args=(data, ready), daemon=True)
     server.start()
     try:
-        yield ready.get(timeout=120)
+        yield started_server(server, ready)
     finally:
         server.terminate()
         server.join(10)
+
+
+def started_server(
+    server: multiprocessing.process.BaseProcess,
+    ready: multiprocessing.Queue,  # type: ignore[type-arg]
+) -> tuple[str, str]:
+    """The server's URL and key once it listens; exits saying so if its process ended."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            url, token = ready.get(timeout=1)
+            return str(url), str(token)
+        except queue.Empty:
+            if not server.is_alive():
+                raise SystemExit(
+                    "the server's process ended before it listened (its error is above: "
+                    "another process serving the same store holds its writer lock?)"
+                ) from None
+    raise SystemExit("the server did not listen within 120 s")
 
 
 def warm_seconds(url: str, token: str) -> tuple[float, int]:

@@ -35,6 +35,7 @@ from core.types import MarketInfo, Trace
 from core.writer_lock import writer_lock
 from graphs.analyst_watch import AnalystUnreachableError, AnalystWatch
 from graphs.brokers import open_broker
+from graphs.cycle_ports import Broker, CycleJournal
 from graphs.feeds import MarketFeed, ReplayFeed
 from graphs.node import (
     CycleObserver,
@@ -45,7 +46,6 @@ from graphs.node import (
     SteppedClock,
     TradingNode,
 )
-from graphs.nodes import Broker, CycleJournal
 from graphs.run_summary import summarize
 from graphs.stopping import StopBetweenCycles
 from graphs.summary import RunSummary

@@ -2,11 +2,12 @@
 resuming (admin).
 
 Each route calls what the CLI and the chat call: the status is the chat's `risk_status` view;
-a halt or resume is `api.risk_command.engage_halt` / `release_halt`, the latched switch of
-`tradegraph risk halt|resume`. Changed limits are validated by the settings' own models and
-kept in the data directory's overlay (`core.limits_overlay`), which `load_settings` reads: the
-next run, agent or CLI command starts with them; a process already running (the served chat
-itself) keeps the limits it started with. Every change is noted in the operator audit trail.
+a halt or resume is `api.halts.engage_halt` / `release_halt`, the latched switch of
+`tradegraph risk halt|resume` (the served agents' data directories with it). Changed limits
+are validated by the settings' own models and kept in the data directory's overlay
+(`core.limits_overlay`), which `load_settings` reads: the next run, agent or CLI command
+starts with them; a process already running (the served chat itself) keeps the limits it
+started with. Every change is noted in the operator audit trail.
 """
 
 from __future__ import annotations
@@ -19,12 +20,11 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.halts import engage_halt, release_halt
 from api.notify_halt import tell_halt
-from api.risk_command import engage_halt, release_halt
 from api.server.audit import note_audit
 from api.server.auth import Caller, KeyLookup, caller_with
 from api.server.errors import ApiError
-from api.server.served_agents import halt_served, release_served
 from core.limits_overlay import (
     LimitsInvalidError,
     merged,
@@ -167,14 +167,13 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
         def engage() -> HaltAnswer:
             settings = current()
             outcome = engage_halt(settings, body.account, reason, body.flatten)
-            served = halt_served(settings, body.account, reason, body.flatten)
             unnotified = tell_halt(settings, body.account, reason)
             told = () if unnotified is None else (f"halt not notified: {unnotified}",)
             return HaltAnswer(
                 halted=outcome.scope,
                 logged_only=outcome.logged_only,
                 cancelled_orders=outcome.cancelled,
-                problems=[*outcome.problems, *served, *told],
+                problems=[*outcome.problems, *told],
             )
 
         return await anyio.to_thread.run_sync(engage)
@@ -186,7 +185,6 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
 
         def release() -> str:
             settings, reason = current(), _by(caller, body.reason)
-            release_served(settings, body.account, reason)
             return release_halt(settings, body.account, reason)
 
         state = await anyio.to_thread.run_sync(release)

@@ -94,7 +94,7 @@
         if (!window.confirm("Release the global kill switch? Trading resumes at the next cycle.")) return;
         const result = await post("/v1/risk/resume", { reason: "resumed from the dashboard by " + key });
         if (result.ok) {
-          swap("halt-state");
+          setHaltState(result.body.state === "HALTED", "resumed: " + result.body.resumed + "; account " + result.body.state);
           swap("breakers");
         } else {
           window.alert("The resume failed: " + problem(result));
