@@ -55,7 +55,7 @@ CHROMIUM_ARGS = (
 ACCOUNT = "desk"
 RUN_ID = "dash-run"
 MARKET = "synthetic:5"
-BARS = 300
+BARS = 200
 LATEST = 20
 """How many decisions the page lists, newest first (the page contract)."""
 WAIT_MS = 10_000

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,9 +19,13 @@ from tests.api.dashboard_browser.conftest import (
     WAIT_MS,
     Dashboard,
     OpenPage,
+    log_in,
     save_screenshot,
 )
 from tests.cli import tradegraph
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = pytest.mark.xdist_group("dashboard-browser")
 
@@ -39,10 +44,19 @@ LABELS_OUTSIDE_THE_CHART = """() => {
 """The axis labels the browser draws (its fonts, not the server's guess) beyond the chart."""
 TRADE = "/trade buy 0.01 SYN/USDT --stop 75"
 """A trade proposed in the chat: a decision of its own, validated (a trader's key)."""
+SELL = "/trade sell 1 SYN/USDT"
+"""Part of the run's open position, which the validator lets through to an approval."""
 
 
 def points_of(path_data: str | None) -> int:
     return len(POINT.findall(path_data or ""))
+
+
+def position_quantity(dashboard: Dashboard) -> float:
+    """The served account's one position, as the REST API reads it from the ledger."""
+    with dashboard.client("viewer") as client:
+        [position] = client.get("/v1/positions").json()["positions"]
+    return float(position["quantity"])
 
 
 def risk_status(dashboard: Dashboard) -> str:
@@ -131,8 +145,11 @@ def test_an_admins_halt_button_halts_and_risk_status_agrees(
     assert opened.errors == []
 
 
-def test_a_viewer_sees_no_halt_button(open_as: Callable[[str], OpenPage]) -> None:
-    page = open_as("viewer").page
+@pytest.mark.parametrize("role", ["viewer", "trader"])
+def test_a_viewer_or_trader_sees_no_halt_button(
+    open_as: Callable[[str], OpenPage], role: str
+) -> None:
+    page = open_as(role).page
 
     html = page.content()
 
@@ -196,3 +213,46 @@ def test_a_decision_made_elsewhere_reaches_an_open_page_without_a_reload(
     assert row.get_attribute("data-verdict") in {"approved", "denied"}
     assert page.evaluate("window.notReloaded") is True
     assert opened.errors == []
+
+
+def test_a_trader_approves_a_chat_proposal_and_the_open_position_shrinks_on_the_page(
+    open_as: Callable[[str], OpenPage], dashboard: Dashboard
+) -> None:
+    opened = open_as("trader")
+    page = opened.page
+    before = position_quantity(dashboard)
+    shown = page.locator("#positions tr.position td").nth(1)
+    assert shown.inner_text() == f"{before:g}"
+
+    page.fill("#chat-input", SELL)
+    page.locator("#chat-form [type=submit]").click()
+    page.locator("#chat-log button.chat-approve").click()
+    page.locator("#positions tr.position td").nth(1).filter(has_text=f"{before - 1:g}").wait_for(
+        timeout=WAIT_MS
+    )
+
+    assert position_quantity(dashboard) == pytest.approx(before - 1)
+    assert opened.errors == []
+
+
+def test_a_wrong_key_is_refused_at_the_login_form_and_signing_out_ends_the_session(
+    browser: Browser, dashboard: Dashboard
+) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(f"{dashboard.url}/")
+        page.fill("#login input[name=key]", "tg_not-a-key-of-this-server")
+        page.click("#login [type=submit]")
+        refused = page.inner_text("#login-error")
+        whoami_after_refusal = page.locator("#whoami").count()
+        log_in(page, dashboard.url, dashboard.run.tokens["viewer"])
+        page.click("form.logout [type=submit]")
+        page.wait_for_selector("#login", timeout=WAIT_MS)
+        page.goto(f"{dashboard.url}/")
+        signed_out = page.locator("#login").count(), page.locator("#whoami").count()
+    finally:
+        context.close()
+
+    assert refused.strip() and whoami_after_refusal == 0
+    assert signed_out == (1, 0)
