@@ -57,7 +57,8 @@ def serve(
     market: ChatMarketOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Serve the chat over HTTP: POST /v1/chat streams a turn's events; OpenAPI at /docs."""
+    """Serve the chat over HTTP: POST /v1/chat streams a turn's events; the dashboard at /;
+    OpenAPI at /docs."""
     from api.server.agent_watch import watching_agents
     from api.server.app import create_app
     from api.server.mounts import surface_mounts
@@ -108,6 +109,7 @@ def serve(
             typer.echo(NO_KEYS)
         if unwatched is not None:
             typer.echo(f"agent stalls not notified: {unwatched}")
+        typer.echo(f"dashboard at {url}/ (sign in with an API key)")
         typer.echo(f"OpenAPI docs at {url}/docs · Ctrl-C stops")
         serve_forever(app, sock)
     typer.echo("stopped: the threads are kept, the data directory released")

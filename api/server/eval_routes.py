@@ -74,6 +74,13 @@ def not_finished(job_id: str, state: str) -> ApiError:
     )
 
 
+def eval_jobs(data_dir: Path, now_ms: int) -> EvalJobs:
+    """Every evaluation and suite job of `data_dir`, newest first."""
+    singles: list[EvalView | SuiteView] = [view(r, now_ms) for r in all_jobs(data_dir)]
+    jobs = singles + list(all_suites(data_dir, now_ms))
+    return EvalJobs(jobs=sorted(jobs, key=lambda j: j.job_id.split("-", 1)[1], reverse=True))
+
+
 def eval_router(engine: ChatEngine, keys: KeyLookup, writes: KeyBuckets | None = None) -> APIRouter:
     """The evaluation routes over the data directory of `engine`'s desk; a start takes a
     token of the key's bucket in `writes`."""
@@ -149,10 +156,7 @@ def eval_router(engine: ChatEngine, keys: KeyLookup, writes: KeyBuckets | None =
 
     @router.get("", summary="Every evaluation and suite job, newest first, with its progress")
     def list_evals(caller: Caller = viewer) -> EvalJobs:
-        now = desk.now_ms()
-        singles: list[EvalView | SuiteView] = [view(r, now) for r in all_jobs(desk.root)]
-        jobs = singles + list(all_suites(desk.root, now))
-        return EvalJobs(jobs=sorted(jobs, key=lambda j: j.job_id.split("-", 1)[1], reverse=True))
+        return eval_jobs(desk.root, desk.now_ms())
 
     @router.get("/{job_id}", summary="One evaluation or suite: running, finished or failed")
     def eval_status(job_id: str, caller: Caller = viewer) -> EvalView | SuiteView:

@@ -107,10 +107,19 @@ class FillsList(BaseModel):
     left_out: int
 
 
-def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) -> APIRouter:
-    """The read routes over `desk`, each for a viewer's key or above, rate-limited per key."""
+def ops_router(
+    desk: ChatDesk,
+    keys: KeyLookup,
+    limit: RateLimit | None = None,
+    *,
+    shared: DecisionReader | None = None,
+) -> APIRouter:
+    """The read routes over `desk`, each for a viewer's key or above, rate-limited per key.
+    `shared` (default: a new one) is the decision reader they read, which the router warms
+    while the server starts and closes when it stops: give the one other routers read too
+    (the dashboard), so the store is indexed once."""
     buckets = KeyBuckets(limit or RateLimit())
-    reader = DecisionReader(desk)
+    reader = shared if shared is not None else DecisionReader(desk)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:

@@ -91,12 +91,19 @@ def test_serve_answers_then_stops_cleanly_and_releases_the_data_directory(
         assert engine.view("t1").messages[0].text == "/risk"
 
 
-def test_serve_without_keys_says_every_request_will_be_refused(tmp_path: Path) -> None:
-    server, _, printed = start_server(tmp_path)
-    server.send_signal(signal.SIGINT)
-    server.communicate(timeout=60)
+def test_serve_without_keys_says_every_request_will_be_refused_and_where_to_sign_in(
+    tmp_path: Path,
+) -> None:
+    server, url, printed = start_server(tmp_path)
+    try:
+        page = httpx.get(f"{url}/", timeout=30)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=60)
 
     assert printed[1].startswith("no API keys yet: every request gets 401 until one is made")
+    assert printed[2] == f"dashboard at {url}/ (sign in with an API key)"
+    assert page.status_code == 200 and '<form id="login"' in page.text
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "example.com"])
