@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 import pytest
@@ -38,7 +38,7 @@ from memory.traces import COLLECTION, load_run
 from tests.api.server.server_support import make_keys
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, StorageState
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = (
@@ -168,23 +168,40 @@ def resume_if_halted(dashboard: Dashboard) -> None:
             assert answer.status_code == 200, answer.text
 
 
+class OpenAs(Protocol):
+    def __call__(self, role: str, *, through_form: bool = False) -> OpenPage: ...
+
+
+@pytest.fixture(scope="module")
+def signed_in() -> dict[str, StorageState]:
+    """The browser state (the session cookie) of each role's first sign-in in the module."""
+    return {}
+
+
 @pytest.fixture
 def open_as(
-    browser: Browser, dashboard: Dashboard, trading: None
-) -> Iterator[Callable[[str], OpenPage]]:
-    """Opens the dashboard in a fresh browser context and logs in through the login form with
-    the key of the given role; every context is closed after the test."""
+    browser: Browser, dashboard: Dashboard, signed_in: dict[str, StorageState], trading: None
+) -> Iterator[OpenAs]:
+    """Opens the dashboard as a key of the given role, in a fresh browser context: signed in
+    through the login form the first time (or when `through_form`), later with the session
+    cookie that sign-in got; every context is closed after the test."""
     contexts = []
 
-    def open_page(role: str) -> OpenPage:
-        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    def open_page(role: str, *, through_form: bool = False) -> OpenPage:
+        state = None if through_form else signed_in.get(role)
+        context = browser.new_context(viewport={"width": 1440, "height": 1000}, storage_state=state)
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         opened = OpenPage(context.new_page())
         opened.page.on("console", lambda message: _console_error(opened, message))
         opened.page.on("pageerror", lambda error: opened.errors.append(f"pageerror: {error}"))
         opened.page.on("dialog", lambda dialog: _accept(opened, dialog))
-        log_in(opened.page, dashboard.url, dashboard.run.tokens[role])
+        if state is None:
+            log_in(opened.page, dashboard.url, dashboard.run.tokens[role])
+            signed_in[role] = context.storage_state()
+        else:
+            opened.page.goto(f"{dashboard.url}/")
+            opened.page.wait_for_selector("#whoami")
         return opened
 
     yield open_page
