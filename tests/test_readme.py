@@ -791,8 +791,8 @@ ROWS: dict[str, Row] = {
         expect=('"account":"chat"', '"cash":10000.0', '"GET /v1/portfolio HTTP/1.1" 200'),
     ),
     ADMIN_CREATE: Row(expect=("key ops (admin) created",)),
-    "tradegraph keys create --name ops --role admin": Row(
-        expect=("key ops (admin) created", "shown this once"), check=_token_alone
+    "tradegraph keys create --name dana --role admin": Row(
+        expect=("key dana (admin) created", "shown this once"), check=_token_alone
     ),
     "tradegraph keys create --name wall --role viewer": Row(
         expect=("key wall (viewer) created", "shown this once"), check=_token_alone
