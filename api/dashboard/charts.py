@@ -8,12 +8,12 @@ on every point before thinning, so a deep trough between two drawn points still 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
 
+import numpy as np
 from markupsafe import Markup
 
 from memory.decision_index import DecisionRow
@@ -46,51 +46,56 @@ def equity_series(rows: Sequence[DecisionRow], max_points: int = MAX_POINTS) -> 
     """The series of `rows` (decisions that recorded an equity, oldest first), thinned to at
     most `max_points`. Buy-and-hold: the starting equity put equally in each symbol at its
     first close, each held at its latest close since (a symbol with no close yet is cash)."""
-    times: list[int] = []
-    equity: list[float] = []
-    hold: list[float] = []
-    drawdown: list[float] = []
-    first: dict[str, float] = {}
-    latest: dict[str, float] = {}
-    symbols = sorted({row.symbol for row in rows})
-    start = rows[0].equity if rows and rows[0].equity is not None else 0.0
-    peak = -math.inf
-    for row in rows:
-        if row.equity is None:
-            continue
-        if row.close is not None and row.close > 0:
-            first.setdefault(row.symbol, row.close)
-            latest[row.symbol] = row.close
-        growth = [latest[s] / first[s] if s in first else 1.0 for s in symbols]
-        peak = max(peak, row.equity)
-        times.append(row.ts)
-        equity.append(row.equity)
-        hold.append(start * sum(growth) / len(growth) if growth else start)
-        drawdown.append((peak - row.equity) / peak if peak > 0 else 0.0)
-    keep = _thinned(len(times), max_points)
+    recorded = [row for row in rows if row.equity is not None]
+    if not recorded:
+        return EquitySeries((), (), (), ())
+    times = np.array([row.ts for row in recorded], dtype=np.int64)
+    equity = np.array([row.equity for row in recorded], dtype=float)
+    peak = np.maximum.accumulate(equity)
+    drawdown = np.where(peak > 0, (peak - equity) / np.where(peak > 0, peak, 1.0), 0.0)
+    hold = equity[0] * _held_growth(recorded)
+    keep = _thinned(len(recorded), max_points)
     return EquitySeries(
-        times=tuple(times[i] for i in keep),
-        equity=tuple(equity[i] for i in keep),
-        hold=tuple(hold[i] for i in keep),
-        drawdown=tuple(_deepest(drawdown, keep)),
+        times=tuple(int(t) for t in times[keep]),
+        equity=tuple(float(v) for v in equity[keep]),
+        hold=tuple(float(v) for v in hold[keep]),
+        drawdown=tuple(float(v) for v in _deepest(drawdown, keep)),
     )
 
 
-def _thinned(count: int, max_points: int) -> list[int]:
+def _held_growth(rows: Sequence[DecisionRow]) -> np.ndarray:
+    """At each row, the mean over the symbols of (latest close / first close), 1 for a
+    symbol not priced yet: the growth of money split equally between them at the start."""
+    priced: dict[str, tuple[list[int], list[float]]] = {row.symbol: ([], []) for row in rows}
+    for i, row in enumerate(rows):
+        if row.close is not None and row.close > 0:
+            at, closes = priced[row.symbol]
+            at.append(i)
+            closes.append(row.close)
+    growth = np.zeros(len(rows))
+    for at, closes in priced.values():
+        if not at:
+            growth += 1.0
+            continue
+        latest = np.full(len(rows), -1, dtype=np.int64)
+        latest[at] = np.arange(len(at))
+        latest = np.maximum.accumulate(latest)
+        held = np.asarray(closes) / closes[0]
+        growth += np.where(latest >= 0, held[np.maximum(latest, 0)], 1.0)
+    return growth / len(priced)
+
+
+def _thinned(count: int, max_points: int) -> np.ndarray:
     """Indices of at most `max_points` evenly spread points, the first and last kept."""
     if count <= max_points:
-        return list(range(count))
-    step = (count - 1) / (max_points - 1)
-    return sorted({round(i * step) for i in range(max_points)})
+        return np.arange(count)
+    return np.unique(np.round(np.linspace(0, count - 1, max_points)).astype(np.int64))
 
 
-def _deepest(drawdown: list[float], keep: list[int]) -> list[float]:
+def _deepest(drawdown: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """At each kept point, the deepest drawdown since the kept point before it."""
-    deepest, before = [], 0
-    for index in keep:
-        deepest.append(max(drawdown[before : index + 1], default=0.0))
-        before = index + 1
-    return deepest
+    starts = np.concatenate(([0], keep[:-1] + 1))
+    return np.maximum.reduceat(drawdown, starts)[: len(keep)] if len(keep) else keep
 
 
 def equity_svg(series: EquitySeries, quote: str) -> Markup:

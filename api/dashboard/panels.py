@@ -72,6 +72,9 @@ class EquityPanel:
     last_equity: float | None
     hold_equity: float | None
     max_drawdown: float
+    equity_return: float = 0.0
+    """Since the first decision, as a fraction; `hold_return` is buy-and-hold's."""
+    hold_return: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ class DashboardData:
             last_equity=series.equity[-1],
             hold_equity=series.hold[-1],
             max_drawdown=series.max_drawdown,
+            equity_return=_growth(series.equity[0], series.equity[-1]),
+            hold_return=_growth(series.hold[0], series.hold[-1]),
         )
 
     def portfolio(self) -> PortfolioView:
@@ -241,6 +246,10 @@ class DashboardData:
             "evals": _digest("".join(e.model_dump_json() for e in self.evals())),
             HALT_STATE: _digest(repr(self.halt_state())),
         }
+
+
+def _growth(start: float, end: float) -> float:
+    return end / start - 1 if start > 0 else 0.0
 
 
 def _clipped(text: str) -> str:

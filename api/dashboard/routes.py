@@ -74,9 +74,11 @@ def dashboard_router(
     sessions: DashboardSessions | None = None,
     *,
     poll_s: float = POLL_S,
+    keepalive_s: float = KEEPALIVE_S,
 ) -> APIRouter:
     """The dashboard over `engine`'s desk, its decisions read from `reader` (the read routes'
-    own, warmed by them), signed in with `keys`."""
+    own, warmed by them), signed in with `keys`; the live updates poll the stores every
+    `poll_s` and send a comment after `keepalive_s` without an event."""
     sessions = sessions or DashboardSessions()
     data = DashboardData(engine.desk, reader)
     env = templates()
@@ -214,7 +216,7 @@ def dashboard_router(
             if changed:
                 yield f"event: refresh\ndata: {json.dumps(changed)}\n\n".encode()
                 sent = time.monotonic()
-            elif time.monotonic() - sent >= KEEPALIVE_S:
+            elif time.monotonic() - sent >= keepalive_s:
                 yield b": keep-alive\n\n"
                 sent = time.monotonic()
 

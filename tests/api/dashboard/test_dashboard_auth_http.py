@@ -4,10 +4,12 @@ change needs the dashboard's header and takes the REST route's own path and audi
 
 from __future__ import annotations
 
+import logging
 from contextlib import closing
 from pathlib import Path
 
 import httpx
+import pytest
 
 from core.api_keys import open_api_keys
 from core.backends import Storage
@@ -43,11 +45,12 @@ def test_a_bad_key_is_the_sign_in_form_again_with_the_error_and_401(
 
 
 def test_signing_in_sets_an_httponly_strict_cookie_holding_a_session_not_the_key(
-    finished_run: FinishedRun,
+    finished_run: FinishedRun, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = finished_run.tokens["viewer"]
-    with httpx.Client(base_url=finished_run.url) as client:
+    with caplog.at_level(logging.DEBUG), httpx.Client(base_url=finished_run.url) as client:
         answer = client.post("/login", data={"key": token})
+        page = client.get("/")
     cookie = answer.headers["set-cookie"]
 
     assert (answer.status_code, answer.headers["location"]) == (303, "/")
@@ -56,6 +59,8 @@ def test_signing_in_sets_an_httponly_strict_cookie_holding_a_session_not_the_key
     assert name == "tg_session" and len(session_id) >= 43 and token not in cookie
     flags = {flag.strip().lower() for flag in cookie.split(";")[1:]}
     assert {"httponly", "path=/", "samesite=strict"} <= flags and "secure" not in flags
+    assert "dashboard: key 'viewer' signed in" in caplog.text
+    assert token not in caplog.text and token not in page.text
 
 
 def test_the_cookie_is_secure_when_the_request_came_over_https(finished_run: FinishedRun) -> None:

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import closing
 from pathlib import Path
 
 import httpx
 
+from api.dashboard.routes import dashboard_router
+from api.server.app import create_app
+from api.server.ops_routes import ops_router
+from api.server.serve import serving_in_thread
+from core.api_keys import open_api_keys
+from core.backends import Storage
+from graphs.chat.desk_decisions import DecisionReader
+from graphs.chat.service import ChatEngine
 from tests.api.dashboard.conftest import ACCOUNT, FinishedRun
 from tests.api.dashboard.dashboard_support import DASHBOARD_HEADER, signed_in
 from tests.api.server.operator_support import served_operator
 from tests.api.server.server_support import make_keys
+from tests.graphs.chat.chat_support import chat_settings
 
 SECTIONS = ("equity", "positions", "decisions", "breakers", "denials", "agents", "evals", "chat")
 
@@ -42,12 +52,15 @@ def test_the_equity_of_a_finished_run_is_drawn_with_buy_and_hold_and_drawdown(
 ) -> None:
     with signed_in(finished_run.url, finished_run.tokens["viewer"]) as browser:
         equity = section(browser.get("/").text, "equity")
+        points = browser.get("/v1/equity", params={"limit": 5000}).json()["points"]
 
     assert f"Equity and drawdown · {ACCOUNT}" in equity
     for path in ("equity", "buy-and-hold", "drawdown"):
         drawn = re.search(rf'<path class="{path}" d="M([^"]+)"', equity)
         assert drawn and drawn.group(1).count("L") >= 10, path
     assert f"{finished_run.decisions} decisions" in equity
+    first, last = points[0]["equity"], points[-1]["equity"]
+    assert f"equity</span> {last:,.2f} ({last / first - 1:+.2%})" in equity
 
 
 def test_the_latest_decisions_are_listed_newest_first_with_verdict_codes_and_thesis(
@@ -132,3 +145,30 @@ def test_the_events_say_which_panels_changed_after_a_halt(tmp_path: Path) -> Non
     assert event == "event: refresh"
     changed = json.loads(data.removeprefix("data: "))
     assert {"halt-state", "breakers"} <= set(changed) and "decisions" not in changed
+
+
+def test_a_quiet_stream_sends_keep_alive_comments_and_ends_when_the_key_is_revoked(
+    tmp_path: Path,
+) -> None:
+    tokens = make_keys(tmp_path)
+    with (
+        ChatEngine(chat_settings(tmp_path)) as engine,
+        closing(open_api_keys(Storage(tmp_path))) as keys,
+    ):
+        reader = DecisionReader(engine.desk)
+        routers = [
+            ops_router(engine.desk, keys, shared=reader),
+            dashboard_router(engine, keys, reader, poll_s=0.05, keepalive_s=0.2),
+        ]
+        with (
+            serving_in_thread(create_app(engine, keys, routers=routers)) as url,
+            signed_in(url, tokens["viewer"]) as browser,
+            browser.stream("GET", "/dashboard/events", timeout=15) as events,
+        ):
+            lines = events.iter_lines()
+            quiet = [next(lines) for _ in range(3)]
+            keys.revoke("viewer")
+            rest = list(lines)
+
+    assert quiet == ["retry: 5000", "", ": keep-alive"]
+    assert "event: signed-out" in rest and "event: refresh" not in rest

@@ -103,3 +103,17 @@ def test_the_svg_has_the_three_paths_and_labelled_axes() -> None:
         "equity",
     ]
     assert "1,200 USDT" in svg and "1970-01-01 00:00" in svg and "-1.0%" in svg
+
+
+def test_buy_and_hold_of_several_symbols_splits_the_start_equally_cash_until_priced() -> None:
+    traded = [
+        DecisionRow(ts=i, run_id="r", seq=i, symbol=symbol, action="HOLD", verdict="hold",
+                    equity=1000.0, close=close)
+        for i, (symbol, close) in enumerate(
+            [("BTC/USDT", 100.0), ("BTC/USDT", 110.0), ("ETH/USDT", 50.0), ("ETH/USDT", 60.0)]
+        )
+    ]  # fmt: skip
+
+    hold = equity_series(traded).hold
+
+    assert [round(value, 6) for value in hold] == [1000.0, 1050.0, 1050.0, 1150.0]
