@@ -25,6 +25,7 @@ from pydantic_settings import (
 from core.errors import UserError
 from core.limits_overlay import overlaid, overlay_path, read_overlay
 from core.notify_settings import NotifySettings
+from core.server_settings import ServerSettings
 from core.types import BreakerLimits, RiskLimits
 
 ENV_PREFIX = "TRADEGRAPH_"
@@ -221,6 +222,7 @@ class Settings(BaseSettings):
     anthropic: AnthropicSettings = AnthropicSettings()
     chat: ChatSettings = ChatSettings()
     notify: NotifySettings = NotifySettings()
+    server: ServerSettings = ServerSettings()
     anthropic_api_key: SecretStr | None = Field(default=None, exclude=True)
     database_url: SecretStr | None = Field(default=None, exclude=True)
     """PostgreSQL for the ledger and risk state (TRADEGRAPH_DATABASE_URL, e.g.

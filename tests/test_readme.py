@@ -577,6 +577,10 @@ ROWS: dict[str, Row] = {
     "TRADEGRAPH_BREAKERS__DRAWDOWN_HALT=0.2 tradegraph config": Row(
         expect=('"drawdown_halt": 0.2',)
     ),
+    "TRADEGRAPH_SERVER__WRITE_BURST=3 tradegraph config": Row(
+        prepare=_write("tradegraph.toml", "port = 8800"),
+        expect=('"port": 8800', '"write_rate": 1.0', '"write_burst": 3', "https://ops.example.com"),
+    ),
     f"tradegraph eval --market {BTC_2023} --from 2023-10-01 --out eval/btc-2023-q4": Row(
         expect=(f"{Q4_2023_HOURS:,} candles", "violations 0", "trace root"),
         slow=True,

@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict
 
 from api.server.auth import (
-    ApiKeyHeaderValue,
-    BearerCredentials,
-    Caller,
     KeyLookup,
     caller_with,
 )
 from api.server.errors import ApiError
 from api.server.fresh import Fresh
 from api.server.ops_query import account_of, invalid, moment, window
-from api.server.rate_limit import KeyBuckets, RateLimit
+from api.server.rate_limit import KeyBuckets, RateLimit, limited
 from core.errors import UserError
 from graphs.chat.desk_base import ChatDesk, one_line_reason
 from graphs.chat.desk_decisions import (
@@ -142,7 +139,7 @@ def ops_router(
         name = account_of(desk, account)
         return portfolios.get(name, lambda: portfolio(desk, AccountQuery(account=name)))
 
-    viewer = Depends(_limited(caller_with(keys, "viewer", "reading"), buckets))
+    viewer = Depends(limited(caller_with(keys, "viewer", "reading"), buckets))
     router = APIRouter(
         prefix="/v1", tags=["operator: reads"], dependencies=[viewer], lifespan=lifespan
     )
@@ -298,18 +295,3 @@ def _orders_query(
     desk: ChatDesk, account: str | None, symbol: str | None, limit: int
 ) -> OrdersQuery:
     return OrdersQuery(account=account_of(desk, account), symbol=symbol, limit=limit)
-
-
-def _limited(
-    caller: Callable[..., Awaitable[Caller]], buckets: KeyBuckets
-) -> Callable[..., Awaitable[Caller]]:
-    """`caller`, then a token of the caller's bucket."""
-
-    async def limited(
-        request: Request, bearer: BearerCredentials, api_key: ApiKeyHeaderValue
-    ) -> Caller:
-        who = await caller(request, bearer, api_key)
-        buckets.take(who.name)
-        return who
-
-    return limited

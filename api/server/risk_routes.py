@@ -25,6 +25,7 @@ from api.notify_halt import tell_halt
 from api.server.audit import note_audit
 from api.server.auth import Caller, KeyLookup, caller_with
 from api.server.errors import ApiError
+from api.server.rate_limit import WRITE_LIMIT, KeyBuckets, limited
 from core.limits_overlay import (
     LimitsInvalidError,
     merged,
@@ -101,11 +102,16 @@ class ResumeAnswer(BaseModel):
     """The account's state after the resume: another breaker may still hold it."""
 
 
-def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
-    """/v1/risk over `engine`'s data directory."""
+def risk_router(engine: ChatEngine, keys: KeyLookup, writes: KeyBuckets | None = None) -> APIRouter:
+    """/v1/risk over `engine`'s data directory. A limits change or a resume takes a token of
+    the key's bucket in `writes`; a halt never waits for one: the kill switch must engage
+    whenever an admin asks (it latches, so asking twice changes nothing)."""
+    writes = KeyBuckets(WRITE_LIMIT) if writes is None else writes
     router = APIRouter(prefix="/v1/risk", tags=["risk"], responses=ERRORS)
     viewer = Depends(caller_with(keys, "viewer", "reading the risk state"))
-    admin = Depends(caller_with(keys, "admin", "changing limits, halting or resuming"))
+    what = "changing limits, halting or resuming"
+    admin = Depends(caller_with(keys, "admin", what))
+    changing = Depends(limited(caller_with(keys, "admin", what), writes))
     writing = threading.Lock()  # one limits change at a time: each merges the one before
 
     def current() -> Settings:
@@ -135,7 +141,7 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
 
     @router.put("/limits")
     async def change_limits(
-        change: LimitsChange, request: Request, caller: Caller = admin
+        change: LimitsChange, request: Request, caller: Caller = changing
     ) -> Limits:
         """Change some limits (admin): validated as the settings are, kept in the data
         directory for the next run, each change noted in the operator audit trail."""
@@ -179,7 +185,9 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
         return await anyio.to_thread.run_sync(engage)
 
     @router.post("/resume")
-    async def resume(body: ResumeRequest, request: Request, caller: Caller = admin) -> ResumeAnswer:
+    async def resume(
+        body: ResumeRequest, request: Request, caller: Caller = changing
+    ) -> ResumeAnswer:
         """Release the kill switch (admin), as `tradegraph risk resume`."""
         note_audit(request, **body.model_dump())
 

@@ -26,7 +26,7 @@ from typing import Any, cast
 from agents.base import Analyst
 from core.clock import SimulatedClock
 from core.types import Approved, Candle, Fill, Order, Portfolio, RecentOrder, Side
-from graphs.assembly import make_analyst
+from graphs.analyst_choice import make_analyst
 from graphs.chat.desk_base import ChatDesk
 from graphs.chat.desk_market import OpenedMarket, history_of, market_now
 from graphs.chat.desk_stores import AccountBook, read_account, read_risk

@@ -29,12 +29,12 @@ def env_for(root: Path) -> dict[str, str]:
 
 
 def start_server(
-    root: Path, env: dict[str, str] | None = None
+    root: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ("--port", "0")
 ) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """`tradegraph serve --port 0` in the background (`env` over the test settings); it, its
-    base URL and what it printed."""
+    """`tradegraph serve ARGS` in the background (`env` over the test settings); it, its base
+    URL and what it printed."""
     server = subprocess.Popen(
-        [str(TRADEGRAPH), "serve", "--port", "0"],
+        [str(TRADEGRAPH), "serve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
