@@ -754,6 +754,7 @@ ROWS: dict[str, Row] = {
         why=f"{SERVING_WHY}, Ctrl-C stops it",
         expect=(
             "serving the chat at http://127.0.0.1:",
+            "dashboard at http://127.0.0.1:",
             "OpenAPI docs at http://127.0.0.1:",
             "stopped: the threads are kept, the data directory released",
         ),
