@@ -125,7 +125,7 @@ def test_the_latest_decisions_are_the_runs_newest_with_their_verdicts(
 
 
 def test_an_admins_halt_button_halts_and_risk_status_agrees(
-    open_as: OpenAs, dashboard: Dashboard
+    open_as: OpenAs, dashboard: Dashboard, tmp_path: Path
 ) -> None:
     opened = open_as("admin")
     page = opened.page
@@ -133,6 +133,7 @@ def test_an_admins_halt_button_halts_and_risk_status_agrees(
     page.click("button#halt")
     page.locator("#halt-state").filter(has_text="halted").wait_for(timeout=WAIT_MS)
     halted_status = risk_status(dashboard)
+    save_screenshot(page, tmp_path, "dashboard-admin-halted.png")
     page.click("button#resume")
     page.locator("#halt-state").filter(has_text="trading").wait_for(timeout=WAIT_MS)
     with dashboard.client("viewer") as client:
@@ -214,7 +215,7 @@ def test_a_decision_made_elsewhere_reaches_an_open_page_without_a_reload(
 
 
 def test_a_trader_approves_a_chat_proposal_and_the_open_position_shrinks_on_the_page(
-    open_as: OpenAs, dashboard: Dashboard
+    open_as: OpenAs, dashboard: Dashboard, tmp_path: Path
 ) -> None:
     opened = open_as("trader")
     page = opened.page
@@ -228,6 +229,8 @@ def test_a_trader_approves_a_chat_proposal_and_the_open_position_shrinks_on_the_
     page.locator("#positions tr.position td").nth(1).filter(has_text=f"{before - 1:g}").wait_for(
         timeout=WAIT_MS
     )
+
+    save_screenshot(page, tmp_path, "dashboard-trader-approved.png")
 
     assert position_quantity(dashboard) == pytest.approx(before - 1)
     assert opened.errors == []
