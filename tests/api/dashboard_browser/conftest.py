@@ -36,22 +36,11 @@ from graphs.session import SessionPlan, run_session
 from memory.store import existing_collection, open_chroma, release_chroma
 from memory.traces import COLLECTION, load_run
 from tests.api.server.server_support import make_keys
+from tests.chromium import CHROMIUM, launch_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, StorageState
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    # without these Chromium reaches for the network at start (updates, sync, QUIC probes)
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 ACCOUNT = "desk"
 RUN_ID = "dash-run"
 MARKET = "synthetic:5"
@@ -110,7 +99,7 @@ def latest_decision_ids(data: Path, run_id: str, count: int) -> tuple[str, ...]:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
     """A short real paper replay on the synthetic market, finished before the server starts:
-    the stress analyst trades, is denied (refusal codes) and holds."""
+    the stress analyst trades a few times and is denied the rest (refusal codes)."""
     data = tmp_path_factory.mktemp("dashboard")
     settings = dashboard_settings(data)
     info, series = open_market(MarketRequest(spec=MARKET, bars=BARS))
@@ -147,7 +136,7 @@ def browser() -> Iterator[Browser]:
     except ImportError:
         pytest.skip("playwright is not installed: python3 dev.py test installs the dev group")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        launched = launch_chromium(playwright)
         yield launched
         launched.close()
 
