@@ -75,11 +75,13 @@ class Dashboard:
 
 @dataclass
 class OpenPage:
-    """A logged-in page, the errors its console and scripts reported, the dialogs it opened."""
+    """A logged-in page, the errors its console and scripts reported, the dialogs it opened
+    and the URLs it requested."""
 
     page: Page
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
 
 
 def dashboard_settings(data: Path) -> Settings:
@@ -185,6 +187,7 @@ def open_as(
         opened.page.on("console", lambda message: _console_error(opened, message))
         opened.page.on("pageerror", lambda error: opened.errors.append(f"pageerror: {error}"))
         opened.page.on("dialog", lambda dialog: _accept(opened, dialog))
+        opened.page.on("request", lambda request: opened.requested.append(request.url))
         if state is None:
             log_in(opened.page, dashboard.url, dashboard.run.tokens[role])
             signed_in[role] = context.storage_state()

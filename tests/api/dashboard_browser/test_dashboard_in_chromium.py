@@ -70,7 +70,7 @@ def risk_status(dashboard: Dashboard) -> str:
     return done.stdout
 
 
-def test_admin_and_viewer_pages_load_with_no_console_error(
+def test_admin_and_viewer_pages_load_with_no_console_error_and_nothing_from_elsewhere(
     open_as: OpenAs, dashboard: Dashboard, tmp_path: Path
 ) -> None:
     pages = {role: open_as(role, through_form=True) for role in ("admin", "viewer")}
@@ -79,6 +79,9 @@ def test_admin_and_viewer_pages_load_with_no_console_error(
 
     for role, opened in pages.items():
         assert opened.errors == [], role
+        elsewhere = [url for url in opened.requested if not url.startswith(f"{dashboard.url}/")]
+        assert elsewhere == [], role  # no CDN, no font, no analytics: it works offline
+        assert f"{dashboard.url}/dashboard/static/dashboard.js" in opened.requested
         whoami = opened.page.inner_text("#whoami")
         assert role in whoami, whoami  # the key's name (its role here) and its role
         for section in ("equity", "positions", "decisions", "breakers", "denials", "agents"):
