@@ -4,6 +4,8 @@ orders, fills, equity) and a market's candles, each over the engine's desk.
 Every route needs a viewer's key or above and takes a token of the key's bucket (429 when it
 is spent). Each route calls one desk function (graphs.chat.desk_*), the same the chat's tools
 call: this module parses and answers, nothing more. `?account=` defaults to the served one.
+The decisions, the portfolio and the positions are answered from `FreshAnswers`: the JSON
+sent last for the same query, while the data directory's stores saw no write since.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final, Literal
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from api.server.auth import (
@@ -26,10 +28,11 @@ from api.server.auth import (
     caller_with,
 )
 from api.server.errors import ApiError
-from api.server.fresh import Fresh
+from api.server.fresh import FreshAnswers
 from api.server.ops_query import account_of, invalid, moment, window
 from api.server.rate_limit import KeyBuckets, RateLimit
 from core.errors import UserError
+from core.store_version import SqliteVersions
 from graphs.chat.desk_base import ChatDesk, one_line_reason
 from graphs.chat.desk_decisions import (
     DecisionDetail,
@@ -42,6 +45,7 @@ from graphs.chat.desk_decisions import (
     equity_history,
 )
 from graphs.chat.desk_ohlcv import Ohlcv, ohlcv
+from graphs.chat.desk_stores import store_files
 from graphs.chat.desk_tools_account import (
     MAX_ROWS,
     AccountQuery,
@@ -61,6 +65,8 @@ MAX_OFFSET: Final = 1_000_000
 DEFAULT_CANDLES: Final = 500
 MAX_CANDLES: Final = 5_000
 MAX_EQUITY_POINTS: Final = 5_000
+MARKS_S: Final = 1.0
+"""A portfolio's marks move with the market, not its ledger: its answer is at most this old."""
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +119,11 @@ class FillsList(BaseModel):
 def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) -> APIRouter:
     """The read routes over `desk`, each for a viewer's key or above, rate-limited per key."""
     buckets = KeyBuckets(limit or RateLimit())
-    reader = DecisionReader(desk)
+    files = store_files(desk)
+    versions = None if files is None else SqliteVersions(files)
+    stamp = (lambda: None) if versions is None else versions.stamp
+    reader = DecisionReader(desk, stamp)
+    answers = FreshAnswers(stamp)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -126,12 +136,8 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
         finally:
             await anyio.to_thread.run_sync(warming.join)
             reader.close()
-
-    portfolios: Fresh[PortfolioView] = Fresh()
-
-    def portfolio_of(account: str | None) -> PortfolioView:
-        name = account_of(desk, account)
-        return portfolios.get(name, lambda: portfolio(desk, AccountQuery(account=name)))
+            if versions is not None:
+                versions.close()
 
     viewer = Depends(_limited(caller_with(keys, "viewer", "reading"), buckets))
     router = APIRouter(
@@ -139,7 +145,7 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
     )
 
     @router.get("/decisions", response_model=DecisionsPage)
-    def list_decisions(
+    async def list_decisions(
         symbol: Symbol = None,
         run: Annotated[str | None, Query(max_length=120, description="only this run")] = None,
         account: Annotated[
@@ -151,7 +157,7 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
         verdict: Literal["approved", "denied", "hold"] | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")] = 0,
-    ) -> DecisionsPage:
+    ) -> Response:
         """Recorded decisions matching every filter, newest first, a page at a time."""
         ts_from, ts_to = window(start, end)
         query = DecisionQuery(
@@ -163,7 +169,10 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
             action=action,
             verdict=verdict,
         )
-        return decisions_page(reader, query, offset=offset, limit=limit)
+        return await answers.answer(
+            ("decisions", query, offset, limit),
+            lambda: decisions_page(reader, query, offset=offset, limit=limit),
+        )
 
     @router.get(
         "/decisions/{ref}",
@@ -196,15 +205,22 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
         return memory_search(desk, MemoryQuery(text=q, symbol=symbol, limit=limit))
 
     @router.get("/portfolio", response_model=PortfolioView)
-    def get_portfolio(account: Account = None) -> PortfolioView:
-        """Cash, positions, equity and return of the account (at most a second old)."""
-        return portfolio_of(account)
+    async def get_portfolio(account: Account = None) -> Response:
+        """Cash, positions, equity and return of the account (marks at most a second old)."""
+        name = account_of(desk, account)
+        return await answers.answer(
+            ("portfolio", name),
+            lambda: portfolio(desk, AccountQuery(account=name)),
+            max_age=MARKS_S,
+        )
 
     @router.get("/positions", response_model=PositionsView)
-    def get_positions(account: Account = None) -> PositionsView:
-        """The account's open positions (at most a second old)."""
-        view = portfolio_of(account)
-        return PositionsView(account=view.account, known=view.known, positions=view.positions)
+    async def get_positions(account: Account = None) -> Response:
+        """The account's open positions (marks at most a second old)."""
+        name = account_of(desk, account)
+        return await answers.answer(
+            ("positions", name), lambda: _positions(desk, name), max_age=MARKS_S
+        )
 
     @router.get("/orders", response_model=OrdersList)
     def get_orders(
@@ -275,6 +291,11 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
             raise invalid(str(error)) from None
 
     return router
+
+
+def _positions(desk: ChatDesk, account: str) -> PositionsView:
+    view = portfolio(desk, AccountQuery(account=account))
+    return PositionsView(account=view.account, known=view.known, positions=view.positions)
 
 
 def _warm(reader: DecisionReader) -> None:

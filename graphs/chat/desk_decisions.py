@@ -6,6 +6,7 @@ trail. Reads go through a `DecisionReader` the caller keeps: the store held open
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,8 +24,9 @@ from memory.traces import trace_id
 
 MAX_RECALLED = 10
 FRESH_S = 1.0
-"""How old the decision index may be before a read catches it up: a list is at most this far
-behind the store, and a busy server opens the store at most about once a second for it."""
+"""Without a stamp of the store, how old the decision index may be before a read catches it
+up: a list is at most this far behind the store, which a busy server reads about once a
+second for it."""
 
 
 class DecisionLine(BaseModel):
@@ -116,13 +118,17 @@ class DecisionReader:
     writer lock (`tradegraph serve`) is the only process writing it, and a client in the
     writing process sees every write, so the store is opened once (when it exists) and kept:
     opening a store of 100,000 traces takes a second, reading its run heads a millisecond.
+    With `stamp` (the store's version, `core.store_version`), the index is caught up exactly
+    when the store changed; without one (or while it cannot be read), at most `FRESH_S` late.
     """
 
-    def __init__(self, desk: ChatDesk) -> None:
+    def __init__(self, desk: ChatDesk, stamp: Callable[[], Hashable | None] | None = None) -> None:
         self.desk = desk
         self.index = DecisionIndex()
         self._lock = threading.Lock()
         self._store: AuditStore | None = None
+        self._stamp = stamp or (lambda: None)
+        self._caught_up: Hashable | None = None
 
     def store(self) -> AuditStore | None:
         """The trace store, None while the data directory holds none."""
@@ -134,12 +140,17 @@ class DecisionReader:
             return self._store
 
     def refreshed(self) -> DecisionIndex:
-        """The index caught up with the store, unless it was within the last `FRESH_S`."""
-        if self.index.age() < FRESH_S:
+        """The index caught up with the store: at once when the store's stamp moved, else
+        unless it was caught up within the last `FRESH_S`."""
+        stamp = self._stamp()
+        if stamp is not None and stamp == self._caught_up:
+            return self.index
+        if stamp is None and self.index.age() < FRESH_S:
             return self.index
         store = self.store()
         if store is not None:
             self.index.refresh(store.traces, store.runs)
+        self._caught_up = stamp
         return self.index
 
     def close(self) -> None:

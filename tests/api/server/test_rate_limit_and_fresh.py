@@ -1,11 +1,18 @@
-"""Token buckets per key name, and answers kept for a second, on a clock the test moves."""
+"""Token buckets per key name, and answers kept while the stores' stamp stands (and at most
+their max age), on a clock and a stamp the test moves."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import math
+from collections.abc import Callable
+
 import pytest
+from pydantic import BaseModel
 
 from api.server.errors import ApiError
-from api.server.fresh import Fresh
+from api.server.fresh import FreshAnswers
 from api.server.rate_limit import KeyBuckets, RateLimit
 
 
@@ -45,16 +52,64 @@ def test_a_rate_limit_needs_a_positive_rate_and_burst() -> None:
         RateLimit(rate=0, burst=1)
 
 
-def test_an_answer_is_kept_for_its_seconds_then_computed_again() -> None:
+class Stamp:
+    def __init__(self) -> None:
+        self.value: int | None = 1
+
+    def __call__(self) -> int | None:
+        return self.value
+
+
+def _counting(computed: list[int]) -> Callable[[], BaseModel]:
+    def compute() -> BaseModel:
+        computed.append(len(computed) + 1)
+        return Counted(n=len(computed))
+
+    return compute
+
+
+class Counted(BaseModel):
+    n: int
+
+
+def _sent(fresh: FreshAnswers, key: str, computed: list[int], max_age: float = math.inf) -> int:
+    response = asyncio.run(fresh.answer(key, _counting(computed), max_age=max_age))
+    assert response.media_type == "application/json"
+    return int(json.loads(bytes(response.body))["n"])
+
+
+def test_an_answer_is_sent_again_until_the_stores_stamp_moves() -> None:
+    clock, stamp, computed = Clock(), Stamp(), []
+    fresh = FreshAnswers(stamp, clock)
+
+    first, again = _sent(fresh, "ops", computed), _sent(fresh, "ops", computed)
+    clock.now = 3600.0
+    an_hour_later = _sent(fresh, "ops", computed)
+    stamp.value = 2
+    after_a_write = _sent(fresh, "ops", computed)
+
+    assert (first, again, an_hour_later, after_a_write) == (1, 1, 1, 2)
+    assert _sent(fresh, "other", computed) == 3
+
+
+def test_an_answer_is_kept_at_most_its_max_age() -> None:
     clock, computed = Clock(), []
-    fresh: Fresh[int] = Fresh(1.0, clock)
+    fresh = FreshAnswers(Stamp(), clock)
 
-    def compute() -> int:
-        computed.append(clock.now)
-        return len(computed)
-
-    first, again = fresh.get("ops", compute), fresh.get("ops", compute)
+    first = _sent(fresh, "portfolio", computed, max_age=1.0)
+    clock.now = 0.5
+    again = _sent(fresh, "portfolio", computed, max_age=1.0)
     clock.now = 1.0
-    later = fresh.get("ops", compute)
 
-    assert (first, again, later) == (1, 1, 2) and fresh.get("other", compute) == 3
+    assert (first, again, _sent(fresh, "portfolio", computed, max_age=1.0)) == (1, 1, 2)
+
+
+def test_without_a_stamp_an_answer_is_kept_at_most_a_second() -> None:
+    clock, stamp, computed = Clock(), Stamp(), []
+    stamp.value = None
+    fresh = FreshAnswers(stamp, clock)
+
+    first, again = _sent(fresh, "ops", computed), _sent(fresh, "ops", computed)
+    clock.now = 1.0
+
+    assert (first, again, _sent(fresh, "ops", computed)) == (1, 1, 2)
