@@ -14,6 +14,7 @@ requests for it wait for its answer rather than computing it again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Callable, Hashable
@@ -24,9 +25,15 @@ import anyio
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from graphs.chat.desk_base import one_line_reason
+
 UNSTAMPED_S: Final = 1.0
+RENEW_AT: Final = 0.5
+"""Past this fraction of its max age, an answer is computed again in the background."""
 MAX_KEPT: Final = 4_096
 """Answers kept at most (distinct queries); past it, all are dropped and computed again."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,31 +56,67 @@ class FreshAnswers:
         self._clock = clock
         self._kept: dict[Hashable, _Kept] = {}
         self._computing: dict[Hashable, asyncio.Lock] = {}
+        self._renewing: set[Hashable] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def answer(
         self, key: Hashable, compute: Callable[[], BaseModel], *, max_age: float = math.inf
     ) -> Response:
-        """The JSON of `compute()` (run on a worker thread) for `key`, or the one kept."""
-        body = self._fresh(key, self._stamp(), max_age)
-        if body is None:
-            lock = self._computing.setdefault(key, asyncio.Lock())
-            async with lock:
-                stamp = self._stamp()
-                body = self._fresh(key, stamp, max_age)
-                if body is None:
-                    body = await anyio.to_thread.run_sync(_encoded, compute)
-                    if len(self._kept) >= MAX_KEPT:
-                        self._kept.clear()
-                        self._computing = {key: lock}
-                    self._kept[key] = _Kept(stamp, self._clock(), body)
+        """The JSON of `compute()` (run on a worker thread) for `key`, or the one kept. An
+        answer past half its age is computed again in the background while it is still sent,
+        so a steady stream of requests never waits for one that merely aged."""
+        stamp, kept = self._stamp(), self._kept.get(key)
+        if kept is not None and kept.stamp == stamp:
+            age, limit = self._clock() - kept.at, self._limit(max_age, stamp)
+            if age < limit:
+                if age >= limit * RENEW_AT and key not in self._renewing:
+                    self._renewing.add(key)
+                    task = asyncio.create_task(self._renew(key, compute, max_age))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                return Response(kept.body, media_type="application/json")
+        body = await self._computed(key, compute, max_age)
         return Response(body, media_type="application/json")
 
-    def _fresh(self, key: Hashable, stamp: Hashable | None, max_age: float) -> bytes | None:
-        kept = self._kept.get(key)
-        if kept is None or kept.stamp != stamp:
-            return None
-        limit = max_age if stamp is not None else min(max_age, UNSTAMPED_S)
-        return kept.body if self._clock() - kept.at < limit else None
+    async def _computed(
+        self,
+        key: Hashable,
+        compute: Callable[[], BaseModel],
+        max_age: float,
+        *,
+        renew: bool = False,
+    ) -> bytes:
+        """The answer kept for `key` if a request before this one computed it meanwhile
+        (unless `renew`), else `compute()`'s, kept with the stamp and time read before."""
+        lock = self._computing.setdefault(key, asyncio.Lock())
+        async with lock:
+            stamp, now = self._stamp(), self._clock()
+            kept = self._kept.get(key)
+            if (
+                not renew
+                and kept is not None
+                and kept.stamp == stamp
+                and now - kept.at < self._limit(max_age, stamp)
+            ):
+                return kept.body
+            body = await anyio.to_thread.run_sync(_encoded, compute)
+            if len(self._kept) >= MAX_KEPT:
+                self._kept.clear()
+                self._computing = {key: lock}
+            self._kept[key] = _Kept(stamp, now, body)
+            return body
+
+    async def _renew(self, key: Hashable, compute: Callable[[], BaseModel], max_age: float) -> None:
+        try:
+            await self._computed(key, compute, max_age, renew=True)
+        except Exception as error:  # the request that computes it once it expires says why
+            log.warning("an answer could not be computed ahead: %s", one_line_reason(error))
+        finally:
+            self._renewing.discard(key)
+
+    @staticmethod
+    def _limit(max_age: float, stamp: Hashable | None) -> float:
+        return max_age if stamp is not None else min(max_age, UNSTAMPED_S)
 
 
 def _encoded(compute: Callable[[], BaseModel]) -> bytes:
