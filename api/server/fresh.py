@@ -2,38 +2,43 @@
 
 An operator's dashboard polls the same portfolio and decisions from every open tab, and each
 computation opens the ledger or walks the decision index, then validates and encodes a
-model. `FreshAnswers` keeps each answer as the JSON bytes sent, stamped with the stores'
-version (`core.store_version`) read before it was computed: an answer is sent again only
-while the stamp is unchanged, so a new decision, a fill or a halt shows in the next answer.
-An answer may also have a `max_age` (a portfolio's marks move with the market while its
-ledger stands still). Where the stores give no stamp (a database server, a busy file), an
-answer is kept at most `UNSTAMPED_S`. One computation per key runs at a time; the other
-requests for it wait for its answer rather than computing it again.
+model, after FastAPI has solved the route's dependencies and parsed its query. A route of
+`kept_route(answers)` keeps each 200 answer as the bytes sent, by path and query string,
+stamped with the stores' version (`core.store_version`) read before it was computed. The
+same request is then answered with those bytes, before any of that work, while the stamp is
+unchanged and the answer younger than the route's `max_age` (a portfolio's marks move with
+the market while its ledger stands still): a new decision, a fill or a halt moves the stamp,
+so it shows in the very next answer. Where the stores give no stamp (a database server, a
+busy file), an answer is kept at most `UNSTAMPED_S`.
+
+A kept answer is sent only to a key the key store remembers as live (`ApiKeyStore.remembered`:
+a revocation is seen at once), and takes a token of its bucket as the route would; any other
+request (no key, an unknown or revoked key, a spent bucket) goes through the route, which
+refuses it as usual. So `kept_route` serves only routes open to every key role (viewer up).
+While one request computes an answer, the others for it wait for it rather than computing it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import math
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-import anyio
-from pydantic import BaseModel
+from fastapi.routing import APIRoute
+from starlette.requests import Request
 from starlette.responses import Response
 
-from graphs.chat.desk_base import one_line_reason
+from api.server.auth import KeyLookup, token_from
+from api.server.rate_limit import KeyBuckets
 
 UNSTAMPED_S: Final = 1.0
-RENEW_AT: Final = 0.5
-"""Past this fraction of its max age, an answer is computed again in the background."""
 MAX_KEPT: Final = 4_096
 """Answers kept at most (distinct queries); past it, all are dropped and computed again."""
 
-log = logging.getLogger(__name__)
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 @dataclass(frozen=True)
@@ -41,83 +46,79 @@ class _Kept:
     stamp: Hashable | None
     at: float
     body: bytes
+    media_type: str | None
 
 
 class FreshAnswers:
-    """JSON answers kept by key while `stamp()` (cheap: it runs on the event loop) is
-    unchanged and they are younger than their `max_age`."""
+    """The answers of the routes built with `kept_route(self)`, while `stamp()` (cheap: it
+    runs on the event loop) is unchanged, for the keys of `keys`, on `buckets`."""
 
     def __init__(
         self,
         stamp: Callable[[], Hashable | None],
+        keys: KeyLookup,
+        buckets: KeyBuckets,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._stamp = stamp
+        self._keys = keys
+        self._buckets = buckets
         self._clock = clock
         self._kept: dict[Hashable, _Kept] = {}
-        self._computing: dict[Hashable, asyncio.Lock] = {}
-        self._renewing: set[Hashable] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._computing: dict[Hashable, asyncio.Event] = {}
 
-    async def answer(
-        self, key: Hashable, compute: Callable[[], BaseModel], *, max_age: float = math.inf
-    ) -> Response:
-        """The JSON of `compute()` (run on a worker thread) for `key`, or the one kept. An
-        answer past half its age is computed again in the background while it is still sent,
-        so a steady stream of requests never waits for one that merely aged."""
-        stamp, kept = self._stamp(), self._kept.get(key)
-        if kept is not None and kept.stamp == stamp:
-            age, limit = self._clock() - kept.at, self._limit(max_age, stamp)
-            if age < limit:
-                if age >= limit * RENEW_AT and key not in self._renewing:
-                    self._renewing.add(key)
-                    task = asyncio.create_task(self._renew(key, compute, max_age))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
-                return Response(kept.body, media_type="application/json")
-        body = await self._computed(key, compute, max_age)
-        return Response(body, media_type="application/json")
-
-    async def _computed(
-        self,
-        key: Hashable,
-        compute: Callable[[], BaseModel],
-        max_age: float,
-        *,
-        renew: bool = False,
-    ) -> bytes:
-        """The answer kept for `key` if a request before this one computed it meanwhile
-        (unless `renew`), else `compute()`'s, kept with the stamp and time read before."""
-        lock = self._computing.setdefault(key, asyncio.Lock())
-        async with lock:
-            stamp, now = self._stamp(), self._clock()
-            kept = self._kept.get(key)
-            if (
-                not renew
-                and kept is not None
-                and kept.stamp == stamp
-                and now - kept.at < self._limit(max_age, stamp)
-            ):
-                return kept.body
-            body = await anyio.to_thread.run_sync(_encoded, compute)
-            if len(self._kept) >= MAX_KEPT:
-                self._kept.clear()
-                self._computing = {key: lock}
-            self._kept[key] = _Kept(stamp, now, body)
-            return body
-
-    async def _renew(self, key: Hashable, compute: Callable[[], BaseModel], max_age: float) -> None:
+    async def answer(self, request: Request, route: Handler, max_age: float) -> Response:
+        """The answer kept for `request`, else the route's (kept when it is a 200)."""
+        key = (request.scope["path"], request.scope["query_string"])
+        kept = self._ready(request, key, max_age)
+        if kept is not None:
+            return kept
+        computing = self._computing.get(key)
+        if computing is not None:
+            await computing.wait()
+            kept = self._ready(request, key, max_age)
+            if kept is not None:
+                return kept
+        done = self._computing.setdefault(key, asyncio.Event())
+        stamp, at = self._stamp(), self._clock()
         try:
-            await self._computed(key, compute, max_age, renew=True)
-        except Exception as error:  # the request that computes it once it expires says why
-            log.warning("an answer could not be computed ahead: %s", one_line_reason(error))
+            response = await route(request)
+            if response.status_code == 200:
+                if len(self._kept) >= MAX_KEPT:
+                    self._kept.clear()
+                self._kept[key] = _Kept(stamp, at, bytes(response.body), response.media_type)
         finally:
-            self._renewing.discard(key)
+            if self._computing.get(key) is done:
+                del self._computing[key]
+            done.set()
+        return response
 
-    @staticmethod
-    def _limit(max_age: float, stamp: Hashable | None) -> float:
-        return max_age if stamp is not None else min(max_age, UNSTAMPED_S)
+    def _ready(self, request: Request, key: Hashable, max_age: float) -> Response | None:
+        kept = self._kept.get(key)
+        if kept is None:
+            return None
+        stamp = self._stamp()
+        limit = max_age if stamp is not None else min(max_age, UNSTAMPED_S)
+        if kept.stamp != stamp or self._clock() - kept.at >= limit:
+            return None
+        headers = request.headers
+        token = token_from(headers.get("authorization"), headers.get("x-api-key"))
+        caller = None if token is None else self._keys.remembered(token)
+        if caller is None or self._buckets.wait(caller.name) > 0:
+            return None
+        return Response(kept.body, media_type=kept.media_type)
 
 
-def _encoded(compute: Callable[[], BaseModel]) -> bytes:
-    return compute().model_dump_json().encode()
+def kept_route(answers: FreshAnswers, max_age: float = math.inf) -> type[APIRoute]:
+    """A route class whose answers `answers` keeps, each at most `max_age` seconds."""
+
+    class KeptRoute(APIRoute):
+        def get_route_handler(self) -> Handler:
+            route = super().get_route_handler()
+
+            async def answered(request: Request) -> Response:
+                return await answers.answer(request, route, max_age)
+
+            return answered
+
+    return KeptRoute

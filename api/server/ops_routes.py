@@ -4,8 +4,8 @@ orders, fills, equity) and a market's candles, each over the engine's desk.
 Every route needs a viewer's key or above and takes a token of the key's bucket (429 when it
 is spent). Each route calls one desk function (graphs.chat.desk_*), the same the chat's tools
 call: this module parses and answers, nothing more. `?account=` defaults to the served one.
-The decisions, the portfolio and the positions are answered from `FreshAnswers`: the JSON
-sent last for the same query, while the data directory's stores saw no write since.
+The decisions, the portfolio and the positions are answered from `FreshAnswers`: the bytes
+sent last for the same request, while the data directory's stores saw no write since.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
 from api.server.auth import (
@@ -28,7 +29,7 @@ from api.server.auth import (
     caller_with,
 )
 from api.server.errors import ApiError
-from api.server.fresh import FreshAnswers
+from api.server.fresh import FreshAnswers, kept_route
 from api.server.ops_query import account_of, invalid, moment, window
 from api.server.rate_limit import KeyBuckets, RateLimit
 from core.errors import UserError
@@ -69,6 +70,7 @@ MARKS_S: Final = 1.0
 """A portfolio's marks move with the market, not its ledger: its answer is at most this old."""
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T", bound=Callable[..., Any])
 
 Symbol = Annotated[str | None, Query(max_length=40, description="only this pair, e.g. BTC/USDT")]
 Account = Annotated[
@@ -123,7 +125,8 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
     versions = None if files is None else SqliteVersions(files)
     stamp = (lambda: None) if versions is None else versions.stamp
     reader = DecisionReader(desk, stamp)
-    answers = FreshAnswers(stamp)
+    answers = FreshAnswers(stamp, keys, buckets)
+    kept, marked = kept_route(answers), kept_route(answers, MARKS_S)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -139,13 +142,24 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
             if versions is not None:
                 versions.close()
 
-    viewer = Depends(_limited(caller_with(keys, "viewer", "reading"), buckets))
+    viewer = Depends(rate_limited(caller_with(keys, "viewer", "reading"), buckets))
     router = APIRouter(
         prefix="/v1", tags=["operator: reads"], dependencies=[viewer], lifespan=lifespan
     )
 
-    @router.get("/decisions", response_model=DecisionsPage)
-    async def list_decisions(
+    def kept_get(path: str, model: type[BaseModel], route: type[APIRoute]) -> Callable[[T], T]:
+        """`router.get` for a route whose answers `answers` keeps (`route`: a `kept_route`)."""
+
+        def register(endpoint: T) -> T:
+            router.add_api_route(
+                path, endpoint, response_model=model, methods=["GET"], route_class_override=route
+            )
+            return endpoint
+
+        return register
+
+    @kept_get("/decisions", DecisionsPage, kept)
+    def list_decisions(
         symbol: Symbol = None,
         run: Annotated[str | None, Query(max_length=120, description="only this run")] = None,
         account: Annotated[
@@ -157,7 +171,7 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
         verdict: Literal["approved", "denied", "hold"] | None = None,
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")] = 0,
-    ) -> Response:
+    ) -> DecisionsPage:
         """Recorded decisions matching every filter, newest first, a page at a time."""
         ts_from, ts_to = window(start, end)
         query = DecisionQuery(
@@ -169,10 +183,7 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
             action=action,
             verdict=verdict,
         )
-        return await answers.answer(
-            ("decisions", query, offset, limit),
-            lambda: decisions_page(reader, query, offset=offset, limit=limit),
-        )
+        return decisions_page(reader, query, offset=offset, limit=limit)
 
     @router.get(
         "/decisions/{ref}",
@@ -204,23 +215,16 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
             return MemoryView(lessons=[], situations=[])
         return memory_search(desk, MemoryQuery(text=q, symbol=symbol, limit=limit))
 
-    @router.get("/portfolio", response_model=PortfolioView)
-    async def get_portfolio(account: Account = None) -> Response:
+    @kept_get("/portfolio", PortfolioView, marked)
+    def get_portfolio(account: Account = None) -> PortfolioView:
         """Cash, positions, equity and return of the account (marks at most a second old)."""
-        name = account_of(desk, account)
-        return await answers.answer(
-            ("portfolio", name),
-            lambda: portfolio(desk, AccountQuery(account=name)),
-            max_age=MARKS_S,
-        )
+        return portfolio(desk, AccountQuery(account=account_of(desk, account)))
 
-    @router.get("/positions", response_model=PositionsView)
-    async def get_positions(account: Account = None) -> Response:
+    @kept_get("/positions", PositionsView, marked)
+    def get_positions(account: Account = None) -> PositionsView:
         """The account's open positions (marks at most a second old)."""
-        name = account_of(desk, account)
-        return await answers.answer(
-            ("positions", name), lambda: _positions(desk, name), max_age=MARKS_S
-        )
+        view = portfolio(desk, AccountQuery(account=account_of(desk, account)))
+        return PositionsView(account=view.account, known=view.known, positions=view.positions)
 
     @router.get("/orders", response_model=OrdersList)
     def get_orders(
@@ -293,11 +297,6 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
     return router
 
 
-def _positions(desk: ChatDesk, account: str) -> PositionsView:
-    view = portfolio(desk, AccountQuery(account=account))
-    return PositionsView(account=view.account, known=view.known, positions=view.positions)
-
-
 def _warm(reader: DecisionReader) -> None:
     """Read the index once; a store that cannot be read is said by the requests that need it."""
     try:
@@ -312,7 +311,7 @@ def _orders_query(
     return OrdersQuery(account=account_of(desk, account), symbol=symbol, limit=limit)
 
 
-def _limited(
+def rate_limited(
     caller: Callable[..., Awaitable[Caller]], buckets: KeyBuckets
 ) -> Callable[..., Awaitable[Caller]]:
     """`caller`, then a token of the caller's bucket."""
