@@ -35,8 +35,9 @@ from api.server.auth import KeyLookup, token_from
 from api.server.rate_limit import KeyBuckets
 
 UNSTAMPED_S: Final = 1.0
-MAX_KEPT: Final = 4_096
-"""Answers kept at most (distinct queries); past it, all are dropped and computed again."""
+MAX_KEPT_BYTES: Final = 32 * 1024 * 1024
+"""The most the kept answers may hold together (a page of 500 decisions is about 90 kB);
+past it, all are dropped and computed again as they are asked."""
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -65,6 +66,7 @@ class FreshAnswers:
         self._buckets = buckets
         self._clock = clock
         self._kept: dict[Hashable, _Kept] = {}
+        self._kept_bytes = 0
         self._computing: dict[Hashable, asyncio.Event] = {}
 
     async def answer(self, request: Request, route: Handler, max_age: float) -> Response:
@@ -84,14 +86,21 @@ class FreshAnswers:
         try:
             response = await route(request)
             if response.status_code == 200:
-                if len(self._kept) >= MAX_KEPT:
-                    self._kept.clear()
-                self._kept[key] = _Kept(stamp, at, bytes(response.body), response.media_type)
+                self._keep(key, _Kept(stamp, at, bytes(response.body), response.media_type))
         finally:
             if self._computing.get(key) is done:
                 del self._computing[key]
             done.set()
         return response
+
+    def _keep(self, key: Hashable, kept: _Kept) -> None:
+        replaced = self._kept.pop(key, None)
+        self._kept_bytes -= 0 if replaced is None else len(replaced.body)
+        if self._kept_bytes + len(kept.body) > MAX_KEPT_BYTES:
+            self._kept.clear()
+            self._kept_bytes = 0
+        self._kept[key] = kept
+        self._kept_bytes += len(kept.body)
 
     def _ready(self, request: Request, key: Hashable, max_age: float) -> Response | None:
         kept = self._kept.get(key)
