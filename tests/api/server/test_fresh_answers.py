@@ -88,15 +88,17 @@ def test_an_answer_is_sent_again_until_the_stores_stamp_moves() -> None:
     assert [first, again, an_hour_later, served.n(), served.n("?other=1")] == [1, 1, 1, 2, 3]
 
 
-def test_an_answer_is_kept_at_most_its_max_age() -> None:
+def test_an_answer_is_kept_at_most_its_max_age_and_renewed_past_half_of_it() -> None:
     served = Served(max_age=1.0)
 
     first = served.n()
-    served.clock.now = 0.9
+    served.clock.now = 0.4
     again = served.n()
-    served.clock.now = 1.0
+    served.clock.now = 0.6
+    renewed, kept = served.n(), served.n()
+    served.clock.now = 1.6
 
-    assert [first, again, served.n()] == [1, 1, 2]
+    assert [first, again, renewed, kept, served.n()] == [1, 1, 2, 2, 3]
 
 
 def test_without_a_stamp_an_answer_is_kept_at_most_a_second() -> None:
