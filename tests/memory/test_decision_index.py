@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.types import Trace
+from core.types import BreakerEvent, Trace
 from memory.decision_index import DecisionFilter, DecisionIndex
 from memory.embeddings import text_embedder
 from memory.store import open_chroma, vector_collection
@@ -99,3 +99,34 @@ def test_equity_is_the_latest_points_oldest_first(tmp_path: Path) -> None:
     points = index.equity(DecisionFilter(runs={"a"}), limit=2)
 
     assert [(p.seq, p.equity) for p in points] == [(3, 10_003.0), (4, 10_004.0)]
+
+
+def test_rows_keep_the_close_refusal_codes_and_breaker_events_for_the_dashboard(
+    tmp_path: Path,
+) -> None:
+    store, index = Store(tmp_path), DecisionIndex()
+    tripped = BreakerEvent(
+        ts=START, kind="trip", breaker="drawdown", stage="halt", reason="drawdown 21%"
+    )
+    denied = trace("a", 0, START, "denied").model_copy(
+        update={
+            "features": {"close": 42_000.5},
+            "refusals": ("MAX_POSITION_EXCEEDED: over the cap", "STOP_LOSS_REQUIRED: none"),
+            "breaker_events": (tripped,),
+        }
+    )
+    store.write("a", [denied, trace("a", 1, START + HOUR, "denied").model_copy(
+        update={"refusals": ("MAX_POSITION_EXCEEDED: again", "no code here")}
+    )])  # fmt: skip
+    before = index.version()
+
+    index.refresh(store.traces, store.runs)
+    first = index.page(DecisionFilter(), offset=0, limit=2).rows[1]
+
+    assert (first.close, first.codes) == (42_000.5, ("MAX_POSITION_EXCEEDED", "STOP_LOSS_REQUIRED"))
+    assert first.breaker_events == ("trip drawdown halt: drawdown 21%",)
+    assert index.refusal_counts(DecisionFilter()) == {
+        "MAX_POSITION_EXCEEDED": 2, "STOP_LOSS_REQUIRED": 1, "UNKNOWN": 1,
+    }  # fmt: skip
+    assert [r.seq for r in index.breaker_events(DecisionFilter(), limit=5)] == [0]
+    assert index.version() > before
