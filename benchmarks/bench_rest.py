@@ -1,17 +1,26 @@
 """The operator API under load: GET /v1/decisions and GET /v1/portfolio over 100,000 traces.
 
     .venv/bin/python benchmarks/bench_rest.py [--seconds 30] [--clients 50] [--traces 100000]
+        [--load httpx|wrk] [--procs 2]
 
 Builds a trace store once, cached under the system's temporary folder
-(`tradegraph-bench-rest-N`; delete it to build again): a short real run on the synthetic
-market trades the served account (its ledger, its positions), then `--traces` decisions are
-written through the real trace store (`memory.traces.TraceStore`, hashing embedder, batches
-of 1,000). Serves the real app (the read routers of `tradegraph serve`, the rate limit lifted:
-one process is the 50 clients) under uvicorn on 127.0.0.1, in a process of its own, and runs
-`--clients` asyncio clients over httpx for `--seconds`, each alternating GET
-/v1/decisions?limit=50 and GET /v1/portfolio. Prints each endpoint's requests, p50 and p99 in
-milliseconds (target: p99 <= 100 ms), and the first request's time (the decision index
-read from the store).
+(`tradegraph-bench-rest-N`; delete it to build again; `rest_store`): a short real run on the
+synthetic market trades the served account (its ledger, its positions), then `--traces`
+decisions are written through the real trace store. Serves the real app (the read routers of
+`tradegraph serve`, the rate limit lifted: one key is all the clients) under uvicorn on
+127.0.0.1, in a process of its own, and puts `--clients` clients on it for `--seconds`:
+
+- `--load httpx` (the default): asyncio clients over httpx, split over `--procs` processes
+  (which import nothing of the project's), each alternating GET /v1/decisions?limit=50 and
+  GET /v1/portfolio; each client is connected before any is timed. Python clients on the
+  same cores as the server take most of the CPU: the figures are theirs as much as the
+  server's.
+- `--load wrk`: Debian's `wrk` (`apt-get install wrk`; C, one thread for each route, half
+  the connections on each), which leaves the CPU to the server: the server's own figures.
+
+Prints each route's requests, p50 and p99 in milliseconds (target: p99 <= 100 ms), the
+server's requests a second and CPU per request (its process's user and system time over
+the run, from /proc), and the first request's time (the decision index read from the store).
 """
 
 from __future__ import annotations
@@ -19,152 +28,159 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.stress import StressAnalyst
-from api.server.app import create_app
-from api.server.health_routes import health_router
-from api.server.ops_routes import ops_router
-from api.server.rate_limit import RateLimit
-from api.server.serve import bind, serve_forever, url_of
-from core.api_keys import open_api_keys
-from core.backends import Storage
-from core.market.source import MarketRequest, open_market
-from core.settings import Settings
-from core.types import Trace
-from graphs.chat.service import ChatEngine
-from graphs.session import SessionPlan, run_session
-from memory.embeddings import text_embedder
-from memory.session_stores import RUNS_EMBEDDING
-from memory.store import open_chroma, release_chroma, vector_collection
-from memory.traces import COLLECTION, RUNS_COLLECTION, TraceStore
-
-ACCOUNT = "bench"
-SYMBOLS = ("BTC/USDT", "ETH/USDT", "SOL/USDT")
-VERDICTS = (("HOLD", "hold"), ("BUY", "approved"), ("SELL", "denied"))
 TARGET_P99_MS = 100.0
-RUN_BARS = 300
-"""The real run that trades the account first (its decisions count in the total too)."""
-UNLIMITED = RateLimit(rate=1e6, burst=1_000_000)
 
 
-def settings_for(data: Path) -> Settings:
-    return Settings(data_dir=data, market="synthetic:7", memory={"embedding": "hashing"})
+PATHS = ("/v1/decisions?limit=50", "/v1/portfolio")
+WRK_LUA = """
+token = os.getenv("BENCH_REST_KEY")
+wrk.headers["X-API-Key"] = token
+done = function(summary, latency, requests)
+  io.write(string.format("BENCH %d %d %d %d %d\\n", summary.requests, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+"""Each wrk prints one line at its end: requests, non-2xx answers, socket errors, p50 and p99
+in microseconds (the key comes from the environment: never on a command line)."""
 
 
-def sample_trace(run_id: str, seq: int) -> Trace:
-    action, verdict = VERDICTS[seq % 3]
-    return Trace(
-        run_id=run_id,
-        seq=seq,
-        ts=1_700_000_000_000 + seq * 60_000,
-        symbol=SYMBOLS[seq % len(SYMBOLS)],
-        market_source="bench",
-        inputs_hash=f"{seq:016x}",
-        features={"ready": True, "close": 100.0 + seq % 17, "rsi_14": 40 + seq % 20},
-        analyst="offline",
-        proposal={
-            "action": action,
-            "symbol": SYMBOLS[seq % len(SYMBOLS)],
-            "size_fraction": None if action == "HOLD" else 0.05,
-            "confidence": 0.5,
-            "thesis": f"bench decision {seq}: RSI {40 + seq % 20}, range regime",
-        },
-        verdict=verdict,
-        refusals=("max_position: over the cap",) if verdict == "denied" else (),
-        trading_state="ACTIVE",
-        equity=10_000.0 + (seq % 500),
-    )
+@dataclass(frozen=True)
+class Figures:
+    requests: int
+    p50_ms: float
+    p99_ms: float
 
 
-def build_store(data: Path, traces: int) -> float:
-    """A short real run trading the account (its ledger and positions), then `traces`
-    decisions of another run written through the trace store; the seconds it took."""
-    started = time.perf_counter()
-    info, series = open_market(MarketRequest(spec="synthetic:5", bars=RUN_BARS))
-    plan = SessionPlan(
-        run_id="bench-account", info=info, series=series, settings=settings_for(data),
-        data_dir=data, account=ACCOUNT,
-    )  # fmt: skip
-    run_session(plan, StressAnalyst())
-    embedder = text_embedder("hashing")
-    client = open_chroma(data)
-    try:
-        store = TraceStore(
-            vector_collection(client, COLLECTION, embedding=f"{embedder.name}-{embedder.dim}"),
-            "bench-run",
-            embedder=embedder,
-            runs=vector_collection(client, RUNS_COLLECTION, embedding=RUNS_EMBEDDING),
-            batch_size=1_000,
-        )
-        for seq in range(traces):
-            store.append(sample_trace("bench-run", seq))
-        store.close()
-    finally:
-        release_chroma(client)
-    return time.perf_counter() - started
-
-
-def cached_store(traces: int) -> Path:
-    data = Path(tempfile.gettempdir()) / f"tradegraph-bench-rest-{traces}"
-    done = data / "built"
-    if done.exists():
-        print(f"store: {traces:,} traces cached in {data}")
-        return data
-    data.mkdir(parents=True, exist_ok=True)
-    seconds = build_store(data, traces)
-    done.write_text(f"{seconds:.1f}\n")
-    print(f"store: {traces:,} traces written through TraceStore in {seconds:.1f} s ({data})")
-    return data
-
-
-def serve(data: Path, ready: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    """The server's process: the read routers over the store, the rate limit lifted."""
-    settings = settings_for(data)
-    sock = bind("127.0.0.1", 0)
-    with (
-        closing(sock),
-        ChatEngine(settings, account=ACCOUNT) as engine,
-        closing(open_api_keys(Storage(data))) as keys,
-    ):
-        token = keys.create(f"bench-{time.time_ns()}", "viewer").token
-        routers = [health_router(engine.desk), ops_router(engine.desk, keys, UNLIMITED)]
-        ready.put((url_of(sock), token))
-        serve_forever(create_app(engine, keys, routers=routers), sock, log_level="warning")
-
-
-async def client_loop(url: str, token: str, until: float, timings: dict[str, list[float]]) -> None:
-    paths = ("/v1/decisions?limit=50", "/v1/portfolio")
-    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": token}, timeout=30) as c:
-        turn = 0
-        while time.perf_counter() < until:
-            path = paths[turn % 2]
-            started = time.perf_counter()
-            response = await c.get(path)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{path}: {response.status_code} {response.text[:200]}")
-            timings[path].append(elapsed)
-            turn += 1
+async def client_loop(
+    client: httpx.AsyncClient, until: float, timings: dict[str, list[float]]
+) -> None:
+    turn = 0
+    while time.time() < until:
+        path = PATHS[turn % 2]
+        started = time.perf_counter()
+        response = await client.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: {response.status_code} {response.text[:200]}")
+        timings[path].append(elapsed)
+        turn += 1
 
 
 async def load(url: str, token: str, clients: int, seconds: float) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {"/v1/decisions?limit=50": [], "/v1/portfolio": []}
-    until = time.perf_counter() + seconds
-    await asyncio.gather(*(client_loop(url, token, until, timings) for _ in range(clients)))
+    """`clients` clients, each connected (one request of each route, not timed) before any
+    is timed: building a client takes tens of milliseconds of the loop every client shares,
+    which the first requests of the others would otherwise count as waiting for the server."""
+    timings: dict[str, list[float]] = {path: [] for path in PATHS}
+    async with AsyncExitStack() as stack:
+        made = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, headers={"X-API-Key": token}, timeout=30)
+            )
+            for _ in range(clients)
+        ]
+        for client in made:
+            for path in PATHS:
+                (await client.get(path)).raise_for_status()
+        until = time.time() + seconds
+        await asyncio.gather(*(client_loop(client, until, timings) for client in made))
     return timings
 
 
-def percentile(values: list[float], q: float) -> float:
+def client_process(
+    url: str, token: str, clients: int, seconds: float, ready: Any, go: Any, out: Any
+) -> None:
+    """One process of httpx clients: once every process is ready, they start together."""
+    ready.put(True)
+    go.wait()
+    out.put(asyncio.run(load(url, token, clients, seconds)))
+
+
+def httpx_load(url: str, token: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    """`--clients` httpx clients split over `--procs` processes, their timings merged."""
+    context = multiprocessing.get_context("spawn")
+    ready, go, out = context.Queue(), context.Event(), context.Queue()
+    shares = [
+        args.clients // args.procs + (i < args.clients % args.procs) for i in range(args.procs)
+    ]
+    procs = [
+        context.Process(target=client_process, args=(url, token, n, args.seconds, ready, go, out))
+        for n in shares
+        if n
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.get(timeout=120)
+    go.set()
+    merged: dict[str, list[float]] = {path: [] for path in PATHS}
+    for _ in procs:
+        for path, values in out.get(timeout=args.seconds + 120).items():
+            merged[path].extend(values)
+    for proc in procs:
+        proc.join(10)
+    return merged
+
+
+def wrk_load(url: str, token: str, args: argparse.Namespace) -> dict[str, Figures]:
+    """Debian's `wrk` (C, one thread per route): half the connections on each route (the odd
+    one on the decisions)."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("--load wrk needs wrk: `apt-get install wrk`, or use --load httpx")
+    script = Path(tempfile.mkdtemp()) / "bench_rest.lua"
+    script.write_text(WRK_LUA)
+    env = {**os.environ, "BENCH_REST_KEY": token}
+    runs = {
+        path: subprocess.Popen(
+            [
+                wrk,
+                "-t1",
+                f"-c{args.clients // 2 + (path == PATHS[0]) * (args.clients % 2)}",
+                f"-d{args.seconds:g}s",
+                "--timeout",
+                "30s",
+                "-s",
+                str(script),
+                url + path,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for path in PATHS
+    }
+    figures = {}
+    for path, run in runs.items():
+        output, _ = run.communicate(timeout=args.seconds + 60)
+        found = [line.split() for line in output.splitlines() if line.startswith("BENCH ")]
+        if not found:
+            raise SystemExit(f"wrk on {path} printed no figures: {output.strip()[:300]}")
+        requests, bad, broken, p50, p99 = (int(v) for v in found[-1][1:])
+        if bad or broken:
+            raise SystemExit(f"wrk on {path}: {bad} answers not 2xx, {broken} socket errors")
+        figures[path] = Figures(requests, p50 / 1000, p99 / 1000)
+    return figures
+
+
+def percentile(values: list[float], q: int) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[q - 1]
         if len(values) > 1
@@ -172,12 +188,26 @@ def percentile(values: list[float], q: float) -> float:
     )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU the process `pid` has used (Linux's /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--traces", type=int, default=100_000)
+    parser.add_argument("--load", choices=("httpx", "wrk"), default="httpx")
+    parser.add_argument("--procs", type=int, default=2, help="httpx client processes")
     args = parser.parse_args()
+    if args.clients < 1 or args.procs < 1 or args.seconds <= 0:
+        raise SystemExit("--clients and --procs take 1 or more, --seconds more than 0")
+    if args.load == "wrk" and args.clients < 2:
+        raise SystemExit("--load wrk puts the clients on the two routes: give --clients 2 or more")
+
+    from benchmarks.rest_store import cached_store, serve
 
     data = cached_store(args.traces)
     context = multiprocessing.get_context("spawn")
@@ -191,18 +221,33 @@ def main() -> None:
             total = c.get("/v1/decisions", params={"limit": 1}).json()["total"]
             first = time.perf_counter() - started
         print(f"first request (index read from the store): {first:.2f} s; {total:,} decisions")
-        timings = asyncio.run(load(url, token, args.clients, args.seconds))
+        assert server.pid is not None
+        cpu_before = cpu_seconds(server.pid)
+        if args.load == "wrk":
+            figures = wrk_load(url, token, args)
+        else:
+            figures = {
+                path: Figures(len(values), percentile(values, 50), percentile(values, 99))
+                for path, values in httpx_load(url, token, args).items()
+            }
+        cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.join(10)
-    print(f"{args.clients} clients for {args.seconds:g} s on 127.0.0.1:")
-    for path, values in timings.items():
-        p50, p99 = percentile(values, 50), percentile(values, 99)
-        verdict = "meets" if p99 <= TARGET_P99_MS else "misses"
+    how = "wrk" if args.load == "wrk" else f"httpx in {args.procs} process(es)"
+    print(f"{args.clients} clients ({how}) for {args.seconds:g} s on 127.0.0.1:")
+    for path, found in figures.items():
+        verdict = "meets" if found.p99_ms <= TARGET_P99_MS else "misses"
         print(
-            f"  GET {path}: {len(values):,} requests ({len(values) / args.seconds:,.0f}/s), "
-            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms ({verdict} the {TARGET_P99_MS:g} ms target)"
+            f"  GET {path}: {found.requests:,} requests ({found.requests / args.seconds:,.0f}/s), "
+            f"p50 {found.p50_ms:.1f} ms, p99 {found.p99_ms:.1f} ms "
+            f"({verdict} the {TARGET_P99_MS:g} ms target)"
         )
+    served = sum(found.requests for found in figures.values())
+    print(
+        f"  the server: {served / args.seconds:,.0f} requests a second, "
+        f"{cpu / max(served, 1) * 1000:.2f} ms of CPU per request"
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ by that hash (an indexed equality on a digest the caller cannot steer, then
 `hmac.compare_digest`), so the time a lookup takes says nothing about stored keys. Keys live
 in the data directory's `api_keys.sqlite`, or in the `api_keys` table of the database at
 TRADEGRAPH_DATABASE_URL. A revoked key stays listed (who had access, and until when) and is
-refused at once, also by a server already running: every request is looked up afresh.
+refused at once, also by a server already running: a live key found by a lookup is
+remembered only while the store's file has seen no commit since (`core.store_version`), so a
+server checks a known key without a query, and any change (a revocation) makes it look again.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pydantic import BaseModel, ConfigDict
 from core.backends import Storage
 from core.errors import UserError
 from core.sql import Database, SqliteDatabase, prepared
+from core.store_version import SqliteVersions
 
 KeyRole = Literal["viewer", "trader", "admin"]
 """viewer reads; trader also chats and approves trades; admin also administers."""
@@ -33,6 +36,7 @@ KEY_ROLES: Final[tuple[str, ...]] = get_args(KeyRole)
 KEYS_FILE: Final = "api_keys.sqlite"
 TOKEN_PREFIX: Final = "tg_"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+MAX_REMEMBERED: Final = 1_024
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -86,12 +90,21 @@ def token_hash(token: str) -> str:
 class ApiKeyStore:
     """The keys of one data directory (or database). Safe to share between threads."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], int] | None = None) -> None:
-        """`clock`: wall time in ms (a key's created and revoked times), for tests."""
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], int] | None = None,
+        versions: SqliteVersions | None = None,
+    ) -> None:
+        """`clock`: wall time in ms (a key's created and revoked times), for tests.
+        `versions`: the stamp of the file `db` is (none: every lookup reads the store)."""
         self._db = prepared(db, lambda opened: opened.create_schema(_SCHEMA))
         self.where = db.where
         self._lock = threading.Lock()
         self._clock = clock or _wall_ms
+        self._versions = versions
+        self._remembered: dict[str, tuple[object, ApiKey]] = {}
 
     def create(self, name: str, role: str) -> IssuedKey:
         """A new key named `name` with `role`; its token is in the result and nowhere else."""
@@ -137,6 +150,7 @@ class ApiKeyStore:
     def lookup(self, token: str) -> ApiKey | None:
         """The live key whose token is `token`; None for an unknown or revoked token."""
         digest = token_hash(token)
+        stamp = None if self._versions is None else self._versions.stamp()
         with self._lock:
             row = self._db.one(
                 f"SELECT {_COLUMNS}, key_hash FROM api_keys WHERE key_hash = ?", (digest,)
@@ -144,11 +158,29 @@ class ApiKeyStore:
         if row is None or not hmac.compare_digest(str(row[4]), digest):
             return None
         key = _key(row[:4])
-        return None if key.revoked else key
+        if key.revoked:
+            return None
+        if stamp is not None:
+            if len(self._remembered) >= MAX_REMEMBERED:
+                self._remembered.clear()
+            self._remembered[digest] = (stamp, key)
+        return key
+
+    def remembered(self, token: str) -> ApiKey | None:
+        """The live key `lookup` found for `token`, if the store saw no commit since (no
+        query: a stamp of the file); None when it must be looked up."""
+        if self._versions is None:
+            return None
+        found = self._remembered.get(token_hash(token))
+        if found is None or found[0] != self._versions.stamp():
+            return None
+        return found[1]
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            if self._versions is not None:
+                self._versions.close()
 
 
 def open_api_keys(storage: Storage) -> ApiKeyStore:
@@ -157,7 +189,8 @@ def open_api_keys(storage: Storage) -> ApiKeyStore:
         from core.database import PostgresDatabase
 
         return ApiKeyStore(PostgresDatabase(storage.url))
-    return ApiKeyStore(SqliteDatabase(Path(storage.root) / KEYS_FILE, synchronous="FULL"))
+    path = Path(storage.root) / KEYS_FILE
+    return ApiKeyStore(SqliteDatabase(path, synchronous="FULL"), versions=SqliteVersions([path]))
 
 
 def _key(row: tuple[object, ...]) -> ApiKey:

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Collection as Names
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from memory.store import pages
 
@@ -32,9 +32,10 @@ CODE = re.compile(r"[A-Z][A-Z0-9_]*")
 """A refusal starts with its code: `MAX_ORDER_NOTIONAL: the order ...`."""
 
 
-@dataclass(frozen=True, order=True)
-class DecisionRow:
-    """One stored decision's filter fields; rows sort oldest first (time, run, seq)."""
+class DecisionRow(NamedTuple):
+    """One stored decision's filter fields; rows sort oldest first (time, run, seq). A tuple
+    of plain values, which the garbage collector stops tracking: a server holding 100,000 of
+    them would otherwise walk them all at every full collection, pausing every request."""
 
     ts: int
     run_id: str

@@ -7,9 +7,10 @@ name; a change (any method but GET/HEAD) made with the cookie must carry the hea
 
 Every route and every mounted app needs a live key (`tradegraph keys create`): none, an
 unknown or a revoked one is 401 with a body saying how to get one; a key whose role is below
-what the request needs is 403. A key is looked up afresh on every request (a revocation takes
-effect at once), on a worker thread (the lookup reads a database). The token is never logged
-nor echoed: errors name the key only by its name, once it is known.
+what the request needs is 403. A revocation takes effect at once: a key is looked up on a
+worker thread (the lookup reads a database) unless the store remembers it and has seen no
+commit since (`ApiKeyStore.remembered`, checked in microseconds on the event loop). The token
+is never logged nor echoed: errors name the key only by its name, once it is known.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class KeyLookup(Protocol):
 
     def lookup(self, token: str) -> ApiKey | None: ...
 
+    def remembered(self, token: str) -> ApiKey | None: ...
+
 
 class SessionLookup(Protocol):
     """Where dashboard sessions are kept (`api.dashboard.sessions.DashboardSessions`)."""
@@ -74,7 +77,7 @@ async def authenticate(keys: KeyLookup, token: str | None) -> Caller:
     """The caller whose key `token` is, or ApiError 401."""
     if not token:
         raise ApiError(401, "missing_key", f"this request needs an API key: {HOW_TO_GET_ONE}")
-    key = await anyio.to_thread.run_sync(keys.lookup, token)
+    key = keys.remembered(token) or await anyio.to_thread.run_sync(keys.lookup, token)
     if key is None:
         raise ApiError(
             401, "invalid_key", f"the API key is unknown or revoked: check it, or {HOW_TO_GET_ONE}"

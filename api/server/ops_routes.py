@@ -4,18 +4,21 @@ orders, fills, equity) and a market's candles, each over the engine's desk.
 Every route needs a viewer's key or above and takes a token of the key's bucket (429 when it
 is spent). Each route calls one desk function (graphs.chat.desk_*), the same the chat's tools
 call: this module parses and answers, nothing more. `?account=` defaults to the served one.
+The decisions, the portfolio and the positions are answered from `FreshAnswers`: the bytes
+sent last for the same request, while the data directory's stores saw no write since.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, TypeVar
 
 import anyio
 from fastapi import APIRouter, Depends, Query
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
 from api.server.auth import (
@@ -23,7 +26,7 @@ from api.server.auth import (
     caller_with,
 )
 from api.server.errors import ApiError
-from api.server.fresh import Fresh
+from api.server.fresh import FreshAnswers, kept_route
 from api.server.ops_query import account_of, invalid, moment, window
 from api.server.rate_limit import KeyBuckets, RateLimit, limited
 from core.errors import UserError
@@ -58,8 +61,11 @@ MAX_OFFSET: Final = 1_000_000
 DEFAULT_CANDLES: Final = 500
 MAX_CANDLES: Final = 5_000
 MAX_EQUITY_POINTS: Final = 5_000
+MARKS_S: Final = 1.0
+"""A portfolio's marks move with the market, not its ledger: its answer is at most this old."""
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T", bound=Callable[..., Any])
 
 Symbol = Annotated[str | None, Query(max_length=40, description="only this pair, e.g. BTC/USDT")]
 Account = Annotated[
@@ -120,6 +126,8 @@ def ops_router(
     (the dashboard), so the store is indexed once."""
     buckets = KeyBuckets(limit or RateLimit())
     reader = shared if shared is not None else DecisionReader(desk)
+    answers = FreshAnswers(reader.stamp, keys, buckets)
+    kept, marked = kept_route(answers), kept_route(answers, MARKS_S)
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
@@ -133,18 +141,23 @@ def ops_router(
             await anyio.to_thread.run_sync(warming.join)
             reader.close()
 
-    portfolios: Fresh[PortfolioView] = Fresh()
-
-    def portfolio_of(account: str | None) -> PortfolioView:
-        name = account_of(desk, account)
-        return portfolios.get(name, lambda: portfolio(desk, AccountQuery(account=name)))
-
     viewer = Depends(limited(caller_with(keys, "viewer", "reading"), buckets))
     router = APIRouter(
         prefix="/v1", tags=["operator: reads"], dependencies=[viewer], lifespan=lifespan
     )
 
-    @router.get("/decisions", response_model=DecisionsPage)
+    def kept_get(path: str, model: type[BaseModel], route: type[APIRoute]) -> Callable[[T], T]:
+        """`router.get` for a route whose answers `answers` keeps (`route`: a `kept_route`)."""
+
+        def register(endpoint: T) -> T:
+            router.add_api_route(
+                path, endpoint, response_model=model, methods=["GET"], route_class_override=route
+            )
+            return endpoint
+
+        return register
+
+    @kept_get("/decisions", DecisionsPage, kept)
     def list_decisions(
         symbol: Symbol = None,
         run: Annotated[str | None, Query(max_length=120, description="only this run")] = None,
@@ -201,15 +214,15 @@ def ops_router(
             return MemoryView(lessons=[], situations=[])
         return memory_search(desk, MemoryQuery(text=q, symbol=symbol, limit=limit))
 
-    @router.get("/portfolio", response_model=PortfolioView)
+    @kept_get("/portfolio", PortfolioView, marked)
     def get_portfolio(account: Account = None) -> PortfolioView:
-        """Cash, positions, equity and return of the account (at most a second old)."""
-        return portfolio_of(account)
+        """Cash, positions, equity and return of the account (marks at most a second old)."""
+        return portfolio(desk, AccountQuery(account=account_of(desk, account)))
 
-    @router.get("/positions", response_model=PositionsView)
+    @kept_get("/positions", PositionsView, marked)
     def get_positions(account: Account = None) -> PositionsView:
-        """The account's open positions (at most a second old)."""
-        view = portfolio_of(account)
+        """The account's open positions (marks at most a second old)."""
+        view = portfolio(desk, AccountQuery(account=account_of(desk, account)))
         return PositionsView(account=view.account, known=view.known, positions=view.positions)
 
     @router.get("/orders", response_model=OrdersList)

@@ -11,6 +11,7 @@ caller closes the engine and releases the data directory.
 from __future__ import annotations
 
 import errno
+import gc
 import ipaddress
 import signal
 import socket
@@ -105,7 +106,14 @@ def _stopped(signum: int, frame: FrameType | None) -> None:
 
 
 def serve_forever(app: ASGIApp, sock: socket.socket, *, log_level: str = "info") -> None:
-    """Serve `app` on `sock` until Ctrl-C or SIGTERM, then return (after a graceful stop)."""
+    """Serve `app` on `sock` until Ctrl-C or SIGTERM, then return (after a graceful stop).
+
+    What is alive once the app is built (the modules, the engine, its stores: some 200,000
+    objects) lives as long as the server, so it is moved out of the garbage collector's
+    reach (`gc.freeze`): a full collection would otherwise walk all of it, a pause of a tenth
+    of a second for every request under way."""
+    gc.collect()
+    gc.freeze()
     previous = signal.signal(signal.SIGTERM, _stopped)
     try:
         _server(app, log_level).run(sockets=[sock])

@@ -10,9 +10,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.store_version import SqliteVersions, Stamp
 from core.types import Trace
 from graphs.chat.desk_base import ChatDesk
-from graphs.chat.desk_stores import storage
+from graphs.chat.desk_stores import storage, store_files
 from graphs.chat.desk_tools_audit import WhyView, iso, why_view
 from memory.audit import load_trace
 from memory.audit_store import AuditStore, open_audit_store, parse_trace_ref
@@ -23,8 +24,9 @@ from memory.traces import trace_id
 
 MAX_RECALLED = 10
 FRESH_S = 1.0
-"""How old the decision index may be before a read catches it up: a list is at most this far
-behind the store, and a busy server opens the store at most about once a second for it."""
+"""Without a stamp of the store, how old the decision index may be before a read catches it
+up: a list is at most this far behind the store, which a busy server reads about once a
+second for it."""
 
 
 class DecisionLine(BaseModel):
@@ -116,6 +118,9 @@ class DecisionReader:
     writer lock (`tradegraph serve`) is the only process writing it, and a client in the
     writing process sees every write, so the store is opened once (when it exists) and kept:
     opening a store of 100,000 traces takes a second, reading its run heads a millisecond.
+    The index is caught up exactly when the stores changed (`stamp`: the version of their
+    SQLite files, `core.store_version`); without a stamp (stores at a URL, a busy file), at
+    most `FRESH_S` late.
     """
 
     def __init__(self, desk: ChatDesk) -> None:
@@ -123,6 +128,14 @@ class DecisionReader:
         self.index = DecisionIndex()
         self._lock = threading.Lock()
         self._store: AuditStore | None = None
+        files = store_files(desk)
+        self._versions = None if files is None else SqliteVersions(files)
+        self._caught_up: Stamp | None = None
+
+    def stamp(self) -> Stamp | None:
+        """The version of the desk's stores (traces, ledger, risk state): equal stamps mean
+        nothing was written between them; None when it cannot be told (then: `FRESH_S`)."""
+        return None if self._versions is None else self._versions.stamp()
 
     def store(self) -> AuditStore | None:
         """The trace store, None while the data directory holds none."""
@@ -134,12 +147,17 @@ class DecisionReader:
             return self._store
 
     def refreshed(self) -> DecisionIndex:
-        """The index caught up with the store, unless it was within the last `FRESH_S`."""
-        if self.index.age() < FRESH_S:
+        """The index caught up with the store: at once when the store's stamp moved, else
+        unless it was caught up within the last `FRESH_S`."""
+        stamp = self.stamp()
+        if stamp is not None and stamp == self._caught_up:
+            return self.index
+        if stamp is None and self.index.age() < FRESH_S:
             return self.index
         store = self.store()
         if store is not None:
             self.index.refresh(store.traces, store.runs)
+        self._caught_up = stamp
         return self.index
 
     def close(self) -> None:
@@ -147,6 +165,8 @@ class DecisionReader:
             if self._store is not None and not self.desk.settings.chroma_url:
                 release_chroma(self._store.client)
             self._store = None
+            if self._versions is not None:
+                self._versions.close()
 
 
 def _filter(desk: ChatDesk, query: DecisionQuery) -> DecisionFilter:

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.accounts import AccountRecord
-from core.backends import LedgerStore, Storage, storage_for
-from core.risk_state import LatchMismatchError, RiskState, check_latches
+from core.backends import LEDGER_FILE, LedgerStore, Storage, storage_for
+from core.risk_state import RISK_STATE_NAME, LatchMismatchError, RiskState, check_latches
 from core.types import BreakerSnapshot, Order, Portfolio, TradingState
 from graphs.chat.desk_base import MAX_LINE, ChatDesk, clip
 from graphs.chat.desk_market import current_market
@@ -43,6 +44,18 @@ class ReadOnlyLockStore:
 
 def storage(desk: ChatDesk) -> Storage:
     return storage_for(desk.settings, desk.root)
+
+
+def store_files(desk: ChatDesk) -> list[Path] | None:
+    """The SQLite files the desk's reads come from (the traces' chroma, the ledger, the risk
+    state); None when one of those stores is a server (chroma or a database at a URL)."""
+    if desk.settings.chroma_url or storage(desk).url:
+        return None
+    return [
+        desk.root / "chroma" / "chroma.sqlite3",
+        desk.root / LEDGER_FILE,
+        desk.root / RISK_STATE_NAME,
+    ]
 
 
 @dataclass(frozen=True)

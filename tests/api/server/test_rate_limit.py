@@ -1,11 +1,10 @@
-"""Token buckets per key name, and answers kept for a second, on a clock the test moves."""
+"""Token buckets per key name, on a clock the test moves."""
 
 from __future__ import annotations
 
 import pytest
 
 from api.server.errors import ApiError
-from api.server.fresh import Fresh
 from api.server.rate_limit import KeyBuckets, RateLimit
 
 
@@ -43,18 +42,3 @@ def test_over_the_limit_is_429_with_retry_after_in_whole_seconds() -> None:
 def test_a_rate_limit_needs_a_positive_rate_and_burst() -> None:
     with pytest.raises(ValueError, match="rate > 0"):
         RateLimit(rate=0, burst=1)
-
-
-def test_an_answer_is_kept_for_its_seconds_then_computed_again() -> None:
-    clock, computed = Clock(), []
-    fresh: Fresh[int] = Fresh(1.0, clock)
-
-    def compute() -> int:
-        computed.append(clock.now)
-        return len(computed)
-
-    first, again = fresh.get("ops", compute), fresh.get("ops", compute)
-    clock.now = 1.0
-    later = fresh.get("ops", compute)
-
-    assert (first, again, later) == (1, 1, 2) and fresh.get("other", compute) == 3
