@@ -17,6 +17,7 @@ from graphs.chat.desk_stores import storage
 from graphs.chat.desk_tools_audit import WhyView, iso, why_view
 from memory.audit import load_trace
 from memory.audit_store import AuditStore, open_audit_store, parse_trace_ref
+from memory.decision_cache import IndexCache, cache_file
 from memory.decision_index import DecisionFilter, DecisionIndex, DecisionRow
 from memory.recall_lookup import lessons_by_id, situations_by_id
 from memory.store import release_chroma
@@ -120,6 +121,9 @@ class DecisionReader:
     opening a store of 100,000 traces takes a second, reading its run heads a millisecond.
     With `stamp` (the store's version, `core.store_version`), the index is caught up exactly
     when the store changed; without one (or while it cannot be read), at most `FRESH_S` late.
+
+    The index is kept in the data directory's cache (`memory.decision_cache`) once it changed,
+    and started from it when the store opens: a restarted server reads only what is new.
     """
 
     def __init__(self, desk: ChatDesk, stamp: Callable[[], Hashable | None] | None = None) -> None:
@@ -129,6 +133,7 @@ class DecisionReader:
         self._store: AuditStore | None = None
         self._stamp = stamp or (lambda: None)
         self._caught_up: Hashable | None = None
+        self.cache = IndexCache(cache_file(desk.root), self.index)
 
     def store(self) -> AuditStore | None:
         """The trace store, None while the data directory holds none."""
@@ -137,6 +142,7 @@ class DecisionReader:
                 self.desk.settings.chroma_url or (self.desk.root / "chroma").is_dir()
             ):
                 self._store = open_audit_store(self.desk.root, self.desk.settings.chroma_url)
+                self.cache.restore(self._store.traces, self._store.runs)
             return self._store
 
     def refreshed(self) -> DecisionIndex:
@@ -150,10 +156,13 @@ class DecisionReader:
         store = self.store()
         if store is not None:
             self.index.refresh(store.traces, store.runs)
+            self.cache.changed()
         self._caught_up = stamp
         return self.index
 
     def close(self) -> None:
+        """Let the store go, the index's last change written to the cache first."""
+        self.cache.close()
         with self._lock:
             if self._store is not None and not self.desk.settings.chroma_url:
                 release_chroma(self._store.client)
