@@ -188,7 +188,8 @@ def restart(store: Path) -> None:
             readyz, first, total = start_once(data, written)
             print(
                 f"{name}: /readyz at {readyz:.2f} s, first GET /v1/decisions at {first:.2f} s "
-                f"({total:,} decisions) from the server process's start"
+                f"from the server process's start ({first - readyz:.2f} s after /readyz; "
+                f"{total:,} decisions)"
             )
 
 
