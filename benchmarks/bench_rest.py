@@ -1,17 +1,26 @@
 """The operator API under load: GET /v1/decisions and GET /v1/portfolio over 100,000 traces.
 
     .venv/bin/python benchmarks/bench_rest.py [--seconds 30] [--clients 50] [--traces 100000]
+        [--load httpx|wrk] [--procs 2]
 
 Builds a trace store once, cached under the system's temporary folder
-(`tradegraph-bench-rest-N`; delete it to build again): a short real run on the synthetic
-market trades the served account (its ledger, its positions), then `--traces` decisions are
-written through the real trace store (`memory.traces.TraceStore`, hashing embedder, batches
-of 1,000). Serves the real app (the read routers of `tradegraph serve`, the rate limit lifted:
-one process is the 50 clients) under uvicorn on 127.0.0.1, in a process of its own, and runs
-`--clients` asyncio clients over httpx for `--seconds`, each alternating GET
-/v1/decisions?limit=50 and GET /v1/portfolio. Prints each endpoint's requests, p50 and p99 in
-milliseconds (target: p99 <= 100 ms), and the first request's time (the decision index
-read from the store).
+(`tradegraph-bench-rest-N`; delete it to build again; `rest_store`): a short real run on the
+synthetic market trades the served account (its ledger, its positions), then `--traces`
+decisions are written through the real trace store. Serves the real app (the read routers of
+`tradegraph serve`, the rate limit lifted: one key is all the clients) under uvicorn on
+127.0.0.1, in a process of its own, and puts `--clients` clients on it for `--seconds`:
+
+- `--load httpx` (the default): asyncio clients over httpx, split over `--procs` processes
+  (which import nothing of the project's), each alternating GET /v1/decisions?limit=50 and
+  GET /v1/portfolio; each client is connected before any is timed. Python clients on the
+  same cores as the server take most of the CPU: the figures are theirs as much as the
+  server's.
+- `--load wrk`: Debian's `wrk` (`apt-get install wrk`; C, one thread for each route, half
+  the connections on each), which leaves the CPU to the server: the server's own figures.
+
+Prints each route's requests, p50 and p99 in milliseconds (target: p99 <= 100 ms), the
+server's requests a second and CPU per request (its process's user and system time over
+the run, from /proc), and the first request's time (the decision index read from the store).
 
     .venv/bin/python benchmarks/bench_rest.py --restart [--traces 100000]
 
@@ -36,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,23 +78,38 @@ class Figures:
     p99_ms: float
 
 
-async def client_loop(url: str, token: str, until: float, timings: dict[str, list[float]]) -> None:
-    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": token}, timeout=30) as c:
-        turn = 0
-        while time.time() < until:
-            path = PATHS[turn % 2]
-            started = time.perf_counter()
-            response = await c.get(path)
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status_code != 200:
-                raise SystemExit(f"{path}: {response.status_code} {response.text[:200]}")
-            timings[path].append(elapsed)
-            turn += 1
+async def client_loop(
+    client: httpx.AsyncClient, until: float, timings: dict[str, list[float]]
+) -> None:
+    turn = 0
+    while time.time() < until:
+        path = PATHS[turn % 2]
+        started = time.perf_counter()
+        response = await client.get(path)
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: {response.status_code} {response.text[:200]}")
+        timings[path].append(elapsed)
+        turn += 1
 
 
-async def load(url: str, token: str, clients: int, until: float) -> dict[str, list[float]]:
+async def load(url: str, token: str, clients: int, seconds: float) -> dict[str, list[float]]:
+    """`clients` clients, each connected (one request of each route, not timed) before any
+    is timed: building a client takes tens of milliseconds of the loop every client shares,
+    which the first requests of the others would otherwise count as waiting for the server."""
     timings: dict[str, list[float]] = {path: [] for path in PATHS}
-    await asyncio.gather(*(client_loop(url, token, until, timings) for _ in range(clients)))
+    async with AsyncExitStack() as stack:
+        made = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, headers={"X-API-Key": token}, timeout=30)
+            )
+            for _ in range(clients)
+        ]
+        for client in made:
+            for path in PATHS:
+                (await client.get(path)).raise_for_status()
+        until = time.time() + seconds
+        await asyncio.gather(*(client_loop(client, until, timings) for client in made))
     return timings
 
 
@@ -94,7 +119,7 @@ def client_process(
     """One process of httpx clients: once every process is ready, they start together."""
     ready.put(True)
     go.wait()
-    out.put(asyncio.run(load(url, token, clients, time.time() + seconds)))
+    out.put(asyncio.run(load(url, token, clients, seconds)))
 
 
 def httpx_load(url: str, token: str, args: argparse.Namespace) -> dict[str, list[float]]:

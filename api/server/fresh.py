@@ -15,7 +15,9 @@ A kept answer is sent only to a key the key store remembers as live (`ApiKeyStor
 a revocation is seen at once), and takes a token of its bucket as the route would; any other
 request (no key, an unknown or revoked key, a spent bucket) goes through the route, which
 refuses it as usual. So `kept_route` serves only routes open to every key role (viewer up).
-While one request computes an answer, the others for it wait for it rather than computing it.
+While one request computes an answer, the others for it wait for it rather than computing it;
+an answer with a max age is computed again by one request once past half of it, while the
+others are still sent the kept one, so a steady stream of requests never waits on an expiry.
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ from api.server.auth import KeyLookup, token_from
 from api.server.rate_limit import KeyBuckets
 
 UNSTAMPED_S: Final = 1.0
-MAX_KEPT: Final = 4_096
-"""Answers kept at most (distinct queries); past it, all are dropped and computed again."""
+RENEW_AT: Final = 0.5
+"""Past this fraction of its max age, the next request for an answer computes it again
+while the others are still sent the one kept: a steady stream never waits on an expiry."""
+MAX_KEPT_BYTES: Final = 32 * 1024 * 1024
+"""The most the kept answers may hold together (a page of 500 decisions is about 90 kB);
+past it, all are dropped and computed again as they are asked."""
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -65,48 +71,63 @@ class FreshAnswers:
         self._buckets = buckets
         self._clock = clock
         self._kept: dict[Hashable, _Kept] = {}
+        self._kept_bytes = 0
         self._computing: dict[Hashable, asyncio.Event] = {}
 
     async def answer(self, request: Request, route: Handler, max_age: float) -> Response:
         """The answer kept for `request`, else the route's (kept when it is a 200)."""
         key = (request.scope["path"], request.scope["query_string"])
-        kept = self._ready(request, key, max_age)
-        if kept is not None:
-            return kept
+        kept, aged = self._valid(key, max_age)
+        renewing = aged and key not in self._computing
+        if kept is not None and not renewing and self._lets_through(request):
+            return Response(kept.body, media_type=kept.media_type)
         computing = self._computing.get(key)
-        if computing is not None:
+        if kept is None and computing is not None:
             await computing.wait()
-            kept = self._ready(request, key, max_age)
-            if kept is not None:
-                return kept
+            kept, _ = self._valid(key, max_age)
+            if kept is not None and self._lets_through(request):
+                return Response(kept.body, media_type=kept.media_type)
         done = self._computing.setdefault(key, asyncio.Event())
         stamp, at = self._stamp(), self._clock()
         try:
             response = await route(request)
             if response.status_code == 200:
-                if len(self._kept) >= MAX_KEPT:
-                    self._kept.clear()
-                self._kept[key] = _Kept(stamp, at, bytes(response.body), response.media_type)
+                self._keep(key, _Kept(stamp, at, bytes(response.body), response.media_type))
         finally:
             if self._computing.get(key) is done:
                 del self._computing[key]
             done.set()
         return response
 
-    def _ready(self, request: Request, key: Hashable, max_age: float) -> Response | None:
+    def _keep(self, key: Hashable, kept: _Kept) -> None:
+        replaced = self._kept.pop(key, None)
+        self._kept_bytes -= 0 if replaced is None else len(replaced.body)
+        if self._kept_bytes + len(kept.body) > MAX_KEPT_BYTES:
+            self._kept.clear()
+            self._kept_bytes = 0
+        self._kept[key] = kept
+        self._kept_bytes += len(kept.body)
+
+    def _valid(self, key: Hashable, max_age: float) -> tuple[_Kept | None, bool]:
+        """The answer kept for `key` if it may still be sent, and whether it is past
+        `RENEW_AT` of its age (the next request computes it again, the others are sent it)."""
         kept = self._kept.get(key)
         if kept is None:
-            return None
+            return None, False
         stamp = self._stamp()
         limit = max_age if stamp is not None else min(max_age, UNSTAMPED_S)
-        if kept.stamp != stamp or self._clock() - kept.at >= limit:
-            return None
+        age = self._clock() - kept.at
+        if kept.stamp != stamp or age >= limit:
+            return None, False
+        return kept, age >= limit * RENEW_AT
+
+    def _lets_through(self, request: Request) -> bool:
+        """Whether the request's key is one the store remembers as live, and its bucket
+        had a token (taken)."""
         headers = request.headers
         token = token_from(headers.get("authorization"), headers.get("x-api-key"))
         caller = None if token is None else self._keys.remembered(token)
-        if caller is None or self._buckets.wait(caller.name) > 0:
-            return None
-        return Response(kept.body, media_type=kept.media_type)
+        return caller is not None and self._buckets.wait(caller.name) == 0
 
 
 def kept_route(answers: FreshAnswers, max_age: float = math.inf) -> type[APIRoute]:

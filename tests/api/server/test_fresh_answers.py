@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
 
+from api.server import fresh
 from api.server.auth import caller_with
 from api.server.errors import install_error_handlers
 from api.server.fresh import FreshAnswers, kept_route
@@ -86,15 +88,17 @@ def test_an_answer_is_sent_again_until_the_stores_stamp_moves() -> None:
     assert [first, again, an_hour_later, served.n(), served.n("?other=1")] == [1, 1, 1, 2, 3]
 
 
-def test_an_answer_is_kept_at_most_its_max_age() -> None:
+def test_an_answer_is_kept_at_most_its_max_age_and_renewed_past_half_of_it() -> None:
     served = Served(max_age=1.0)
 
     first = served.n()
-    served.clock.now = 0.9
+    served.clock.now = 0.4
     again = served.n()
-    served.clock.now = 1.0
+    served.clock.now = 0.6
+    renewed, kept = served.n(), served.n()
+    served.clock.now = 1.6
 
-    assert [first, again, served.n()] == [1, 1, 2]
+    assert [first, again, renewed, kept, served.n()] == [1, 1, 2, 2, 3]
 
 
 def test_without_a_stamp_an_answer_is_kept_at_most_a_second() -> None:
@@ -119,3 +123,15 @@ def test_a_kept_answer_takes_a_token_of_the_keys_bucket() -> None:
     served = Served(rate=RateLimit(rate=0.001, burst=3))
 
     assert [served.n(), served.n(), served.n(), served.n()] == [1, 1, 1, 429]
+
+
+def test_the_kept_answers_are_dropped_past_their_byte_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fresh, "MAX_KEPT_BYTES", 20)
+    served = Served()
+
+    first, other = served.n("?a=1"), served.n("?b=1")  # about 8 bytes each: both kept
+    again, third = served.n("?a=1"), served.n("?c=1")  # the third is over: all dropped
+
+    assert [first, other, again, third, served.n("?a=1")] == [1, 2, 1, 3, 4]
