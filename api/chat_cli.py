@@ -110,7 +110,7 @@ def _engine(
     for as long as the engine is open (a replay adds nothing to the day's spend)."""
     from agents.cassettes import cassette_mode, llm_cassette
     from core.settings import load_settings
-    from graphs.assembly import api_key
+    from graphs.analyst_choice import api_key
     from graphs.chat.models import configured_model
     from graphs.chat.service import ChatEngine
 

@@ -330,53 +330,9 @@ app.command("serve")(serve)
 register_mcp(app)
 
 
-risk_app = typer.Typer(help="The manual kill switch: halt, resume, status.", no_args_is_help=True)
+from api.risk_cli import risk_app  # noqa: E402 - beside the other command groups
+
 app.add_typer(risk_app, name="risk")
-
-AccountOption = Annotated[
-    str | None,
-    typer.Option(help="One account (e.g. replay:RUN_ID); without it, the global switch."),
-]
-
-
-@risk_app.command("halt")
-def risk_halt(
-    reason: Annotated[str, typer.Option(help="Why, for the audit trail.")] = "manual kill switch",
-    flatten: Annotated[bool, typer.Option(help="Also close every position.")] = False,
-    account: AccountOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Halt trading now (latched until resume) and cancel pending orders."""
-    from api.risk_command import halt
-
-    halt(account, reason, flatten, data_dir)
-
-
-@risk_app.command("resume")
-def risk_resume(
-    reason: Annotated[str, typer.Option(help="Why it is safe to trade again (required).")],
-    account: AccountOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Lift a halt: explicit, and recorded with its reason."""
-    from api.risk_command import resume
-
-    resume(account, reason, data_dir)
-
-
-@risk_app.command("status")
-def risk_status(
-    account: AccountOption = None,
-    show_all: Annotated[
-        bool, typer.Option("--all", help="Also list the per-run accounts (replay:RUN_ID).")
-    ] = False,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Trading state of the global switch and of each account, with the reasons."""
-    from api.risk_command import status
-
-    status(account, show_all, data_dir)
-
 
 from api.agent_cli import agent_app  # noqa: E402 - beside the other command groups
 
@@ -394,94 +350,9 @@ from api.notify_command import register as register_notify  # noqa: E402 - besid
 
 register_notify(app)
 
-audit_app = typer.Typer(
-    help="The audit trail: verify it, repair an interrupted write, show a trace, search, prune.",
-    no_args_is_help=True,
-)
+from api.audit_cli import audit_app  # noqa: E402 - beside the other command groups
+
 app.add_typer(audit_app, name="audit")
-
-
-@audit_app.command("verify")
-def audit_verify(
-    run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
-    head: Annotated[
-        str | None,
-        typer.Option(
-            help="With --run: the chain head kept outside the store (the run summary's "
-            "trace_store.chain_head); catches a rewrite of the whole chain."
-        ),
-    ] = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Check every trace chain, the run registry, the ledger's orders and fills against the
-    traces, and situations and lessons against their hashes; exit 1 naming what fails."""
-    from api.audit_command import verify
-
-    verify(run, head, data_dir)
-
-
-@audit_app.command("repair")
-def audit_repair(
-    run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Move head records left behind by an interrupted write to where the chain proves."""
-    from api.audit_command import repair
-
-    repair(run, data_dir)
-
-
-@audit_app.command("show")
-def audit_show(
-    trace: Annotated[str, typer.Argument(help="A trace id, RUN_ID:SEQ.")],
-    data_dir: DataDirOption = None,
-) -> None:
-    """Print one trace readably: what was seen, proposed, decided and done."""
-    from api.audit_command import show
-
-    show(trace, data_dir)
-
-
-@audit_app.command("search")
-def audit_search(
-    text: Annotated[str, typer.Argument(help="What to look for, in words.")],
-    symbol: Annotated[str | None, typer.Option(help="Only this symbol, e.g. BTC/USDT.")] = None,
-    action: Annotated[str | None, typer.Option(help="Only BUY, SELL or HOLD.")] = None,
-    verdict: Annotated[str | None, typer.Option(help="Only approved, denied or hold.")] = None,
-    run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
-    from_: Annotated[str | None, typer.Option("--from", help="From this UTC date.")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="To this UTC date.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many traces.")] = 10,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Traces nearest in meaning to TEXT, among those matching the filters."""
-    from api.audit_command import search
-
-    search(
-        text,
-        symbol=symbol,
-        action=action,
-        verdict=verdict,
-        run=run,
-        start=parse_date(from_, "--from"),
-        end=parse_date(to, "--to", end_of_day=True),
-        limit=limit,
-        data_dir=data_dir,
-    )
-
-
-@audit_app.command("prune")
-def audit_prune(
-    older_than: Annotated[
-        str, typer.Option(help="Delete traces recorded longer ago than this: 90d, 12h, 30m.")
-    ],
-    run: Annotated[str | None, typer.Option(help="Only this run id.")] = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Delete old traces; each chain keeps the hash of its last pruned trace as its anchor."""
-    from api.audit_command import prune
-
-    prune(older_than, run, data_dir)
 
 
 @app.command()

@@ -2,15 +2,14 @@
 
 The state lives in the data directory's risk store, which every running session re-reads at
 each cycle, so a halt takes effect at the next candle. A halt also cancels pending orders in
-the ledger at once. Without `--account` the switch is global: every account halts.
+the ledger at once. Without `--account` the switch is global: every account halts. The agents
+a server started (`served_agents/NAME/`, each with a risk state of its own) are halted and
+resumed with it, as `POST /v1/risk/halt|resume` does: both call `api.halts`.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,92 +19,25 @@ from rich.markup import escape
 
 from core.accounts import REPLAY_PREFIX
 from core.errors import UserError
-from core.storage import StateStoreError
 from core.text import shown as shown_text
 from core.types import BreakerSnapshot, TradingState
-
-MANUAL = "manual"
-"""Who engaged a switch by hand (as `risk.breakers.board.MANUAL`)."""
 
 if TYPE_CHECKING:
     from core.risk_state import RiskState
     from core.settings import Settings
-    from risk.breakers.board import BreakerBoard
 
 console = Console()
 
 
 def _store(data_dir: Path | None) -> tuple[Settings, Path, RiskState]:
+    from api.halts import risk_store
     from core.settings import load_settings
 
-    return _store_of(load_settings(data_dir=data_dir))
-
-
-def _store_of(settings: Settings) -> tuple[Settings, Path, RiskState]:
-    from core.backends import storage_for
-    from core.datadir import prepare_data_dir
-    from core.risk_state import RiskState
-
-    root = prepare_data_dir(settings.data_dir)
-    return settings, root, RiskState(root, storage_for(settings, root).state_store("risk_state"))
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _reason(reason: str, flag: str = "--reason") -> str:
-    if not reason.strip():
-        raise UserError(f"{flag} is empty: say why, for the audit trail")
-    return reason.strip()
-
-
-@dataclass(frozen=True)
-class HaltOutcome:
-    """What a halt did: the switch engaged (on the halt log alone when the store failed), the
-    pending orders cancelled (None: they could not be), and what went wrong, one line each."""
-
-    scope: str
-    logged_only: bool
-    cancelled: int | None
-    problems: tuple[str, ...]
-
-
-def engage_halt(settings: Settings, account: str | None, reason: str, flatten: bool) -> HaltOutcome:
-    """Engage the kill switch of `account` (None: the global one) and cancel its pending
-    orders: `tradegraph risk halt` and `POST /v1/risk/halt` both come here."""
-    from core.backends import storage_for
-    from risk.breakers.admin import halt_all
-
-    reason = _reason(reason)
-    settings, root, store = _store_of(settings)
-    scope = "every account (global kill switch)" if account is None else f"account {account}"
-    problems: list[str] = []
-    logged_only = False
-    storage = storage_for(settings, root)
-    try:
-        if account is None:
-            halt_all(store, reason, _now_ms(), flatten=flatten)
-        else:
-            _board(store, account, settings).halt(reason, _now_ms(), flatten=flatten)
-    except StateStoreError as exc:
-        _halt_on_the_log_only(store, account, reason, flatten)
-        logged_only = True
-        problems.append(
-            f"{exc}; the halt is recorded in {store.log.path.name}: no run starts until the "
-            "state store is restored (or moved aside) and the halt is resumed on the record"
-        )
-    cancelled: int | None = None
-    try:
-        cancelled = storage.cancel_pending_orders(account)
-    except StateStoreError as exc:
-        problems.append(f"{exc}: no order was cancelled")
-    except sqlite3.DatabaseError as exc:
-        problems.append(f"{storage.where} cannot be used ({exc}): no order was cancelled")
-    return HaltOutcome(scope, logged_only, cancelled, tuple(problems))
+    return risk_store(load_settings(data_dir=data_dir))
 
 
 def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None) -> None:
+    from api.halts import engage_halt
     from core.settings import load_settings
 
     settings = load_settings(data_dir=data_dir)
@@ -120,8 +52,15 @@ def halt(account: str | None, reason: str, flatten: bool, data_dir: Path | None)
         f"[bold red]HALTED[/] {_line(outcome.scope)}{where}: "
         f"{_line(reason)}. {cancelled} pending order(s); "
         f"running sessions stop trading{then} at their next cycle. "
-        f'Lift it with: tradegraph risk resume{_account_flag(account)} --reason "..."'
+        f'Lift it with: tradegraph risk resume{_account_flag(account)} --reason "..."',
+        soft_wrap=True,
     )
+    if outcome.served:
+        console.print(
+            f"Also halted: served agent(s) {_line(', '.join(outcome.served))}, "
+            "each on its own data directory under served_agents/",
+            soft_wrap=True,
+        )
     _tell_halt(settings, account, reason)
     if outcome.problems:
         raise UserError("; ".join(outcome.problems))
@@ -135,34 +74,8 @@ def _tell_halt(settings: Settings, account: str | None, reason: str) -> None:
         console.print(f"[yellow]halt not notified:[/] {_line(problem)}", soft_wrap=True)
 
 
-def _halt_on_the_log_only(
-    store: RiskState, account: str | None, reason: str, flatten: bool
-) -> None:
-    """The state store cannot be used: the halt goes to the halt log alone, which keeps every
-    run from starting (the store cannot confirm it); running sessions, which read the same
-    damaged store every cycle, halt on it already."""
-    from risk.breakers.keys import GLOBAL_KILL_KEY, account_key
-
-    key = GLOBAL_KILL_KEY if account is None else account_key(account, "kill_switch")
-    record = {"engaged": True, "reason": reason, "since_ms": _now_ms(), "by": MANUAL}
-    store.record_halt(key, {**record, "flatten": flatten})
-
-
-def release_halt(settings: Settings, account: str | None, reason: str) -> str:
-    """Release the kill switch of `account` (None: the global one); the state it leaves, as
-    a word (ACTIVE, REDUCING, HALTED: another breaker may still hold it). `tradegraph risk
-    resume` and `POST /v1/risk/resume` both come here."""
-    from risk.breakers.admin import resume_all
-
-    reason = _reason(reason)
-    settings, _, store = _store_of(settings)
-    if account is None:
-        resume_all(store, reason, _now_ms())
-        return "ACTIVE"
-    return _board(store, account, settings).resume(reason, _now_ms()).state.value
-
-
 def resume(account: str | None, reason: str, data_dir: Path | None) -> None:
+    from api.halts import release_halt
     from core.settings import load_settings
 
     state = release_halt(load_settings(data_dir=data_dir), account, reason)
@@ -221,6 +134,7 @@ def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
             soft_wrap=True,
         )
 
+    _served_states(settings, root, account)
     logged = store.log.read()
     console.print(
         f"halt log: {logged.events} event(s), head {logged.head}", soft_wrap=True, style="dim"
@@ -236,6 +150,30 @@ def status(account: str | None, show_all: bool, data_dir: Path | None) -> None:
     storage_for(settings, root).check_ledger()
 
 
+def _served_states(settings: Settings, root: Path, account: str | None) -> None:
+    """The switches in each served agent's data directory (a risk state of its own): the
+    global one and every account not ACTIVE (or `account`'s), so an operator sees whether a
+    halt reached the agents."""
+    from api.halts import risk_store, served_roots
+    from risk.breakers.admin import status_all
+
+    roots = served_roots(root)
+    if not roots:
+        return
+    console.print("served agents (each on its own data directory under served_agents/):")
+    width = max(len(r.name) for r in roots)
+    for served in roots:
+        _, _, store = risk_store(settings.model_copy(update={"data_dir": served}))
+        report = status_all(store, settings.breakers)
+        states = [f"global kill switch {_state(report.global_switch)}"]
+        states += [
+            f"account {_line(name)} {_state(snapshot)}"
+            for name, snapshot in sorted(report.accounts.items())
+            if name == account or (account is None and snapshot.state is not TradingState.ACTIVE)
+        ]
+        console.print(f"  {served.name:<{width}}  {', '.join(states)}", soft_wrap=True)
+
+
 def _known(accounts: Mapping[str, BreakerSnapshot]) -> str:
     """The accounts a person may have meant: the live ones by name, the replays counted."""
     live = sorted(n for n in accounts if not n.startswith(REPLAY_PREFIX))
@@ -244,15 +182,6 @@ def _known(accounts: Mapping[str, BreakerSnapshot]) -> str:
     if replays:
         parts.append(f"and {replays} replay account(s) (`tradegraph risk status --all`)")
     return " ".join(parts)
-
-
-def _board(store: RiskState, account: str, settings: Settings) -> BreakerBoard:
-    from risk.breakers.board import BreakerBoard
-
-    try:
-        return BreakerBoard(store, account, settings.breakers)
-    except ValueError as exc:
-        raise UserError(f"--account {account!r}: {exc}") from None
 
 
 def _state(snapshot: BreakerSnapshot) -> str:

@@ -25,15 +25,18 @@ from pydantic_settings import (
 from core.errors import UserError
 from core.limits_overlay import overlaid, overlay_path, read_overlay
 from core.notify_settings import NotifySettings
+from core.server_settings import ServerSettings
 from core.types import BreakerLimits, RiskLimits
 
 ENV_PREFIX = "TRADEGRAPH_"
 CONFIG_ENV = "TRADEGRAPH_CONFIG"
 TEST_DATABASE_ENV = "TRADEGRAPH_TEST_DATABASE_URL"
-OTHER_VARIABLES = frozenset({CONFIG_ENV, TEST_DATABASE_ENV})
+SCREENSHOTS_ENV = "TRADEGRAPH_SCREENSHOTS"
+OTHER_VARIABLES = frozenset({CONFIG_ENV, TEST_DATABASE_ENV, SCREENSHOTS_ENV})
 """`TRADEGRAPH_` variables read elsewhere that name no setting (the settings' own names, such
 as TRADEGRAPH_DATA_DIR and TRADEGRAPH_CHROMA_URL, are found from the models; the test
-database is CI's server for the test suite, which exports it to every command it runs)."""
+database is CI's server for the test suite, and the screenshots folder where the dashboard's
+browser tests copy their screenshots: both are exported to every command a test runs)."""
 DEFAULT_CONFIG_FILE = "tradegraph.toml"
 MAX_PRICE = 10_000.0
 """USD per million tokens: far above any model's price, low enough to catch a typo."""
@@ -219,6 +222,7 @@ class Settings(BaseSettings):
     anthropic: AnthropicSettings = AnthropicSettings()
     chat: ChatSettings = ChatSettings()
     notify: NotifySettings = NotifySettings()
+    server: ServerSettings = ServerSettings()
     anthropic_api_key: SecretStr | None = Field(default=None, exclude=True)
     database_url: SecretStr | None = Field(default=None, exclude=True)
     """PostgreSQL for the ledger and risk state (TRADEGRAPH_DATABASE_URL, e.g.

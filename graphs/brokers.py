@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from core.backends import LedgerStore
 from core.errors import UserError
 from core.settings import Settings
-from graphs.nodes import Broker, CycleJournal
+from graphs.cycle_ports import Broker, CycleJournal
 from risk.breakers import BreakerBoard
 from tools.execution.paper import PaperBroker
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
-from graphs.nodes import CycleDeps, CycleSteps, timed
+from graphs.cycle_ports import CycleDeps
+from graphs.nodes import CycleSteps, timed
 from graphs.state import CycleState
 
 STEPS = (

@@ -31,10 +31,10 @@ from core.notifications import NoNotifier, Notifier
 from core.settings import Settings
 from core.types import Approved, Candle, Denied, MarketInfo, Trace
 from graphs.analyst_watch import AnalystWatch
+from graphs.cycle_ports import Broker, CycleDeps, CycleJournal
 from graphs.decision import build_decision_graph
 from graphs.feeds import MarketFeed
 from graphs.market_book import MarketBook
-from graphs.nodes import Broker, CycleDeps, CycleJournal
 from graphs.stopping import StopSignal
 from memory.session_stores import MemoryStores
 from risk.breakers import BreakerBoard

@@ -12,19 +12,18 @@ carries on. So no order is doubled, no fill lost, and no order is left without i
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.base import Analyst, AnalystResult, LlmUsage
+from agents.base import Analyst, LlmUsage
 from agents.reflection import Reflector, SummaryReflector
-from core.accounts import RunRecord, replay_account
-from core.backends import AccountStore, storage_for
+from core.accounts import replay_account
+from core.backends import storage_for
 from core.clock import LiveClock, SimulatedClock
 from core.errors import BrokerError, UserError
 from core.market.series import CandleSeries
@@ -35,6 +34,7 @@ from core.types import MarketInfo, Trace
 from core.writer_lock import writer_lock
 from graphs.analyst_watch import AnalystUnreachableError, AnalystWatch
 from graphs.brokers import open_broker
+from graphs.cycle_ports import Broker, CycleJournal
 from graphs.feeds import MarketFeed, ReplayFeed
 from graphs.node import (
     CycleObserver,
@@ -45,15 +45,12 @@ from graphs.node import (
     SteppedClock,
     TradingNode,
 )
-from graphs.nodes import Broker, CycleJournal
 from graphs.run_summary import summarize
+from graphs.session_resume import recorded_analysis, sealed_traces, start_or_resume
 from graphs.stopping import StopBetweenCycles
 from graphs.summary import RunSummary
 from memory.session_stores import WriterChoice, open_memory
-from memory.traces import load_run, verify_chain
 from risk.breakers import BreakerBoard
-from risk.breakers.board import MANUAL
-from risk.breakers.keys import PREFIX
 from tools.trades import RoundTrips
 
 __all__ = [
@@ -234,7 +231,7 @@ def open_session(
     account = accounts.open_account(
         plan.account_name, execution.initial_cash, execution.quote_currency, _now_ms()
     )
-    _start_or_resume(plan, accounts, breaker_store, resume)
+    start_or_resume(plan, accounts, breaker_store, resume)
     ledger = storage.ledger(
         account.name,
         account.initial_cash,
@@ -256,7 +253,7 @@ def open_session(
         writer=driven.writer if driven else "process" if plan.live else settings.memory.writer,
         cycles=None if streaming else sum(len(series) for _, series in plan.markets),
     )
-    sealed = _sealed_traces(memory.traces, plan.run_id) if resume else []
+    sealed = sealed_traces(memory.traces, plan.run_id) if resume else []
     memory.traces.catch_up(sealed)
     stop = StopBetweenCycles() if stop_on_interrupt else None
     journal = CycleJournal(round_trips=RoundTrips.continuing(ledger.fills()))
@@ -292,7 +289,7 @@ def open_session(
         accounts=accounts,
         reflector=plan.reflector or SummaryReflector(),
         journal=journal,
-        replayed=_recorded_analysis(sealed, analyst),
+        replayed=recorded_analysis(sealed, analyst),
         warmup=driven.warmup if driven is not None else plan.markets if plan.live else (),
         order_id_scope=account.name if plan.broker != "paper" or driven is not None else "",
         notifier=notifier or NoNotifier(),
@@ -324,108 +321,6 @@ def _cancel_left_open(broker: Broker) -> None:
         broker.cancel_pending()
     except BrokerError as exc:
         log.warning("orders left open at the end of the run: %s", exc)
-
-
-def _start_or_resume(
-    plan: SessionPlan, accounts: AccountStore, store: RiskState, resume: bool
-) -> RunRecord:
-    account = plan.account_name
-    prefix = f"{PREFIX}{account}/"
-    if not resume:
-        unfinished = [r for r in accounts.unfinished(account) if r.run_id != plan.run_id]
-        if plan.live or plan.scheduled:  # a killed live run is not replayed: this one goes on
-            for earlier in unfinished:
-                accounts.set_status(earlier.run_id, "interrupted")
-            unfinished = []
-        if unfinished and plan.account is not None:
-            raise UserError(
-                f"account {account} has a run that did not finish ({unfinished[0].run_id}): "
-                f"resume it first with `tradegraph run --resume {unfinished[0].run_id}`"
-            )
-        if accounts.run(plan.run_id) is not None:
-            raise UserError(f"run {plan.run_id} exists already: resume it with --resume")
-        record = RunRecord(
-            run_id=plan.run_id,
-            account=account,
-            status="running",
-            started_ms=_now_ms(),
-            request=plan.request,
-            breaker_state={key: store.get(key) or "" for key in store.keys(prefix)},
-        )
-        accounts.start_run(record)
-        return record
-    found = accounts.run(plan.run_id)
-    if found is None:
-        raise UserError(f"no run {plan.run_id} in this data directory: nothing to resume")
-    if found.status == "finished":
-        raise UserError(f"run {plan.run_id} finished: there is nothing to resume")
-    _restore_breakers(store, prefix, found.breaker_state)
-    accounts.set_status(plan.run_id, "running")
-    return found
-
-
-def _restore_breakers(store: RiskState, prefix: str, saved: dict[str, str]) -> None:
-    """Set the account's breaker records back to how they were when the run started, so the
-    replayed cycles trip exactly what they tripped the first time. A manual halt engaged since
-    then stays: an operator's halt is never lifted but by an explicit resume."""
-    kill_key = f"{prefix}kill_switch"
-    current_kill = store.get(kill_key)
-    for key in store.keys(prefix):
-        if key not in saved:
-            store.delete(key)
-    for key, value in saved.items():
-        store.put(key, value)
-    if current_kill is not None and current_kill != saved.get(kill_key) and _manual(current_kill):
-        store.put(kill_key, current_kill)
-
-
-def _manual(record: str) -> bool:
-    """An engaged kill switch record written by an operator's `halt` (unreadable counts too:
-    it is kept, and the board treats it as a halt)."""
-    try:
-        parsed = json.loads(record)
-    except ValueError:
-        return True
-    return not isinstance(parsed, dict) or (
-        parsed.get("engaged") is True and parsed.get("by") == MANUAL
-    )
-
-
-def _sealed_traces(traces: Any, run_id: str) -> list[Trace]:
-    """The run's traces as sealed before it was killed, checked link by link."""
-    sealed = load_run(traces.collection, run_id)
-    expected = list(range(len(sealed)))
-    if [t.seq for t in sealed] != expected or verify_chain(sealed) is not None:
-        raise UserError(
-            f"run {run_id}'s stored traces do not form an intact chain: "
-            f"`tradegraph audit verify --run {run_id}` says where; it cannot be resumed"
-        )
-    return sealed
-
-
-def _recorded_analysis(
-    sealed: list[Trace], analyst: Analyst
-) -> Callable[[int], AnalystResult | None] | None:
-    """While catching up, an analyst that is not deterministic (Claude) is not asked again:
-    the cycle gets the analysis its sealed trace recorded (no second bill, the same decision).
-    A deterministic analyst decides again, which also rebuilds its own state."""
-    if not sealed or getattr(analyst, "deterministic", False):
-        return None
-    by_seq = {trace.seq: trace for trace in sealed}
-
-    def recorded(seq: int) -> AnalystResult | None:
-        trace = by_seq.get(seq)
-        if trace is None:
-            return None
-        return AnalystResult(
-            proposal=trace.proposal,
-            model=trace.model,
-            prompt_version=trace.prompt_version,
-            messages=trace.messages,
-            usage=LlmUsage.model_validate(trace.llm) if trace.llm else LlmUsage(),
-        )
-
-    return recorded
 
 
 def _rounded(usage: LlmUsage) -> LlmUsage:

@@ -22,7 +22,7 @@ from risk.breakers import BreakerBoard
 from tools.trades import RoundTrips
 
 if TYPE_CHECKING:
-    from graphs.nodes import Broker
+    from graphs.cycle_ports import Broker
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ _new_row = tuple.__new__
 """A row from its fields at C speed: NamedTuple's own constructor is Python code (100 ms for
 100,000 rows, against 37)."""
 
-FORMAT = 1
+FORMAT = 2
 """Raised whenever what the file holds changes meaning; a cache of another format is ignored."""
 SAVE_EVERY_S = 5.0
 """At most one write in this many seconds: a busy store changes the index every cycle."""
@@ -115,7 +115,7 @@ class IndexCache:
         self._lock = threading.Lock()
         self._writing = threading.Lock()
         self._store: str | None = None
-        self._saved = index.generation
+        self._saved = index.version()
         self._last_write = -float("inf")
         self._timer: threading.Timer | None = None
 
@@ -129,7 +129,7 @@ class IndexCache:
         if snapshot is None or not self._index.restore(snapshot.rows, snapshot.heads):
             return False
         with self._lock:
-            self._saved = self._index.generation
+            self._saved = self._index.version()
         logger.debug("decision index: %d decisions from %s", len(snapshot.rows), self.path)
         return True
 
@@ -138,7 +138,7 @@ class IndexCache:
         with self._lock:
             if self._store is None or self._timer is not None:
                 return
-            if self._index.generation == self._saved:
+            if self._index.version() == self._saved:
                 return
             delay = max(0.0, self._last_write + self._every_s - self._clock())
             self._timer = threading.Timer(delay, self._write_due)
@@ -162,8 +162,8 @@ class IndexCache:
         with self._writing:
             with self._lock:
                 store, saved = self._store, self._saved
-            generation, rows, heads = self._index.snapshot()
-            if store is None or generation == saved:
+            version, rows, heads = self._index.snapshot()
+            if store is None or version == saved:
                 return
             try:
                 save_snapshot(self.path, IndexSnapshot(store, rows, heads))
@@ -174,7 +174,7 @@ class IndexCache:
                 with self._lock:
                     self._last_write = self._clock()
             with self._lock:
-                self._saved = generation
+                self._saved = version
 
 
 def _columns(snapshot: IndexSnapshot) -> dict[str, Any]:
@@ -198,6 +198,9 @@ def _columns(snapshot: IndexSnapshot) -> dict[str, Any]:
         "action": coded("actions", [row.action for row in rows]),
         "verdict": coded("verdicts", [row.verdict for row in rows]),
         "equity": [row.equity for row in rows],
+        "close": [row.close for row in rows],
+        "codes": [row.codes for row in rows],
+        "breaker_events": [row.breaker_events for row in rows],
         **{kind: list(codes) for kind, codes in names.items()},
     }
 
@@ -214,18 +217,19 @@ def _foreign(found: object, store: str) -> str | None:
 
 
 def _rows(found: dict[str, Any]) -> list[DecisionRow]:
-    ts, seq, equity = found["ts"], found["seq"], found["equity"]
+    ts, seq, equity, close = found["ts"], found["seq"], found["equity"], found["close"]
     runs = _names(found, "runs", "run")
     symbols = _names(found, "symbols", "symbol")
     actions = _names(found, "actions", "action")
     verdicts = _names(found, "verdicts", "verdict")
-    columns = (ts, runs, seq, symbols, actions, verdicts, equity)
+    codes, events = _texts(found["codes"]), _texts(found["breaker_events"])
+    columns = (ts, runs, seq, symbols, actions, verdicts, equity, close, codes, events)
     if any(not isinstance(column, list) or len(column) != len(ts) for column in columns):
         raise ValueError("columns of different lengths")
     if not all(type(value) is int for value in ts) or not all(type(v) is int for v in seq):
         raise ValueError("a time or a seq that is not a whole number")
-    if not all(value is None or type(value) is float for value in equity):
-        raise ValueError("an equity that is not a number")
+    if not all(value is None or type(value) is float for value in (*equity, *close)):
+        raise ValueError("an equity or a close that is not a number")
     return sorted(map(_new_row, repeat(DecisionRow), zip(*columns, strict=True)))
 
 
@@ -236,6 +240,15 @@ def _names(found: dict[str, Any], kind: str, column: str) -> list[str]:
     if not isinstance(codes, list) or not all(type(code) is int and code >= 0 for code in codes):
         raise ValueError(f"{column} is not a list of positions into {kind}")
     return [names[code] for code in codes]
+
+
+def _texts(found: object) -> list[tuple[str, ...]]:
+    """A column of lists of texts (refusal codes, breaker events: mostly empty), as tuples."""
+    if not isinstance(found, list) or not all(isinstance(texts, list) for texts in found):
+        raise ValueError("a column of texts that is not lists")
+    if not all(isinstance(text, str) for texts in found for text in texts):
+        raise ValueError("a refusal code or breaker event that is not a text")
+    return [tuple(texts) if texts else () for texts in found]
 
 
 def _heads(found: object) -> dict[str, int]:

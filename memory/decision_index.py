@@ -13,8 +13,10 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Collection as Names
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
 
 PAGE = 5_000
+CODE = re.compile(r"[A-Z][A-Z0-9_]*")
+"""A refusal starts with its code: `MAX_ORDER_NOTIONAL: the order ...`."""
 
 
 class DecisionRow(NamedTuple):
@@ -40,6 +44,12 @@ class DecisionRow(NamedTuple):
     action: str
     verdict: str
     equity: float | None
+    close: float | None = None
+    """The close of the candle the decision was taken on (the price the run saw)."""
+    codes: tuple[str, ...] = ()
+    """The validator's refusal codes (MAX_ORDER_NOTIONAL, ...): a denial's why, by code."""
+    breaker_events: tuple[str, ...] = ()
+    """The cycle's breaker trips, resets, halts and resumes, one line each."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +93,7 @@ class DecisionIndex:
         self._times: list[int] = []
         self._heads: dict[str, int] = {}
         self._refreshed = -math.inf
-        self.generation = 0
-        """Moves whenever the rows or the run heads change (what a cache of them compares)."""
+        self._version = 0
         self.records_read = 0
         """Trace records read from the store, over every refresh."""
 
@@ -118,7 +127,7 @@ class DecisionIndex:
             times = [row.ts for row in ordered]
             with self._lock:
                 self._rows, self._times, self._heads = ordered, times, heads
-                self.generation += 1
+                self._version += 1
             self._refreshed = time.monotonic()
 
     def restore(self, rows: list[DecisionRow], heads: dict[str, int]) -> bool:
@@ -126,17 +135,17 @@ class DecisionIndex:
         the first refresh reads only what was written since; False, and nothing changed, when
         this index holds rows already."""
         with self._refreshing, self._lock:
-            if self.generation:
+            if self._version:
                 return False
             self._rows, self._times, self._heads = rows, [row.ts for row in rows], dict(heads)
-            self.generation += 1
+            self._version += 1
             return True
 
     def snapshot(self) -> tuple[int, list[DecisionRow], dict[str, int]]:
-        """The generation, rows and run heads, as of one refresh (the lists are not changed
+        """The version, rows and run heads, as of one refresh (the lists are not changed
         afterwards: a refresh replaces them)."""
         with self._lock:
-            return self.generation, self._rows, dict(self._heads)
+            return self._version, self._rows, dict(self._heads)
 
     def page(self, where: DecisionFilter, *, offset: int, limit: int) -> DecisionPage:
         """The matching decisions, newest first, `limit` of them after the first `offset`."""
@@ -168,6 +177,31 @@ class DecisionIndex:
         self.records_read += len(read)
         return read
 
+    def refusal_counts(self, where: DecisionFilter) -> Counter[str]:
+        """How many times each refusal code denied a matching decision."""
+        rows, low, high = self._window(where)
+        return Counter(
+            code for i in range(low, high) if where.keeps(rows[i]) for code in rows[i].codes
+        )
+
+    def breaker_events(self, where: DecisionFilter, *, limit: int) -> list[DecisionRow]:
+        """The matching decisions whose cycle tripped, reset, halted or resumed a breaker,
+        newest first, at most `limit`."""
+        rows, low, high = self._window(where)
+        found: list[DecisionRow] = []
+        for i in range(high - 1, low - 1, -1):
+            if len(found) >= limit:
+                break
+            if rows[i].breaker_events and where.keeps(rows[i]):
+                found.append(rows[i])
+        return found
+
+    def version(self) -> int:
+        """A number that changes whenever the rows do (what was computed from them is
+        still right while it stays the same)."""
+        with self._lock:
+            return self._version
+
     def _window(self, where: DecisionFilter) -> tuple[list[DecisionRow], int, int]:
         """The rows, and the bounds of those between the filter's times (bisected: the rows
         are sorted by time; a refresh replaces the list, so this one stays as it is)."""
@@ -188,6 +222,8 @@ def _heads(runs: Collection) -> dict[str, int]:
 
 
 def _row(meta: Mapping[str, Any]) -> DecisionRow:
+    trace = _json(meta.get("trace"))
+    features = trace.get("features")
     return DecisionRow(
         ts=int(meta["ts"]),
         run_id=str(meta["run_id"]),
@@ -195,15 +231,38 @@ def _row(meta: Mapping[str, Any]) -> DecisionRow:
         symbol=str(meta["symbol"]),
         action=str(meta["action"]),
         verdict=str(meta["verdict"]),
-        equity=_equity(meta.get("trace")),
+        equity=_number(trace.get("equity")),
+        close=_number(features.get("close")) if isinstance(features, dict) else None,
+        codes=tuple(refusal_code(refusal) for refusal in trace.get("refusals") or ()),
+        breaker_events=tuple(_event(event) for event in trace.get("breaker_events") or ()),
     )
 
 
-def _equity(stored: object) -> float | None:
-    """The equity the trace recorded (None when it was not a finite number, or unreadable:
-    `tradegraph audit verify` is where an unreadable trace is reported)."""
+def _json(stored: object) -> dict[str, Any]:
+    """The trace's JSON as a plain dict (validating the whole trace costs ten times more);
+    empty when unreadable: `tradegraph audit verify` is where an unreadable trace is reported."""
     try:
-        value = json.loads(str(stored)).get("equity")
-    except (ValueError, AttributeError):
-        return None
+        found = json.loads(str(stored))
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _number(value: object) -> float | None:
+    """`value` when it is a finite number, else None."""
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def refusal_code(refusal: object) -> str:
+    """The code a refusal starts with (UNKNOWN when it starts with none)."""
+    found = CODE.match(str(refusal))
+    return found.group() if found else "UNKNOWN"
+
+
+def _event(event: object) -> str:
+    if not isinstance(event, dict):
+        return "unreadable breaker event"
+    return (
+        f"{event.get('kind', '?')} {event.get('breaker', '?')} {event.get('stage', '?')}: "
+        f"{str(event.get('reason', ''))[:200]}"
+    )

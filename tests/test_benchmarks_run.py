@@ -109,3 +109,24 @@ def test_notify_benchmark_queues_without_waiting_on_a_receiver_that_is_down():
     median, p99 = notify_latency(200)
 
     assert 0 < median <= p99
+
+
+@pytest.mark.slow
+def test_dashboard_benchmark_times_the_server_and_reads_the_browsers_paint_timings(tmp_path):
+    from benchmarks.bench_dashboard import CHROMIUM, first_paints, served, server_times
+    from benchmarks.bench_rest import build_store
+
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} is absent: `apt-get install chromium` (.ci/run does)")
+    build_store(tmp_path, 20)
+    screenshot = tmp_path / "dashboard.png"
+
+    with served(tmp_path) as (url, token):
+        times, size = server_times(url, token, 2)
+        paints = first_paints(url, token, 2, screenshot)
+
+    assert len(times) == 2 and all(seconds > 0 for seconds in times) and size > 0
+    assert len(paints) == 2 and screenshot.stat().st_size > 0
+    for paint in paints:
+        assert 0 < paint["response_start"] <= paint["first_contentful_paint"]
+        assert paint["dom_content_loaded"] > 0

@@ -418,6 +418,11 @@ def _literal(command: str) -> str:
     return shlex.quote(command).replace("{", "{{").replace("}", "}}")
 
 
+def _token_alone(sandbox: Sandbox, out: str) -> None:
+    """The token alone on stdout, to paste into the dashboard's login form."""
+    assert re.fullmatch(r"tg_[A-Za-z0-9_-]{20,}\n", out), out
+
+
 def _backtest_report(sandbox: Sandbox, output: str) -> None:
     page = (sandbox.checkout / "backtest" / "eth-rsi" / "report.html").read_text()
     assert "Tail risk" in page and "plotly" in page
@@ -571,6 +576,10 @@ ROWS: dict[str, Row] = {
     ),
     "TRADEGRAPH_BREAKERS__DRAWDOWN_HALT=0.2 tradegraph config": Row(
         expect=('"drawdown_halt": 0.2',)
+    ),
+    "TRADEGRAPH_SERVER__WRITE_BURST=3 tradegraph config": Row(
+        prepare=_write("tradegraph.toml", "port = 8800"),
+        expect=('"port": 8800', '"write_rate": 1.0', '"write_burst": 3', "https://ops.example.com"),
     ),
     f"tradegraph eval --market {BTC_2023} --from 2023-10-01 --out eval/btc-2023-q4": Row(
         expect=(f"{Q4_2023_HOURS:,} candles", "violations 0", "trace root"),
@@ -786,6 +795,12 @@ ROWS: dict[str, Row] = {
         expect=('"account":"chat"', '"cash":10000.0', '"GET /v1/portfolio HTTP/1.1" 200'),
     ),
     ADMIN_CREATE: Row(expect=("key ops (admin) created",)),
+    "tradegraph keys create --name ops --role admin": Row(
+        expect=("key ops (admin) created", "shown this once"), check=_token_alone
+    ),
+    "tradegraph keys create --name wall --role viewer": Row(
+        expect=("key wall (viewer) created", "shown this once"), check=_token_alone
+    ),
     CURL_HALT: Row(
         run_as=f"{SERVING} {_literal(f'{ADMIN_CREATE} && {CURL_HALT}')}",
         why=f"{SERVING_WHY}, curl halts over it (its port for 8765; {ADMIN_WHY})",

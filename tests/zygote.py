@@ -34,7 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PRELOAD = (
-    "api.cli", "api.run_command", "api.audit_command", "api.risk_command", "api.eval_command",
+    "api.cli", "api.run_command", "api.audit_command", "api.audit_verify", "api.risk_command",
+    "api.halts", "api.eval_command",
     "graphs.session", "graphs.assembly", "graphs.agent.start", "memory.session_stores",
     "agents.offline", "core.market.source", "evals.harness",
     # what a run imports lazily (about a second of a run's start): the vector store and its

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.server.audit import note_audit
 from api.server.auth import Caller, KeyLookup, caller_with, permit
 from api.server.errors import ApiError
+from api.server.rate_limit import WRITE_LIMIT, KeyBuckets, limited
 from api.server.served_agents import (
     AgentConflictError,
     AgentLauncher,
@@ -79,13 +80,17 @@ def _view(agent: ServedAgent) -> AgentView:
     return AgentView(**agent.line.model_dump(), data_dir=str(agent.data_dir))
 
 
-def agent_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
-    """The agents routes over the data directory of `engine`'s desk."""
+def agent_router(
+    engine: ChatEngine, keys: KeyLookup, writes: KeyBuckets | None = None
+) -> APIRouter:
+    """The agents routes over the data directory of `engine`'s desk; a start or a stop takes
+    a token of the key's bucket in `writes`."""
+    writes = KeyBuckets(WRITE_LIMIT) if writes is None else writes
     desk = engine.desk
     launcher = AgentLauncher(desk.settings)
     router = APIRouter(prefix="/v1/agents", tags=["agents"])
     viewer = Depends(caller_with(keys, "viewer", "reading agents"))
-    trader = Depends(caller_with(keys, "trader", "starting or stopping agents"))
+    trader = Depends(limited(caller_with(keys, "trader", "starting or stopping agents"), writes))
 
     @router.get("", summary="Every agent: state, heartbeat, last decision")
     def list_agents(caller: Caller = viewer) -> AgentsList:

@@ -21,6 +21,7 @@ from api.server.chat_routes import chat_router
 from api.server.errors import install_error_handlers
 from api.server.limits import BodyLimit
 from api.server.mounts import MountedApp, MountRoots
+from api.server.rate_limit import KeyBuckets
 from core.operator_audit import OperatorAudit
 from graphs.chat.contract import ChatService
 
@@ -45,13 +46,16 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     audit: OperatorAudit | None = None,
     cors_origins: Sequence[str] = (),
+    writes: KeyBuckets | None = None,
     title: str = TITLE,
 ) -> FastAPI:
     """The app serving `service`'s chat routes, the operator's `routers` (each guards its own
     routes with the keys) and `mounts`, each request's key checked in `keys`; with `audit`,
     every mutating request under /v1 is recorded there (`api.server.audit`). A mount's path
     must start with '/' and not shadow the app's own routes. CORS is closed (no CORS header
-    at all) unless `cors_origins` names the origins whose pages may call the API."""
+    at all) unless `cors_origins` names the origins whose pages may call the API. The chat's
+    messages and decisions take a token of the key's bucket in `writes` (`api.server.
+    rate_limit`; pass the routers' own for one limit over every change)."""
     for mount in mounts:
         _check_path(mount.path)
 
@@ -81,7 +85,7 @@ def create_app(
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
     install_error_handlers(app)
-    app.include_router(chat_router(service, keys))
+    app.include_router(chat_router(service, keys, writes))
     for router in routers:
         app.include_router(router)
     for mount in mounts:

@@ -1,5 +1,10 @@
 """Who is calling: an API key from `Authorization: Bearer KEY` or `X-API-Key: KEY`, its role.
 
+A route also takes the dashboard's session cookie as the key it was opened with
+(`session_token`), so the dashboard's page calls the same /v1 routes, audited as its key's
+name; a change (any method but GET/HEAD) made with the cookie must carry the header
+`X-Tradegraph-Dashboard: 1`, which another site's page cannot send (CSRF).
+
 Every route and every mounted app needs a live key (`tradegraph keys create`): none, an
 unknown or a revoked one is 401 with a body saying how to get one; a key whose role is below
 what the request needs is 403. A revocation takes effect at once: a key is looked up on a
@@ -31,6 +36,11 @@ HOW_TO_GET_ONE: Final = (
 )
 CALLER: Final = "caller"
 """The key of `scope["state"]` that holds the `Caller` of a request let through."""
+SESSION_COOKIE: Final = "tg_session"
+DASHBOARD_HEADER: Final = "X-Tradegraph-Dashboard"
+SESSIONS: Final = "dashboard_sessions"
+"""The attribute of the app's state holding the dashboard's sessions (set while it serves)."""
+READ_METHODS: Final = frozenset({"GET", "HEAD"})
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer KEY`.")
 _api_key = APIKeyHeader(
@@ -47,6 +57,12 @@ class KeyLookup(Protocol):
     def lookup(self, token: str) -> ApiKey | None: ...
 
     def remembered(self, token: str) -> ApiKey | None: ...
+
+
+class SessionLookup(Protocol):
+    """Where dashboard sessions are kept (`api.dashboard.sessions.DashboardSessions`)."""
+
+    def token_of(self, session_id: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -92,9 +108,32 @@ def token_from(authorization: str | None, api_key: str | None) -> str | None:
     return None
 
 
+def session_token(request: Request) -> str | None:
+    """The token of the key the request's dashboard session was opened with; None without a
+    live session. A change made with the session needs the dashboard's header, else 403."""
+    sessions: SessionLookup | None = getattr(request.app.state, SESSIONS, None)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if sessions is None or not session_id:
+        return None
+    token = sessions.token_of(session_id)
+    if (
+        token is not None
+        and request.method not in READ_METHODS
+        and request.headers.get(DASHBOARD_HEADER) != "1"
+    ):
+        raise ApiError(
+            403,
+            "dashboard_header_missing",
+            f"a change made with a dashboard session needs the header {DASHBOARD_HEADER}: 1 "
+            "(the dashboard's page sends it; another site's page cannot)",
+        )
+    return token
+
+
 def caller_with(keys: KeyLookup, role: Role, what: str) -> Callable[..., Awaitable[Caller]]:
     """A route dependency: the request's caller, at least `role`. The two header forms are
-    declared (so /docs offers to send either) and read as `KeyGuard` reads them. The caller,
+    declared (so /docs offers to send either) and read as `KeyGuard` reads them; without
+    either, the dashboard's session stands for its key (`session_token`). The caller,
     once known (403 too), is left in the request's state for the audit (`api.server.audit`)."""
 
     async def caller(
@@ -102,7 +141,7 @@ def caller_with(keys: KeyLookup, role: Role, what: str) -> Callable[..., Awaitab
     ) -> Caller:
         headers = request.headers
         token = token_from(headers.get("authorization"), headers.get("x-api-key"))
-        known = await authenticate(keys, token)
+        known = await authenticate(keys, token or session_token(request))
         request.scope.setdefault("state", {})[CALLER] = known
         return permit(known, role, what)
 

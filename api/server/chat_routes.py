@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.server.auth import Caller, KeyLookup, caller_with
+from api.server.rate_limit import WRITE_LIMIT, KeyBuckets, limited
 from graphs.chat.contract import ChatEvent, ChatService, ThreadView
 
 log = logging.getLogger(__name__)
@@ -93,14 +94,20 @@ class TurnEvents(BaseModel):
     events: tuple[ChatEvent, ...]
 
 
-def chat_router(service: ChatService, keys: KeyLookup) -> APIRouter:
-    """The four chat routes over `service`, each behind a key of the role it needs."""
+def chat_router(
+    service: ChatService, keys: KeyLookup, writes: KeyBuckets | None = None
+) -> APIRouter:
+    """The four chat routes over `service`, each behind a key of the role it needs; the three
+    that change something take a token of the key's bucket in `writes` (default: a bucket of
+    its own at `WRITE_LIMIT`)."""
+    writes = KeyBuckets(WRITE_LIMIT) if writes is None else writes
     router = APIRouter(prefix="/v1/chat", tags=["chat"])
     reader = Depends(caller_with(keys, "viewer", "reading the chat"))
-    trader = Depends(caller_with(keys, "trader", "deciding on a trade"))
+    asker = Depends(limited(caller_with(keys, "viewer", "reading the chat"), writes))
+    trader = Depends(limited(caller_with(keys, "trader", "deciding on a trade"), writes))
 
     @router.post("", response_class=StreamingResponse, responses=STREAM_DOC)
-    async def send(body: ChatRequest, caller: Caller = reader) -> StreamingResponse:
+    async def send(body: ChatRequest, caller: Caller = asker) -> StreamingResponse:
         """Send a message; its turn streams back as server-sent events (a viewer may read
         and ask; proposing a trade needs a trader's key)."""
         thread = body.thread if body.thread is not None else new_thread_id()

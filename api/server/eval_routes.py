@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from api.server.audit import note_audit
 from api.server.auth import Caller, KeyLookup, caller_with
 from api.server.errors import ApiError, validation_line
+from api.server.rate_limit import WRITE_LIMIT, KeyBuckets, limited
 from api.server.suite_jobs import (
     SuiteView,
     all_suites,
@@ -73,12 +74,21 @@ def not_finished(job_id: str, state: str) -> ApiError:
     )
 
 
-def eval_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
-    """The evaluation routes over the data directory of `engine`'s desk."""
+def eval_jobs(data_dir: Path, now_ms: int) -> EvalJobs:
+    """Every evaluation and suite job of `data_dir`, newest first."""
+    singles: list[EvalView | SuiteView] = [view(r, now_ms) for r in all_jobs(data_dir)]
+    jobs = singles + list(all_suites(data_dir, now_ms))
+    return EvalJobs(jobs=sorted(jobs, key=lambda j: j.job_id.split("-", 1)[1], reverse=True))
+
+
+def eval_router(engine: ChatEngine, keys: KeyLookup, writes: KeyBuckets | None = None) -> APIRouter:
+    """The evaluation routes over the data directory of `engine`'s desk; a start takes a
+    token of the key's bucket in `writes`."""
+    writes = KeyBuckets(WRITE_LIMIT) if writes is None else writes
     desk = engine.desk
     router = APIRouter(prefix="/v1/evals", tags=["evaluations"])
     viewer = Depends(caller_with(keys, "viewer", "reading evaluations"))
-    trader = Depends(caller_with(keys, "trader", "starting an evaluation"))
+    trader = Depends(limited(caller_with(keys, "trader", "starting an evaluation"), writes))
 
     def job(job_id: str) -> JobRecord:
         if not re.match(JOB_PATTERN, job_id) or not job_id.startswith("eval-"):
@@ -146,10 +156,7 @@ def eval_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
 
     @router.get("", summary="Every evaluation and suite job, newest first, with its progress")
     def list_evals(caller: Caller = viewer) -> EvalJobs:
-        now = desk.now_ms()
-        singles: list[EvalView | SuiteView] = [view(r, now) for r in all_jobs(desk.root)]
-        jobs = singles + list(all_suites(desk.root, now))
-        return EvalJobs(jobs=sorted(jobs, key=lambda j: j.job_id.split("-", 1)[1], reverse=True))
+        return eval_jobs(desk.root, desk.now_ms())
 
     @router.get("/{job_id}", summary="One evaluation or suite: running, finished or failed")
     def eval_status(job_id: str, caller: Caller = viewer) -> EvalView | SuiteView:

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from collections.abc import Callable, Coroutine, Hashable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from fastapi.routing import APIRoute
 from starlette.requests import Request
@@ -44,6 +45,7 @@ MAX_KEPT_BYTES: Final = 32 * 1024 * 1024
 """The most the kept answers may hold together (a page of 500 decisions is about 90 kB);
 past it, all are dropped and computed again as they are asked."""
 
+V = TypeVar("V")
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
@@ -143,3 +145,28 @@ def kept_route(answers: FreshAnswers, max_age: float = math.inf) -> type[APIRout
             return answered
 
     return KeptRoute
+
+
+class Fresh(Generic[V]):
+    """Values kept for `seconds` (one by default) by key, computed by one thread while the
+    others wait for it: what the dashboard's panels read that no stamp of the stores covers
+    (agents' pulses, evaluation jobs) or that moves with the market (marks)."""
+
+    def __init__(self, seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._locks: dict[Hashable, threading.Lock] = {}
+        self._kept: dict[Hashable, tuple[float, V]] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], V]) -> V:
+        """The value kept for `key` if it is fresh, else `compute()`'s (kept)."""
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            kept = self._kept.get(key)
+            if kept is not None and self._clock() - kept[0] < self.seconds:
+                return kept[1]
+            value = compute()
+            self._kept[key] = (self._clock(), value)
+            return value

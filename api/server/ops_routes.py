@@ -12,26 +12,23 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Final, Literal, TypeVar
 
 import anyio
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 
 from api.server.auth import (
-    ApiKeyHeaderValue,
-    BearerCredentials,
-    Caller,
     KeyLookup,
     caller_with,
 )
 from api.server.errors import ApiError
 from api.server.fresh import FreshAnswers, kept_route
 from api.server.ops_query import account_of, invalid, moment, window
-from api.server.rate_limit import KeyBuckets, RateLimit
+from api.server.rate_limit import KeyBuckets, RateLimit, limited
 from core.errors import UserError
 from core.store_version import SqliteVersions
 from graphs.chat.desk_base import ChatDesk, one_line_reason
@@ -118,13 +115,23 @@ class FillsList(BaseModel):
     left_out: int
 
 
-def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) -> APIRouter:
-    """The read routes over `desk`, each for a viewer's key or above, rate-limited per key."""
+def ops_router(
+    desk: ChatDesk,
+    keys: KeyLookup,
+    limit: RateLimit | None = None,
+    *,
+    shared: DecisionReader | None = None,
+) -> APIRouter:
+    """The read routes over `desk`, each for a viewer's key or above, rate-limited per key.
+    `shared` (default: a new one) is the decision reader they read, which the router warms
+    while the server starts and closes when it stops: give the one other routers read too
+    (the dashboard), so the store is indexed once."""
     buckets = KeyBuckets(limit or RateLimit())
     files = store_files(desk)
     versions = None if files is None else SqliteVersions(files)
     stamp = (lambda: None) if versions is None else versions.stamp
-    reader = DecisionReader(desk, stamp)
+    reader = shared if shared is not None else DecisionReader(desk)
+    reader.follow(stamp)
     answers = FreshAnswers(stamp, keys, buckets)
     kept, marked = kept_route(answers), kept_route(answers, MARKS_S)
 
@@ -142,7 +149,7 @@ def ops_router(desk: ChatDesk, keys: KeyLookup, limit: RateLimit | None = None) 
             if versions is not None:
                 versions.close()
 
-    viewer = Depends(rate_limited(caller_with(keys, "viewer", "reading"), buckets))
+    viewer = Depends(limited(caller_with(keys, "viewer", "reading"), buckets))
     router = APIRouter(
         prefix="/v1", tags=["operator: reads"], dependencies=[viewer], lifespan=lifespan
     )
@@ -309,18 +316,3 @@ def _orders_query(
     desk: ChatDesk, account: str | None, symbol: str | None, limit: int
 ) -> OrdersQuery:
     return OrdersQuery(account=account_of(desk, account), symbol=symbol, limit=limit)
-
-
-def rate_limited(
-    caller: Callable[..., Awaitable[Caller]], buckets: KeyBuckets
-) -> Callable[..., Awaitable[Caller]]:
-    """`caller`, then a token of the caller's bucket."""
-
-    async def limited(
-        request: Request, bearer: BearerCredentials, api_key: ApiKeyHeaderValue
-    ) -> Caller:
-        who = await caller(request, bearer, api_key)
-        buckets.take(who.name)
-        return who
-
-    return limited

@@ -3,6 +3,8 @@
 A key may send `burst` requests at once and `rate` a second after that; a request over the
 limit is 429 in the JSON error body with `Retry-After` (whole seconds) saying when one more
 will be let through. Buckets are per key name, so every client sharing a key shares its limit.
+Reads and changes have buckets of their own (`[server]` settings): a change costs more, so
+its bucket is smaller (`WRITE_LIMIT`), shared by every mutating route.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final
 
+from fastapi import Request
+
+from api.server.auth import ApiKeyHeaderValue, BearerCredentials, Caller
 from api.server.errors import ApiError
 
 DEFAULT_RATE: Final = 20.0
 DEFAULT_BURST: Final = 40
+DEFAULT_WRITE_RATE: Final = 2.0
+DEFAULT_WRITE_BURST: Final = 10
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,10 @@ class RateLimit:
     def __post_init__(self) -> None:
         if self.rate <= 0 or self.burst < 1:
             raise ValueError(f"a rate limit needs rate > 0 and burst >= 1, got {self}")
+
+
+WRITE_LIMIT: Final = RateLimit(rate=DEFAULT_WRITE_RATE, burst=DEFAULT_WRITE_BURST)
+"""The mutating routes' limit per key unless `[server]` says otherwise."""
 
 
 class KeyBuckets:
@@ -65,3 +76,19 @@ class KeyBuckets:
                 f"{self.limit.rate:g} a second: retry in {seconds} s",
                 headers={"Retry-After": str(seconds)},
             )
+
+
+def limited(
+    caller: Callable[..., Awaitable[Caller]], buckets: KeyBuckets
+) -> Callable[..., Awaitable[Caller]]:
+    """A route dependency: `caller` (`api.server.auth.caller_with`), then a token of the
+    caller's bucket in `buckets`."""
+
+    async def limited_caller(
+        request: Request, bearer: BearerCredentials, api_key: ApiKeyHeaderValue
+    ) -> Caller:
+        who = await caller(request, bearer, api_key)
+        buckets.take(who.name)
+        return who
+
+    return limited_caller

@@ -2,11 +2,12 @@
 resuming (admin).
 
 Each route calls what the CLI and the chat call: the status is the chat's `risk_status` view;
-a halt or resume is `api.risk_command.engage_halt` / `release_halt`, the latched switch of
-`tradegraph risk halt|resume`. Changed limits are validated by the settings' own models and
-kept in the data directory's overlay (`core.limits_overlay`), which `load_settings` reads: the
-next run, agent or CLI command starts with them; a process already running (the served chat
-itself) keeps the limits it started with. Every change is noted in the operator audit trail.
+a halt or resume is `api.halts.engage_halt` / `release_halt`, the latched switch of
+`tradegraph risk halt|resume` (the served agents' data directories with it). Changed limits
+are validated by the settings' own models and kept in the data directory's overlay
+(`core.limits_overlay`), which `load_settings` reads: the next run, agent or CLI command
+starts with them; a process already running (the served chat itself) keeps the limits it
+started with. Every change is noted in the operator audit trail.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.halts import engage_halt, release_halt
 from api.notify_halt import tell_halt
-from api.risk_command import engage_halt, release_halt
 from api.server.audit import note_audit
 from api.server.auth import Caller, KeyLookup, caller_with
 from api.server.errors import ApiError
-from api.server.served_agents import halt_served, release_served
+from api.server.rate_limit import WRITE_LIMIT, KeyBuckets, limited
 from core.limits_overlay import (
     LimitsInvalidError,
     merged,
@@ -101,11 +102,16 @@ class ResumeAnswer(BaseModel):
     """The account's state after the resume: another breaker may still hold it."""
 
 
-def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
-    """/v1/risk over `engine`'s data directory."""
+def risk_router(engine: ChatEngine, keys: KeyLookup, writes: KeyBuckets | None = None) -> APIRouter:
+    """/v1/risk over `engine`'s data directory. A limits change or a resume takes a token of
+    the key's bucket in `writes`; a halt never waits for one: the kill switch must engage
+    whenever an admin asks (it latches, so asking twice changes nothing)."""
+    writes = KeyBuckets(WRITE_LIMIT) if writes is None else writes
     router = APIRouter(prefix="/v1/risk", tags=["risk"], responses=ERRORS)
     viewer = Depends(caller_with(keys, "viewer", "reading the risk state"))
-    admin = Depends(caller_with(keys, "admin", "changing limits, halting or resuming"))
+    what = "changing limits, halting or resuming"
+    admin = Depends(caller_with(keys, "admin", what))
+    changing = Depends(limited(caller_with(keys, "admin", what), writes))
     writing = threading.Lock()  # one limits change at a time: each merges the one before
 
     def current() -> Settings:
@@ -135,7 +141,7 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
 
     @router.put("/limits")
     async def change_limits(
-        change: LimitsChange, request: Request, caller: Caller = admin
+        change: LimitsChange, request: Request, caller: Caller = changing
     ) -> Limits:
         """Change some limits (admin): validated as the settings are, kept in the data
         directory for the next run, each change noted in the operator audit trail."""
@@ -167,26 +173,26 @@ def risk_router(engine: ChatEngine, keys: KeyLookup) -> APIRouter:
         def engage() -> HaltAnswer:
             settings = current()
             outcome = engage_halt(settings, body.account, reason, body.flatten)
-            served = halt_served(settings, body.account, reason, body.flatten)
             unnotified = tell_halt(settings, body.account, reason)
             told = () if unnotified is None else (f"halt not notified: {unnotified}",)
             return HaltAnswer(
                 halted=outcome.scope,
                 logged_only=outcome.logged_only,
                 cancelled_orders=outcome.cancelled,
-                problems=[*outcome.problems, *served, *told],
+                problems=[*outcome.problems, *told],
             )
 
         return await anyio.to_thread.run_sync(engage)
 
     @router.post("/resume")
-    async def resume(body: ResumeRequest, request: Request, caller: Caller = admin) -> ResumeAnswer:
+    async def resume(
+        body: ResumeRequest, request: Request, caller: Caller = changing
+    ) -> ResumeAnswer:
         """Release the kill switch (admin), as `tradegraph risk resume`."""
         note_audit(request, **body.model_dump())
 
         def release() -> str:
             settings, reason = current(), _by(caller, body.reason)
-            release_served(settings, body.account, reason)
             return release_halt(settings, body.account, reason)
 
         state = await anyio.to_thread.run_sync(release)

@@ -6,8 +6,8 @@ long as it runs (`graphs.chat.service`), and an agent is a writer too (`graphs.a
 takes the same lock), so an agent cannot trade the server's data directory beside it. Under
 `served_agents/NAME/` it holds its own lock, ledger, traces and risk state, exactly as
 `tradegraph agent start --data-dir served_agents/NAME` would: the CLI reads it with that
-`--data-dir`. A halt over HTTP engages the switch there too (`halt_served`); a CLI halt of
-the server's data directory does not, so no agent starts while that global switch holds.
+`--data-dir`. A halt of the server's data directory, over HTTP or from the CLI, engages the
+switch there too (`api.halts`); no agent starts while the server's global switch holds.
 
 The CLI does all the checking (the same validation, defaults and double opt-in for live
 trading); a refusal is its one line. The process is detached so an agent outlives a
@@ -28,16 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from api.halts import SERVED_FOLDER, served_roots
 from core.backends import storage_for
-from core.errors import UserError
 from core.risk_state import RiskState
 from core.settings import Settings
-from graphs.agent.pulse import AgentPulse, agent_state, all_pulses, process_alive, read_pulse
+from graphs.agent.pulse import AgentPulse, agent_state, process_alive, read_pulse
 from graphs.agent.roster import agent_roster
 from graphs.chat.desk_tools_agents import AgentLine, agent_line
 from risk.breakers.admin import status_all
 
-SERVED_FOLDER: Final = "served_agents"
 ERROR_FILE: Final = "agent.stderr"
 RUNNING_STATES: Final = ("running", "stalled", "starting", "halted")
 
@@ -226,53 +225,9 @@ class AgentLauncher:
         return [self.root, *served_roots(self.root)]
 
 
-def served_roots(root: Path) -> list[Path]:
-    """The data directories of the agents started over HTTP from data directory `root`: each
-    has its own risk state, so a halt meant for them all names each of them."""
-    served = root / SERVED_FOLDER
-    return sorted(p for p in served.iterdir() if p.is_dir()) if served.is_dir() else []
-
-
 def _last_line(path: Path) -> str:
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     except OSError:
         return ""
     return lines[-1].removeprefix("error: ") if lines else ""
-
-
-def halt_served(settings: Settings, account: str | None, reason: str, flatten: bool) -> list[str]:
-    """Engage the kill switch in the served agents' data directories too (each has a risk
-    state of its own): all of them for the global switch, those whose agent trades `account`
-    otherwise. What went wrong, one line each (a halt elsewhere is never held up by it)."""
-    from api.risk_command import engage_halt
-
-    problems: list[str] = []
-    for root in _served_for(settings, account):
-        try:
-            outcome = engage_halt(_on(settings, root), account, reason, flatten)
-        except UserError as exc:
-            problems.append(f"served agent {root.name}: {exc}")
-            continue
-        problems.extend(f"served agent {root.name}: {problem}" for problem in outcome.problems)
-    return problems
-
-
-def release_served(settings: Settings, account: str | None, reason: str) -> None:
-    """Release the kill switch in the served agents' data directories, as `halt_served`
-    engaged it."""
-    from api.risk_command import release_halt
-
-    for root in _served_for(settings, account):
-        release_halt(_on(settings, root), account, reason)
-
-
-def _served_for(settings: Settings, account: str | None) -> list[Path]:
-    roots = served_roots(settings.data_dir.expanduser().resolve())
-    if account is None:
-        return roots
-    return [root for root in roots if any(p.spec.account == account for p in all_pulses(root))]
-
-
-def _on(settings: Settings, root: Path) -> Settings:
-    return settings.model_copy(update={"data_dir": root})

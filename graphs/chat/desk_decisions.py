@@ -135,6 +135,12 @@ class DecisionReader:
         self._caught_up: Hashable | None = None
         self.cache = IndexCache(cache_file(desk.root), self.index)
 
+    def follow(self, stamp: Callable[[], Hashable | None]) -> None:
+        """Catch up whenever `stamp` moves from now on: the router owning the store's version
+        sets it on a reader it shares with others (the dashboard)."""
+        self._stamp = stamp
+        self._caught_up = None
+
     def store(self) -> AuditStore | None:
         """The trace store, None while the data directory holds none."""
         with self._lock:

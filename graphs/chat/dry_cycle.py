@@ -26,12 +26,12 @@ from typing import Any, cast
 from agents.base import Analyst
 from core.clock import SimulatedClock
 from core.types import Approved, Candle, Fill, Order, Portfolio, RecentOrder, Side
-from graphs.assembly import make_analyst
+from graphs.analyst_choice import make_analyst
 from graphs.chat.desk_base import ChatDesk
 from graphs.chat.desk_market import OpenedMarket, history_of, market_now
 from graphs.chat.desk_stores import AccountBook, read_account, read_risk
+from graphs.cycle_ports import CycleDeps, CycleJournal
 from graphs.decision import build_decision_graph
-from graphs.nodes import CycleDeps, CycleJournal
 from graphs.state import CycleState
 from memory.embeddings import HashingEmbedder
 from memory.lessons import COLLECTION as LESSONS

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from agents.offline import OfflineAnalyst
-from api.audit_command import repair, verify
+from api.audit_verify import repair, verify
 from core.market.synthetic import generate_synthetic
 from core.run_registry import REGISTRY_NAME
 from core.settings import Settings

@@ -164,3 +164,58 @@ def test_status_of_one_replay_account_by_its_full_id(desk_and_replay):
     assert result.returncode == 0, result.stderr
     assert f"replay:{run_id}" in result.stdout
     assert "desk-1" not in result.stdout
+
+
+def _served_agent(server_dir, name: str, account: str):
+    """A served agent's data directory, as `POST /v1/agents` leaves it: its pulse says which
+    account it trades (a finished agent: no process is needed to halt its switch)."""
+    from graphs.agent.pulse import AgentPulse, AgentSpec, write_pulse
+
+    root = server_dir / "served_agents" / name
+    root.mkdir(parents=True)
+    spec = AgentSpec(market="synthetic:42", symbols=("SYN/USDT",), timeframe="1h", account=account)
+    pulse = AgentPulse(
+        name=name, spec=spec, pid=1, phase="finished", run_id="r", started_ms=0,
+        heartbeat_ms=0, heartbeat_seconds=60.0,
+    )  # fmt: skip
+    write_pulse(root, pulse)
+    return root
+
+
+def test_a_cli_halt_reaches_the_served_agents_and_status_says_so(tmp_path):
+    held = _served_agent(tmp_path, "held", "agent-held")
+
+    halt = tradegraph("risk", "halt", "--reason", "exchange outage", "--data-dir", str(tmp_path))
+    theirs = tradegraph("risk", "status", "--data-dir", str(held), env={"COLUMNS": "200"})
+    ours = tradegraph("risk", "status", "--data-dir", str(tmp_path), env={"COLUMNS": "200"})
+    resume = tradegraph("risk", "resume", "--reason", "back", "--data-dir", str(tmp_path))
+    after = tradegraph("risk", "status", "--data-dir", str(held), env={"COLUMNS": "200"})
+
+    assert halt.returncode == 0, halt.stderr
+    assert "Also halted: served agent(s) held" in halt.stdout
+    assert "HALTED" in theirs.stdout and "exchange outage" in theirs.stdout
+    assert "held  global kill switch HALTED" in ours.stdout
+    assert resume.returncode == 0, resume.stderr
+    assert "HALTED" not in after.stdout
+
+
+def test_a_cli_halt_of_an_account_reaches_only_the_agent_trading_it(tmp_path):
+    held = _served_agent(tmp_path, "held", "agent-held")
+    other = _served_agent(tmp_path, "other", "agent-other")
+
+    halt = tradegraph(
+        "risk", "halt", "--account", "agent-held", "--reason", "one account",
+        "--data-dir", str(tmp_path),
+    )  # fmt: skip
+    ours = tradegraph("risk", "status", "--data-dir", str(tmp_path), env={"COLUMNS": "200"})
+    theirs = tradegraph("risk", "status", "--data-dir", str(other), env={"COLUMNS": "200"})
+    account = tradegraph(
+        "risk", "status", "--account", "agent-held", "--data-dir", str(held),
+        env={"COLUMNS": "200"},
+    )  # fmt: skip
+
+    assert halt.returncode == 0, halt.stderr
+    assert "account agent-held HALTED" in ours.stdout
+    assert "other  global kill switch ACTIVE" in ours.stdout
+    assert "HALTED" not in theirs.stdout
+    assert "HALTED" in account.stdout

@@ -13,8 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from core.types import Trace
-from memory.decision_cache import IndexCache, cache_file, load_snapshot, store_identity
+from core.types import BreakerEvent, Trace
+from memory.decision_cache import (
+    FORMAT,
+    IndexCache,
+    cache_file,
+    load_snapshot,
+    store_identity,
+)
 from memory.decision_index import DecisionFilter, DecisionIndex
 from memory.embeddings import text_embedder
 from memory.store import open_chroma, vector_collection
@@ -110,6 +116,37 @@ def test_equity_is_the_latest_points_oldest_first(tmp_path: Path) -> None:
     assert [(p.seq, p.equity) for p in points] == [(3, 10_003.0), (4, 10_004.0)]
 
 
+def test_rows_keep_the_close_refusal_codes_and_breaker_events_for_the_dashboard(
+    tmp_path: Path,
+) -> None:
+    store, index = Store(tmp_path), DecisionIndex()
+    tripped = BreakerEvent(
+        ts=START, kind="trip", breaker="drawdown", stage="halt", reason="drawdown 21%"
+    )
+    denied = trace("a", 0, START, "denied").model_copy(
+        update={
+            "features": {"close": 42_000.5},
+            "refusals": ("MAX_POSITION_EXCEEDED: over the cap", "STOP_LOSS_REQUIRED: none"),
+            "breaker_events": (tripped,),
+        }
+    )
+    store.write("a", [denied, trace("a", 1, START + HOUR, "denied").model_copy(
+        update={"refusals": ("MAX_POSITION_EXCEEDED: again", "no code here")}
+    )])  # fmt: skip
+    before = index.version()
+
+    index.refresh(store.traces, store.runs)
+    first = index.page(DecisionFilter(), offset=0, limit=2).rows[1]
+
+    assert (first.close, first.codes) == (42_000.5, ("MAX_POSITION_EXCEEDED", "STOP_LOSS_REQUIRED"))
+    assert first.breaker_events == ("trip drawdown halt: drawdown 21%",)
+    assert index.refusal_counts(DecisionFilter()) == {
+        "MAX_POSITION_EXCEEDED": 2, "STOP_LOSS_REQUIRED": 1, "UNKNOWN": 1,
+    }  # fmt: skip
+    assert [r.seq for r in index.breaker_events(DecisionFilter(), limit=5)] == [0]
+    assert index.version() > before
+
+
 def cached(index: DecisionIndex, path: Path, store: Store, every_s: float = 0.0) -> IndexCache:
     cache = IndexCache(path, index, every_s=every_s)
     cache.restore(store.traces, store.runs)
@@ -159,7 +196,7 @@ def test_a_store_pruned_since_the_cache_is_read_again_whole(tmp_path: Path) -> N
     [
         lambda body: body[: len(body) // 2],
         lambda body: b"\x00\xff not json",
-        lambda body: body.replace(b'"format":1', b'"format":99'),
+        lambda body: body.replace(b'"format":%d' % FORMAT, b'"format":99'),
         lambda body: body.replace(b'"seq":[0,1,2]', b'"seq":[0,1]'),
         lambda body: body.replace(b'"run":[0,0,0]', b'"run":[0,0,7]'),
         lambda body: b"[]",
@@ -253,3 +290,26 @@ def test_changes_are_written_at_most_every_few_seconds_and_the_last_on_close(
     assert first is not None and waiting is not None and last is not None
     assert len(first.rows) == 1 and len(waiting.rows) == 1
     assert last.heads == {"a": 1} and [r.seq for r in last.rows] == [0, 1]
+
+
+def test_the_cache_keeps_every_field_of_the_rows(tmp_path: Path) -> None:
+    store, path = Store(tmp_path), cache_file(tmp_path)
+    tripped = BreakerEvent(ts=START, kind="trip", breaker="drawdown", stage="halt", reason="dd")
+    denied = trace("a", 0, START, "denied").model_copy(
+        update={
+            "features": {"close": 42_000.5},
+            "refusals": ("MAX_POSITION_EXCEEDED: over the cap",),
+            "breaker_events": (tripped,),
+        }
+    )
+    store.write("a", [denied, trace("a", 1, START + HOUR)])
+    before = DecisionIndex()
+    cache = cached(before, path, store)
+    before.refresh(store.traces, store.runs)
+    cache.close()
+
+    after = DecisionIndex()
+    IndexCache(path, after).restore(store.traces, store.runs)
+
+    assert after.snapshot()[1:] == before.snapshot()[1:]
+    assert after.snapshot()[1][0].codes == ("MAX_POSITION_EXCEEDED",)

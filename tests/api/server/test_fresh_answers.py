@@ -14,8 +14,7 @@ from api.server import fresh
 from api.server.auth import caller_with
 from api.server.errors import install_error_handlers
 from api.server.fresh import FreshAnswers, kept_route
-from api.server.ops_routes import rate_limited
-from api.server.rate_limit import KeyBuckets, RateLimit
+from api.server.rate_limit import KeyBuckets, RateLimit, limited
 from core.api_keys import ApiKey
 
 TOKEN = "tg_viewer"
@@ -57,7 +56,7 @@ class Served:
         self.clock, self.stamp, self.keys, self.computed = Clock(), Stamp(), Keys(), 0
         buckets = KeyBuckets(rate or RateLimit(rate=1e6, burst=1_000_000), self.clock)
         answers = FreshAnswers(self.stamp, self.keys, buckets, self.clock)
-        viewer = rate_limited(caller_with(self.keys, "viewer", "reading"), buckets)
+        viewer = limited(caller_with(self.keys, "viewer", "reading"), buckets)
         router = APIRouter(dependencies=[Depends(viewer)])
 
         def count() -> dict[str, int]:

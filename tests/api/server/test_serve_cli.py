@@ -28,14 +28,17 @@ def env_for(root: Path) -> dict[str, str]:
     return env | SETTINGS | {"TRADEGRAPH_DATA_DIR": str(root)}
 
 
-def start_server(root: Path) -> tuple[subprocess.Popen[str], str, list[str]]:
-    """`tradegraph serve --port 0` in the background; it, its base URL and what it printed."""
+def start_server(
+    root: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ("--port", "0")
+) -> tuple[subprocess.Popen[str], str, list[str]]:
+    """`tradegraph serve ARGS` in the background (`env` over the test settings); it, its base
+    URL and what it printed."""
     server = subprocess.Popen(
-        [str(TRADEGRAPH), "serve", "--port", "0"],
+        [str(TRADEGRAPH), "serve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env_for(root),
+        env=env_for(root) | (env or {}),
     )
     assert server.stdout is not None
     printed = []
@@ -88,12 +91,19 @@ def test_serve_answers_then_stops_cleanly_and_releases_the_data_directory(
         assert engine.view("t1").messages[0].text == "/risk"
 
 
-def test_serve_without_keys_says_every_request_will_be_refused(tmp_path: Path) -> None:
-    server, _, printed = start_server(tmp_path)
-    server.send_signal(signal.SIGINT)
-    server.communicate(timeout=60)
+def test_serve_without_keys_says_every_request_will_be_refused_and_where_to_sign_in(
+    tmp_path: Path,
+) -> None:
+    server, url, printed = start_server(tmp_path)
+    try:
+        page = httpx.get(f"{url}/", timeout=30)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=60)
 
     assert printed[1].startswith("no API keys yet: every request gets 401 until one is made")
+    assert printed[2] == f"dashboard at {url}/ (sign in with an API key)"
+    assert page.status_code == 200 and '<form id="login"' in page.text
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.20", "example.com"])
