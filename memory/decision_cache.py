@@ -17,11 +17,11 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from memory.decision_index import DecisionIndex, DecisionRow
 
@@ -35,6 +35,16 @@ _new_row = tuple.__new__
 100,000 rows, against 37)."""
 
 FORMAT = 2
+CODED: Final = {
+    "run_id": "run_ids",
+    "symbol": "symbols",
+    "action": "actions",
+    "verdict": "verdicts",
+    "codes": "refusal_code_sets",
+    "breaker_events": "breaker_event_sets",
+}
+"""The columns kept as positions into the list of their distinct values (the key beside)."""
+TEXT_SETS: Final = ("codes", "breaker_events")
 """Raised whenever what the file holds changes meaning; a cache of another format is ignored."""
 SAVE_EVERY_S = 5.0
 """At most one write in this many seconds: a busy store changes the index every cycle."""
@@ -178,13 +188,15 @@ class IndexCache:
 
 
 def _columns(snapshot: IndexSnapshot) -> dict[str, Any]:
-    """Column by column, the run ids, symbols, actions and verdicts as numbers into their lists
-    of names: a tenth of the size of a list of records."""
-    names: dict[str, dict[str, int]] = {"runs": {}, "symbols": {}, "actions": {}, "verdicts": {}}
+    """Column by column; the run ids, symbols, actions, verdicts, and the rows' refusal codes
+    and breaker events (as sets: a few distinct ones over many rows) as positions into their
+    lists of distinct values: a tenth of the size of a list of records, and a row's tuples
+    shared with every row that holds the same when read back."""
+    distinct: dict[str, dict[Hashable, int]] = {kind: {} for kind in CODED.values()}
 
-    def coded(kind: str, values: Sequence[str]) -> list[int]:
-        codes = names[kind]
-        return [codes.setdefault(value, len(codes)) for value in values]
+    def coded(column: str, values: Iterable[Hashable]) -> list[int]:
+        positions = distinct[CODED[column]]
+        return [positions.setdefault(value, len(positions)) for value in values]
 
     rows = snapshot.rows
     return {
@@ -192,16 +204,11 @@ def _columns(snapshot: IndexSnapshot) -> dict[str, Any]:
         "store": snapshot.store,
         "heads": snapshot.heads,
         "ts": [row.ts for row in rows],
-        "run": coded("runs", [row.run_id for row in rows]),
         "seq": [row.seq for row in rows],
-        "symbol": coded("symbols", [row.symbol for row in rows]),
-        "action": coded("actions", [row.action for row in rows]),
-        "verdict": coded("verdicts", [row.verdict for row in rows]),
         "equity": [row.equity for row in rows],
         "close": [row.close for row in rows],
-        "codes": [row.codes for row in rows],
-        "breaker_events": [row.breaker_events for row in rows],
-        **{kind: list(codes) for kind, codes in names.items()},
+        **{column: coded(column, (getattr(row, column) for row in rows)) for column in CODED},
+        **{kind: list(positions) for kind, positions in distinct.items()},
     }
 
 
@@ -218,11 +225,7 @@ def _foreign(found: object, store: str) -> str | None:
 
 def _rows(found: dict[str, Any]) -> list[DecisionRow]:
     ts, seq, equity, close = found["ts"], found["seq"], found["equity"], found["close"]
-    runs = _names(found, "runs", "run")
-    symbols = _names(found, "symbols", "symbol")
-    actions = _names(found, "actions", "action")
-    verdicts = _names(found, "verdicts", "verdict")
-    codes, events = _texts(found["codes"]), _texts(found["breaker_events"])
+    runs, symbols, actions, verdicts, codes, events = (_decoded(found, c) for c in CODED)
     columns = (ts, runs, seq, symbols, actions, verdicts, equity, close, codes, events)
     if any(not isinstance(column, list) or len(column) != len(ts) for column in columns):
         raise ValueError("columns of different lengths")
@@ -233,22 +236,29 @@ def _rows(found: dict[str, Any]) -> list[DecisionRow]:
     return sorted(map(_new_row, repeat(DecisionRow), zip(*columns, strict=True)))
 
 
-def _names(found: dict[str, Any], kind: str, column: str) -> list[str]:
-    names, codes = found[kind], found[column]
-    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-        raise ValueError(f"{kind} are not names")
-    if not isinstance(codes, list) or not all(type(code) is int and code >= 0 for code in codes):
+def _decoded(found: dict[str, Any], column: str) -> list[Any]:
+    """`column`'s values from their positions into the list of its distinct values."""
+    kind = CODED[column]
+    values, positions = found[kind], found[column]
+    if not isinstance(values, list):
+        raise ValueError(f"{kind} is not a list")
+    if column in TEXT_SETS:
+        if not all(isinstance(texts, list) for texts in values):
+            raise ValueError(f"{kind} are not lists of texts")
+        values = [tuple(texts) for texts in values]
+    if not all(isinstance(text, str) for text in _texts(values)):
+        raise ValueError(f"{kind} are not texts")
+    if not isinstance(positions, list) or not all(type(p) is int and p >= 0 for p in positions):
         raise ValueError(f"{column} is not a list of positions into {kind}")
-    return [names[code] for code in codes]
+    return [values[position] for position in positions]
 
 
-def _texts(found: object) -> list[tuple[str, ...]]:
-    """A column of lists of texts (refusal codes, breaker events: mostly empty), as tuples."""
-    if not isinstance(found, list) or not all(isinstance(texts, list) for texts in found):
-        raise ValueError("a column of texts that is not lists")
-    if not all(isinstance(text, str) for texts in found for text in texts):
-        raise ValueError("a refusal code or breaker event that is not a text")
-    return [tuple(texts) if texts else () for texts in found]
+def _texts(values: list[Any]) -> Iterator[object]:
+    for value in values:
+        if isinstance(value, tuple):
+            yield from value
+        else:
+            yield value
 
 
 def _heads(found: object) -> dict[str, int]:

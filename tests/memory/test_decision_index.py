@@ -198,10 +198,19 @@ def test_a_store_pruned_since_the_cache_is_read_again_whole(tmp_path: Path) -> N
         lambda body: b"\x00\xff not json",
         lambda body: body.replace(b'"format":%d' % FORMAT, b'"format":99'),
         lambda body: body.replace(b'"seq":[0,1,2]', b'"seq":[0,1]'),
-        lambda body: body.replace(b'"run":[0,0,0]', b'"run":[0,0,7]'),
+        lambda body: body.replace(b'"run_id":[0,0,0]', b'"run_id":[0,0,7]'),
+        lambda body: body.replace(b'"refusal_code_sets":[[]]', b'"refusal_code_sets":[[7]]'),
         lambda body: b"[]",
     ],
-    ids=["truncated", "garbage", "other-format", "short-column", "bad-code", "not-a-cache"],
+    ids=[
+        "truncated",
+        "garbage",
+        "other-format",
+        "short-column",
+        "bad-position",
+        "bad-code-set",
+        "not-a-cache",
+    ],
 )
 def test_a_damaged_cache_is_ignored_and_the_store_read(
     tmp_path: Path, damage: Callable[[bytes], bytes], caplog: pytest.LogCaptureFixture
