@@ -4,8 +4,9 @@ Chromium (target: first paint at most 1 s).
     .venv/bin/python benchmarks/bench_dashboard.py [--requests 20] [--navigations 10]
         [--traces 100000] [--screenshot PATH]
 
-Reuses the trace store of `bench_rest.py` (built once, cached under the temporary folder):
-a real run trading the served account, then `--traces` decisions of another run. Serves the
+Reuses the trace store of `bench_rest.py` (`rest_store`; built once, cached under the
+temporary folder): a real run trading the served account, then `--traces` decisions of
+another run. Serves the
 whole app of `tradegraph serve` (every router, the dashboard included, the rate limit
 lifted) under uvicorn on 127.0.0.1, in a process of its own, and waits until the decision
 index is warm (the server builds it at start). Then:
@@ -39,7 +40,7 @@ from api.dashboard.charts import equity_series, equity_svg
 from api.server.app import create_app
 from api.server.routers import service_routers
 from api.server.serve import bind, serve_forever, url_of
-from benchmarks.bench_rest import ACCOUNT, UNLIMITED, cached_store, settings_for
+from benchmarks.rest_store import ACCOUNT, UNLIMITED, cached_store, settings_for
 from core.api_keys import open_api_keys
 from core.backends import Storage
 from graphs.chat.desk_base import ChatDesk

@@ -149,7 +149,8 @@ def httpx_load(url: str, token: str, args: argparse.Namespace) -> dict[str, list
 
 
 def wrk_load(url: str, token: str, args: argparse.Namespace) -> dict[str, Figures]:
-    """Debian's `wrk` (C, one thread per route): half the connections on each route."""
+    """Debian's `wrk` (C, one thread per route): half the connections on each route (the odd
+    one on the decisions)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("--load wrk needs wrk: `apt-get install wrk`, or use --load httpx")
@@ -161,7 +162,7 @@ def wrk_load(url: str, token: str, args: argparse.Namespace) -> dict[str, Figure
             [
                 wrk,
                 "-t1",
-                f"-c{max(1, args.clients // 2)}",
+                f"-c{args.clients // 2 + (path == PATHS[0]) * (args.clients % 2)}",
                 f"-d{args.seconds:g}s",
                 "--timeout",
                 "30s",
@@ -280,6 +281,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.clients < 1 or args.procs < 1 or args.seconds <= 0:
         raise SystemExit("--clients and --procs take 1 or more, --seconds more than 0")
+    if args.load == "wrk" and args.clients < 2:
+        raise SystemExit("--load wrk puts the clients on the two routes: give --clients 2 or more")
 
     from benchmarks.rest_store import cached_store, serve
 

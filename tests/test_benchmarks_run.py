@@ -114,7 +114,7 @@ def test_notify_benchmark_queues_without_waiting_on_a_receiver_that_is_down():
 @pytest.mark.slow
 def test_dashboard_benchmark_times_the_server_and_reads_the_browsers_paint_timings(tmp_path):
     from benchmarks.bench_dashboard import CHROMIUM, first_paints, served, server_times
-    from benchmarks.bench_rest import build_store
+    from benchmarks.rest_store import build_store
 
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} is absent: `apt-get install chromium` (.ci/run does)")

@@ -11,13 +11,19 @@ the market while its ledger stands still): a new decision, a fill or a halt move
 so it shows in the very next answer. Where the stores give no stamp (a database server, a
 busy file), an answer is kept at most `UNSTAMPED_S`.
 
-A kept answer is sent only to a key the key store remembers as live (`ApiKeyStore.remembered`:
-a revocation is seen at once), and takes a token of its bucket as the route would; any other
-request (no key, an unknown or revoked key, a spent bucket) goes through the route, which
-refuses it as usual. So `kept_route` serves only routes open to every key role (viewer up).
-While one request computes an answer, the others for it wait for it rather than computing it;
-an answer with a max age is computed again by one request once past half of it, while the
-others are still sent the kept one, so a steady stream of requests never waits on an expiry.
+A kept answer is sent only to a key (a header's, or a dashboard session's) that the key store
+remembers as live (`ApiKeyStore.remembered`: a revocation is seen at once), and takes a token
+of its bucket as the route would; any other request (no key, an unknown or revoked key, a
+spent bucket) goes through the route, which refuses it as usual. So `kept_route` serves only
+routes open to every key role (viewer up).
+
+While one request computes an answer, the others for it wait for it rather than computing
+it; an answer with a max age is computed again by one request once past half of it, while
+the others are still sent the kept one, so a steady stream of requests never waits on an
+expiry.
+
+`Fresh` is the plain form, for answers that are not a route's bytes (the dashboard's panels):
+each kept for `seconds`, computed by one thread while the others wait for it.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.server.auth import KeyLookup, token_from
+from api.server.auth import KeyLookup, session_token, token_from
 from api.server.rate_limit import KeyBuckets
 
 UNSTAMPED_S: Final = 1.0
@@ -45,8 +51,8 @@ MAX_KEPT_BYTES: Final = 32 * 1024 * 1024
 """The most the kept answers may hold together (a page of 500 decisions is about 90 kB);
 past it, all are dropped and computed again as they are asked."""
 
-V = TypeVar("V")
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,7 @@ class FreshAnswers:
         had a token (taken)."""
         headers = request.headers
         token = token_from(headers.get("authorization"), headers.get("x-api-key"))
+        token = token or session_token(request)
         caller = None if token is None else self._keys.remembered(token)
         return caller is not None and self._buckets.wait(caller.name) == 0
 
@@ -147,26 +154,24 @@ def kept_route(answers: FreshAnswers, max_age: float = math.inf) -> type[APIRout
     return KeptRoute
 
 
-class Fresh(Generic[V]):
-    """Values kept for `seconds` (one by default) by key, computed by one thread while the
-    others wait for it: what the dashboard's panels read that no stamp of the stores covers
-    (agents' pulses, evaluation jobs) or that moves with the market (marks)."""
+class Fresh(Generic[T]):
+    """Answers kept `seconds` each (what a client sees is at most that old); thread-safe."""
 
     def __init__(self, seconds: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._locks: dict[Hashable, threading.Lock] = {}
-        self._kept: dict[Hashable, tuple[float, V]] = {}
+        self._kept: dict[Hashable, tuple[float, T]] = {}
 
-    def get(self, key: Hashable, compute: Callable[[], V]) -> V:
-        """The value kept for `key` if it is fresh, else `compute()`'s (kept)."""
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The answer kept for `key` if it is fresh, else `compute()`'s (kept)."""
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             kept = self._kept.get(key)
             if kept is not None and self._clock() - kept[0] < self.seconds:
                 return kept[1]
-            value = compute()
-            self._kept[key] = (self._clock(), value)
-            return value
+            answer = compute()
+            self._kept[key] = (self._clock(), answer)
+            return answer

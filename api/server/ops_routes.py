@@ -30,7 +30,6 @@ from api.server.fresh import FreshAnswers, kept_route
 from api.server.ops_query import account_of, invalid, moment, window
 from api.server.rate_limit import KeyBuckets, RateLimit, limited
 from core.errors import UserError
-from core.store_version import SqliteVersions
 from graphs.chat.desk_base import ChatDesk, one_line_reason
 from graphs.chat.desk_decisions import (
     DecisionDetail,
@@ -43,7 +42,6 @@ from graphs.chat.desk_decisions import (
     equity_history,
 )
 from graphs.chat.desk_ohlcv import Ohlcv, ohlcv
-from graphs.chat.desk_stores import store_files
 from graphs.chat.desk_tools_account import (
     MAX_ROWS,
     AccountQuery,
@@ -127,12 +125,8 @@ def ops_router(
     while the server starts and closes when it stops: give the one other routers read too
     (the dashboard), so the store is indexed once."""
     buckets = KeyBuckets(limit or RateLimit())
-    files = store_files(desk)
-    versions = None if files is None else SqliteVersions(files)
-    stamp = (lambda: None) if versions is None else versions.stamp
     reader = shared if shared is not None else DecisionReader(desk)
-    reader.follow(stamp)
-    answers = FreshAnswers(stamp, keys, buckets)
+    answers = FreshAnswers(reader.stamp, keys, buckets)
     kept, marked = kept_route(answers), kept_route(answers, MARKS_S)
 
     @asynccontextmanager
@@ -146,8 +140,6 @@ def ops_router(
         finally:
             await anyio.to_thread.run_sync(warming.join)
             reader.close()
-            if versions is not None:
-                versions.close()
 
     viewer = Depends(limited(caller_with(keys, "viewer", "reading"), buckets))
     router = APIRouter(

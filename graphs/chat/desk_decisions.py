@@ -6,14 +6,14 @@ trail. Reads go through a `DecisionReader` the caller keeps: the store held open
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.store_version import SqliteVersions, Stamp
 from core.types import Trace
 from graphs.chat.desk_base import ChatDesk
-from graphs.chat.desk_stores import storage
+from graphs.chat.desk_stores import storage, store_files
 from graphs.chat.desk_tools_audit import WhyView, iso, why_view
 from memory.audit import load_trace
 from memory.audit_store import AuditStore, open_audit_store, parse_trace_ref
@@ -119,27 +119,28 @@ class DecisionReader:
     writer lock (`tradegraph serve`) is the only process writing it, and a client in the
     writing process sees every write, so the store is opened once (when it exists) and kept:
     opening a store of 100,000 traces takes a second, reading its run heads a millisecond.
-    With `stamp` (the store's version, `core.store_version`), the index is caught up exactly
-    when the store changed; without one (or while it cannot be read), at most `FRESH_S` late.
+    The index is caught up exactly when the stores changed (`stamp`: the version of their
+    SQLite files, `core.store_version`); without a stamp (stores at a URL, a busy file), at
+    most `FRESH_S` late.
 
     The index is kept in the data directory's cache (`memory.decision_cache`) once it changed,
     and started from it when the store opens: a restarted server reads only what is new.
     """
 
-    def __init__(self, desk: ChatDesk, stamp: Callable[[], Hashable | None] | None = None) -> None:
+    def __init__(self, desk: ChatDesk) -> None:
         self.desk = desk
         self.index = DecisionIndex()
         self._lock = threading.Lock()
         self._store: AuditStore | None = None
-        self._stamp = stamp or (lambda: None)
-        self._caught_up: Hashable | None = None
+        files = store_files(desk)
+        self._versions = None if files is None else SqliteVersions(files)
+        self._caught_up: Stamp | None = None
         self.cache = IndexCache(cache_file(desk.root), self.index)
 
-    def follow(self, stamp: Callable[[], Hashable | None]) -> None:
-        """Catch up whenever `stamp` moves from now on: the router owning the store's version
-        sets it on a reader it shares with others (the dashboard)."""
-        self._stamp = stamp
-        self._caught_up = None
+    def stamp(self) -> Stamp | None:
+        """The version of the desk's stores (traces, ledger, risk state): equal stamps mean
+        nothing was written between them; None when it cannot be told (then: `FRESH_S`)."""
+        return None if self._versions is None else self._versions.stamp()
 
     def store(self) -> AuditStore | None:
         """The trace store, None while the data directory holds none."""
@@ -154,7 +155,7 @@ class DecisionReader:
     def refreshed(self) -> DecisionIndex:
         """The index caught up with the store: at once when the store's stamp moved, else
         unless it was caught up within the last `FRESH_S`."""
-        stamp = self._stamp()
+        stamp = self.stamp()
         if stamp is not None and stamp == self._caught_up:
             return self.index
         if stamp is None and self.index.age() < FRESH_S:
@@ -173,6 +174,8 @@ class DecisionReader:
             if self._store is not None and not self.desk.settings.chroma_url:
                 release_chroma(self._store.client)
             self._store = None
+            if self._versions is not None:
+                self._versions.close()
 
 
 def _filter(desk: ChatDesk, query: DecisionQuery) -> DecisionFilter:

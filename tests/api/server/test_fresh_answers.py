@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.server import fresh
 from api.server.auth import caller_with
 from api.server.errors import install_error_handlers
-from api.server.fresh import FreshAnswers, kept_route
+from api.server.fresh import Fresh, FreshAnswers, kept_route
 from api.server.rate_limit import KeyBuckets, RateLimit, limited
 from core.api_keys import ApiKey
 
@@ -134,3 +134,18 @@ def test_the_kept_answers_are_dropped_past_their_byte_budget(
     again, third = served.n("?a=1"), served.n("?c=1")  # the third is over: all dropped
 
     assert [first, other, again, third, served.n("?a=1")] == [1, 2, 1, 3, 4]
+
+
+def test_a_plain_answer_is_kept_for_its_seconds_then_computed_again() -> None:
+    clock, computed = Clock(), []
+    kept: Fresh[int] = Fresh(1.0, clock)
+
+    def compute() -> int:
+        computed.append(clock.now)
+        return len(computed)
+
+    first, again = kept.get("ops", compute), kept.get("ops", compute)
+    clock.now = 1.0
+    later = kept.get("ops", compute)
+
+    assert (first, again, later) == (1, 1, 2) and kept.get("other", compute) == 3

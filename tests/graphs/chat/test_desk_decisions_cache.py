@@ -9,7 +9,6 @@ from core.types import Trace
 from graphs.chat.desk import ChatDesk
 from graphs.chat.desk_decisions import DecisionQuery, DecisionReader, decisions_page
 from memory.decision_cache import cache_file
-from memory.decision_index import DecisionFilter
 from memory.embeddings import text_embedder
 from memory.session_stores import RUNS_EMBEDDING
 from memory.store import open_chroma, release_chroma, vector_collection
@@ -62,22 +61,3 @@ def test_a_reader_opened_again_reads_only_the_new_traces(tmp_path: Path) -> None
     assert cache_file(tmp_path).is_file()
     assert first.index.records_read == 20 and again.index.records_read == 3
     assert page.total == 23 and [line.seq for line in page.decisions] == [22, 21]
-
-
-def test_a_shared_reader_following_a_stamp_catches_up_as_soon_as_it_moves(
-    tmp_path: Path,
-) -> None:
-    write_traces(tmp_path, "r", range(2))
-    stamp = ["v1"]
-    reader = DecisionReader(ChatDesk(desk_settings(tmp_path)))
-    reader.follow(lambda: stamp[0])
-    try:
-        reader.refreshed()
-        write_traces(tmp_path, "r", range(2, 4))
-        unmoved = reader.refreshed().page(DecisionFilter(), offset=0, limit=9).total
-        stamp[0] = "v2"
-        moved = reader.refreshed().page(DecisionFilter(), offset=0, limit=9).total
-    finally:
-        reader.close()
-
-    assert (unmoved, moved) == (2, 4)
