@@ -92,8 +92,8 @@ def load_snapshot(path: Path, store: str) -> IndexSnapshot | None:
     except FileNotFoundError:
         logger.debug("no decision index cache at %s: the index is read from the store", path)
         return None
-    except (OSError, ValueError) as error:
-        logger.debug("decision index cache %s ignored: unreadable (%s)", path, error)
+    except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested too deep
+        logger.debug("decision index cache %s ignored: unreadable (%r)", path, error)
         return None
     problem = _foreign(found, store)
     if problem is None:
@@ -128,6 +128,7 @@ class IndexCache:
         self._saved = index.version()
         self._last_write = -float("inf")
         self._timer: threading.Timer | None = None
+        self._warned = False
 
     def restore(self, traces: Collection, runs: Collection) -> bool:
         """Fill the index from the cache of this store, when there is one to trust and the
@@ -178,7 +179,11 @@ class IndexCache:
             try:
                 save_snapshot(self.path, IndexSnapshot(store, rows, heads))
             except (OSError, ValueError) as error:  # the cache is an aid: the server goes on
-                logger.warning("the decision index cache %s was not written: %s", self.path, error)
+                level = logging.DEBUG if self._warned else logging.WARNING
+                self._warned = True
+                logger.log(
+                    level, "the decision index cache %s was not written: %s", self.path, error
+                )
                 return
             finally:
                 with self._lock:

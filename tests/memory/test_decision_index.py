@@ -201,6 +201,7 @@ def test_a_store_pruned_since_the_cache_is_read_again_whole(tmp_path: Path) -> N
         lambda body: body.replace(b'"run_id":[0,0,0]', b'"run_id":[0,0,7]'),
         lambda body: body.replace(b'"refusal_code_sets":[[]]', b'"refusal_code_sets":[[7]]'),
         lambda body: b"[]",
+        lambda body: b"[" * 100_000,
     ],
     ids=[
         "truncated",
@@ -210,6 +211,7 @@ def test_a_store_pruned_since_the_cache_is_read_again_whole(tmp_path: Path) -> N
         "bad-position",
         "bad-code-set",
         "not-a-cache",
+        "nested-too-deep",
     ],
 )
 def test_a_damaged_cache_is_ignored_and_the_store_read(
