@@ -290,6 +290,9 @@ def main() -> None:
     if args.restart:
         restart(data)
         return
+    from memory.decision_cache import cache_file
+
+    cache_file(data).unlink(missing_ok=True)  # the first request's figure: the index read whole
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
     server = context.Process(target=serve, args=(data, ready), daemon=True)
