@@ -82,6 +82,8 @@ class OpenPage:
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     requested: list[str] = field(default_factory=list)
+    accept_dialogs: bool = True
+    """Whether the person at the page answers OK to its dialogs (confirm), or Cancel."""
 
 
 def dashboard_settings(data: Path) -> Settings:
@@ -186,7 +188,7 @@ def open_as(
         opened = OpenPage(context.new_page())
         opened.page.on("console", lambda message: _console_error(opened, message))
         opened.page.on("pageerror", lambda error: opened.errors.append(f"pageerror: {error}"))
-        opened.page.on("dialog", lambda dialog: _accept(opened, dialog))
+        opened.page.on("dialog", lambda dialog: _answer(opened, dialog))
         opened.page.on("request", lambda request: opened.requested.append(request.url))
         if state is None:
             log_in(opened.page, dashboard.url, dashboard.run.tokens[role])
@@ -213,9 +215,12 @@ def _console_error(opened: OpenPage, message: ConsoleMessage) -> None:
         opened.errors.append(f"console.error: {message.text} ({message.location})")
 
 
-def _accept(opened: OpenPage, dialog: Dialog) -> None:
+def _answer(opened: OpenPage, dialog: Dialog) -> None:
     opened.dialogs.append(f"{dialog.type}: {dialog.message}")
-    dialog.accept()
+    if opened.accept_dialogs:
+        dialog.accept()
+    else:
+        dialog.dismiss()
 
 
 def save_screenshot(page: Page, folder: Path, name: str) -> list[Path]:

@@ -151,6 +151,24 @@ def test_an_admins_halt_button_halts_and_risk_status_agrees(
     assert opened.errors == []
 
 
+def test_an_admin_who_cancels_the_confirmation_halts_nothing(
+    open_as: OpenAs, dashboard: Dashboard
+) -> None:
+    opened = open_as("admin")
+    opened.accept_dialogs = False
+    page = opened.page
+
+    page.click("button#halt")
+    page.evaluate("0")  # a round trip: a halt's request, sent in the click's handler, is seen
+    with dashboard.client("viewer") as client:
+        status = client.get("/v1/risk/status").json()
+
+    assert [d.split(":")[0] for d in opened.dialogs] == ["confirm"]
+    assert status["halted"] is False
+    assert not any(url.endswith("/v1/risk/halt") for url in opened.requested)
+    assert "trading" in (page.text_content("#halt-state") or "")
+
+
 @pytest.mark.parametrize("role", ["viewer", "trader"])
 def test_a_viewer_or_trader_sees_no_halt_button(open_as: OpenAs, role: str) -> None:
     page = open_as(role).page
