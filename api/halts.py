@@ -144,12 +144,22 @@ def _halt_on_the_log_only(
 
 
 def _served_for(settings: Settings, account: str | None) -> list[Path]:
-    from graphs.agent.pulse import all_pulses
-
+    """The served agents' data directories a switch of `account` (None: the global one)
+    reaches: those whose agent trades it, and those whose pulse cannot be read (a halt
+    errs on the side of reaching too far)."""
     roots = served_roots(settings.data_dir.expanduser().resolve())
     if account is None:
         return roots
-    return [root for root in roots if any(p.spec.account == account for p in all_pulses(root))]
+    return [root for root in roots if _may_trade(root, account)]
+
+
+def _may_trade(root: Path, account: str) -> bool:
+    from graphs.agent.pulse import all_pulses
+
+    try:
+        return any(pulse.spec.account == account for pulse in all_pulses(root))
+    except UserError:
+        return True
 
 
 def _on(settings: Settings, root: Path) -> Settings:

@@ -74,7 +74,8 @@ def serve(
 
     settings = load_settings(data_dir=data_dir, market=market)
     server = served_settings(settings.server, host=host, port=port, cors_origins=cors_origin)
-    check_host(server.host, allow_remote=allow_remote)
+    given_as = "--host" if host is not None else "[server] host ="
+    check_host(server.host, allow_remote=allow_remote, given_as=given_as)
     sock = bind(server.host, server.port)
     with (
         closing(sock),

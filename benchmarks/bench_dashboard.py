@@ -47,20 +47,9 @@ from graphs.chat.desk_base import ChatDesk
 from graphs.chat.desk_decisions import DecisionReader
 from graphs.chat.service import ChatEngine
 from memory.decision_index import DecisionFilter
+from tests.chromium import CHROMIUM, launch_chromium
 
 TARGET_S = 1.0
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    # without these Chromium reaches for the network at start (updates, sync, QUIC probes)
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAINT_TIMINGS = """() => new Promise((resolve) => {
     const navigation = performance.getEntriesByType('navigation')[0];
     const done = (paint) => resolve({
@@ -162,7 +151,7 @@ def first_paints(
 
     timings: list[dict[str, float]] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             context = browser.new_context(viewport={"width": 1440, "height": 1000})
             login = context.new_page()

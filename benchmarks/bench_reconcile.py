@@ -29,7 +29,8 @@ def one_reconcile(orders: int) -> float:
     from core.types import Order, OrderType, Side
     from tests.fake_exchange.plugin import CURRENCIES_FILE, MARKETS_FILE
     from tests.fake_exchange.server import FakeBinance
-    from tools.execution.ccxt_broker import CcxtBroker, RetryPolicy
+    from tools.execution.ccxt_broker import CcxtBroker
+    from tools.execution.exchange_calls import RetryPolicy
     from tools.execution.reconcile import reconcile
 
     markets = json.loads(MARKETS_FILE.read_text())

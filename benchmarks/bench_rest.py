@@ -21,6 +21,16 @@ decisions are written through the real trace store. Serves the real app (the rea
 Prints each route's requests, p50 and p99 in milliseconds (target: p99 <= 100 ms), the
 server's requests a second and CPU per request (its process's user and system time over
 the run, from /proc), and the first request's time (the decision index read from the store).
+
+    .venv/bin/python benchmarks/bench_rest.py --restart [--traces 100000]
+
+A restart instead, on a copy of the store in a temporary folder of its own (its writer lock
+and its cache its own, not the cached store's): the server started with no decision index
+cache (cold: every trace read from the store), stopped once it wrote its cache
+(DATA_DIR/cache/decision_index.json), and started again (warm); for each, the seconds from
+the server process's start to /readyz answering and to the first GET /v1/decisions answered
+(the index built or restored); then, in this process, a new `DecisionReader`'s first refresh
+without the cache and with it, and how many traces it read from the store.
 """
 
 from __future__ import annotations
@@ -194,6 +204,72 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def restart(store: Path) -> None:
+    """A start without the index cache, then one with the cache the first one wrote."""
+    from memory.decision_cache import cache_file
+
+    with tempfile.TemporaryDirectory(prefix="bench-rest-restart-") as scratch:
+        data = Path(scratch) / "data"
+        shutil.copytree(store, data, ignore=shutil.ignore_patterns("writer.lock", "cache"))
+        for name, written in (("cold (no cache)", cache_file(data)), ("warm (cache)", None)):
+            readyz, first, total = start_once(data, written)
+            print(
+                f"{name}: /readyz at {readyz:.2f} s, first GET /v1/decisions at {first:.2f} s "
+                f"from the server process's start ({first - readyz:.2f} s after /readyz; "
+                f"{total:,} decisions)"
+            )
+        cache_file(data).unlink()
+        for name in ("cold (no cache)", "warm (cache)"):
+            seconds, read = first_refresh(data)
+            print(
+                f"in process, {name}: the reader's first refresh (store opened, cache loaded, "
+                f"caught up) {seconds:.2f} s, {read:,} traces read from the store"
+            )
+
+
+def first_refresh(data: Path) -> tuple[float, int]:
+    """Seconds for a new `DecisionReader`'s first refresh, and the traces it read; closing it
+    writes its cache."""
+    from benchmarks.rest_store import ACCOUNT, settings_for
+    from graphs.chat.desk import ChatDesk
+    from graphs.chat.desk_decisions import DecisionReader
+
+    reader = DecisionReader(ChatDesk(settings_for(data), account=ACCOUNT))
+    try:
+        started = time.perf_counter()
+        reader.refreshed()
+        return time.perf_counter() - started, reader.index.records_read
+    finally:
+        reader.close()
+
+
+def start_once(data: Path, written: Path | None) -> tuple[float, float, int]:
+    """Seconds from the server process's start to /readyz and to the first decisions answer;
+    the server stopped once `written` exists (the cache it writes after its first read)."""
+    from benchmarks.rest_store import serve
+
+    context = multiprocessing.get_context("spawn")
+    ready = context.Queue()
+    started = time.perf_counter()
+    server = context.Process(target=serve, args=(data, ready), daemon=True)
+    server.start()
+    try:
+        url, token = ready.get(timeout=120)
+        with httpx.Client(base_url=url, headers={"X-API-Key": token}, timeout=300) as c:
+            while c.get("/readyz").status_code != 200:
+                time.sleep(0.01)
+            readyz = time.perf_counter() - started
+            total = c.get("/v1/decisions", params={"limit": 1}).json()["total"]
+            first = time.perf_counter() - started
+        deadline = time.monotonic() + 120
+        while written is not None and not written.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        server.terminate()
+        server.join(10)
+    return readyz, first, total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0)
@@ -201,6 +277,7 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=100_000)
     parser.add_argument("--load", choices=("httpx", "wrk"), default="httpx")
     parser.add_argument("--procs", type=int, default=2, help="httpx client processes")
+    parser.add_argument("--restart", action="store_true", help="cold and warm start times")
     args = parser.parse_args()
     if args.clients < 1 or args.procs < 1 or args.seconds <= 0:
         raise SystemExit("--clients and --procs take 1 or more, --seconds more than 0")
@@ -210,6 +287,12 @@ def main() -> None:
     from benchmarks.rest_store import cached_store, serve
 
     data = cached_store(args.traces)
+    if args.restart:
+        restart(data)
+        return
+    from memory.decision_cache import cache_file
+
+    cache_file(data).unlink(missing_ok=True)  # the first request's figure: the index read whole
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
     server = context.Process(target=serve, args=(data, ready), daemon=True)

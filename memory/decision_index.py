@@ -94,6 +94,8 @@ class DecisionIndex:
         self._heads: dict[str, int] = {}
         self._refreshed = -math.inf
         self._version = 0
+        self.records_read = 0
+        """Trace records read from the store, over every refresh."""
 
     def age(self) -> float:
         """Seconds since the last refresh (infinite before the first)."""
@@ -117,16 +119,33 @@ class DecisionIndex:
                 if head < known:
                     rows = {k: r for k, r in rows.items() if k[0] != run_id}
                     known = -1
-                for row in _read(traces, run_id, after=known):
+                for row in self._read(traces, run_id, after=known):
                     rows[(row.run_id, row.seq)] = row
             if len(rows) != traces.count():
-                rows = {(r.run_id, r.seq): r for r in _read(traces, None, after=-1)}
+                rows = {(r.run_id, r.seq): r for r in self._read(traces, None, after=-1)}
             ordered = sorted(rows.values())
             times = [row.ts for row in ordered]
             with self._lock:
                 self._rows, self._times, self._heads = ordered, times, heads
                 self._version += 1
             self._refreshed = time.monotonic()
+
+    def restore(self, rows: list[DecisionRow], heads: dict[str, int]) -> bool:
+        """Start from rows and run heads kept from an earlier reader (sorted oldest first), so
+        the first refresh reads only what was written since; False, and nothing changed, when
+        this index holds rows already."""
+        with self._refreshing, self._lock:
+            if self._version:
+                return False
+            self._rows, self._times, self._heads = rows, [row.ts for row in rows], dict(heads)
+            self._version += 1
+            return True
+
+    def snapshot(self) -> tuple[int, list[DecisionRow], dict[str, int]]:
+        """The version, rows and run heads, as of one refresh (the lists are not changed
+        afterwards: a refresh replaces them)."""
+        with self._lock:
+            return self._version, self._rows, dict(self._heads)
 
     def page(self, where: DecisionFilter, *, offset: int, limit: int) -> DecisionPage:
         """The matching decisions, newest first, `limit` of them after the first `offset`."""
@@ -144,6 +163,19 @@ class DecisionIndex:
             rows[i] for i in range(low, high) if rows[i].equity is not None and where.keeps(rows[i])
         ]
         return recorded[-limit:]
+
+    def _read(self, traces: Collection, run_id: str | None, *, after: int) -> list[DecisionRow]:
+        """The traces of `run_id` past `after` (of every run when None)."""
+        where: dict[str, Any] | None = None
+        if run_id is not None:
+            where = {"$and": [{"run_id": run_id}, {"seq": {"$gt": after}}]}
+        read = [
+            _row(meta)
+            for page in pages(traces, ["metadatas"], where=where, size=PAGE)
+            for meta in page["metadatas"] or []
+        ]
+        self.records_read += len(read)
+        return read
 
     def refusal_counts(self, where: DecisionFilter) -> Counter[str]:
         """How many times each refusal code denied a matching decision."""
@@ -187,17 +219,6 @@ def _heads(runs: Collection) -> dict[str, int]:
             head = meta.get("head_seq")
             heads[run_id] = head if isinstance(head, int) else -1
     return heads
-
-
-def _read(traces: Collection, run_id: str | None, *, after: int) -> list[DecisionRow]:
-    where: dict[str, Any] | None = None
-    if run_id is not None:
-        where = {"$and": [{"run_id": run_id}, {"seq": {"$gt": after}}]}
-    return [
-        _row(meta)
-        for page in pages(traces, ["metadatas"], where=where, size=PAGE)
-        for meta in page["metadatas"] or []
-    ]
 
 
 def _row(meta: Mapping[str, Any]) -> DecisionRow:

@@ -754,6 +754,7 @@ ROWS: dict[str, Row] = {
         why=f"{SERVING_WHY}, Ctrl-C stops it",
         expect=(
             "serving the chat at http://127.0.0.1:",
+            "dashboard at http://127.0.0.1:",
             "OpenAPI docs at http://127.0.0.1:",
             "stopped: the threads are kept, the data directory released",
         ),
@@ -795,8 +796,8 @@ ROWS: dict[str, Row] = {
         expect=('"account":"chat"', '"cash":10000.0', '"GET /v1/portfolio HTTP/1.1" 200'),
     ),
     ADMIN_CREATE: Row(expect=("key ops (admin) created",)),
-    "tradegraph keys create --name ops --role admin": Row(
-        expect=("key ops (admin) created", "shown this once"), check=_token_alone
+    "tradegraph keys create --name dana --role admin": Row(
+        expect=("key dana (admin) created", "shown this once"), check=_token_alone
     ),
     "tradegraph keys create --name wall --role viewer": Row(
         expect=("key wall (viewer) created", "shown this once"), check=_token_alone

@@ -33,12 +33,13 @@ GRACE_S: Final = 5
 START_TIMEOUT_S: Final = 30.0
 
 
-def check_host(host: str, *, allow_remote: bool) -> None:
-    """One line refusing a host other machines could reach, unless `allow_remote`."""
+def check_host(host: str, *, allow_remote: bool, given_as: str = "--host") -> None:
+    """One line refusing a host other machines could reach, unless `allow_remote`; the line
+    names the host as it was given (`given_as`: the flag, or the setting)."""
     if allow_remote or is_loopback(host):
         return
     raise UserError(
-        f"--host {host} would let other machines reach the API, whose keys travel in clear "
+        f"{given_as} {host} would let other machines reach the API, whose keys travel in clear "
         "over HTTP: keep 127.0.0.1 (put a TLS proxy in front), or add --allow-remote to mean it"
     )
 

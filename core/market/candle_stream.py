@@ -18,10 +18,27 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from core.types import timeframe_seconds
+from core.types import Candle, timeframe_seconds
 
 Row = list[Any]
 """A ccxt OHLCV row: [open time ms, open, high, low, close, volume]."""
+
+
+def complete_row(row: Sequence[Any]) -> bool:
+    """Whether an exchange's row has every price (some send nulls for a candle in progress)."""
+    return len(row) >= 6 and all(value is not None for value in row[:5])
+
+
+def row_candle(row: Row) -> Candle:
+    return Candle(
+        ts=int(row[0]),
+        open=float(row[1]),
+        high=float(row[2]),
+        low=float(row[3]),
+        close=float(row[4]),
+        volume=float(row[5] or 0.0),
+    )
+
 
 _CLOSE_TIMEOUT_S: Final = 5.0
 _RECENT_PERIODS: Final = 2  # candles older than this are final: not passed on again

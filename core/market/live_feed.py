@@ -24,7 +24,14 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from core.errors import UserError
-from core.market.candle_stream import CandleStream, Row, StreamEndedError, describe
+from core.market.candle_stream import (
+    CandleStream,
+    Row,
+    StreamEndedError,
+    complete_row,
+    describe,
+    row_candle,
+)
 from core.market.exchange import check_market, fetch_exchange_ohlcv, instrument_rules
 from core.market.live_sources import ExchangeSource, FeedEvent, exchange_sources
 from core.market.series import CandleSeries
@@ -276,7 +283,7 @@ class ExchangeFeed:
         for table in (*self._streamed.values(), *self._polled.values()):
             for ts in [ts for ts in table if ts < self._cursor]:
                 del table[ts]
-        candles = {s: _candle(rows[s]) for s in self._symbols if s in rows}
+        candles = {s: row_candle(rows[s]) for s in self._symbols if s in rows}
         return due + self._period, candles
 
     def _poll(self, symbol: str, since: int, now: int) -> None:
@@ -286,7 +293,7 @@ class ExchangeFeed:
         rows = exchange.fetch_ohlcv(symbol, self._timeframe, since=since, limit=limit) or []
         for row in rows:
             ts = int(row[0])
-            if ts >= since and ts + self._period <= now and _complete(row):
+            if ts >= since and ts + self._period <= now and complete_row(row):
                 self._polled[symbol][ts] = list(row)
 
     # -- streaming -----------------------------------------------------------------------------
@@ -320,7 +327,7 @@ class ExchangeFeed:
             self._fall_back(failed.reason, now)
             return
         for update in updates:
-            if _complete(update.row) and int(update.row[0]) >= (self._cursor or 0):
+            if complete_row(update.row) and int(update.row[0]) >= (self._cursor or 0):
                 self._streamed[update.symbol][int(update.row[0])] = update.row
         if updates:
             self._stream_seen = now
@@ -403,21 +410,6 @@ def open_exchange_feed(
 ) -> ExchangeFeed:
     """The feed an `exchange:NAME[,NAME...]` spec names (options as for ExchangeFeed)."""
     return ExchangeFeed(exchange_sources(spec), symbols, timeframe, **options)
-
-
-def _complete(row: Sequence[Any]) -> bool:
-    return len(row) >= 6 and all(value is not None for value in row[:5])
-
-
-def _candle(row: Row) -> Candle:
-    return Candle(
-        ts=int(row[0]),
-        open=float(row[1]),
-        high=float(row[2]),
-        low=float(row[3]),
-        close=float(row[4]),
-        volume=float(row[5] or 0.0),
-    )
 
 
 def _hhmm(ms: int) -> str:

@@ -17,6 +17,7 @@ from graphs.chat.desk_stores import storage, store_files
 from graphs.chat.desk_tools_audit import WhyView, iso, why_view
 from memory.audit import load_trace
 from memory.audit_store import AuditStore, open_audit_store, parse_trace_ref
+from memory.decision_cache import IndexCache, cache_file
 from memory.decision_index import DecisionFilter, DecisionIndex, DecisionRow
 from memory.recall_lookup import lessons_by_id, situations_by_id
 from memory.store import release_chroma
@@ -121,6 +122,9 @@ class DecisionReader:
     The index is caught up exactly when the stores changed (`stamp`: the version of their
     SQLite files, `core.store_version`); without a stamp (stores at a URL, a busy file), at
     most `FRESH_S` late.
+
+    The index is kept in the data directory's cache (`memory.decision_cache`) once it changed,
+    and started from it when the store opens: a restarted server reads only what is new.
     """
 
     def __init__(self, desk: ChatDesk) -> None:
@@ -131,6 +135,7 @@ class DecisionReader:
         files = store_files(desk)
         self._versions = None if files is None else SqliteVersions(files)
         self._caught_up: Stamp | None = None
+        self.cache = IndexCache(cache_file(desk.root), self.index)
 
     def stamp(self) -> Stamp | None:
         """The version of the desk's stores (traces, ledger, risk state): equal stamps mean
@@ -144,6 +149,7 @@ class DecisionReader:
                 self.desk.settings.chroma_url or (self.desk.root / "chroma").is_dir()
             ):
                 self._store = open_audit_store(self.desk.root, self.desk.settings.chroma_url)
+                self.cache.restore(self._store.traces, self._store.runs)
             return self._store
 
     def refreshed(self) -> DecisionIndex:
@@ -157,10 +163,13 @@ class DecisionReader:
         store = self.store()
         if store is not None:
             self.index.refresh(store.traces, store.runs)
+            self.cache.changed()
         self._caught_up = stamp
         return self.index
 
     def close(self) -> None:
+        """Let the store go, the index's last change written to the cache first."""
+        self.cache.close()
         with self._lock:
             if self._store is not None and not self.desk.settings.chroma_url:
                 release_chroma(self._store.client)

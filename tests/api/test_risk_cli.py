@@ -219,3 +219,18 @@ def test_a_cli_halt_of_an_account_reaches_only_the_agent_trading_it(tmp_path):
     assert "other  global kill switch ACTIVE" in ours.stdout
     assert "HALTED" not in theirs.stdout
     assert "HALTED" in account.stdout
+
+
+def test_an_account_halt_reaches_a_served_agent_whose_pulse_cannot_be_read(tmp_path):
+    held = _served_agent(tmp_path, "held", "agent-held")
+    (held / "agents" / "held.json").write_text("{not json")
+
+    halt = tradegraph(
+        "risk", "halt", "--account", "agent-held", "--reason", "pulse damaged",
+        "--data-dir", str(tmp_path),
+    )  # fmt: skip
+    ours = tradegraph("risk", "status", "--data-dir", str(tmp_path), env={"COLUMNS": "200"})
+
+    assert halt.returncode == 0, halt.stderr
+    assert "Also halted: served agent(s) held" in halt.stdout
+    assert "account agent-held HALTED" in ours.stdout

@@ -1,11 +1,26 @@
 """The decision index a long-lived reader keeps: it catches up with a run that wrote more,
-with a new run, and with a store that lost traces, and pages newest first under filters."""
+with a new run, and with a store that lost traces, and pages newest first under filters; its
+cache lets a restarted reader read only what is new, and is never trusted when it is damaged,
+foreign, or half written."""
 
 from __future__ import annotations
 
+import logging
+import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from core.types import BreakerEvent, Trace
+from memory.decision_cache import (
+    FORMAT,
+    IndexCache,
+    cache_file,
+    load_snapshot,
+    store_identity,
+)
 from memory.decision_index import DecisionFilter, DecisionIndex
 from memory.embeddings import text_embedder
 from memory.store import open_chroma, vector_collection
@@ -130,3 +145,182 @@ def test_rows_keep_the_close_refusal_codes_and_breaker_events_for_the_dashboard(
     }  # fmt: skip
     assert [r.seq for r in index.breaker_events(DecisionFilter(), limit=5)] == [0]
     assert index.version() > before
+
+
+def cached(index: DecisionIndex, path: Path, store: Store, every_s: float = 0.0) -> IndexCache:
+    cache = IndexCache(path, index, every_s=every_s)
+    cache.restore(store.traces, store.runs)
+    return cache
+
+
+def test_a_restart_reads_only_the_traces_written_since_the_cache(tmp_path: Path) -> None:
+    store, path = Store(tmp_path), cache_file(tmp_path)
+    store.write("a", [trace("a", i, START + i * HOUR) for i in range(5)])
+    before = DecisionIndex()
+    cache = cached(before, path, store)
+    before.refresh(store.traces, store.runs)
+    cache.close()
+    store.write("a", [trace("a", i, START + i * HOUR) for i in range(5, 7)])
+    store.write("b", [trace("b", 0, START + 10 * HOUR, "approved")])
+
+    after = DecisionIndex()
+    restored = IndexCache(path, after).restore(store.traces, store.runs)
+    after.refresh(store.traces, store.runs)
+    page = after.page(DecisionFilter(), offset=0, limit=3)
+
+    assert restored is True
+    assert after.records_read == 3
+    assert page.total == 8
+    assert [(r.run_id, r.seq) for r in page.rows] == [("b", 0), ("a", 6), ("a", 5)]
+
+
+def test_a_store_pruned_since_the_cache_is_read_again_whole(tmp_path: Path) -> None:
+    store, path = Store(tmp_path), cache_file(tmp_path)
+    store.write("a", [trace("a", i, START + i * HOUR) for i in range(4)])
+    before = DecisionIndex()
+    cache = cached(before, path, store)
+    before.refresh(store.traces, store.runs)
+    cache.close()
+    store.traces.delete(ids=[trace_id("a", 0)])
+
+    after = DecisionIndex()
+    cached(after, path, store)
+    after.refresh(store.traces, store.runs)
+
+    assert after.records_read == 3
+    assert [r.seq for r in after.page(DecisionFilter(), offset=0, limit=10).rows] == [3, 2, 1]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda body: body[: len(body) // 2],
+        lambda body: b"\x00\xff not json",
+        lambda body: body.replace(b'"format":%d' % FORMAT, b'"format":99'),
+        lambda body: body.replace(b'"seq":[0,1,2]', b'"seq":[0,1]'),
+        lambda body: body.replace(b'"run_id":[0,0,0]', b'"run_id":[0,0,7]'),
+        lambda body: body.replace(b'"refusal_code_sets":[[]]', b'"refusal_code_sets":[[7]]'),
+        lambda body: b"[]",
+        lambda body: b"[" * 100_000,
+    ],
+    ids=[
+        "truncated",
+        "garbage",
+        "other-format",
+        "short-column",
+        "bad-position",
+        "bad-code-set",
+        "not-a-cache",
+        "nested-too-deep",
+    ],
+)
+def test_a_damaged_cache_is_ignored_and_the_store_read(
+    tmp_path: Path, damage: Callable[[bytes], bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    store, path = Store(tmp_path), cache_file(tmp_path)
+    store.write("a", [trace("a", i, START + i * HOUR) for i in range(3)])
+    before = DecisionIndex()
+    cache = cached(before, path, store)
+    before.refresh(store.traces, store.runs)
+    cache.close()
+    path.write_bytes(damage(path.read_bytes()))
+
+    after = DecisionIndex()
+    with caplog.at_level(logging.DEBUG, logger="memory.decision_cache"):
+        restored = IndexCache(path, after).restore(store.traces, store.runs)
+    after.refresh(store.traces, store.runs)
+
+    assert restored is False
+    assert "ignored" in caplog.text
+    assert after.records_read == 3 and after.page(DecisionFilter(), offset=0, limit=9).total == 3
+
+
+def test_the_cache_of_another_store_is_ignored(tmp_path: Path) -> None:
+    other, mine = Store(tmp_path / "other"), Store(tmp_path / "mine")
+    other.write("a", [trace("a", i, START + i * HOUR) for i in range(3)])
+    mine.write("a", [trace("a", i, START + i * HOUR, "denied") for i in range(3)])
+    path = cache_file(tmp_path / "mine")
+    foreign = DecisionIndex()
+    cache = cached(foreign, path, other)
+    foreign.refresh(other.traces, other.runs)
+    cache.close()
+
+    index = DecisionIndex()
+    restored = IndexCache(path, index).restore(mine.traces, mine.runs)
+    index.refresh(mine.traces, mine.runs)
+
+    assert restored is False
+    assert {r.verdict for r in index.page(DecisionFilter(), offset=0, limit=9).rows} == {"denied"}
+
+
+def test_a_write_that_fails_leaves_the_last_whole_cache_and_no_stray_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, path = Store(tmp_path), cache_file(tmp_path)
+    store.write("a", [trace("a", i, START + i * HOUR) for i in range(2)])
+    index = DecisionIndex()
+    cache = cached(index, path, store)
+    index.refresh(store.traces, store.runs)
+    cache.close()
+    whole = path.read_bytes()
+    store.write("a", [trace("a", 2, START + 2 * HOUR)])
+    index.refresh(store.traces, store.runs)
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    cache.close()
+
+    assert path.read_bytes() == whole
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_changes_are_written_at_most_every_few_seconds_and_the_last_on_close(
+    tmp_path: Path,
+) -> None:
+    store, path = Store(tmp_path), cache_file(tmp_path)
+    store.write("a", [trace("a", 0, START)])
+    index = DecisionIndex()
+    cache = cached(index, path, store, every_s=60.0)
+    index.refresh(store.traces, store.runs)
+    cache.changed()
+    deadline = time.monotonic() + 10
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first = load_snapshot(path, store_identity(store.traces, store.runs))
+    store.write("a", [trace("a", 1, START + HOUR)])
+    index.refresh(store.traces, store.runs)
+    cache.changed()
+    time.sleep(0.2)
+    waiting = load_snapshot(path, store_identity(store.traces, store.runs))
+
+    cache.close()
+    last = load_snapshot(path, store_identity(store.traces, store.runs))
+
+    assert first is not None and waiting is not None and last is not None
+    assert len(first.rows) == 1 and len(waiting.rows) == 1
+    assert last.heads == {"a": 1} and [r.seq for r in last.rows] == [0, 1]
+
+
+def test_the_cache_keeps_every_field_of_the_rows(tmp_path: Path) -> None:
+    store, path = Store(tmp_path), cache_file(tmp_path)
+    tripped = BreakerEvent(ts=START, kind="trip", breaker="drawdown", stage="halt", reason="dd")
+    denied = trace("a", 0, START, "denied").model_copy(
+        update={
+            "features": {"close": 42_000.5},
+            "refusals": ("MAX_POSITION_EXCEEDED: over the cap",),
+            "breaker_events": (tripped,),
+        }
+    )
+    store.write("a", [denied, trace("a", 1, START + HOUR)])
+    before = DecisionIndex()
+    cache = cached(before, path, store)
+    before.refresh(store.traces, store.runs)
+    cache.close()
+
+    after = DecisionIndex()
+    IndexCache(path, after).restore(store.traces, store.runs)
+
+    assert after.snapshot()[1:] == before.snapshot()[1:]
+    assert after.snapshot()[1][0].codes == ("MAX_POSITION_EXCEEDED",)

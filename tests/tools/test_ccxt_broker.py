@@ -9,7 +9,7 @@ from decimal import Decimal
 import ccxt
 import pytest
 
-from core.errors import UserError
+from core.errors import BrokerError, UserError
 from core.execution_mode import LIVE_CONFIRMATION_FLAG, allowed_exchange_access
 from core.ledger import Ledger
 from core.settings import ExecutionSettings
@@ -17,14 +17,13 @@ from core.types import Approved, Order, OrderType, Side
 from risk.approval import UnapprovedOrderError, mint
 from tests.fake_exchange.server import FaultKind, Lost
 from tests.support import T0, candle
-from tools.execution.ccxt_broker import (
-    BrokerError,
-    CcxtBroker,
+from tools.execution.ccxt_broker import CcxtBroker
+from tools.execution.exchange_access import open_exchange
+from tools.execution.exchange_calls import (
     ExchangeUnavailableError,
     OrderRejectedError,
     RetryPolicy,
 )
-from tools.execution.exchange_access import open_exchange
 
 BTC = "BTC/USDT"
 FAST = RetryPolicy(initial_s=0.01, max_s=0.05, deadline_s=5.0)

@@ -10,7 +10,8 @@ from risk.approval import mint
 from tests.fake_exchange.server import FaultKind
 from tests.support import T0, candle
 from tests.tools.test_ccxt_broker import BTC, FAST, _order
-from tools.execution.ccxt_broker import CcxtBroker, ExchangeUnreachableError
+from tools.execution.ccxt_broker import CcxtBroker
+from tools.execution.exchange_calls import ExchangeUnreachableError
 from tools.execution.reconcile import EXTERNAL, reconcile
 
 
@@ -21,12 +22,12 @@ def ledger(tmp_path):
     opened.close()
 
 
-def _broker(fake_binance, ledger, events=None, *, native_stops=True):
+def _broker(fake_binance, ledger, events=None, *, native_stops=True, retry=FAST):
     exchange = fake_binance.ccxt(timeout=300)
     if not native_stops:
         exchange.has["createStopLossOrder"] = False
     sink = None if events is None else events.append
-    return CcxtBroker(exchange, ledger, retry=FAST, on_event=sink)
+    return CcxtBroker(exchange, ledger, retry=retry, on_event=sink)
 
 
 def test_a_filled_entry_rests_its_stop_on_the_exchange_and_the_trigger_is_recorded(
@@ -134,10 +135,10 @@ def test_reconcile_closes_a_position_the_exchange_no_longer_holds(fake_binance, 
 
 def test_after_a_lost_answer_nothing_is_sent_before_the_order_is_resolved(fake_binance, ledger):
     events = []
-    broker = _broker(fake_binance, ledger, events)
+    quick = type(FAST)(initial_s=0.01, max_s=0.02, deadline_s=0.5)
+    broker = _broker(fake_binance, ledger, events, retry=quick)
     for _ in range(40):  # every retry within the deadline times out
         fake_binance.fail_next(FaultKind.TIMEOUT, method="POST", path="/api/v3/order")
-    broker._retry = type(FAST)(initial_s=0.01, max_s=0.02, deadline_s=0.5)
     with pytest.raises(ExchangeUnreachableError):
         broker.submit(mint(_order(limit=29000.0, qty=0.1)))
     fake_binance.faults.clear()

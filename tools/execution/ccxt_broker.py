@@ -9,7 +9,7 @@ Behind the same port as the paper broker. What it guarantees:
 - network faults (timeouts, dropped connections, 429, 5xx) are retried with exponential
   backoff and jitter within a deadline; each `ExchangeNotAvailable` is reported to `on_error`
   (for the error-rate breaker), and one that outlasts the deadline is an
-  `ExchangeUnavailableError`;
+  `ExchangeUnavailableError` (`tools.execution.exchange_calls`);
 - refusals (insufficient funds, invalid orders) are not retried: the order is marked rejected
   in the ledger with the reason, and `OrderRejectedError` is raised;
 - every exchange trade is recorded once, by trade id, with the exchange's price and fee, so
@@ -24,22 +24,20 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import ccxt
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
 
 from core.backends import LedgerStore
 from core.errors import BrokerError
 from core.types import Approved, Candle, Fill, Order, OrderType, Portfolio, Side, TraceEvent
 from risk.approval import verify
+from tools.execution.exchange_calls import (
+    ErrorSink,
+    ExchangeCalls,
+    OrderRejectedError,
+    RetryPolicy,
+)
 from tools.execution.exchange_stops import (
     held_stop_exit,
     is_stop,
@@ -47,46 +45,17 @@ from tools.execution.exchange_stops import (
     stop_params,
     supports_native_stops,
 )
-from tools.execution.exchange_trades import fill_from_trade, new_trades, redact
+from tools.execution.exchange_trades import fill_from_trade, new_trades
 from tools.execution.log_redaction import keep_out_of_logs
 from tools.fills import stop_triggered
 
 log = logging.getLogger(__name__)
 
-ERROR_SOURCE = "exchange"
 REFUSALS = (ccxt.InsufficientFunds, ccxt.InvalidOrder, ccxt.BadRequest)
 """Answers that retrying cannot change: the order is recorded as rejected."""
 DONE_STATUSES = frozenset({"closed", "canceled", "cancelled", "expired", "rejected"})
 
 
-class ExchangeUnavailableError(BrokerError):
-    """The exchange answered "not available" (5xx, maintenance) until the deadline passed;
-    each such answer was reported to `on_error` already."""
-
-    counts_as_error = False
-
-
-class ExchangeUnreachableError(BrokerError):
-    """Timeouts, dropped connections or rate limits outlasted the deadline."""
-
-
-class OrderRejectedError(BrokerError):
-    """The exchange refused the order (recorded as rejected in the ledger, with the reason)."""
-
-    counts_as_error = False
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter, from `initial_s` up to `max_s`, for `deadline_s`."""
-
-    initial_s: float = 0.2
-    max_s: float = 5.0
-    deadline_s: float = 30.0
-
-
-ErrorSink = Callable[[str, str], None]
-"""Called with (source, detail) for each failure the error-rate breaker should count."""
 EventSink = Callable[[TraceEvent], None]
 """Hears of each correction the broker makes to the ledger (for the next trace)."""
 
@@ -106,10 +75,8 @@ class CcxtBroker:
     ) -> None:
         self._exchange = exchange
         self._ledger = ledger
-        self._retry = retry or RetryPolicy()
-        self._on_error = on_error
+        self._calls = ExchangeCalls(exchange, retry or RetryPolicy(), on_error, sleep)
         self._on_event = on_event
-        self._sleep = sleep
         self._filled_seen: dict[str, float] = {}
         self._native_stops = supports_native_stops(exchange)
         self._unsure = False
@@ -148,13 +115,13 @@ class CcxtBroker:
         try:
             placed = self._place(order, look_up_first=known is not None)
         except REFUSALS as exc:
-            reason = self._clean(f"{type(exc).__name__}: {exc}")
+            reason = self._calls.clean(f"{type(exc).__name__}: {exc}")
             self._ledger.reject(order.client_order_id, reason)
             log.warning("order %s rejected: %s", order.client_order_id, reason)
             raise OrderRejectedError(f"order {order.client_order_id} rejected: {reason}") from None
         except ccxt.BaseError as exc:  # still pending: looked up before anything else is sent
             self._unsure = True
-            self._raise_typed(exc)
+            self._calls.raise_typed(exc)
         self.sync(order, placed)
 
     def resolve_unknown(self) -> None:
@@ -186,7 +153,7 @@ class CcxtBroker:
         mine = [o for o in self._ledger.pending_orders() if o.symbol == symbol]
         if not mine:
             return []
-        open_orders = self._call(self._exchange.fetch_open_orders, symbol)
+        open_orders = self._calls.call(self._exchange.fetch_open_orders, symbol)
         by_client_id = {o.get("clientOrderId"): o for o in open_orders}
         fills: list[Fill] = []
         for order in mine:
@@ -218,7 +185,7 @@ class CcxtBroker:
         for order in chosen:
             # Filled or gone meanwhile: the lookup below tells which.
             with contextlib.suppress(ccxt.OrderNotFound):
-                self._call(
+                self._calls.call(
                     self._exchange.cancel_order,
                     None,
                     order.symbol,
@@ -241,7 +208,7 @@ class CcxtBroker:
         """The exchange's order: adopted when the lookup finds it, else sent. A send is only
         ever repeated after a lookup that did not find it."""
         look_up = look_up_first
-        for attempt in self._retrying():
+        for attempt in self._calls.retrying():
             with attempt:
                 if look_up:
                     found = self._lookup_once(order)
@@ -271,7 +238,7 @@ class CcxtBroker:
 
     def fetch(self, method: Callable[..., Any], *args: Any) -> Any:
         """`method(*args)` on the exchange, faults retried (for reconciliation's bulk reads)."""
-        return self._call(method, *args)
+        return self._calls.call(method, *args)
 
     def lookup(self, order: Order) -> Mapping[str, Any] | None:
         """The exchange's order with `order`'s client id, None when it has none."""
@@ -279,7 +246,7 @@ class CcxtBroker:
 
     def _lookup(self, order: Order) -> Mapping[str, Any] | None:
         """The exchange's order with our client id, None when it has none; faults retried."""
-        result: Mapping[str, Any] | None = self._call(self._lookup_once, order)
+        result: Mapping[str, Any] | None = self._calls.call(self._lookup_once, order)
         return result
 
     def _lookup_once(self, order: Order) -> Mapping[str, Any] | None:
@@ -321,7 +288,9 @@ class CcxtBroker:
         fills: list[Fill] = []
         if filled > self._filled_seen.get(coid, 0.0):
             if trades is None:
-                trades = self._call(self._exchange.fetch_order_trades, seen["id"], order.symbol)
+                trades = self._calls.call(
+                    self._exchange.fetch_order_trades, seen["id"], order.symbol
+                )
             market = self._exchange.market(order.symbol)
             fresh = new_trades(trades, self._ledger.trade_ids(coid))
             for index, trade in enumerate(fresh):
@@ -381,52 +350,3 @@ class CcxtBroker:
         log.info("%s: %s", event.kind, event.detail)
         if self._on_event is not None:
             self._on_event(event)
-
-    # -- retries -------------------------------------------------------------------------------
-
-    def _retrying(self) -> Retrying:
-        policy = self._retry
-        return Retrying(
-            retry=retry_if_exception_type(ccxt.NetworkError),
-            wait=wait_exponential_jitter(
-                multiplier=policy.initial_s, max=policy.max_s, jitter=policy.initial_s
-            ),
-            stop=stop_after_delay(policy.deadline_s),
-            sleep=self._sleep,
-            before_sleep=self._note_failure,
-            reraise=True,
-        )
-
-    def _call(self, method: Callable[..., Any], *args: Any) -> Any:
-        """`method(*args)` with network faults retried; what outlasts the deadline is typed."""
-        try:
-            for attempt in self._retrying():
-                with attempt:
-                    return method(*args)
-        except ccxt.OrderNotFound:
-            raise  # an answer, not a failure: the caller decides what it means
-        except ccxt.BaseError as exc:
-            self._raise_typed(exc)
-        raise AssertionError("unreachable: tenacity reraises the last failure")
-
-    def _note_failure(self, state: RetryCallState) -> None:
-        failure = state.outcome.exception() if state.outcome is not None else None
-        detail = self._clean(f"{type(failure).__name__}: {failure}")
-        log.warning("exchange call failed (attempt %d), retrying: %s", state.attempt_number, detail)
-        if isinstance(failure, ccxt.ExchangeNotAvailable) and self._on_error is not None:
-            self._on_error(ERROR_SOURCE, detail)
-
-    def _raise_typed(self, exc: ccxt.BaseError) -> NoReturn:
-        """A ccxt failure as our typed error, its text cleaned of secrets (and not chained, so
-        a traceback shows nothing the cleaning missed)."""
-        detail = self._clean(f"{type(exc).__name__}: {exc}")
-        if isinstance(exc, ccxt.ExchangeNotAvailable):
-            if self._on_error is not None:
-                self._on_error(ERROR_SOURCE, detail)
-            raise ExchangeUnavailableError(f"exchange not available: {detail}") from None
-        if isinstance(exc, ccxt.NetworkError):
-            raise ExchangeUnreachableError(f"exchange unreachable: {detail}") from None
-        raise BrokerError(f"exchange error: {detail}") from None
-
-    def _clean(self, text: str) -> str:
-        return redact(text, (self._exchange.apiKey, self._exchange.secret))

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 import pytest
@@ -36,22 +36,11 @@ from graphs.session import SessionPlan, run_session
 from memory.store import existing_collection, open_chroma, release_chroma
 from memory.traces import COLLECTION, load_run
 from tests.api.server.server_support import make_keys
+from tests.chromium import CHROMIUM, launch_chromium
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, StorageState
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    # without these Chromium reaches for the network at start (updates, sync, QUIC probes)
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
 ACCOUNT = "desk"
 RUN_ID = "dash-run"
 MARKET = "synthetic:5"
@@ -86,11 +75,13 @@ class Dashboard:
 
 @dataclass
 class OpenPage:
-    """A logged-in page, the errors its console and scripts reported, the dialogs it opened."""
+    """A logged-in page, the errors its console and scripts reported, the dialogs it opened
+    and the URLs it requested."""
 
     page: Page
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    requested: list[str] = field(default_factory=list)
 
 
 def dashboard_settings(data: Path) -> Settings:
@@ -110,7 +101,7 @@ def latest_decision_ids(data: Path, run_id: str, count: int) -> tuple[str, ...]:
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory: pytest.TempPathFactory) -> FinishedRun:
     """A short real paper replay on the synthetic market, finished before the server starts:
-    the stress analyst trades, is denied (refusal codes) and holds."""
+    the stress analyst trades a few times and is denied the rest (refusal codes)."""
     data = tmp_path_factory.mktemp("dashboard")
     settings = dashboard_settings(data)
     info, series = open_market(MarketRequest(spec=MARKET, bars=BARS))
@@ -147,7 +138,7 @@ def browser() -> Iterator[Browser]:
     except ImportError:
         pytest.skip("playwright is not installed: python3 dev.py test installs the dev group")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        launched = launch_chromium(playwright)
         yield launched
         launched.close()
 
@@ -168,23 +159,41 @@ def resume_if_halted(dashboard: Dashboard) -> None:
             assert answer.status_code == 200, answer.text
 
 
+class OpenAs(Protocol):
+    def __call__(self, role: str, *, through_form: bool = False) -> OpenPage: ...
+
+
+@pytest.fixture(scope="module")
+def signed_in() -> dict[str, StorageState]:
+    """The browser state (the session cookie) of each role's first sign-in in the module."""
+    return {}
+
+
 @pytest.fixture
 def open_as(
-    browser: Browser, dashboard: Dashboard, trading: None
-) -> Iterator[Callable[[str], OpenPage]]:
-    """Opens the dashboard in a fresh browser context and logs in through the login form with
-    the key of the given role; every context is closed after the test."""
+    browser: Browser, dashboard: Dashboard, signed_in: dict[str, StorageState], trading: None
+) -> Iterator[OpenAs]:
+    """Opens the dashboard as a key of the given role, in a fresh browser context: signed in
+    through the login form the first time (or when `through_form`), later with the session
+    cookie that sign-in got; every context is closed after the test."""
     contexts = []
 
-    def open_page(role: str) -> OpenPage:
-        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    def open_page(role: str, *, through_form: bool = False) -> OpenPage:
+        state = None if through_form else signed_in.get(role)
+        context = browser.new_context(viewport={"width": 1440, "height": 1000}, storage_state=state)
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         opened = OpenPage(context.new_page())
         opened.page.on("console", lambda message: _console_error(opened, message))
         opened.page.on("pageerror", lambda error: opened.errors.append(f"pageerror: {error}"))
         opened.page.on("dialog", lambda dialog: _accept(opened, dialog))
-        log_in(opened.page, dashboard.url, dashboard.run.tokens[role])
+        opened.page.on("request", lambda request: opened.requested.append(request.url))
+        if state is None:
+            log_in(opened.page, dashboard.url, dashboard.run.tokens[role])
+            signed_in[role] = context.storage_state()
+        else:
+            opened.page.goto(f"{dashboard.url}/")
+            opened.page.wait_for_selector("#whoami")
         return opened
 
     yield open_page

@@ -92,3 +92,14 @@ def test_an_origin_with_a_path_or_a_wildcard_is_one_line(tmp_path: Path) -> None
 
     assert_one_line_error(path, f"--cors-origin '{OPS}/app' is not an origin")
     assert_one_line_error(wildcard, "invalid setting server.cors_origins", "'*' is not an origin")
+
+
+def test_a_host_from_the_settings_others_can_reach_is_refused_naming_the_setting(
+    tmp_path: Path,
+) -> None:
+    env = env_for(tmp_path) | {"TRADEGRAPH_SERVER__HOST": "0.0.0.0"}
+
+    done = tradegraph("serve", env=env)
+
+    assert_one_line_error(done, "[server] host = 0.0.0.0 would let other machines reach the API")
+    assert "--allow-remote" in done.stderr
