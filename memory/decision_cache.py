@@ -46,8 +46,9 @@ CODED: Final = {
 """The columns kept as positions into the list of their distinct values (the key beside)."""
 TEXT_SETS: Final = ("codes", "breaker_events")
 """Raised whenever what the file holds changes meaning; a cache of another format is ignored."""
-SAVE_EVERY_S = 5.0
-"""At most one write in this many seconds: a busy store changes the index every cycle."""
+SAVE_EVERY_S = 60.0
+"""At most one write in this many seconds: a busy store changes the index every cycle, and a
+restart reads from the store only what came after the last write (and all of it at close)."""
 
 
 def cache_file(data_dir: Path) -> Path:
@@ -71,17 +72,31 @@ class IndexSnapshot:
 def save_snapshot(path: Path, snapshot: IndexSnapshot) -> None:
     """Write the cache whole under a temporary name, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = json.dumps(_columns(snapshot), separators=(",", ":"), allow_nan=False)
+    columns = _columns(snapshot)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(body)
+            for piece in _json_pieces(columns):
+                out.write(piece)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _json_pieces(columns: dict[str, Any]) -> Iterator[str]:
+    """The JSON object of `columns`, encoded one column at a time: `json.dumps` holds the
+    interpreter for the whole value it encodes, and a 4 MB cache in one call stalled every
+    request of the serving process (p99 from 35 to 190 ms) while a column takes milliseconds."""
+    yield "{"
+    for position, (name, value) in enumerate(columns.items()):
+        yield "," if position else ""
+        yield json.dumps(name)
+        yield ":"
+        yield json.dumps(value, separators=(",", ":"), allow_nan=False)
+    yield "}"
 
 
 def load_snapshot(path: Path, store: str) -> IndexSnapshot | None:
