@@ -152,10 +152,14 @@ class DashboardData:
         return self._of_index("decisions", self._decisions)
 
     def _decisions(self) -> list[DecisionShown]:
-        page = decisions_page(self.reader, DecisionQuery(), offset=0, limit=LATEST)
+        page = decisions_page(self.reader, DecisionQuery(), offset=0, limit=LATEST * 5)
         store = self.reader.store()
-        shown = []
+        shown: list[DecisionShown] = []
         for line in page.decisions:
+            if not line.symbol:  # a chat question answered without a trade: not a decision
+                continue
+            if len(shown) == LATEST:
+                break
             codes: tuple[str, ...] = ()
             thesis = ""
             try:

@@ -85,6 +85,22 @@ def test_the_latest_decisions_are_listed_newest_first_with_verdict_codes_and_the
     assert thesis and thesis.group(1) == first["trace"]["proposal"]["thesis"]
 
 
+def test_a_chat_question_is_not_listed_among_the_latest_decisions(
+    finished_run: FinishedRun,
+) -> None:
+    with signed_in(finished_run.url, finished_run.tokens["trader"]) as browser:
+        asked = browser.post(
+            "/v1/chat", json={"thread": "panel-q", "text": "/risk"}, headers=DASHBOARD_HEADER
+        )
+        listed = browser.get("/v1/decisions", params={"limit": 1}).json()["decisions"][0]
+        decisions = section(browser.get("/").text, "decisions")
+
+    refs = re.findall(r'<tr class="decision" data-verdict="\w+" data-id="([^"]+)">', decisions)
+    assert asked.status_code == 200 and listed["run_id"] == "chat-panel-q"
+    assert len(refs) == 20 and not any(ref.startswith("chat-") for ref in refs)
+    assert int(refs[0].rsplit(":", 1)[1]) == finished_run.decisions - 1
+
+
 def test_denials_are_counted_by_code(finished_run: FinishedRun) -> None:
     with signed_in(finished_run.url, finished_run.tokens["viewer"]) as browser:
         denials = section(browser.get("/").text, "denials")
