@@ -29,7 +29,7 @@ import statistics
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -37,15 +37,9 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.dashboard.charts import equity_series, equity_svg
-from api.server.app import create_app
-from api.server.routers import service_routers
-from api.server.serve import bind, serve_forever, url_of
-from benchmarks.rest_store import ACCOUNT, UNLIMITED, cached_store, settings_for
-from core.api_keys import open_api_keys
-from core.backends import Storage
+from benchmarks.rest_store import cached_store, serve, settings_for
 from graphs.chat.desk_base import ChatDesk
 from graphs.chat.desk_decisions import DecisionReader
-from graphs.chat.service import ChatEngine
 from memory.decision_index import DecisionFilter
 from tests.chromium import CHROMIUM, launch_chromium
 
@@ -67,27 +61,12 @@ PAINT_TIMINGS = """() => new Promise((resolve) => {
 """The browser's own figures for the page just loaded, in ms from the navigation's start."""
 
 
-def serve(data: Path, ready: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    """The server's process: every router of `tradegraph serve` over the store."""
-    settings = settings_for(data)
-    sock = bind("127.0.0.1", 0)
-    with (
-        closing(sock),
-        ChatEngine(settings, account=ACCOUNT) as engine,
-        closing(open_api_keys(Storage(data))) as keys,
-    ):
-        token = keys.create(f"bench-dash-{time.time_ns()}", "admin").token
-        routers = service_routers(engine, keys, rate_limit=UNLIMITED)
-        ready.put((url_of(sock), token))
-        serve_forever(create_app(engine, keys, routers=routers), sock, log_level="warning")
-
-
 @contextmanager
 def served(data: Path) -> Iterator[tuple[str, str]]:
     """The server's process on `data` while the block runs: its URL and an admin's token."""
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
-    server = context.Process(target=serve, args=(data, ready), daemon=True)
+    server = context.Process(target=serve, args=(data, ready, True), daemon=True)
     server.start()
     try:
         yield started_server(server, ready)

@@ -16,6 +16,7 @@ from api.server.app import create_app
 from api.server.health_routes import health_router
 from api.server.ops_routes import ops_router
 from api.server.rate_limit import RateLimit
+from api.server.routers import service_routers
 from api.server.serve import bind, serve_forever, url_of
 from core.api_keys import open_api_keys
 from core.backends import Storage
@@ -107,16 +108,23 @@ def cached_store(traces: int) -> Path:
     return data
 
 
-def serve(data: Path, ready: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    """The server's process: the read routers over the store, the rate limit lifted."""
+def serve(data: Path, ready: multiprocessing.Queue, whole_app: bool = False) -> None:  # type: ignore[type-arg]
+    """The server's process over the store, the rate limit lifted: the read routers for a
+    viewer's key, or (`whole_app`) every router of `tradegraph serve`, the dashboard included,
+    for an admin's key."""
     settings = settings_for(data)
     sock = bind("127.0.0.1", 0)
+    role = "admin" if whole_app else "viewer"
     with (
         closing(sock),
         ChatEngine(settings, account=ACCOUNT) as engine,
         closing(open_api_keys(Storage(data))) as keys,
     ):
-        token = keys.create(f"bench-{time.time_ns()}", "viewer").token
-        routers = [health_router(engine.desk), ops_router(engine.desk, keys, UNLIMITED)]
+        token = keys.create(f"bench-{role}-{time.time_ns()}", role).token
+        routers = (
+            service_routers(engine, keys, rate_limit=UNLIMITED)
+            if whole_app
+            else [health_router(engine.desk), ops_router(engine.desk, keys, UNLIMITED)]
+        )
         ready.put((url_of(sock), token))
         serve_forever(create_app(engine, keys, routers=routers), sock, log_level="warning")
