@@ -145,7 +145,9 @@ class DashboardData:
 
     def portfolio(self) -> PortfolioView:
         return self._portfolio.get(
-            "portfolio", lambda: portfolio(self.desk, AccountQuery(account=self.account))
+            "portfolio",
+            lambda: portfolio(self.desk, AccountQuery(account=self.account)),
+            self.reader.stamp(),
         )
 
     def decisions(self) -> list[DecisionShown]:
@@ -193,7 +195,7 @@ class DashboardData:
             desk = ChatDesk(with_changed_limits(self.desk.settings), market=self.desk.market)
             return risk_status(desk, AccountQuery(account=self.account))
 
-        return self._risk.get("risk", read)
+        return self._risk.get("risk", read, self.reader.stamp())
 
     def trips(self) -> list[Trip]:
         return self._of_index("trips", self._trips)

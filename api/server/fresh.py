@@ -162,16 +162,18 @@ class Fresh(Generic[T]):
         self._clock = clock
         self._lock = threading.Lock()
         self._locks: dict[Hashable, threading.Lock] = {}
-        self._kept: dict[Hashable, tuple[float, T]] = {}
+        self._kept: dict[Hashable, tuple[float, Hashable | None, T]] = {}
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The answer kept for `key` if it is fresh, else `compute()`'s (kept)."""
+    def get(self, key: Hashable, compute: Callable[[], T], stamp: Hashable | None = None) -> T:
+        """The answer kept for `key` if it is fresh (younger than `seconds` and computed under
+        the same `stamp`, the version of the stores it was read from), else `compute()`'s
+        (kept): a halt or a fill moves the stamp, so it shows in the next answer."""
         with self._lock:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             kept = self._kept.get(key)
-            if kept is not None and self._clock() - kept[0] < self.seconds:
-                return kept[1]
+            if kept is not None and kept[1] == stamp and self._clock() - kept[0] < self.seconds:
+                return kept[2]
             answer = compute()
-            self._kept[key] = (self._clock(), answer)
+            self._kept[key] = (self._clock(), stamp, answer)
             return answer

@@ -154,6 +154,22 @@ def test_a_halt_from_the_dashboard_is_the_clis_switch_and_audited_with_the_keys_
     ]
 
 
+def test_the_halt_state_a_page_is_drawn_with_follows_a_halt_and_a_resume_at_once(
+    tmp_path: Path,
+) -> None:
+    tokens = make_keys(tmp_path)
+    with served_operator(tmp_path) as served, signed_in(served.url, tokens["admin"]) as admin:
+        before = admin.get("/dashboard/panels/halt-state").text
+        admin.post("/v1/risk/halt", json=HALT, headers=DASHBOARD_HEADER)
+        halted = admin.get("/").text
+        admin.post("/v1/risk/resume", json={"reason": "checked"}, headers=DASHBOARD_HEADER)
+        resumed = admin.get("/").text
+
+    assert ">trading</span>" in before
+    assert ">halted</span>" in halted
+    assert ">trading</span>" in resumed
+
+
 def test_a_sign_in_posted_from_another_site_is_refused(finished_run: FinishedRun) -> None:
     with httpx.Client(base_url=finished_run.url) as client:
         forged = client.post(

@@ -149,3 +149,18 @@ def test_a_plain_answer_is_kept_for_its_seconds_then_computed_again() -> None:
     later = kept.get("ops", compute)
 
     assert (first, again, later) == (1, 1, 2) and kept.get("other", compute) == 3
+
+
+def test_a_plain_answer_computed_under_another_stamp_is_computed_again_at_once() -> None:
+    clock, computed = Clock(), []
+    kept: Fresh[int] = Fresh(60.0, clock)
+
+    def compute() -> int:
+        computed.append(clock.now)
+        return len(computed)
+
+    first = kept.get("risk", compute, stamp=(1,))
+    same = kept.get("risk", compute, stamp=(1,))
+    after_a_halt = kept.get("risk", compute, stamp=(2,))
+
+    assert (first, same, after_a_halt) == (1, 1, 2)
