@@ -35,8 +35,7 @@ def ensure_environment(extras: tuple[str, ...] = ()) -> None:
     if sys.version_info < (3, 11):
         sys.exit("dev.py: tradegraph needs Python 3.11 or newer; run it with python3.11+")
     lock = hashlib.sha256((ROOT / "uv.lock").read_bytes()).hexdigest()
-    lock = " ".join([lock, *extras])
-    if STAMP.is_file() and STAMP.read_text() == lock and (BIN / "tradegraph").exists():
+    if _synced(lock, extras):
         return
     print("dev.py: setting up .venv from uv.lock (first run takes a minute) ...", flush=True)
     if not (BIN / "python").exists():
@@ -49,15 +48,41 @@ def ensure_environment(extras: tuple[str, ...] = ()) -> None:
         BIN / "uv", "sync", "--locked", "--compile-bytecode", "--quiet", *extra_flags,
         "--python", env_python,
     )  # fmt: skip
-    STAMP.write_text(lock)
+    STAMP.write_text(" ".join([lock, *sorted(extras)]))
+
+
+def _synced(lock: str, extras: tuple[str, ...]) -> bool:
+    """Whether .venv was synced from this lock file with at least `extras`: the demo after
+    the tests (which add the Ray extra) uses the environment as it is, rather than syncing
+    it again without Ray, which the next test run would then install again."""
+    if not (STAMP.is_file() and (BIN / "tradegraph").exists()):
+        return False
+    words = STAMP.read_text().split()
+    return bool(words) and words[0] == lock and set(extras) <= set(words[1:])
+
+
+def _test_workers() -> int:
+    """One pytest worker per core, and one more: many tests wait on a clock or a child process
+    (kills, agents on a played market, servers), and the extra worker fills those waits."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
 
 
 def main() -> None:
     commands = {
         "demo": ["tradegraph", "run", "--market", "synthetic:7", "--bars", "3000"],
-        # Both tiers, on every core; a module that shares one server or one run across its
-        # tests is kept on one worker (xdist_group). `-m "not slow"` keeps the fast tier only.
-        "test": ["pytest", "-n", "auto", "--dist", "loadgroup", "--durations=60", "-v"],
+        # Both tiers, a worker per core and one more (`_test_workers`); a module that shares
+        # one server or one run across its tests is kept on one worker (xdist_group).
+        # `-m "not slow"` keeps the fast tier only.
+        "test": [
+            "pytest",
+            "-n",
+            str(_test_workers()),
+            "--dist",
+            "loadgroup",
+            "--durations=60",
+            "-v",
+        ],
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit("usage: python3 dev.py demo|test [extra arguments]")
@@ -72,6 +97,10 @@ def main() -> None:
             "python3 dev.py demo --analyst anthropic (needs ANTHROPIC_API_KEY)",
             flush=True,
         )
+    if sys.argv[1] == "test":
+        # Every worker and every command a test starts would compile the project's sources
+        # again (pytest's rewritten test modules too): seconds each, minutes in all.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     os.chdir(ROOT)
     program = str(BIN / name)
     os.execv(program, [program, *rest, *extra])
