@@ -14,7 +14,7 @@ def test_a_second_run_on_one_data_dir_is_refused_and_the_store_stays_intact(tmp_
     data = str(tmp_path)
     run = ("run", "--analyst", "offline", "--market", "synthetic:7", "-q", "--data-dir", data)
     first = subprocess.Popen(
-        [str(TRADEGRAPH), *run, "--bars", "3000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [str(TRADEGRAPH), *run, "--bars", "1000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     lock = tmp_path / "writer.lock"
     deadline = time.monotonic() + 60
