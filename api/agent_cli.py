@@ -116,7 +116,7 @@ def start(
 
 @agent_app.command("list")
 def list_agents(data_dir: DataDirOption = None) -> None:
-    """Every agent of the data directory: running, stalled, halted or stopped, at a glance."""
+    """Every agent of the data directory at a glance: running, stalled, halted, stopped, crashed."""
     from api.agent_command import show_list
 
     show_list(data_dir)

@@ -35,6 +35,7 @@ STATE_COLOURS = {
     "stopped": "dim",
     "finished": "cyan",
     "failed": "red",
+    "crashed": "red",
 }
 
 

@@ -28,7 +28,9 @@ STALLED_AFTER_HEARTBEATS = 3
 """A heartbeat this many intervals late means the agent's process is stuck."""
 
 Phase = Literal["starting", "running", "stopping", "stopped", "finished", "failed"]
-State = Literal["running", "stalled", "halted", "stopped", "finished", "failed", "starting"]
+State = Literal[
+    "running", "stalled", "halted", "stopped", "finished", "failed", "starting", "crashed"
+]
 
 
 class AgentSpec(BaseModel):
@@ -149,7 +151,7 @@ def agent_state(pulse: AgentPulse, *, halted: bool, now_ms: int | None = None) -
     if pulse.phase in ("stopped", "finished", "failed"):
         return pulse.phase
     if not process_alive(pulse.pid):
-        return "stopped"
+        return "crashed"  # gone without ending its pulse: killed, out of memory, the host died
     late = now_ms - pulse.heartbeat_ms > STALLED_AFTER_HEARTBEATS * pulse.heartbeat_seconds * 1000
     if late or pulse.message.startswith("stalled"):
         return "stalled"

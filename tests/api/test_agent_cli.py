@@ -101,6 +101,30 @@ def test_sigterm_finishes_the_decision_then_a_restart_by_name_records_what_it_mi
 
 
 @pytest.mark.slow
+def test_a_killed_agent_lists_as_crashed_and_a_start_by_name_restarts_it(tmp_path):
+    agent = _start("a4", tmp_path, *PLAYED, "--speed", "3600", "--analyst", "stress")
+    _wait_for(agent, tmp_path, "a4", 1)
+    agent.kill()
+    agent.communicate(timeout=60)
+
+    listed = tradegraph("agent", "list", "--data-dir", str(tmp_path))
+    status = tradegraph("agent", "status", "a4", "--json", "--data-dir", str(tmp_path))
+    stop = tradegraph("agent", "stop", "a4", "--data-dir", str(tmp_path))
+    again = _start("a4", tmp_path)
+    _wait_for(again, tmp_path, "a4", _pulse(tmp_path, "a4")["decisions"] + 1)
+    again.send_signal(signal.SIGTERM)
+    out, err = again.communicate(timeout=60)
+
+    assert [line.split()[:2] for line in listed.stdout.splitlines() if "a4" in line] == [
+        ["a4", "crashed"]
+    ]
+    assert json.loads(status.stdout)["state"] == "crashed"
+    assert_one_line_error(stop, "agent a4 is not running (crashed)")
+    assert again.returncode == 143, err
+    assert "agent a4 restarted" in out
+
+
+@pytest.mark.slow
 def test_risk_halt_stops_a_running_agents_entries_within_a_cycle_and_resume_lets_it_go_on(
     tmp_path,
 ):

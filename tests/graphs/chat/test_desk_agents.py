@@ -18,13 +18,13 @@ def _registry(tmp_path, now_ms: int = 1_700_000_102_000):
     return chat_registry(ChatDesk(desk_settings(tmp_path), now_ms=lambda: now_ms))
 
 
-def test_an_agent_whose_process_is_gone_reads_as_stopped_with_its_last_decision(tmp_path):
+def test_an_agent_whose_process_is_gone_reads_as_crashed_with_its_last_decision(tmp_path):
     write_pulse(tmp_path, agent_pulse("btc"))
 
     view = call_tool(_registry(tmp_path), "list_agents", {}).result
 
     (agent,) = view["agents"]
-    assert agent["name"] == "btc" and agent["state"] == "stopped"
+    assert agent["name"] == "btc" and agent["state"] == "crashed"
     assert agent["account"] == "agent-btc" and agent["decisions"] == 12
     assert agent["last_decision"] == "2023-11-14T22:13Z SYN/USDT BUY -> denied"
     assert agent["heartbeat_age_s"] == 2.0
