@@ -12,6 +12,7 @@ code (without COMMAND: the server's).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +21,9 @@ import urllib.request
 from pathlib import Path
 
 README_ADDRESS = "127.0.0.1:8765"
-TRADEGRAPH = str(Path(sys.executable).parent / "tradegraph")
+TRADEGRAPH = shutil.which("tradegraph") or str(Path(sys.executable).parent / "tradegraph")
+"""The `tradegraph` the shell finds, as an operator's terminal does (in the README's tests,
+the fork server's shim: `tests/zygote.py`)."""
 
 
 def main() -> None:
