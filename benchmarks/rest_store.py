@@ -23,6 +23,7 @@ from core.backends import Storage
 from core.market.source import MarketRequest, open_market
 from core.settings import Settings
 from core.types import Trace
+from graphs.chat.desk_decisions import DecisionReader
 from graphs.chat.service import ChatEngine
 from graphs.session import SessionPlan, run_session
 from memory.embeddings import text_embedder
@@ -121,10 +122,14 @@ def serve(data: Path, ready: multiprocessing.Queue, whole_app: bool = False) -> 
         closing(open_api_keys(Storage(data))) as keys,
     ):
         token = keys.create(f"bench-{role}-{time.time_ns()}", role).token
+        reader = DecisionReader(engine.desk)
         routers = (
             service_routers(engine, keys, rate_limit=UNLIMITED)
             if whole_app
-            else [health_router(engine.desk), ops_router(engine.desk, keys, UNLIMITED)]
+            else [
+                health_router(engine.desk, reader),
+                ops_router(engine.desk, keys, UNLIMITED, shared=reader),
+            ]
         )
         ready.put((url_of(sock), token))
         serve_forever(create_app(engine, keys, routers=routers), sock, log_level="warning")

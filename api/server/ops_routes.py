@@ -299,7 +299,7 @@ def ops_router(
 def _warm(reader: DecisionReader) -> None:
     """Read the index once; a store that cannot be read is said by the requests that need it."""
     try:
-        reader.refreshed()
+        reader.warm()
     except Exception as error:  # the server still starts; each decisions request reports it
         logger.warning("the decision index was not built at start: %s", one_line_reason(error))
 

@@ -38,7 +38,7 @@ def service_routers(
     writes = KeyBuckets(WRITE_LIMIT) if writes is None else writes
     reader = DecisionReader(engine.desk)
     return [
-        health_router(engine.desk),
+        health_router(engine.desk, reader),
         ops_router(engine.desk, keys, rate_limit, shared=reader),
         risk_router(engine, keys, writes),
         metrics_router(engine, keys),

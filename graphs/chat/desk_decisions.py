@@ -136,6 +136,18 @@ class DecisionReader:
         self._versions = None if files is None else SqliteVersions(files)
         self._caught_up: Stamp | None = None
         self.cache = IndexCache(cache_file(desk.root), self.index)
+        self.warmed = threading.Event()
+        """Set once the server's first read of the index ended (`warm`): until then a
+        decisions request would wait for a store of 100,000 traces to be read."""
+
+    def warm(self) -> None:
+        """The index's first read (the server does it while it starts); `warmed` is set when
+        it ends, read or not: a store that cannot be read is said by the requests (and by
+        /readyz's trace store check), not by a wait that never ends."""
+        try:
+            self.refreshed()
+        finally:
+            self.warmed.set()
 
     def stamp(self) -> Stamp | None:
         """The version of the desk's stores (traces, ledger, risk state): equal stamps mean

@@ -4,6 +4,7 @@ writes traces, situations and lessons, on account `ops`), served by the real app
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -73,3 +74,11 @@ def ops_server(ops_run: OpsRun) -> Iterator[OpsServer]:
         serving_in_thread(create_app(engine, keys, routers=service_routers(engine, keys))) as url,
     ):
         yield OpsServer(url, ops_run, engine)
+
+
+def wait_until_ready(url: str, seconds: float = 60) -> None:
+    """Until the served app's /readyz is 200 (it reads its decision index while it starts)."""
+    deadline = time.monotonic() + seconds
+    while httpx.get(f"{url}/readyz").status_code != 200:
+        assert time.monotonic() < deadline, "the server was not ready within a minute"
+        time.sleep(0.02)

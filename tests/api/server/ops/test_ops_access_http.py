@@ -1,9 +1,12 @@
 """Who may read the operator API: no key 401 on every /v1 read, every role 200; /healthz
-and /readyz need no key, and /readyz says which store does not open. A key over its rate
+and /readyz need no key, and /readyz says which store does not open (or that the decision
+index is still being read). A key over its rate
 is 429 with Retry-After; CORS stays closed unless origins are configured."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -15,9 +18,11 @@ from api.server.app import create_app
 from api.server.health_routes import health_router
 from api.server.ops_routes import ops_router
 from api.server.rate_limit import RateLimit
+from api.server.routers import service_routers
 from api.server.serve import serving_in_thread
 from core.api_keys import open_api_keys
 from core.backends import LEDGER_FILE, Storage
+from graphs.chat.desk_decisions import DecisionReader
 from graphs.chat.service import ChatEngine
 from tests.api.server.ops.conftest import ACCOUNT, RUN_ID, OpsServer, ops_settings
 from tests.api.server.server_support import ROLES, error_of, make_keys
@@ -129,3 +134,32 @@ def test_readyz_is_503_naming_the_store_that_does_not_open(tmp_path: Path) -> No
     assert health.status_code == 200
     status, code, message = error_of(ready)
     assert (status, code) == (503, "not_ready") and "ledger" in message
+
+
+def test_readyz_is_503_until_the_decision_index_was_read_then_200(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_keys(tmp_path)
+    gate = threading.Event()
+    first_read = DecisionReader.refreshed
+
+    def slow_first_read(reader: DecisionReader) -> object:
+        gate.wait(30)  # a store of 100,000 traces, read while the server starts
+        return first_read(reader)
+
+    monkeypatch.setattr(DecisionReader, "refreshed", slow_first_read)
+    with (
+        ChatEngine(ops_settings(tmp_path), account=ACCOUNT) as engine,
+        closing(open_api_keys(Storage(engine.root))) as keys,
+        serving_in_thread(create_app(engine, keys, routers=service_routers(engine, keys))) as url,
+        httpx.Client(base_url=url) as client,
+    ):
+        while_reading = client.get("/readyz")
+        gate.set()
+        deadline = time.monotonic() + 30
+        while (ready := client.get("/readyz")).status_code != 200 and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    status, code, message = error_of(while_reading)
+    assert (status, code) == (503, "not_ready") and "decision index" in message
+    assert ready.status_code == 200 and ready.json()["decision_index"] == "read"

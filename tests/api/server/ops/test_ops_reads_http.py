@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.server.ops.conftest import ACCOUNT, RUN_ID, OpsServer
+from tests.api.server.ops.conftest import ACCOUNT, RUN_ID, OpsServer, wait_until_ready
 from tests.api.server.server_support import error_of
 from tests.graphs.chat.chat_support import ledger_rows
 
@@ -158,10 +158,12 @@ def test_ohlcv_is_the_served_market_bounded_in_rows(ops_server: OpsServer) -> No
 def test_healthz_and_readyz_answer_without_a_key(ops_server: OpsServer) -> None:
     with ops_server.client(role=None) as client:
         health = client.get("/healthz")
+        wait_until_ready(ops_server.url)  # it reads the decision index while it starts
         ready = client.get("/readyz")
 
     assert health.json() == {"status": "ok"}
     assert ready.status_code == 200
     assert ready.json() == {
-        "status": "ready", "ledger": "open", "risk_state": "open", "traces": "open"
+        "status": "ready", "ledger": "open", "risk_state": "open", "traces": "open",
+        "decision_index": "read",
     }  # fmt: skip

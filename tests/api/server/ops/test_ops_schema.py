@@ -20,7 +20,7 @@ from api.server.routers import service_routers
 from api.server.serve import serving_in_thread
 from core.api_keys import open_api_keys
 from core.backends import Storage
-from tests.api.server.ops.conftest import OpsServer
+from tests.api.server.ops.conftest import OpsServer, wait_until_ready
 
 UNLIMITED = RateLimit(rate=1e6, burst=1_000_000)
 """The fuzzing is one client sending as fast as it can: the rate limit is tested elsewhere."""
@@ -32,6 +32,7 @@ def served_schema(ops_server: OpsServer) -> Iterator[BaseSchema]:
     with closing(open_api_keys(Storage(engine.root))) as keys:
         routers = service_routers(engine, keys, rate_limit=UNLIMITED)
         with serving_in_thread(create_app(engine, keys, routers=routers)) as url:
+            wait_until_ready(url)  # /readyz is 503 while the decision index is read at start
             yield schemathesis.openapi.from_url(f"{url}/openapi.json").include(method="GET")
 
 
