@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from api.dashboard.panels import HALT_STATE, PANELS, DashboardData
 from api.dashboard.sessions import DashboardSessions, session_caller
 from api.server.auth import SESSION_COOKIE, SESSIONS, Caller, KeyLookup
 from api.server.errors import ApiError
+from api.server.rate_limit import FAILED_SIGN_IN_LIMIT, KeyBuckets
 from graphs.chat.desk_base import one_line_reason
 from graphs.chat.desk_decisions import DecisionReader
 from graphs.chat.service import ChatEngine
@@ -73,13 +75,17 @@ def dashboard_router(
     reader: DecisionReader,
     sessions: DashboardSessions | None = None,
     *,
+    failed_sign_ins: KeyBuckets | None = None,
     poll_s: float = POLL_S,
     keepalive_s: float = KEEPALIVE_S,
 ) -> APIRouter:
     """The dashboard over `engine`'s desk, its decisions read from `reader` (the read routes'
     own, warmed by them), signed in with `keys`; the live updates poll the stores every
-    `poll_s` and send a comment after `keepalive_s` without an event."""
+    `poll_s` and send a comment after `keepalive_s` without an event. A client address
+    that fails to sign in too often (`failed_sign_ins`, default `FAILED_SIGN_IN_LIMIT`) is
+    answered 429 without its key being looked up."""
     sessions = sessions or DashboardSessions()
+    failures = failed_sign_ins or KeyBuckets(FAILED_SIGN_IN_LIMIT)
     data = DashboardData(engine.desk, reader)
     env = templates()
 
@@ -147,14 +153,28 @@ def dashboard_router(
     async def login(request: Request) -> HTMLResponse | RedirectResponse:
         if not same_origin(request):
             return render("login.html", 403, error=ELSEWHERE)
+        address = f"address {request.client.host if request.client else 'unknown'}"
+        blocked = failures.blocked_for(address)
+        if blocked > 0:
+            seconds = max(1, math.ceil(blocked))
+            refused = render(
+                "login.html",
+                429,
+                error=f"Too many failed sign-ins from this address: retry in {seconds} s.",
+            )
+            refused.headers["Retry-After"] = str(seconds)
+            return refused
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         token = (form.get("key") or [""])[0].strip()
         if not token:
             return render("login.html", 401, error="Give an API key.")
         if len(token) > MAX_KEY:
+            failures.wait(address)
             return render("login.html", 401, error="That is not an API key (too long).")
         key = await anyio.to_thread.run_sync(keys.lookup, token)
         if key is None:
+            failures.wait(address)
+            log.warning("dashboard: a sign-in from %s with an unknown or revoked key", address)
             return render(
                 "login.html",
                 401,

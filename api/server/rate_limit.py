@@ -41,6 +41,9 @@ class RateLimit:
 
 WRITE_LIMIT: Final = RateLimit(rate=DEFAULT_WRITE_RATE, burst=DEFAULT_WRITE_BURST)
 """The mutating routes' limit per key unless `[server]` says otherwise."""
+FAILED_SIGN_IN_LIMIT: Final = RateLimit(rate=0.5, burst=10)
+"""Failed dashboard sign-ins a client address may make (there is no key to count them by):
+10 at once, then one every 2 s; a sign-in that succeeds costs nothing."""
 
 
 class KeyBuckets:
@@ -51,6 +54,14 @@ class KeyBuckets:
         self._clock = clock
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}
+
+    def blocked_for(self, name: str) -> float:
+        """The seconds until `name`'s bucket has a token (0: it has one), taking none."""
+        now = self._clock()
+        with self._lock:
+            tokens, then = self._buckets.get(name, (float(self.limit.burst), now))
+        tokens = min(float(self.limit.burst), tokens + (now - then) * self.limit.rate)
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.limit.rate
 
     def wait(self, name: str) -> float:
         """Take a token of `name`'s bucket: 0 if there was one, else the seconds until one."""

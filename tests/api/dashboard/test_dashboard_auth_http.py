@@ -44,6 +44,22 @@ def test_a_bad_key_is_the_sign_in_form_again_with_the_error_and_401(
     assert "set-cookie" not in answer.headers
 
 
+def test_an_address_failing_to_sign_in_too_often_is_refused_429_without_a_lookup(
+    tmp_path: Path,
+) -> None:
+    tokens = make_keys(tmp_path)
+    with served_operator(tmp_path) as served, httpx.Client(base_url=served.url) as client:
+        good = [client.post("/login", data={"key": tokens["viewer"]}) for _ in range(15)]
+        bad = [client.post("/login", data={"key": "tg_not-a-key"}) for _ in range(10)]
+        over = client.post("/login", data={"key": tokens["admin"]})
+
+    assert [a.status_code for a in good] == [303] * 15  # a sign-in that succeeds costs nothing
+    assert [a.status_code for a in bad] == [401] * 10
+    assert over.status_code == 429 and int(over.headers["retry-after"]) >= 1
+    assert "Too many failed sign-ins from this address" in over.text
+    assert "set-cookie" not in over.headers
+
+
 def test_signing_in_sets_an_httponly_strict_cookie_holding_a_session_not_the_key(
     finished_run: FinishedRun, caplog: pytest.LogCaptureFixture
 ) -> None:
