@@ -45,7 +45,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -253,18 +254,30 @@ def first_refresh(data: Path) -> tuple[float, int]:
         reader.close()
 
 
-def start_once(data: Path, written: Path | None) -> tuple[float, float, int]:
-    """Seconds from the server process's start to /readyz and to the first decisions answer;
-    the server stopped once `written` exists (the cache it writes after its first read)."""
+@contextmanager
+def server_process(data: Path) -> Iterator[tuple[str, str, int]]:
+    """The store at `data` served by a process of its own (spawned: it inherits nothing of
+    this one), with its URL, a key and its pid; stopped on leaving."""
     from benchmarks.rest_store import serve
 
     context = multiprocessing.get_context("spawn")
     ready = context.Queue()
-    started = time.perf_counter()
     server = context.Process(target=serve, args=(data, ready), daemon=True)
     server.start()
     try:
         url, token = ready.get(timeout=120)
+        assert server.pid is not None
+        yield url, token, server.pid
+    finally:
+        server.terminate()
+        server.join(10)
+
+
+def start_once(data: Path, written: Path | None) -> tuple[float, float, int]:
+    """Seconds from the server process's start to /readyz and to the first decisions answer;
+    the server stopped once `written` exists (the cache it writes after its first read)."""
+    started = time.perf_counter()
+    with server_process(data) as (url, token, _):
         with httpx.Client(base_url=url, headers={"X-API-Key": token}, timeout=300) as c:
             while c.get("/readyz").status_code != 200:
                 time.sleep(0.01)
@@ -274,9 +287,6 @@ def start_once(data: Path, written: Path | None) -> tuple[float, float, int]:
         deadline = time.monotonic() + 120
         while written is not None and not written.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-    finally:
-        server.terminate()
-        server.join(10)
     return readyz, first, total
 
 
@@ -294,7 +304,7 @@ def main() -> None:
     if args.load == "wrk" and args.clients < 2:
         raise SystemExit("--load wrk puts the clients on the two routes: give --clients 2 or more")
 
-    from benchmarks.rest_store import cached_store, serve
+    from benchmarks.rest_store import cached_store
 
     data = cached_store(args.traces)
     if args.restart:
@@ -303,20 +313,14 @@ def main() -> None:
     from memory.decision_cache import cache_file
 
     cache_file(data).unlink(missing_ok=True)  # the first request's figure: the index read whole
-    context = multiprocessing.get_context("spawn")
-    ready = context.Queue()
-    server = context.Process(target=serve, args=(data, ready), daemon=True)
-    server.start()
-    try:
-        url, token = ready.get(timeout=120)
+    with server_process(data) as (url, token, pid):
         with httpx.Client(base_url=url, headers={"X-API-Key": token}, timeout=300) as c:
             started = time.perf_counter()
             total = c.get("/v1/decisions", params={"limit": 1}).json()["total"]
             first = time.perf_counter() - started
         print(f"first request (index read from the store): {first:.2f} s; {total:,} decisions")
         print(f"index cache written {cache_written(cache_file(data)):.1f} s after it")
-        assert server.pid is not None
-        cpu_before = cpu_seconds(server.pid)
+        cpu_before = cpu_seconds(pid)
         if args.load == "wrk":
             figures = wrk_load(url, token, args)
         else:
@@ -324,10 +328,7 @@ def main() -> None:
                 path: Figures(len(values), percentile(values, 50), percentile(values, 99))
                 for path, values in httpx_load(url, token, args).items()
             }
-        cpu = cpu_seconds(server.pid) - cpu_before
-    finally:
-        server.terminate()
-        server.join(10)
+        cpu = cpu_seconds(pid) - cpu_before
     how = "wrk" if args.load == "wrk" else f"httpx in {args.procs} process(es)"
     print(f"{args.clients} clients ({how}) for {args.seconds:g} s on 127.0.0.1:")
     for path, found in figures.items():

@@ -75,17 +75,16 @@ def dashboard_router(
     reader: DecisionReader,
     sessions: DashboardSessions | None = None,
     *,
-    failed_sign_ins: KeyBuckets | None = None,
     poll_s: float = POLL_S,
     keepalive_s: float = KEEPALIVE_S,
 ) -> APIRouter:
     """The dashboard over `engine`'s desk, its decisions read from `reader` (the read routes'
     own, warmed by them), signed in with `keys`; the live updates poll the stores every
     `poll_s` and send a comment after `keepalive_s` without an event. A client address
-    that fails to sign in too often (`failed_sign_ins`, default `FAILED_SIGN_IN_LIMIT`) is
-    answered 429 without its key being looked up."""
+    that fails to sign in too often (`FAILED_SIGN_IN_LIMIT`) is answered 429 without its key
+    being looked up."""
     sessions = sessions or DashboardSessions()
-    failures = failed_sign_ins or KeyBuckets(FAILED_SIGN_IN_LIMIT)
+    failures = KeyBuckets(FAILED_SIGN_IN_LIMIT)
     data = DashboardData(engine.desk, reader)
     env = templates()
 

@@ -59,21 +59,24 @@ class KeyBuckets:
         """The seconds until `name`'s bucket has a token (0: it has one), taking none."""
         now = self._clock()
         with self._lock:
-            tokens, then = self._buckets.get(name, (float(self.limit.burst), now))
-        tokens = min(float(self.limit.burst), tokens + (now - then) * self.limit.rate)
+            tokens = self._refilled(name, now)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.limit.rate
 
     def wait(self, name: str) -> float:
         """Take a token of `name`'s bucket: 0 if there was one, else the seconds until one."""
         now = self._clock()
         with self._lock:
-            tokens, then = self._buckets.get(name, (float(self.limit.burst), now))
-            tokens = min(float(self.limit.burst), tokens + (now - then) * self.limit.rate)
+            tokens = self._refilled(name, now)
             if tokens >= 1.0:
                 self._buckets[name] = (tokens - 1.0, now)
                 return 0.0
             self._buckets[name] = (tokens, now)
             return (1.0 - tokens) / self.limit.rate
+
+    def _refilled(self, name: str, now: float) -> float:
+        """The tokens in `name`'s bucket at `now` (a new bucket is full); under `_lock`."""
+        tokens, then = self._buckets.get(name, (float(self.limit.burst), now))
+        return min(float(self.limit.burst), tokens + (now - then) * self.limit.rate)
 
     def take(self, name: str) -> None:
         """A token of `name`'s bucket, or ApiError 429 with Retry-After."""
